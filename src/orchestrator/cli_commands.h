@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One entry point per subcommand file; the table in cli_main.c lists them. */
+#pragma once
+
+#include "cli.h"
+
+int cli_version(int argc, char **argv);

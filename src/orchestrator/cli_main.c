@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* `dmigrate`: the operator's command. Subcommands live one per file; this only dispatches. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_commands.h"
+#include "log.h"
+
+static const cli_command commands[] = {
+	{ "version", cli_version, "print the version" },
+};
+
+static void cli_usage(FILE *f)
+{
+	fprintf(f, "Usage: dmigrate COMMAND [ARGS...]\n"
+		   "       dmigrate VM --to HOST        (short for: dmigrate migrate VM --to HOST)\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'dmigrate COMMAND --help' for a command's options.\n\n"
+		   "Exit codes:\n"
+		   "  0  done\n"
+		   "  1  failed; a migration was rolled back and the VM runs on the source\n"
+		   "  2  usage or input error; nothing was changed\n"
+		   "  3  migrated, but the VM runs on the destination degraded (no VF or no DID)\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_set_ident("dmigrate");
+	if (argc < 2) {
+		cli_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cli_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+
+	log_error("Unknown command '%s'. Run 'dmigrate --help' for the list.", argv[1]);
+	return CLI_EXIT_USAGE;
+}
