@@ -100,14 +100,16 @@ struct did_disable {
  * Errors (errno):
  *   ENOTTY     unknown ioctl command
  *   EINVAL     size below the VER0 size or above 4096, unknown flags or
- *              features, features not a subset of supported, reserved != 0
+ *              feature bits (outside DID_F_ALL), reserved != 0
  *   E2BIG      size larger than the module knows and the extra bytes are not zero
  *   EFAULT     bad user pointer
  *   EALREADY   enable while on, disable while off (the state is unchanged)
  *   EPERM      enable/disable without CAP_SYS_ADMIN (status needs none)
  *   EIO        the backend failed (host refused or simulated failure);
  *              the state is unchanged and `errors` counts it
- *   EOPNOTSUPP the host lacks a requested feature
+ *   EOPNOTSUPP a requested feature is not in `supported`
+ *   EBUSY      the host cannot change the state now (e.g. it is migrating
+ *              the VM); retry later. Counted in `errors`.
  */
 
 #endif /* _UAPI_LINUX_DID_H */
