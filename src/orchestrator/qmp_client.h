@@ -30,8 +30,8 @@
  *    "event", a reply whose id is missing, not an integer, or not one we are waiting for, an
  *    event whose name is not a string, a second greeting.
  *  - A reply whose id we are waiting for but whose body is malformed (both or neither of "return"
- *    and "error", "error" not an object, "class" or "desc" not strings) completes that command with
- *    -EBADMSG, rather than leaving it to time out.
+ *    and "error", "return" null, "error" not an object, "class" or "desc" not strings) completes
+ *    that command with -EBADMSG, rather than leaving it to time out.
  *
  * Callbacks run on the loop, never from inside the call that caused them (except the -ECANCELED
  * replies that qmp_client_close() delivers). qmp_client_close() may be called from inside any
@@ -55,8 +55,9 @@ typedef struct qmp_client qmp_client;
 
 /*
  * The outcome of one command, delivered exactly once:
- *  - error == 0: ret is QEMU's "return" value (usually an object, an array for some query-*
- *    commands; borrowed: take a reference to keep it); error_class and error_desc are NULL.
+ *  - error == 0: ret is QEMU's "return" value, never NULL (usually an object, an array for some
+ *    query-* commands; borrowed: take a reference to keep it); error_class and error_desc are
+ *    NULL.
  *  - error == -EREMOTEIO: QEMU answered with an error; error_class ("GenericError",
  *    "CommandNotFound", "DeviceNotFound", ...) and error_desc (QEMU's text) are borrowed and
  *    never NULL; ret is NULL.
