@@ -24,9 +24,9 @@
 #define DID_ABI_VERSION		1
 
 /* Features: which interrupt classes bypass VM exits. Shared with the hypercall ABI. */
-#define DID_F_TIMER		(1U << 0)	/* local APIC timer */
-#define DID_F_IPI		(1U << 1)	/* inter-processor interrupts */
-#define DID_F_DEVICE		(1U << 2)	/* passthrough device (MSI/MSI-X) interrupts */
+#define DID_F_TIMER		0x1U	/* local APIC timer */
+#define DID_F_IPI		0x2U	/* inter-processor interrupts */
+#define DID_F_DEVICE		0x4U	/* passthrough device (MSI/MSI-X) interrupts */
 #define DID_F_ALL		(DID_F_TIMER | DID_F_IPI | DID_F_DEVICE)
 
 /* did_status.state */
@@ -39,7 +39,7 @@
 #define DID_BACKEND_SIM		2	/* simulated: no host involved, state kept in the guest */
 
 /* did_status.flags */
-#define DID_STATUS_SIMULATED	(1U << 0)	/* set iff backend == DID_BACKEND_SIM */
+#define DID_STATUS_SIMULATED	0x1U	/* set iff backend == DID_BACKEND_SIM */
 
 /*
  * DID_IOC_STATUS: read the state. In: size. Out: everything else; the kernel
