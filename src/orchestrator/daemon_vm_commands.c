@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The commands the CLI sends: hello, list, status, start, stop, migrate. */
+#include <errno.h>
+#include <string.h>
+
+#include "control_protocol.h"
+#include "daemon.h"
+#include "log.h"
+#include "migration_job.h"
+#include "rpc_conn.h"
+#include "vm.h"
+
+const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key)
+{
+	json_object *v;
+
+	if (!args || !json_object_object_get_ex(args, key, &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"Argument '%s' is missing or not a non-empty string", key);
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+static vm *daemon_arg_vm(host_daemon *d, rpc_request *req, json_object *args)
+{
+	const char *name = daemon_arg_string(req, args, "vm");
+	vm *v;
+
+	if (!name)
+		return NULL;
+	v = vm_find(d, name);
+	if (!v)
+		rpc_request_reply_error(req, CONTROL_ERR_NOT_FOUND,
+					"No VM named '%.64s' on %s; 'dmigrate list' shows the VMs here",
+					name, d->config->name);
+	return v;
+}
+
+void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args)
+{
+	json_object *ret = json_object_new_object(), *v;
+
+	if (args && json_object_object_get_ex(args, "version", &v) &&
+	    json_object_get_int(v) < 1) {
+		json_object_put(ret);
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Unsupported protocol version %d",
+					json_object_get_int(v));
+		return;
+	}
+	json_object_object_add(ret, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
+	json_object_object_add(ret, "host", json_object_new_string(d->config->name));
+	json_object_object_add(ret, "qemu", json_object_new_string(d->qemu_version));
+	json_object_object_add(ret, "features", json_object_new_array());
+	rpc_request_reply(req, ret);
+}
+
+void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
+{
+	json_object *ret = json_object_new_object(), *vms = json_object_new_array();
+
+	for (vm *v = d->vms; v; v = v->next)
+		json_object_array_add(vms, vm_summary(v));
+	json_object_object_add(ret, "vms", vms);
+	rpc_request_reply(req, ret);
+}
+
+void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
+{
+	vm *v = daemon_arg_vm(d, req, args);
+	json_object *ret, *spec;
+
+	if (!v)
+		return;
+	ret = vm_summary(v);
+	if (vm_spec_to_json(v->spec, &spec) >= 0)
+		json_object_object_add(ret, "spec", spec);
+	json_object_object_add(ret, "vf_pool", vf_pool_to_json(d->pool));
+	rpc_request_reply(req, ret);
+}
+
+static void daemon_on_started(vm *v, int error, const char *message, void *userdata)
+{
+	rpc_request *req = userdata;
+
+	if (error < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s",
+					message ? message : "QEMU did not start");
+		vm_forget(v);
+		return;
+	}
+	log_info("Started VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf ? v->vf : "none");
+	rpc_request_reply(req, vm_summary(v));
+}
+
+void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
+{
+	const char *path = daemon_arg_string(req, args, "spec");
+	_cleanup_free_ char *error = NULL;
+	const char *vf;
+	vm_spec *spec;
+	vm *v;
+	int r;
+
+	if (!path)
+		return;
+	r = vm_spec_load(path, &spec, &error);
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : path);
+		return;
+	}
+	r = vm_new(d, spec, &v);
+	if (r == -EEXIST) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"A VM named '%s' exists on %s already", spec->name,
+					d->config->name);
+		return;
+	}
+	if (r < 0)
+		goto fail;
+	r = vf_pool_reserve(d->pool, v->name, &vf);
+	if (r == -ENOSPC) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"No free passthrough device on %s for '%s' (%zu configured, all taken)",
+					d->config->name, v->name, d->config->n_vfs);
+		vm_forget(v);
+		return;
+	}
+	if (r < 0)
+		goto fail_vm;
+	v->vf = strdup(vf);
+	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
+		free(v->spec->vfio_host);
+		v->spec->vfio_host = strdup(vf);
+	}
+	v->vf_plugged = true;
+	r = vm_save(v);
+	if (r < 0)
+		goto fail_vm;
+	r = vm_start_qemu(v, 0, daemon_on_started, req);
+	if (r < 0)
+		goto fail_vm;
+	return;
+
+fail_vm:
+	vm_forget(v);
+fail:
+	rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to start '%s': %s", path,
+				strerror(-r));
+}
+
+static void daemon_on_stopped(vm *v, int error, const char *message, void *userdata)
+{
+	rpc_request *req = userdata;
+
+	log_info("Stopped VM '%s'", v->name);
+	vm_forget(v);
+	rpc_request_reply(req, NULL);
+}
+
+void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
+{
+	vm *v = daemon_arg_vm(d, req, args);
+	json_object *force;
+	int r;
+
+	if (!v)
+		return;
+	if (v->job) {
+		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
+					"VM '%s' is being migrated; stop it when the migration ends",
+					v->name);
+		return;
+	}
+	r = vm_stop_qemu(v, args && json_object_object_get_ex(args, "force", &force) &&
+				    json_object_get_boolean(force),
+			 daemon_on_stopped, req);
+	if (r < 0)
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to stop '%s': %s", v->name,
+					strerror(-r));
+}
+
+void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
+{
+	const char *to;
+	json_object *settings = NULL;
+	vm *v = daemon_arg_vm(d, req, args);
+	int r;
+
+	if (!v || !(to = daemon_arg_string(req, args, "to")))
+		return;
+	if (v->job) {
+		rpc_request_reply_error(req, CONTROL_ERR_BUSY, "VM '%s' is being migrated already",
+					v->name);
+		return;
+	}
+	if (!strcmp(to, d->config->name)) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "VM '%s' runs on %s already",
+					v->name, to);
+		return;
+	}
+	if (!host_config_find_peer(d->config, to)) {
+		rpc_request_reply_error(req, CONTROL_ERR_NOT_FOUND,
+					"Unknown host '%.64s': it is not among the peers in %s", to,
+					d->config->path);
+		return;
+	}
+	if (args)
+		json_object_object_get_ex(args, "settings", &settings);
+	r = migration_source_start(v, to, settings, req);
+	if (r < 0)
+		log_debug_errno(r, "Migration of '%s' did not start: %m", v->name);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * dmigrated's configuration: who this host is, where it keeps state, which passthrough devices it
+ * may hand out, how it reaches its peers, and the migration settings. One JSON file
+ * (default /etc/dmigrate/dmigrated.json); examples/dmigrated.json documents every field.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define HOST_CONFIG_DEFAULT_PATH "/etc/dmigrate/dmigrated.json"
+#define HOST_CONFIG_MAX_PEERS 64
+#define HOST_CONFIG_MAX_VFS 256
+
+typedef enum passthrough_type {
+	PASSTHROUGH_EMULATED, /* lab: an emulated e1000e on a hot-pluggable root port */
+	PASSTHROUGH_VFIO,     /* production: an SR-IOV VF bound to vfio-pci */
+} passthrough_type;
+
+typedef struct peer_config {
+	char *name;
+	char *address;       /* the peer's sshd, also its known_hosts key */
+	unsigned port;
+	char *control_socket; /* the peer daemon's socket, reached via direct-streamlocal */
+} peer_config;
+
+typedef struct migration_settings {
+	uint64_t downtime_limit_ms;
+	uint64_t max_bandwidth_mibps; /* 0: QEMU's default */
+	uint64_t multifd_channels;    /* 0: multifd off */
+	bool auto_converge;
+	bool xbzrle;
+} migration_settings;
+
+typedef struct host_config {
+	char *path; /* the file it was read from, for messages */
+	char *name;
+	char *control_socket;
+	char *state_dir;
+	char *run_dir;
+	char *qemu_binary;
+	char *migration_address; /* incoming migrations listen here */
+	passthrough_type passthrough;
+	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ... */
+	size_t n_vfs;
+	char *ssh_user;
+	char *ssh_identity_file;
+	char *ssh_known_hosts_file;
+	peer_config *peers;
+	size_t n_peers;
+	migration_settings migration;
+} host_config;
+
+/* On failure *ret_error (malloc()ed) names the file and the field. */
+int host_config_load(const char *path, host_config **ret, char **ret_error);
+host_config *host_config_free(host_config *c);
+const peer_config *host_config_find_peer(const host_config *c, const char *name);
+/* Apply overrides from a request ({"downtime_limit_ms": 100, ...}); same field names and checks. */
+int migration_settings_override(migration_settings *s, json_object *overrides, char **ret_error);
+json_object *migration_settings_to_json(const migration_settings *s);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A migration, as the eleven phases of ../shared/DESIGN.md, split like libvirt's into a source
+ * half (migration_source.c, which drives) and a destination half (migration_dest.c, which answers
+ * the peer-* commands). Both record where they are in a journal on disk, so a restarted daemon
+ * finishes or undoes the job (migration_recover.c).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "rpc_conn.h"
+#include "vm.h"
+
+typedef enum migration_phase {
+	PHASE_PREFLIGHT,
+	PHASE_PREPARE,
+	PHASE_STANDBY,
+	PHASE_DID_OFF,
+	PHASE_UNPLUG,
+	PHASE_MIGRATE,
+	PHASE_SWITCHOVER, /* the point of no return: from here on the source never runs again */
+	PHASE_PLUG,
+	PHASE_ACTIVE,
+	PHASE_DID_ON,
+	PHASE_COMMIT,
+	_PHASE_MAX,
+} migration_phase;
+
+const char *migration_phase_name(migration_phase p);
+int migration_phase_from_name(const char *name);
+
+/* Start migrating v to the peer named `to`; req gets events and, at the end, the result. */
+int migration_source_start(vm *v, const char *to, json_object *settings, rpc_request *req);
+/* Finish or undo the source jobs a previous daemon left in its journal. */
+int migration_source_recover(host_daemon *d);
+
+/* The destination's peer-* commands. */
+void migration_dest_handle(host_daemon *d, rpc_request *req, const char *cmd, json_object *args);
+
+/* Hooks vm.c calls for a VM that takes part in a job. */
+void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data);
+void migration_job_vm_exited(struct migration_job *j);
