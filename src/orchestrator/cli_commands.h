@@ -4,4 +4,5 @@
 
 #include "cli.h"
 
+int cli_spec(int argc, char **argv);
 int cli_version(int argc, char **argv);

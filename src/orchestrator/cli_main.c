@@ -7,6 +7,7 @@
 #include "log.h"
 
 static const cli_command commands[] = {
+	{ "spec", cli_spec, "check a VM spec, show it, print its QEMU command line" },
 	{ "version", cli_version, "print the version" },
 };
 
