@@ -19,6 +19,10 @@
  *     about 30 s of silence) makes our fd read EOF; it is never left hanging;
  *   - closing the fd ends the link: the pump closes the channel and the session.
  * The pump's buffers are fixed; the SSH windows bound what libssh may queue.
+ *
+ * The remote sshd (OpenSSH 9.2) needs `AllowStreamLocalForwarding yes` (or `local`) and must not
+ * have `AllowTcpForwarding no` or `DisableForwarding yes`: both also deny stream-local channels.
+ * Its user must be able to connect() to remote_socket.
  */
 #pragma once
 

@@ -161,6 +161,21 @@ static void scenario_echo(void)
 	ASSERT_EQ(got, strlen(line));
 	ASSERT_TRUE(memcmp(in, line, got) == 0);
 
+	/* Request/response latency, the daemon protocol's pattern. */
+	t = now_us();
+	for (int i = 0; i < 200; i++) {
+		ASSERT_EQ(send(fd, line, strlen(line), 0), strlen(line));
+		for (got = 0; got < strlen(line);) {
+			ssize_t n;
+
+			wait_fd(fd, POLLIN);
+			n = recv(fd, in + got, sizeof(in) - got, 0);
+			ASSERT_TRUE(n > 0);
+			got += (size_t)n;
+		}
+	}
+	printf("small round trip: %.2f ms mean over 200\n", (now_us() - t) / 200 / 1000.0);
+
 	/* 1 MiB both ways at once: neither side may wait for the other to drain. */
 	pattern_fill(out, sizeof(out));
 	got = 0;
