@@ -626,6 +626,19 @@ TEST(limits_and_bad_arguments)
 	ASSERT_ERRNO(qmp_client_execute(f.t.client, "x", qmp_args_new("s", "v", NULL), 0, on_reply, &r[0]),
 		     EINVAL);
 
+	/* A command bigger than the cap is refused before anything is queued. */
+	{
+		char *huge = malloc(QMP_CLIENT_MAX_MESSAGE);
+
+		ASSERT_TRUE(huge);
+		memset(huge, 'x', QMP_CLIENT_MAX_MESSAGE - 1);
+		huge[QMP_CLIENT_MAX_MESSAGE - 1] = '\0';
+		ASSERT_ERRNO(qmp_client_execute(f.t.client, "x", qmp_args_new("s", huge, NULL), 10,
+						on_reply, &r[0]),
+			     EMSGSIZE);
+		free(huge);
+	}
+
 	for (int i = 0; i < QMP_CLIENT_MAX_PENDING; i++)
 		execute(&f, "query-status", NULL, 5000, &r[i]);
 	ASSERT_ERRNO(qmp_client_execute(f.t.client, "query-status", NULL, 5000, on_reply,
