@@ -13,7 +13,7 @@ const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 	[AGENT_ERROR_TOO_BIG] = { "too-big", EMSGSIZE,
 		"A line longer than the message size cap; it was dropped up to its newline. No `id`." },
 	[AGENT_ERROR_BAD_REQUEST] = { "bad-request", EPROTO,
-		"Not an object with an integer `id` >= 0, a string `cmd`, an optional object `args` "
+		"Not an object with an integer `id` from 0 to 2^53-1, a string `cmd`, an optional object `args` "
 		"and nothing else." },
 	[AGENT_ERROR_UNKNOWN_COMMAND] = { "unknown-command", EOPNOTSUPP,
 		"`cmd` names no command of this agent (`hello` lists them)." },
@@ -363,9 +363,9 @@ static bool id_get(json_object *v, int64_t *ret)
 
 	if (!json_object_is_type(v, json_type_int))
 		return false;
-	errno = 0;
+	/* 2^53: exact in every JSON implementation; json-c clamps larger values silently. */
 	id = json_object_get_int64(v);
-	if (errno != 0 || id < 0)
+	if (id < 0 || id > AGENT_PROTOCOL_MAX_ID)
 		return false;
 	*ret = id;
 	return true;
@@ -387,7 +387,7 @@ int agent_request_parse(json_object *msg, agent_request *ret, agent_error_code *
 	ret->has_id = req.has_id;
 	ret->id = req.id;
 	if (!req.has_id)
-		return fail(errbuf, errlen, -EPROTO, "a request needs an integer 'id' >= 0");
+		return fail(errbuf, errlen, -EPROTO, "a request needs an integer 'id' from 0 to 2^53-1");
 
 	json_object_object_foreach(msg, key, val) {
 		(void)val;

@@ -29,6 +29,8 @@
 #define AGENT_PROTOCOL_MAX_MESSAGE (16 * 1024)
 /* The virtio-serial port name the host gives the agent's channel. */
 #define AGENT_PROTOCOL_PORT_NAME "org.dmigrate.agent.0"
+/* Request ids are integers from 0 to this (2^53-1). */
+#define AGENT_PROTOCOL_MAX_ID ((INT64_C(1) << 53) - 1)
 /* Requests the agent runs at once; more are answered with `busy`. */
 #define AGENT_PROTOCOL_MAX_IN_FLIGHT 16
 /* The longest error message an agent sends (longer ones are cut). */

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The agent's request loop over a socketpair, against the fake kernel: every command, the
+ * protocol's hostile inputs, and that the agent keeps serving after each of them.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent-fake.h"
+#include "agent_server.h"
+#include "test.h"
+
+static uv_loop_t loop;
+static agent_server *server;
+static int peer = -1;
+static char inbuf[256 * 1024];
+static size_t inlen;
+static unsigned ff_seen;
+
+static void setup(void)
+{
+	int sv[2];
+
+	fake_reset();
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(agent_server_new(&loop, &fake_backend, &server));
+	ASSERT_OK(agent_server_attach_fd(server, sv[0]));
+	peer = sv[1];
+	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
+	inlen = 0;
+	ff_seen = 0;
+}
+
+static void teardown(void)
+{
+	agent_server_free(server);
+	close(peer);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(&loop));
+}
+
+static void send_raw(const void *buf, size_t len)
+{
+	ASSERT_EQ(write(peer, buf, len), (ssize_t)len);
+}
+
+static void send_line(const char *s)
+{
+	send_raw(s, strlen(s));
+	send_raw("\n", 1);
+}
+
+/* Let the agent run until the next message arrives, or fail after 5 s. */
+static json_object *recv_msg(void)
+{
+	for (int i = 0; i < 5000; i++) {
+		char *nl = memchr(inbuf, '\n', inlen);
+		struct pollfd p = { .fd = peer, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			size_t start = 0, len = (size_t)(nl - inbuf);
+			json_object *o;
+
+			while (start < len && (unsigned char)inbuf[start] == 0xFF) {
+				start++;
+				ff_seen++;
+			}
+			*nl = '\0';
+			o = json_tokener_parse(inbuf + start);
+			memmove(inbuf, nl + 1, inlen - len - 1);
+			inlen -= len + 1;
+			ASSERT_TRUE(o);
+			return o;
+		}
+		uv_run(&loop, UV_RUN_NOWAIT);
+		n = read(peer, inbuf + inlen, sizeof(inbuf) - inlen);
+		if (n > 0) {
+			inlen += (size_t)n;
+			continue;
+		}
+		poll(&p, 1, 1);
+	}
+	TEST_FAIL("no message from the agent within 5 s");
+}
+
+/* Nothing more from the agent for a while. */
+static void expect_silence(void)
+{
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = { .fd = peer, .events = POLLIN };
+
+		uv_run(&loop, UV_RUN_NOWAIT);
+		poll(&p, 1, 1);
+	}
+	ASSERT_EQ(inlen, 0);
+	ASSERT_TRUE(read(peer, inbuf, sizeof(inbuf)) < 0);
+}
+
+static json_object *call(const char *line)
+{
+	send_line(line);
+	return recv_msg();
+}
+
+static const char *str_at(json_object *o, const char *a, const char *b)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t int_at(json_object *o, const char *a, const char *b)
+{
+	json_object *v;
+
+	ASSERT_TRUE(json_object_object_get_ex(o, a, &v));
+	if (b)
+		ASSERT_TRUE(json_object_object_get_ex(v, b, &v));
+	return json_object_get_int64(v);
+}
+
+static void expect_error(const char *line, int64_t id, const char *code)
+{
+	json_object *r = call(line);
+	const char *got = str_at(r, "error", "code");
+
+	if (!got || strcmp(got, code))
+		TEST_FAIL("'%.80s': expected error %s, got %s", line, code, json_object_to_json_string(r));
+	ASSERT_TRUE(strlen(str_at(r, "error", "message")) > 0);
+	if (id >= 0)
+		ASSERT_EQ(int_at(r, "id", NULL), id);
+	else
+		ASSERT_TRUE(!json_object_object_get_ex(r, "id", NULL));
+	json_object_put(r);
+}
+
+static void expect_serving(void)
+{
+	json_object *r = call("{\"id\":999,\"cmd\":\"bond-status\"}");
+
+	ASSERT_EQ(int_at(r, "id", NULL), 999);
+	ASSERT_STREQ(str_at(r, "return", "bond"), "bond0");
+	json_object_put(r);
+}
+
+TEST(sync_echoes_id_behind_0xff)
+{
+	json_object *r;
+
+	setup();
+	/* A half request in the pipe, then the sync marker: the half must be forgotten. */
+	send_raw("{\"id\":5,\"cmd\":\"bond-", 20);
+	send_raw("\xff", 1);
+	r = call("{\"id\":1234567890123,\"cmd\":\"sync\"}");
+	ASSERT_EQ(int_at(r, "id", NULL), 1234567890123);
+	ASSERT_TRUE(json_object_is_type(json_object_object_get(r, "return"), json_type_object));
+	ASSERT_EQ(ff_seen, 1);
+	json_object_put(r);
+	expect_silence();
+	teardown();
+}
+
+TEST(hello_negotiates)
+{
+	json_object *r, *cmds;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"hello\",\"args\":{\"min-version\":1,\"max-version\":7,\"client\":\"t\"}}");
+	ASSERT_EQ(int_at(r, "return", "version"), AGENT_PROTOCOL_VERSION_MAX);
+	ASSERT_EQ(int_at(r, "return", "max-message"), AGENT_PROTOCOL_MAX_MESSAGE);
+	cmds = json_object_object_get(json_object_object_get(r, "return"), "commands");
+	ASSERT_EQ(json_object_array_length(cmds), _AGENT_CMD_MAX);
+	json_object_put(r);
+	expect_error("{\"id\":2,\"cmd\":\"hello\",\"args\":{\"min-version\":2,\"max-version\":9}}", 2, "incompatible");
+	expect_error("{\"id\":3,\"cmd\":\"hello\",\"args\":{\"min-version\":1}}", 3, "invalid-argument");
+	expect_serving();
+	teardown();
+}
+
+TEST(bond_status_roles_from_drivers)
+{
+	json_object *r, *slaves;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"bond-status\",\"args\":{}}");
+	ASSERT_STREQ(str_at(r, "return", "mode"), "active-backup");
+	ASSERT_STREQ(str_at(r, "return", "active"), "eth0");
+	ASSERT_STREQ(str_at(r, "return", "active-role"), "vf");
+	slaves = json_object_object_get(json_object_object_get(r, "return"), "slaves");
+	ASSERT_EQ(json_object_array_length(slaves), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_object *s = json_object_array_get_idx(slaves, i);
+
+		/* "vf0" is the virtio NIC: the name must not fool the agent. */
+		ASSERT_STREQ(str_at(s, "role", NULL), !strcmp(str_at(s, "ifname", NULL), "vf0") ? "standby" : "vf");
+	}
+	json_object_put(r);
+	expect_error("{\"id\":2,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"bond9\"}}", 2, "unavailable");
+	expect_error("{\"id\":3,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"eth0\"}}", 3, "unavailable");
+	teardown();
+}
+
+TEST(set_active_and_events)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	ASSERT_STREQ(str_at(r, "return", "active"), "vf0");
+	ASSERT_STREQ(str_at(r, "return", "previous"), "eth0");
+	json_object_put(r);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 4);
+
+	/* The kernel's notification: the agent tells the host what changed. */
+	agent_server_links_changed(server);
+	r = recv_msg();
+	ASSERT_STREQ(str_at(r, "event", NULL), "active-changed");
+	ASSERT_STREQ(str_at(r, "data", "active"), "vf0");
+	ASSERT_STREQ(str_at(r, "data", "role"), "standby");
+	ASSERT_STREQ(str_at(r, "data", "previous"), "eth0");
+	json_object_put(r);
+
+	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"ifname\":\"eth0\"}}");
+	ASSERT_STREQ(str_at(r, "return", "active"), "eth0");
+	json_object_put(r);
+
+	/* A slave without carrier: bonding keeps the old one, and the agent says so. */
+	fake_link("vf0")->carrier = false;
+	expect_error("{\"id\":3,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", 3, "failed");
+	fake.fail_active_set = -EPERM;
+	expect_error("{\"id\":4,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", 4, "failed");
+	expect_error("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"ifname\":\"lo\"}}", 5, "not-found");
+	expect_error("{\"id\":6,\"cmd\":\"bond-set-active\",\"args\":{}}", 6, "invalid-argument");
+	expect_error("{\"id\":7,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\",\"ifname\":\"eth0\"}}", 7,
+		     "invalid-argument");
+	expect_error("{\"id\":8,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"primary\"}}", 8, "invalid-argument");
+	teardown();
+}
+
+TEST(release_unplug_plug_enslave)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"bond-release\",\"args\":{\"role\":\"vf\"}}");
+	ASSERT_STREQ(str_at(r, "return", "released"), "eth0");
+	json_object_put(r);
+	ASSERT_EQ(fake_link("eth0")->master, 0);
+
+	/* Unplug: vf-removed. Plug a new VF without carrier yet: vf-added. */
+	agent_server_links_changed(server);
+	r = recv_msg(); /* active-changed: the release left no active slave in the fake */
+	ASSERT_STREQ(str_at(r, "event", NULL), "active-changed");
+	json_object_put(r);
+	fake_link_remove("eth0");
+	agent_server_links_changed(server);
+	r = recv_msg();
+	ASSERT_STREQ(str_at(r, "event", NULL), "vf-removed");
+	ASSERT_STREQ(str_at(r, "data", "ifname"), "eth0");
+	json_object_put(r);
+	fake_link_add(7, "ens5", "e1000e", "pci", false);
+	agent_server_links_changed(server);
+	r = recv_msg();
+	ASSERT_STREQ(str_at(r, "event", NULL), "vf-added");
+	ASSERT_STREQ(str_at(r, "data", "ifname"), "ens5");
+	ASSERT_STREQ(str_at(r, "data", "driver"), "e1000e");
+	json_object_put(r);
+
+	/* Enslave: the reply waits for carrier; other requests are served meanwhile. */
+	send_line("{\"id\":2,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":5000}}");
+	expect_serving();
+	expect_error("{\"id\":3,\"cmd\":\"bond-enslave-vf\"}", 3, "busy");
+	ASSERT_EQ(fake_link("ens5")->master, 2);
+	fake_link("ens5")->carrier = true;
+	agent_server_links_changed(server);
+	r = recv_msg();
+	ASSERT_STREQ(str_at(r, "event", NULL), "link-up");
+	json_object_put(r);
+	r = recv_msg();
+	ASSERT_EQ(int_at(r, "id", NULL), 2);
+	ASSERT_STREQ(str_at(r, "return", "ifname"), "ens5");
+	ASSERT_TRUE(int_at(r, "return", "waited-ms") >= 0);
+	json_object_put(r);
+
+	expect_error("{\"id\":4,\"cmd\":\"bond-enslave-vf\"}", 4, "not-found");
+	expect_error("{\"id\":5,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"vf0\"}}", 5, "invalid-argument");
+	expect_error("{\"id\":6,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"nope\"}}", 6, "not-found");
+	teardown();
+}
+
+TEST(enslave_times_out_without_carrier)
+{
+	setup();
+	fake_link_add(8, "ens6", "iavf", "pci", false);
+	fake_link_add(9, "ens7", "iavf", "pci", false);
+	/* Two free VFs: the agent will not guess. */
+	expect_error("{\"id\":1,\"cmd\":\"bond-enslave-vf\"}", 1, "invalid-argument");
+	expect_error("{\"id\":2,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"ens6\",\"timeout-ms\":50}}", 2,
+		     "timeout");
+	ASSERT_EQ(fake_link("ens6")->master, 2);
+	expect_serving();
+	teardown();
+}
+
+TEST(announce_rounds)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"announce\",\"args\":{\"count\":3}}");
+	ASSERT_EQ(int_at(r, "return", "arp"), 3);
+	ASSERT_EQ(int_at(r, "return", "na"), 6);
+	ASSERT_STREQ(str_at(r, "return", "ifname"), "eth0");
+	json_object_put(r);
+	ASSERT_EQ(fake.announces, 3);
+	expect_error("{\"id\":2,\"cmd\":\"announce\",\"args\":{\"count\":11}}", 2, "invalid-argument");
+	fake_link("bond0")->active_slave = 0;
+	expect_error("{\"id\":3,\"cmd\":\"announce\"}", 3, "unavailable");
+	teardown();
+}
+
+TEST(did_commands)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"did-status\"}");
+	ASSERT_STREQ(str_at(r, "return", "state"), "off");
+	ASSERT_TRUE(json_object_get_boolean(json_object_object_get(json_object_object_get(r, "return"), "simulated")));
+	json_object_put(r);
+	r = call("{\"id\":2,\"cmd\":\"did-enable\",\"args\":{\"features\":[\"timer\",\"ipi\"]}}");
+	ASSERT_STREQ(str_at(r, "return", "state"), "on");
+	ASSERT_TRUE(json_object_get_boolean(json_object_object_get(json_object_object_get(r, "return"), "changed")));
+	json_object_put(r);
+	/* Again: already on is success, unchanged (the migration's undo path relies on it). */
+	r = call("{\"id\":3,\"cmd\":\"did-enable\"}");
+	ASSERT_TRUE(!json_object_get_boolean(json_object_object_get(json_object_object_get(r, "return"), "changed")));
+	json_object_put(r);
+	ASSERT_EQ(fake_did.enables, 1);
+	expect_error("{\"id\":4,\"cmd\":\"did-enable\",\"args\":{\"features\":[\"timer\",\"timer\"]}}", 4,
+		     "invalid-argument");
+	expect_error("{\"id\":5,\"cmd\":\"did-enable\",\"args\":{\"features\":\"timer\"}}", 5, "invalid-argument");
+	fake_did.present = false;
+	expect_error("{\"id\":6,\"cmd\":\"did-disable\"}", 6, "unavailable");
+	teardown();
+}
+
+TEST(did_device_absent)
+{
+	agent_server_backend be = fake_backend;
+	json_object *r;
+	int sv[2];
+
+	/* The real ioctl path, pointed at a device that does not exist. */
+	fake_reset();
+	be.did = &agent_did_dev_ops;
+	be.did_ctx = (void *)"/nonexistent/did";
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(agent_server_new(&loop, &be, &server));
+	ASSERT_OK(agent_server_attach_fd(server, sv[0]));
+	peer = sv[1];
+	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
+	inlen = 0;
+	r = call("{\"id\":1,\"cmd\":\"did-status\"}");
+	ASSERT_STREQ(str_at(r, "error", "code"), "unavailable");
+	ASSERT_TRUE(strstr(str_at(r, "error", "message"), "/dev/did"));
+	json_object_put(r);
+	teardown();
+}
+
+TEST(hostile_input)
+{
+	char big[AGENT_PROTOCOL_MAX_MESSAGE + 100];
+
+	setup();
+	expect_error("this is not json", -1, "bad-json");
+	expect_error("{\"id\":1,\"cmd\":\"bond-status\"} {}", -1, "bad-json");
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "{\"id\":1,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"", 43);
+	big[sizeof(big) - 1] = '\0';
+	expect_error(big, -1, "too-big");
+	expect_error("[1,2,3]", -1, "bad-request");
+	expect_error("{\"cmd\":\"bond-status\"}", -1, "bad-request");
+	expect_error("{\"id\":-1,\"cmd\":\"bond-status\"}", -1, "bad-request");
+	expect_error("{\"id\":\"7\",\"cmd\":\"bond-status\"}", -1, "bad-request");
+	expect_error("{\"id\":99999999999999999999,\"cmd\":\"bond-status\"}", -1, "bad-request");
+	expect_error("{\"id\":7,\"cmd\":42}", 7, "bad-request");
+	expect_error("{\"id\":7,\"cmd\":\"bond-status\",\"extra\":1}", 7, "bad-request");
+	expect_error("{\"id\":8,\"cmd\":\"rm-rf\"}", 8, "unknown-command");
+	expect_error("{\"id\":9,\"cmd\":\"bond-status\",\"args\":[]}", 9, "invalid-argument");
+	expect_error("{\"id\":10,\"cmd\":\"bond-status\",\"args\":{\"bond\":5}}", 10, "invalid-argument");
+	expect_error("{\"id\":11,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"\"}}", 11, "invalid-argument");
+	expect_error("{\"id\":12,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"a-name-longer-than-15\"}}", 12,
+		     "invalid-argument");
+	expect_error("{\"id\":13,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"bo\\u0000nd\"}}", 13, "invalid-argument");
+	expect_error("{\"id\":14,\"cmd\":\"bond-status\",\"args\":{\"path\":\"/etc/shadow\"}}", 14, "invalid-argument");
+	expect_error("{\"id\":15,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":1.5}}", 15, "invalid-argument");
+	expect_error("{\"id\":16,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":-1}}", 16, "invalid-argument");
+	expect_error("{\"id\":17,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":true}}", 17, "invalid-argument");
+	expect_serving();
+	teardown();
+}
+
+TEST(partial_reads)
+{
+	const char *req = "{\"id\":42,\"cmd\":\"bond-status\"}\n";
+	const char *two = "{\"id\":1,\"cmd\":\"sync\"}\n{\"id\":2,\"cmd\":\"did-status\"}\n";
+	json_object *r;
+
+	setup();
+	for (size_t i = 0; req[i]; i++) {
+		send_raw(req + i, 1);
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	r = recv_msg();
+	ASSERT_EQ(int_at(r, "id", NULL), 42);
+	json_object_put(r);
+	/* Two requests in one write, answered in order. */
+	send_raw(two, strlen(two));
+	r = recv_msg();
+	ASSERT_EQ(int_at(r, "id", NULL), 1);
+	json_object_put(r);
+	r = recv_msg();
+	ASSERT_EQ(int_at(r, "id", NULL), 2);
+	json_object_put(r);
+	teardown();
+}
+
+int main(void)
+{
+	RUN_TEST(sync_echoes_id_behind_0xff);
+	RUN_TEST(hello_negotiates);
+	RUN_TEST(bond_status_roles_from_drivers);
+	RUN_TEST(set_active_and_events);
+	RUN_TEST(release_unplug_plug_enslave);
+	RUN_TEST(enslave_times_out_without_carrier);
+	RUN_TEST(announce_rounds);
+	RUN_TEST(did_commands);
+	RUN_TEST(did_device_absent);
+	RUN_TEST(hostile_input);
+	RUN_TEST(partial_reads);
+	return 0;
+}
