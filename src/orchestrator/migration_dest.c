@@ -502,6 +502,39 @@ static bool plug_run(dest_op *op)
 	return dest_qmp(op, "device_add", device, NULL);
 }
 
+static bool activate_run(dest_op *op);
+
+static void activate_retry(uv_timer_t *t)
+{
+	dest_op *op = t->data;
+
+	activate_run(op);
+}
+
+/*
+ * A hot-plugged NIC takes the guest a moment: until it has probed it the agent finds no VF to
+ * enslave ("not-found"), and until the bonding driver's link monitor has seen the new slave up
+ * it refuses to make it active ("failed"). Ask again, for as long as a carrier may take.
+ */
+static void activate_on_reply(agent_client *c, int error, json_object *ret, const char *code,
+			      const char *message, void *userdata)
+{
+	dest_op *op = userdata;
+	const char *retry_on = op->step == 0 ? "not-found" : "failed";
+
+	if (error < 0 && code && !strcmp(code, retry_on) && op->waited_ms < DEST_CARRIER_TIMEOUT_MS) {
+		op->waited_ms += DEST_POLL_MS;
+		if (!op->timer) {
+			op->timer = calloc(1, sizeof(*op->timer));
+			uv_timer_init(op->d->loop, op->timer);
+			op->timer->data = op;
+		}
+		uv_timer_start(op->timer, activate_retry, DEST_POLL_MS, 0);
+		return;
+	}
+	dest_on_agent(c, error, ret, code, message, userdata);
+}
+
 static bool activate_run(dest_op *op)
 {
 	json_object *args;
@@ -510,11 +543,13 @@ static bool activate_run(dest_op *op)
 	case 0:
 		args = json_object_new_object();
 		json_object_object_add(args, "timeout-ms", json_object_new_int(DEST_CARRIER_TIMEOUT_MS));
-		return dest_agent(op, "bond-enslave-vf", args, DEST_CARRIER_TIMEOUT_MS + 5000, NULL);
+		return dest_agent(op, "bond-enslave-vf", args, DEST_CARRIER_TIMEOUT_MS + 5000,
+				  activate_on_reply);
 	case 1:
 		args = json_object_new_object();
 		json_object_object_add(args, "role", json_object_new_string("vf"));
-		return dest_agent(op, "bond-set-active", args, DEST_AGENT_TIMEOUT_MS, NULL);
+		return dest_agent(op, "bond-set-active", args, DEST_AGENT_TIMEOUT_MS,
+				  activate_on_reply);
 	case 2:
 		return dest_agent(op, "announce", NULL, DEST_AGENT_TIMEOUT_MS, NULL);
 	}

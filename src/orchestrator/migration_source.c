@@ -214,11 +214,12 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 	int r;
 
 	if (error < 0) {
-		json_object_put(j->pending_args);
-		j->pending_args = NULL;
-		peer_link_close(j->link);
-		j->link = NULL;
+		/* message belongs to the link: the step must see it before the link goes. */
+		peer_link *dead = TAKE_PTR(j->link);
+
+		json_object_put(TAKE_PTR(j->pending_args));
 		cb(NULL, error, NULL, CONTROL_ERR_FAILED, message, j);
+		peer_link_close(dead);
 		return;
 	}
 	r = rpc_conn_call(conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, NULL,

@@ -202,6 +202,7 @@ typedef struct vm_spawn {
 	vm *v;
 	vm_done_cb done;
 	void *userdata;
+	unsigned flags;
 	uv_process_t process;
 	char *log_path;
 } vm_spawn;
@@ -278,6 +279,7 @@ static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
 		s->done(v, pid, "Cannot watch the QEMU process", s->userdata);
 		return;
 	}
+	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? "inmigrate" : "running");
 	vm_save(v);
 	vm_qmp(v);
 	s->done(v, 0, NULL, s->userdata);
@@ -342,6 +344,7 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	o.exit_cb = vm_on_spawn_exit;
 	o.flags = UV_PROCESS_DETACHED;
 	s->v = v;
+	s->flags = flags;
 	s->done = done;
 	s->userdata = userdata;
 	s->process.data = s;
