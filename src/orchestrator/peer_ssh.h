@@ -29,7 +29,8 @@
 #include "macro.h"
 
 typedef struct peer_ssh_options {
-	const char *host; /* name or address of the peer's sshd; also the known_hosts key */
+	const char *host; /* address (or /etc/hosts name: DNS is not bounded by the timeout) of
+			     the peer's sshd; also its key in known_hosts */
 	unsigned port; /* 0: 22 */
 	const char *user; /* NULL: the user this process runs as */
 	const char *identity_file; /* private key, not encrypted */
@@ -45,8 +46,8 @@ typedef struct peer_ssh peer_ssh;
  * Connect, verify the host key, authenticate and open the channel; blocking. On success *ret is
  * the link, *ret_fd our end of the byte stream (O_CLOEXEC, O_NONBLOCK, owned by the caller: close
  * it or hand it to uv_pipe_open), and 0 is returned. On failure, a negative errno and
- * *ret_error a malloc()ed message naming the host (and file or socket) that a user can act on;
- * *ret and *ret_fd are untouched. The errno says which failure it was:
+ * *ret_error a malloc()ed message naming the host (and file or socket) that a user can act on
+ * (NULL only when even that allocation failed); *ret and *ret_fd are untouched. The errno says which failure it was:
  *
  *   -EINVAL        bad options (missing host, identity, known_hosts file or remote socket)
  *   -ECONNREFUSED, -EHOSTUNREACH, -ENETUNREACH ...

@@ -64,12 +64,13 @@ static peer_ssh_options options(unsigned port)
 	};
 }
 
-/* Open must fail with -expected, leave the outputs alone and explain itself. */
-static void expect_failure(const peer_ssh_options *o, int expected, const char *must_mention)
+/* Open must fail with -expected, leave the outputs alone, explain itself and leave fds open. */
+static void expect_failure_fds(const peer_ssh_options *o, int expected, const char *must_mention,
+			       int fds)
 {
 	peer_ssh *p = (peer_ssh *)0x1;
 	char *error = NULL;
-	int fd = -7, fds = fd_count(), r;
+	int fd = -7, r;
 
 	r = peer_ssh_open(o, &p, &fd, &error);
 	fprintf(stderr, "   -> %s\n", error ?: "(no message)");
@@ -79,7 +80,13 @@ static void expect_failure(const peer_ssh_options *o, int expected, const char *
 	ASSERT_TRUE(error);
 	ASSERT_TRUE(strstr(error, must_mention));
 	free(error);
-	ASSERT_EQ(fd_count(), fds);
+	if (fds >= 0)
+		ASSERT_EQ(fd_count(), fds);
+}
+
+static void expect_failure(const peer_ssh_options *o, int expected, const char *must_mention)
+{
+	expect_failure_fds(o, expected, must_mention, fd_count());
 }
 
 TEST(options_missing)
@@ -166,6 +173,37 @@ TEST(server_not_ssh)
 	close(s);
 }
 
+static void *serve_endless_line(void *userdata)
+{
+	int s = *(int *)userdata, c;
+	char junk[4096];
+
+	memset(junk, 'A', sizeof(junk));
+	c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_TRUE(c >= 0);
+	/* Until the client hangs up: a banner line that never ends. */
+	while (send(c, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+		;
+	close(c);
+	return NULL;
+}
+
+TEST(server_endless_banner)
+{
+	int fds = fd_count();
+	unsigned port;
+	int s = tcp_socket(true, &port);
+	peer_ssh_options o = options(port);
+	pthread_t t;
+
+	ASSERT_EQ(pthread_create(&t, NULL, serve_endless_line, &s), 0);
+	/* The server's socket closes once it sees us hang up: count fds after that. */
+	expect_failure_fds(&o, EPROTO, "127.0.0.1", -1);
+	pthread_join(t, NULL);
+	close(s);
+	ASSERT_EQ(fd_count(), fds);
+}
+
 TEST(close_null)
 {
 	peer_ssh_close(NULL);
@@ -189,6 +227,7 @@ int main(void)
 	RUN_TEST(unresolvable);
 	RUN_TEST(server_silent);
 	RUN_TEST(server_not_ssh);
+	RUN_TEST(server_endless_banner);
 	RUN_TEST(close_null);
 
 	unlink(identity);
