@@ -4,5 +4,6 @@
 
 #include "cli.h"
 
+int cli_agent(int argc, char **argv);
 int cli_spec(int argc, char **argv);
 int cli_version(int argc, char **argv);

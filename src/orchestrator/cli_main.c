@@ -8,6 +8,7 @@
 
 static const cli_command commands[] = {
 	{ "spec", cli_spec, "check a VM spec, show it, print its QEMU command line" },
+	{ "agent", cli_agent, "send one request to a guest agent's socket (tests, operators)" },
 	{ "version", cli_version, "print the version" },
 };
 

@@ -26,7 +26,7 @@ static struct fake_did {
 	unsigned enables;
 } fake_did;
 
-static agent_link *fake_link(const char *ifname)
+static inline agent_link *fake_link(const char *ifname)
 {
 	for (size_t i = 0; i < fake.n; i++)
 		if (!strcmp(fake.links[i].ifname, ifname))
@@ -34,7 +34,7 @@ static agent_link *fake_link(const char *ifname)
 	return NULL;
 }
 
-static agent_link *fake_link_add(int ifindex, const char *ifname, const char *driver, const char *bus,
+static inline agent_link *fake_link_add(int ifindex, const char *ifname, const char *driver, const char *bus,
 				 bool carrier)
 {
 	agent_link *l = &fake.links[fake.n++];
@@ -52,7 +52,7 @@ static agent_link *fake_link_add(int ifindex, const char *ifname, const char *dr
 	return l;
 }
 
-static void fake_link_remove(const char *ifname)
+static inline void fake_link_remove(const char *ifname)
 {
 	agent_link *l = fake_link(ifname);
 
