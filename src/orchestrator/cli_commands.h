@@ -5,5 +5,10 @@
 #include "cli.h"
 
 int cli_agent(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 int cli_spec(int argc, char **argv);
+int cli_start(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_stop(int argc, char **argv);
 int cli_version(int argc, char **argv);

@@ -7,6 +7,11 @@
 #include "log.h"
 
 static const cli_command commands[] = {
+	{ "migrate", cli_migrate, "live-migrate a VM to another host" },
+	{ "list", cli_list, "list the VMs on this host" },
+	{ "status", cli_status, "show a VM, its passthrough device and the host's pool" },
+	{ "start", cli_start, "start a VM from a VM spec file" },
+	{ "stop", cli_stop, "stop a VM" },
 	{ "spec", cli_spec, "check a VM spec, show it, print its QEMU command line" },
 	{ "agent", cli_agent, "send one request to a guest agent's socket (tests, operators)" },
 	{ "version", cli_version, "print the version" },
@@ -41,6 +46,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
+	/* `dmigrate VM --to HOST ...`: argv[0] stands in for the subcommand's name. */
+	if (argc >= 3 && (!strcmp(argv[2], "--to") || !strncmp(argv[2], "--to=", 5)))
+		return cli_migrate(argc, argv);
 
 	log_error("Unknown command '%s'. Run 'dmigrate --help' for the list.", argv[1]);
 	return CLI_EXIT_USAGE;
