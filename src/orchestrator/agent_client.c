@@ -563,6 +563,11 @@ void agent_client_resync(agent_client *c)
 void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms)
 {
 	c->sync_timeout_ms = timeout_ms > 0 ? timeout_ms : AGENT_CLIENT_SYNC_TIMEOUT_MS;
+	/* Applies to the handshake under way too: the first sync went out in agent_client_open_fd(). */
+	if (c->state == AGENT_CLIENT_SYNCING || c->state == AGENT_CLIENT_HELLO) {
+		c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
+		client_timer_update(c);
+	}
 }
 
 bool agent_client_is_ready(const agent_client *c)

@@ -81,7 +81,7 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
  */
 void agent_client_resync(agent_client *c);
 
-/* How long a sync or hello may take before it is retried. Default 3000 ms. */
+/* How long a sync or hello may take before it is retried (also the one under way). Default 3000 ms. */
 void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms);
 
 bool agent_client_is_ready(const agent_client *c);
