@@ -29,7 +29,9 @@ static void cli_usage(FILE *f)
 		   "  0  done\n"
 		   "  1  failed; a migration was rolled back and the VM runs on the source\n"
 		   "  2  usage or input error; nothing was changed\n"
-		   "  3  migrated, but the VM runs on the destination degraded (no VF or no DID)\n");
+		   "  3  migrated, but the VM runs on the destination degraded (no VF or no DID)\n"
+		   "  130  migrate interrupted (Ctrl-C): dmigrate stopped watching, the migration\n"
+		   "       goes on in dmigrated ('dmigrate status VM' follows it)\n");
 }
 
 int main(int argc, char **argv)

@@ -634,10 +634,12 @@ TEST(help_documents_exit_codes)
 		ASSERT_CONTAINS(c.out.buf, "Usage: dmigrate ");
 		ASSERT_CONTAINS(c.out.buf, "Exit codes:");
 		ASSERT_CONTAINS(c.out.buf, "  2  ");
+		ASSERT_CONTAINS(c.out.buf, "--socket PATH");
 	}
 	run_cli(&c, false, "--help", NULL);
 	ASSERT_EQ(c.exit_code, 0);
 	ASSERT_CONTAINS(c.out.buf, "  3  migrated, but");
+	ASSERT_CONTAINS(c.out.buf, "  130  migrate interrupted");
 	ASSERT_CONTAINS(c.out.buf, "dmigrate VM --to HOST");
 }
 
