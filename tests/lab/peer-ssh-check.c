@@ -10,6 +10,7 @@
  *                 link must stay bounded), then everything arrives, then EOF
  *   drop          SOCKET echoes; ARG is a shell command that kills the sshd session: our fd
  *                 must then read EOF within seconds
+ *   vanish        the same, but ARG makes the host vanish silently: EOF within a minute
  *   abort         peer_ssh_close() with the link busy and the fd still open returns at once
  *   error         the open must fail with errno ARG (e.g. ENOKEY) and a message naming HOST
  *   bench         open and close ARG links, print the open times
@@ -33,7 +34,8 @@
 #include "test.h"
 
 #define BULK_SIZE (1024 * 1024)
-#define IO_TIMEOUT_MS 20000
+/* How long any wait on the link may take before the test fails. */
+static int io_timeout_ms = 20000;
 
 static peer_ssh_options opts;
 
@@ -85,14 +87,14 @@ static peer_ssh *link_open(int *ret_fd, uint64_t *ret_us)
 	return p;
 }
 
-/* Wait for events on fd; fails the test after IO_TIMEOUT_MS. */
+/* Wait for events on fd; fails the test after io_timeout_ms. */
 static short wait_fd(int fd, short events)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int r = poll(&pfd, 1, IO_TIMEOUT_MS);
+	int r = poll(&pfd, 1, io_timeout_ms);
 
 	if (r == 0)
-		TEST_FAIL("no event 0x%x on the link within %d ms", events, IO_TIMEOUT_MS);
+		TEST_FAIL("no event 0x%x on the link within %d ms", events, io_timeout_ms);
 	ASSERT_TRUE(r == 1);
 	return pfd.revents;
 }
@@ -259,7 +261,9 @@ static void scenario_stall(size_t expected)
 	peer_ssh_close(p);
 }
 
-static void scenario_drop(const char *kill_cmd)
+/* kill_cmd ends the connection: loudly (sshd killed: the kernel resets it) or silently (the
+ * host vanishes: only TCP's own timeouts can tell, with our data unacknowledged). */
+static void scenario_drop(const char *kill_cmd, bool silent)
 {
 	uint8_t in[64];
 	uint64_t t;
@@ -275,6 +279,10 @@ static void scenario_drop(const char *kill_cmd)
 
 	ASSERT_EQ(system(kill_cmd), 0);
 	t = now_us();
+	if (silent) {
+		io_timeout_ms = 60000;
+		ASSERT_EQ(send(fd, "ping\n", 5, 0), 5);
+	}
 	n = read_to_eof(fd, in, sizeof(in), &reset);
 	ASSERT_EQ(n, 0);
 	ASSERT_TRUE(!reset);
@@ -394,7 +402,9 @@ int main(int argc, char **argv)
 	else if (strcmp(scenario, "stall") == 0 && argc == 9)
 		scenario_stall(strtoul(argv[8], NULL, 10));
 	else if (strcmp(scenario, "drop") == 0 && argc == 9)
-		scenario_drop(argv[8]);
+		scenario_drop(argv[8], false);
+	else if (strcmp(scenario, "vanish") == 0 && argc == 9)
+		scenario_drop(argv[8], true);
 	else if (strcmp(scenario, "abort") == 0)
 		scenario_abort();
 	else if (strcmp(scenario, "error") == 0 && argc == 9)
