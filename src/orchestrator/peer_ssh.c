@@ -275,6 +275,50 @@ static int peer_ssh_step_failed(ssh_session session, const peer_ssh_options *o, 
 			 o->host, port, ssh_get_error(session));
 }
 
+/* Only what we pass counts: no ~/.ssh/config, no default identities, no agent, and the given
+ * known_hosts file as both the user and the global one. */
+static int peer_ssh_session_configure(ssh_session session, const peer_ssh_options *o,
+				      unsigned port, unsigned timeout_ms, int tcp_fd,
+				      char **ret_error)
+{
+	long timeout_s = timeout_ms / 1000, timeout_us = (timeout_ms % 1000) * 1000L;
+	int verbosity = SSH_LOG_NOLOG;
+	bool no = false;
+
+	if (ssh_options_set(session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_HOST, o->host) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_PORT, &port) < 0 ||
+	    (o->user && ssh_options_set(session, SSH_OPTIONS_USER, o->user) < 0) ||
+	    ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, o->known_hosts_file) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, o->known_hosts_file) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_s) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) < 0 ||
+	    ssh_options_set(session, SSH_OPTIONS_FD, &tcp_fd) < 0)
+		return error_set(ret_error, -EINVAL, "Peer link to '%s': invalid SSH option: %s",
+				 o->host, ssh_get_error(session));
+	return 0;
+}
+
+static int peer_ssh_authenticate(ssh_session session, const peer_ssh_options *o, unsigned port,
+				 unsigned timeout_ms, ssh_key identity, char **ret_error)
+{
+	uint64_t start = now_ms();
+	int r;
+
+	r = ssh_userauth_publickey(session, NULL, identity);
+	if (r == SSH_AUTH_SUCCESS)
+		return 0;
+	if (r == SSH_AUTH_DENIED || r == SSH_AUTH_PARTIAL)
+		return error_set(ret_error, -EACCES,
+				 "sshd on '%s' refused the key in %s for user '%s': add its public "
+				 "key to that user's authorized_keys on '%s'",
+				 o->host, o->identity_file, o->user ?: "(this user)", o->host);
+	/* SSH_AUTH_AGAIN: blocking libssh gave up waiting, i.e. our timeout. */
+	return peer_ssh_step_failed(session, o, port, "authentication",
+				    r == SSH_AUTH_AGAIN ? 0 : start, timeout_ms, ret_error);
+}
+
 /*
  * Open the direct-streamlocal channel, nonblocking so that we can keep TCP_QUICKACK on while we
  * wait: after auth, sshd sends a hostkeys-00 request that we do not answer, and Nagle on its side
@@ -557,10 +601,8 @@ int peer_ssh_open(const peer_ssh_options *o, peer_ssh **ret, int *ret_fd, char *
 	_cleanup_close_ int tcp_fd = -1, caller_fd = -1;
 	_cleanup_free_ char *error = NULL;
 	unsigned port, timeout_ms;
-	long timeout_s, timeout_us;
 	sigset_t all, saved;
-	int sv[2], r, verbosity = SSH_LOG_NOLOG;
-	bool no = false;
+	int sv[2], r;
 	uint64_t start;
 
 	r = peer_ssh_options_check(o, &error);
@@ -600,29 +642,10 @@ int peer_ssh_open(const peer_ssh_options *o, peer_ssh **ret, int *ret_fd, char *
 		r = -ENOMEM;
 		goto fail;
 	}
-	timeout_s = timeout_ms / 1000;
-	timeout_us = (timeout_ms % 1000) * 1000L;
-	/* Only what we pass counts: no ~/.ssh/config, no default identities, no agent, and the
-	 * given known_hosts file as both the user and the global one. */
-	if (ssh_options_set(p->session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_HOST, o->host) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_PORT, &port) < 0 ||
-	    (o->user && ssh_options_set(p->session, SSH_OPTIONS_USER, o->user) < 0) ||
-	    ssh_options_set(p->session, SSH_OPTIONS_KNOWNHOSTS, o->known_hosts_file) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, o->known_hosts_file) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_TIMEOUT, &timeout_s) < 0 ||
-	    ssh_options_set(p->session, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) < 0) {
-		r = error_set(&error, -EINVAL, "Peer link to '%s': invalid SSH option: %s",
-			      o->host, ssh_get_error(p->session));
+	r = peer_ssh_session_configure(p->session, o, port, timeout_ms, tcp_fd, &error);
+	if (r < 0)
 		goto fail;
-	}
-	if (ssh_options_set(p->session, SSH_OPTIONS_FD, &tcp_fd) < 0) {
-		r = error_set(&error, -EINVAL, "Peer link to '%s': %s", o->host,
-			      ssh_get_error(p->session));
-		goto fail;
-	}
-	/* The session closes the socket from now on. */
+	/* From now on peer_ssh_free() closes it, unless libssh did after an error. */
 	TAKE_FD(tcp_fd);
 
 	start = now_ms();
@@ -636,20 +659,9 @@ int peer_ssh_open(const peer_ssh_options *o, peer_ssh **ret, int *ret_fd, char *
 	if (r < 0)
 		goto fail;
 
-	start = now_ms();
-	r = ssh_userauth_publickey(p->session, NULL, identity);
-	if (r == SSH_AUTH_DENIED || r == SSH_AUTH_PARTIAL) {
-		r = error_set(&error, -EACCES,
-			      "sshd on '%s' refused the key in %s for user '%s': add its public key "
-			      "to that user's authorized_keys on '%s'",
-			      o->host, o->identity_file, o->user ?: "(this user)", o->host);
+	r = peer_ssh_authenticate(p->session, o, port, timeout_ms, identity, &error);
+	if (r < 0)
 		goto fail;
-	}
-	if (r != SSH_AUTH_SUCCESS) {
-		r = peer_ssh_step_failed(p->session, o, port, "authentication",
-					 r == SSH_AUTH_AGAIN ? 0 : start, timeout_ms, &error);
-		goto fail;
-	}
 
 	p->channel = ssh_channel_new(p->session);
 	if (!p->channel) {
