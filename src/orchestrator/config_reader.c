@@ -156,6 +156,8 @@ int cfg_object(cfg_reader *r, json_object *obj, const char *field, const char *k
 
 int cfg_no_unknown(cfg_reader *r, json_object *obj, const char *field, const char *const *known)
 {
+	if (!json_object_is_type(obj, json_type_object)) /* foreach would dereference NULL */
+		return cfg_fail(r, field, "expected a JSON object, got %s", cfg_describe(obj));
 	json_object_object_foreach(obj, key, val) {
 		bool found = false;
 
