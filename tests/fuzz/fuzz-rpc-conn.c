@@ -26,6 +26,7 @@ typedef struct fuzz_state {
 	rpc_conn *conn;
 	bool gone;  /* `closed` ran, or a callback closed it: not ours to close any more */
 	int budget; /* calls a reply may still start, so a loop of replies ends */
+	bool close_on_reset; /* the owner closes when a call hears the connection reset */
 	rpc_request *held[CONTROL_MAX_IN_FLIGHT + 1];
 	size_t n_held;
 } fuzz_state;
@@ -58,7 +59,7 @@ static void on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 
 	if ((code != NULL) != (error == -EREMOTEIO) || (message != NULL) != (error == -EREMOTEIO))
 		abort();
-	if (code && !strcmp(code, "close"))
+	if ((code && !strcmp(code, "close")) || (error == -ECONNRESET && s->close_on_reset))
 		fuzz_close(s);
 	if (message)
 		(void)strlen(message);
@@ -127,8 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rpc_conn_call(s.conn, "migrate", json_object_new_object(), 0, on_event, on_reply, &s);
 	rpc_conn_call(s.conn, "peer-check", NULL, 60000, on_event, on_reply, &s);
 
-	/* The first byte picks the piece size, so partial reads get fuzzed too. */
-	step = (size_t)data[0] % 13 + 1;
+	/* The first byte picks the piece size, so partial reads get fuzzed too, and its top bit
+	 * whether the owner closes from a reply callback while the connection breaks. */
+	step = (size_t)(data[0] & 0x7f) % 13 + 1;
+	s.close_on_reset = data[0] & 0x80;
 	for (size_t off = 1; off < size && !s.gone; off += step) {
 		size_t n = off + step <= size ? step : size - off;
 

@@ -478,6 +478,27 @@ TEST(close_inside_reply_callback)
 	fixture_close(&f);
 }
 
+TEST(close_inside_reply_callback_stops_reading)
+{
+	fixture f;
+	call k = { .close_on_reply = true };
+	json_object *msg;
+
+	fixture_open(&f, true, false);
+	call_start(&f, &f.b, &k, "hold", NULL, 0);
+	msg = raw_read_msg(&f);
+	json_object_put(msg);
+	/* One write, so one read: what follows the reply must not be looked at once closed. */
+	raw_send(&f, "{\"id\":1,\"return\":{}}\n{\"id\":9,\"cmd\":\"echo\"}\n");
+	run_until(&f, k.calls > 0);
+	run_for(&f, 20);
+	ASSERT_EQ(k.error, 0);
+	ASSERT_EQ(f.b.requests, 0);
+	ASSERT_EQ(f.b.closed, 0);
+	ASSERT_TRUE(raw_read_msg(&f) == NULL);
+	fixture_close(&f);
+}
+
 TEST(close_inside_event_callback)
 {
 	fixture f;
@@ -790,6 +811,7 @@ int main(void)
 	RUN_TEST(no_timeout_means_none);
 	RUN_TEST(peer_closes_pending_calls_reset);
 	RUN_TEST(close_inside_reply_callback);
+	RUN_TEST(close_inside_reply_callback_stops_reading);
 	RUN_TEST(close_inside_event_callback);
 	RUN_TEST(close_inside_request_handler);
 	RUN_TEST(args_not_an_object_refused);
