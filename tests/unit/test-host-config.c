@@ -357,6 +357,62 @@ TEST(emulated_slots)
 		       "missing (required)");
 }
 
+TEST(relative_paths)
+{
+	expect_invalid(FULL, "control_socket", "\"run/dmigrated.sock\"", "control_socket",
+		       "absolute");
+	expect_invalid(FULL, "state_dir", "\"lib/dmigrate\"", "state_dir", "absolute");
+	expect_invalid(FULL, "run_dir", "\"./vms\"", "run_dir", "absolute");
+	/* The key and the known_hosts file decide whom we trust: never relative to the cwd. */
+	expect_invalid(FULL, "ssh.identity_file", "\"id_ed25519\"", "ssh.identity_file",
+		       "absolute");
+	expect_invalid(FULL, "ssh.known_hosts_file", "\"etc/known_hosts\"",
+		       "ssh.known_hosts_file", "absolute");
+}
+
+TEST(pci_addresses_exact_form)
+{
+	/* sscanf() would take all of these: blanks, signs and 0x prefixes inside the fields. */
+	static const char *const bad[] = { "\" 000:3b:02.1\"", "\"0x00:3b:02.1\"",
+					   "\"+000:3b:02.1\"", "\"-000:3b:02.1\"",
+					   "\"0000:3b: 2.1\"", "\"0000:+b:02.1\"",
+					   "\"0000:-B:1F.7\"" /* found by fuzz-host-config */ };
+	host_config *c = NULL;
+	char *error = NULL;
+	_cleanup_free_ char *text = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		char list[64];
+
+		snprintf(list, sizeof(list), "[%s]", bad[i]);
+		expect_invalid(FULL, "passthrough.devices", list, "passthrough.devices", "entry 0");
+	}
+	/* Upper case is accepted and stored as sysfs and the VM spec write it, in lower case. */
+	text = config_with(FULL, "passthrough.devices", "[\"0000:3B:1F.7\"]");
+	ASSERT_OK(load(text, &c, &error));
+	ASSERT_STREQ(c->vfs[0], "0000:3b:1f.7");
+	host_config_free(c);
+}
+
+TEST(duplicate_devices)
+{
+	/* The same VF twice would be handed to two VMs. */
+	expect_invalid(FULL, "passthrough.devices", "[\"0000:3b:02.1\", \"0000:3b:02.2\", \"0000:3b:02.1\"]",
+		       "passthrough.devices", "entry 2");
+}
+
+TEST(trailing_garbage)
+{
+	host_config *c = NULL;
+	char *error = NULL;
+
+	/* Blank lines after the object are fine; a second value or a stray word is not. */
+	ASSERT_OK(load(MINIMAL " \n\t\n", &c, &error));
+	host_config_free(c);
+	expect_invalid_text(MINIMAL " trailing", NULL, "not valid JSON");
+	expect_invalid_text(MINIMAL "{}", NULL, "not valid JSON");
+}
+
 TEST(file_errors)
 {
 	_cleanup_free_ char *big = NULL;
@@ -511,6 +567,10 @@ int main(int argc, char **argv)
 	RUN_TEST(file_errors);
 	RUN_TEST(settings_override);
 	RUN_TEST(settings_override_not_an_object);
+	RUN_TEST(relative_paths);
+	RUN_TEST(pci_addresses_exact_form);
+	RUN_TEST(duplicate_devices);
+	RUN_TEST(trailing_garbage);
 
 	unlink(path);
 	ASSERT_OK(rmdir(dir));

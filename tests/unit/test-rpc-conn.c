@@ -444,6 +444,28 @@ TEST(peer_closes_pending_calls_reset)
 	fixture_close(&f);
 }
 
+TEST(close_inside_reset_reply_callback)
+{
+	fixture f;
+	call k = { .close_on_reply = true };
+
+	/*
+	 * The peer hangs up; the pending call hears -ECONNRESET and its owner closes (and would
+	 * free itself, as a migration job ending does). `closed` must not run after that: its
+	 * userdata may be gone.
+	 */
+	fixture_open(&f, false, false);
+	call_start(&f, &f.a, &k, "hold", NULL, 0);
+	run_until(&f, f.b.n_held == 1);
+	rpc_conn_close(f.b.conn);
+	f.b.gone = true;
+	run_until(&f, k.calls > 0);
+	ASSERT_ERRNO(k.error, ECONNRESET);
+	run_for(&f, 20);
+	ASSERT_EQ(f.a.closed, 0);
+	fixture_close(&f);
+}
+
 TEST(close_inside_reply_callback)
 {
 	fixture f;
@@ -811,6 +833,7 @@ int main(void)
 	RUN_TEST(no_timeout_means_none);
 	RUN_TEST(peer_closes_pending_calls_reset);
 	RUN_TEST(close_inside_reply_callback);
+	RUN_TEST(close_inside_reset_reply_callback);
 	RUN_TEST(close_inside_reply_callback_stops_reading);
 	RUN_TEST(close_inside_event_callback);
 	RUN_TEST(close_inside_request_handler);

@@ -321,6 +321,32 @@ TEST(state_dir_create_nested)
 	ASSERT_OK(rmdir(path));
 }
 
+TEST(state_dir_create_file_in_the_way)
+{
+	char file[160];
+
+	/* The path itself is a regular file: that is no state directory. */
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	write_text(file, "x", 1);
+	ASSERT_ERRNO(state_dir_create(file), ENOTDIR);
+	ASSERT_OK(unlink(file));
+}
+
+TEST(reservations_of_wrong_shape_refused)
+{
+	static const char *const bad[] = { "{\"reservations\": 5}", "{\"reservations\": [\"vf0\"]}",
+					   "{\"reservations\": \"vf0\"}" };
+	host_config c = config_with(three_vfs, 3);
+	vf_pool *p = NULL;
+
+	/* Forgetting reservations could hand a VF to two VMs: a file we cannot read stops us. */
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		write_text(pool_path, bad[i], strlen(bad[i]));
+		ASSERT_ERRNO(vf_pool_open(&c, &p), EBADMSG);
+		ASSERT_TRUE(p == NULL);
+	}
+}
+
 int main(void)
 {
 	ASSERT_TRUE(mkdtemp(dir) != NULL);
@@ -336,6 +362,8 @@ int main(void)
 	RUN_TEST(state_file_roundtrip);
 	RUN_TEST(state_file_damaged);
 	RUN_TEST(state_dir_create_nested);
+	RUN_TEST(state_dir_create_file_in_the_way);
+	RUN_TEST(reservations_of_wrong_shape_refused);
 
 	unlink(pool_path);
 	ASSERT_OK(rmdir(dir));
