@@ -40,7 +40,7 @@ int cfg_load(cfg_reader *r, const char *path, size_t max_size, json_object **ret
 {
 	_cleanup_free_ char *buf = NULL;
 	FILE *f;
-	size_t n;
+	size_t n, n_end;
 	json_tokener *tok;
 	json_object *obj;
 
@@ -70,10 +70,18 @@ int cfg_load(cfg_reader *r, const char *path, size_t max_size, json_object **ret
 		json_tokener_free(tok);
 		return e;
 	}
-	json_tokener_free(tok);
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
+		json_tokener_free(tok);
 		return cfg_fail(r, NULL, "expected a JSON object at the top level");
+	}
+	/* An object ends at its '}': only blanks may follow (a NUL byte counts as garbage). */
+	n_end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (n_end + strspn(buf + n_end, " \t\r\n") != n) {
+		json_object_put(obj);
+		return cfg_fail(r, NULL, "not valid JSON: unexpected data after the object at byte %zu",
+				n_end);
 	}
 	*ret = obj;
 	return 0;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 	host_daemon d = { .loop = uv_default_loop(), .control_fd = -1 };
 	int c, r;
 
+	/* Whatever fds our parent leaked to us must not reach the QEMUs we start. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	log_set_ident("dmigrated");
 	log_set_timestamps(true);
 	while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "host_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,13 +18,21 @@ static char *strdup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static bool is_pci_address(const char *s)
+/* DDDD:BB:DD.F exactly, the form sysfs and vfio-pci use; upper-case hex is folded to lower. */
+static bool pci_address_normalize(const char *s, char out[static 13])
 {
-	unsigned dom, bus, dev, fn;
-	char end;
+	static const char shape[] = "hhhh:hh:hh.h";
+	unsigned dev;
 
-	return sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &end) == 4 &&
-	       strlen(s) == 12 && dev < 32 && fn < 8;
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'h' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[sizeof(shape) - 1] = '\0';
+	return sscanf(out + 8, "%2x", &dev) == 1 && dev < 32 && out[11] <= '7';
 }
 
 static int migration_settings_parse(cfg_reader *r, json_object *o, const char *field,
@@ -129,12 +138,17 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 		return -ENOMEM;
 	for (size_t i = 0; i < json_object_array_length(devices); i++) {
 		json_object *d = json_object_array_get_idx(devices, i);
-		const char *bdf = json_object_get_string(d);
+		char bdf[13];
 
-		if (!json_object_is_type(d, json_type_string) || !is_pci_address(bdf))
+		if (!json_object_is_type(d, json_type_string) ||
+		    !pci_address_normalize(json_object_get_string(d), bdf))
 			return cfg_fail(r, "passthrough.devices",
 					"entry %zu: expected a PCI address such as \"0000:3b:02.1\", got %s",
 					i, json_object_to_json_string(d));
+		for (size_t k = 0; k < c->n_vfs; k++)
+			if (!strcmp(c->vfs[k], bdf))
+				return cfg_fail(r, "passthrough.devices", "entry %zu: %s is listed twice",
+						i, bdf);
 		c->vfs[c->n_vfs] = strdup(bdf);
 		if (!c->vfs[c->n_vfs++])
 			return -ENOMEM;
@@ -209,10 +223,6 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
 	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL)
 		return -EINVAL;
-	for (const char *const *p = (const char *const[]){ sock, state, run, NULL }; *p; p++)
-		if (**p != '/')
-			return cfg_fail(r, NULL, "paths must be absolute, got \"%s\"", *p);
-
 	e = cfg_object(r, root, "ssh", "ssh", false, &ssh);
 	if (e == -EINVAL)
 		return e;
@@ -223,6 +233,13 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 		       cfg_string(r, ssh, "ssh.known_hosts_file", "known_hosts_file", false,
 				  &known_hosts) == -EINVAL))
 		return -EINVAL;
+	const char *const paths[][2] = { { "control_socket", sock }, { "state_dir", state },
+					 { "run_dir", run }, { "ssh.identity_file", identity },
+					 { "ssh.known_hosts_file", known_hosts } };
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		if (paths[i][1][0] != '/')
+			return cfg_fail(r, paths[i][0], "expected an absolute path, got \"%s\"",
+					paths[i][1]);
 
 	c->migration = (migration_settings){ .downtime_limit_ms = 300 };
 	e = cfg_object(r, root, "migration", "migration", false, &mig);

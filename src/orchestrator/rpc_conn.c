@@ -2,6 +2,7 @@
 #include "rpc_conn.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct rpc_conn {
 	rpc_request *requests;
 	unsigned n_requests;
 	int closing;
+	bool closed_by_owner; /* rpc_conn_close() ran, maybe from a callback during a teardown */
 };
 
 static void rpc_call_free_cb(uv_handle_t *h)
@@ -88,8 +90,10 @@ static void rpc_conn_teardown(rpc_conn *c, int call_error)
 
 void rpc_conn_close(rpc_conn *c)
 {
-	if (c)
-		rpc_conn_teardown(c, -ECANCELED);
+	if (!c)
+		return;
+	c->closed_by_owner = true;
+	rpc_conn_teardown(c, -ECANCELED);
 }
 
 /* The other side is gone or misbehaved: tell the owner once. */
@@ -98,7 +102,8 @@ static void rpc_conn_fail(rpc_conn *c, int error)
 	if (c->closing)
 		return;
 	rpc_conn_teardown(c, -ECONNRESET);
-	if (c->cbs.closed)
+	/* A pending call's callback may have closed (and freed its owner): then say nothing. */
+	if (c->cbs.closed && !c->closed_by_owner)
 		c->cbs.closed(c, error, c->userdata);
 }
 

@@ -109,6 +109,7 @@ int state_file_remove(const char *path)
 int state_dir_create(const char *path)
 {
 	_cleanup_free_ char *p = strdup(path);
+	struct stat st;
 
 	if (!p)
 		return -ENOMEM;
@@ -122,5 +123,8 @@ int state_dir_create(const char *path)
 	}
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
+	/* EEXIST also means a file of another kind is in the way. */
+	if (stat(p, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

@@ -57,6 +57,11 @@ int vf_pool_open(const host_config *c, vf_pool **ret)
 		return r;
 	}
 	if (saved && json_object_object_get_ex(saved, "reservations", &res)) {
+		/* Guessing could hand a VF to two VMs: a file of the wrong shape stops us. */
+		if (!json_object_is_type(res, json_type_object)) {
+			vf_pool_free(p);
+			return -EBADMSG;
+		}
 		json_object_object_foreach(res, vf, owner) {
 			ssize_t i = vf_pool_index(p, vf);
 
