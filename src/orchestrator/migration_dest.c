@@ -14,10 +14,10 @@
 #include "log.h"
 #include "migration_job.h"
 #include "qemu_argv.h"
+#include "vf_activate.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
 #define DEST_AGENT_TIMEOUT_MS 5000
-#define DEST_CARRIER_TIMEOUT_MS 10000
 #define DEST_RUNNING_TIMEOUT_MS 30000
 #define DEST_POLL_MS 50
 /* An error code of our own: the incoming QEMU is gone, so the source may resume safely. */
@@ -502,58 +502,27 @@ static bool plug_run(dest_op *op)
 	return dest_qmp(op, "device_add", device, NULL);
 }
 
-static bool activate_run(dest_op *op);
-
-static void activate_retry(uv_timer_t *t)
-{
-	dest_op *op = t->data;
-
-	activate_run(op);
-}
-
-/*
- * A hot-plugged NIC takes the guest a moment: until it has probed it the agent finds no VF to
- * enslave ("not-found"), and until the bonding driver's link monitor has seen the new slave up
- * it refuses to make it active ("failed"). Ask again, for as long as a carrier may take.
- */
-static void activate_on_reply(agent_client *c, int error, json_object *ret, const char *code,
-			      const char *message, void *userdata)
+static void activate_done(int error, const char *message, void *userdata)
 {
 	dest_op *op = userdata;
-	const char *retry_on = op->step == 0 ? "not-found" : "failed";
 
-	if (error < 0 && code && !strcmp(code, retry_on) && op->waited_ms < DEST_CARRIER_TIMEOUT_MS) {
-		op->waited_ms += DEST_POLL_MS;
-		if (!op->timer) {
-			op->timer = calloc(1, sizeof(*op->timer));
-			uv_timer_init(op->d->loop, op->timer);
-			op->timer->data = op;
-		}
-		uv_timer_start(op->timer, activate_retry, DEST_POLL_MS, 0);
+	if (error < 0) {
+		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", message);
 		return;
 	}
-	dest_on_agent(c, error, ret, code, message, userdata);
+	dest_op_next(op);
 }
 
 static bool activate_run(dest_op *op)
 {
-	json_object *args;
+	int r;
 
-	switch (op->step) {
-	case 0:
-		args = json_object_new_object();
-		json_object_object_add(args, "timeout-ms", json_object_new_int(DEST_CARRIER_TIMEOUT_MS));
-		return dest_agent(op, "bond-enslave-vf", args, DEST_CARRIER_TIMEOUT_MS + 5000,
-				  activate_on_reply);
-	case 1:
-		args = json_object_new_object();
-		json_object_object_add(args, "role", json_object_new_string("vf"));
-		return dest_agent(op, "bond-set-active", args, DEST_AGENT_TIMEOUT_MS,
-				  activate_on_reply);
-	case 2:
-		return dest_agent(op, "announce", NULL, DEST_AGENT_TIMEOUT_MS, NULL);
-	}
-	return false;
+	if (op->step > 0)
+		return false;
+	r = vf_activate_start(op->d, op->vm, activate_done, op);
+	if (r < 0)
+		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot activate the VF: %s", strerror(-r));
+	return true;
 }
 
 static void did_on_reply(agent_client *c, int error, json_object *ret, const char *code,

@@ -18,9 +18,9 @@
 #include "migration_journal.h"
 #include "peer_link.h"
 #include "qemu_argv.h"
+#include "vf_activate.h"
 
 #define AGENT_TIMEOUT_MS 5000
-#define ENSLAVE_CARRIER_TIMEOUT_MS 10000
 #define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
 #define PREPARE_TIMEOUT_MS 60000
@@ -595,21 +595,19 @@ static void replug_on_reply(qmp_client *c, int error, json_object *ret, const ch
 		job_step_done(j, 0, NULL);
 }
 
-static void replug_on_enslave(agent_client *c, int error, json_object *ret, const char *code,
-			      const char *message, void *userdata)
+static void replug_on_activated(int error, const char *message, void *userdata)
 {
 	migration_job *j = userdata;
 
-	/* not-found: no VF outside the bond, i.e. the VF is enslaved already. */
-	if (error < 0 && !(code && !strcmp(code, "not-found")))
-		job_step_done(j, error, "guest agent: %s", message ? message : strerror(-error));
+	if (error < 0)
+		job_step_done(j, error, "%s", message);
 	else
 		job_step_done(j, 0, NULL);
 }
 
 static int unplug_undo(migration_job *j)
 {
-	json_object *netdev = NULL, *device = NULL, *args;
+	json_object *netdev = NULL, *device = NULL;
 	int r;
 
 	if (!j->v)
@@ -631,11 +629,7 @@ static int unplug_undo(migration_job *j)
 	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
-		args = json_object_new_object();
-		json_object_object_add(args, "timeout-ms",
-				       json_object_new_int(ENSLAVE_CARRIER_TIMEOUT_MS));
-		return job_agent(j, "bond-enslave-vf", args, ENSLAVE_CARRIER_TIMEOUT_MS + 2000,
-				 replug_on_enslave);
+		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;
 }
