@@ -16,13 +16,16 @@ struct did_dev;
 
 /*
  * A backend. probe() runs once at load and fills supported, host_version
- * and the initial state; enable()/disable() run under did_dev.lock and
+ * and the initial state. refresh() (optional) runs under did_dev.lock before
+ * every enable and updates supported and host_version: a migrated VM may
+ * now run on another host. enable()/disable() run under did_dev.lock and
  * return 0 or a negative errno without changing did_dev themselves.
  */
 struct did_backend_ops {
 	const char *name;
 	u32 id;				/* DID_BACKEND_* */
 	int (*probe)(struct did_dev *dd);
+	int (*refresh)(struct did_dev *dd);
 	int (*enable)(struct did_dev *dd, u32 features);
 	int (*disable)(struct did_dev *dd);
 };

@@ -46,12 +46,10 @@ static bool did_kvm_host_advertises(void)
 	return cpuid_eax(base | KVM_CPUID_FEATURES) & BIT(KVM_FEATURE_DID);
 }
 
-static int did_kvm_probe(struct did_dev *dd)
+/* Version and features of the host we run on now. */
+static int did_kvm_hello(struct did_dev *dd)
 {
 	long ret;
-
-	if (!did_kvm_host_advertises())
-		return -ENODEV;
 
 	ret = kvm_hypercall1(DID_HC_HELLO, DID_HC_ABI_VERSION);
 	if (ret < 0) {
@@ -67,6 +65,20 @@ static int did_kvm_probe(struct did_dev *dd)
 		return -EPROTO;
 	}
 	dd->supported = ret & DID_F_ALL;
+	return 0;
+}
+
+static int did_kvm_probe(struct did_dev *dd)
+{
+	long ret;
+	int r;
+
+	if (!did_kvm_host_advertises())
+		return -ENODEV;
+
+	r = did_kvm_hello(dd);
+	if (r < 0)
+		return r;
 
 	/* A kexec'd or reloaded guest may find DID still on at the host. */
 	ret = kvm_hypercall0(DID_HC_STATUS);
@@ -79,6 +91,16 @@ static int did_kvm_probe(struct did_dev *dd)
 		dd->features = ret & DID_F_ALL;
 	}
 	return 0;
+}
+
+/*
+ * Before an enable: the VM may have migrated to a host that serves another
+ * version or other features. A host without DID at all answers -KVM_ENOSYS
+ * here; that is an I/O error, not a reason to issue more calls.
+ */
+static int did_kvm_refresh(struct did_dev *dd)
+{
+	return did_kvm_hello(dd) < 0 ? -EIO : 0;
 }
 
 static int did_kvm_enable(struct did_dev *dd, u32 features)
@@ -99,6 +121,7 @@ const struct did_backend_ops did_kvm_ops = {
 	.name = "kvm",
 	.id = DID_BACKEND_KVM,
 	.probe = did_kvm_probe,
+	.refresh = did_kvm_refresh,
 	.enable = did_kvm_enable,
 	.disable = did_kvm_disable,
 };

@@ -41,14 +41,21 @@ int did_state_enable(struct did_dev *dd, u32 features)
 		r = did_state_reject(dd, -EINVAL);
 		goto out;
 	}
+	if (dd->state == DID_STATE_ON) {
+		r = did_state_reject(dd, -EALREADY);
+		goto out;
+	}
+	if (dd->ops->refresh) {
+		r = dd->ops->refresh(dd);
+		if (r < 0) {
+			did_state_fail(dd, r);
+			goto out;
+		}
+	}
 	if (!features)
 		features = dd->supported;
 	if (!features || (features & ~dd->supported)) {
 		r = did_state_reject(dd, -EOPNOTSUPP);
-		goto out;
-	}
-	if (dd->state == DID_STATE_ON) {
-		r = did_state_reject(dd, -EALREADY);
 		goto out;
 	}
 

@@ -40,8 +40,10 @@
 /*
  * DID_HC_HELLO(a0 = guest DID_HC_ABI_VERSION)
  *   -> host DID_HC_ABI_VERSION (>= 1), or -DID_HC_EVERSION if the host cannot
- *   serve that guest version. Must be the first DID hypercall of a guest
- *   boot; others return -DID_HC_EPROTO before it.
+ *   serve that guest version. Stateless on the host: a guest that migrated
+ *   arrives at a host that never saw its HELLO, so no call depends on one.
+ *   The guest calls HELLO and QUERY at load and again before every ENABLE,
+ *   because the host (and what it supports) may have changed since.
  */
 #define DID_HC_HELLO			(DID_HC_BASE + 0x00)
 
@@ -82,7 +84,6 @@
 #define DID_HC_EINVAL			22	/* KVM_EINVAL: bad argument */
 #define DID_HC_EALREADY			114	/* already in the requested state */
 #define DID_HC_EOPNOTSUPP		95	/* KVM_EOPNOTSUPP: feature unavailable */
-#define DID_HC_EPROTO			71	/* DID_HC_HELLO not done */
 #define DID_HC_EVERSION			1001	/* no common ABI version */
 #define DID_HC_ENOSYS			1000	/* KVM_ENOSYS: host lacks DID */
 
