@@ -17,11 +17,13 @@
 static void cli_start_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: dmigrate start SPEC [--json] [--socket PATH]\n\n"
+		"Usage: dmigrate start SPEC [--adopt RUN_DIR] [--json] [--socket PATH]\n\n"
 		"Start the VM that the spec file SPEC describes, under this host's dmigrated, with a\n"
 		"passthrough device from the host's pool. The daemon reads SPEC itself (it is sent as\n"
 		"an absolute path); 'dmigrate spec check SPEC' validates it first.\n\n"
 		"Options:\n"
+		"  --adopt RUN_DIR  do not start QEMU: take over the one already running from SPEC\n"
+		"                 whose QMP and agent sockets are in RUN_DIR (qmp.sock, agent.sock)\n"
 		"  --json         print the daemon's answer, one JSON object (the VM's summary)\n"
 		"  --socket PATH  dmigrated's socket (default: $%s, else %s)\n"
 		"  -h, --help     show this help\n\n"
@@ -62,6 +64,7 @@ static int cli_start_spec_path(const char *arg, char **ret)
 int cli_start(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "adopt", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -69,7 +72,7 @@ int cli_start(int argc, char **argv)
 	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
-	_cleanup_free_ char *spec = NULL;
+	_cleanup_free_ char *spec = NULL, *adopt = NULL;
 	const char *socket = NULL;
 	char name[64], vf[64];
 	bool json = false;
@@ -84,6 +87,17 @@ int cli_start(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
 		switch (c) {
+		case 'a':
+			free(adopt);
+			adopt = realpath(optarg, NULL);
+			if (!adopt) {
+				char q[CLI_QUOTE_SIZE];
+
+				cli_quote(optarg, q, sizeof(q));
+				log_error_errno(errno, "Cannot adopt from '%s': %m; give the directory holding the VM's qmp.sock.", q);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -108,6 +122,8 @@ int cli_start(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 
 	json_object_object_add(args, "spec", json_object_new_string(spec));
+	if (adopt)
+		json_object_object_add(args, "adopt", json_object_new_string(adopt));
 	rc = cli_client_run(&(cli_call){ .socket = socket,
 					 .cmd = "start",
 					 .args = args,
@@ -120,7 +136,7 @@ int cli_start(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	cli_format_field(result, "name", "the VM", name, sizeof(name));
-	printf("Started %s", name);
+	printf("%s %s", adopt ? "Adopted" : "Started", name);
 	if (cli_json_uint(result, "pid", &pid) && pid > 0)
 		printf(" (QEMU pid %" PRIu64 ")", pid);
 	if (cli_json_string(result, "vf"))

@@ -98,6 +98,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 {
 	const char *path = daemon_arg_string(req, args, "spec");
 	_cleanup_free_ char *error = NULL;
+	json_object *adopt;
 	const char *vf;
 	vm_spec *spec;
 	vm *v;
@@ -135,6 +136,22 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		v->spec->vfio_host = strdup(vf);
 	}
 	v->vf_plugged = true;
+	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
+		/* A QEMU started by someone else from this spec: take it over, VF included. */
+		r = json_object_is_type(adopt, json_type_string) ?
+			    vm_adopt_qemu(v, json_object_get_string(adopt)) : -EINVAL;
+		if (r < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+						"Cannot adopt '%s' from '%s': %s (is its QEMU running with "
+						"its QMP socket there?)",
+						v->name, json_object_get_string(adopt), strerror(-r));
+			vm_forget(v);
+			return;
+		}
+		log_info("Adopted VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf);
+		rpc_request_reply(req, vm_summary(v));
+		return;
+	}
 	r = vm_save(v);
 	if (r < 0)
 		goto fail_vm;

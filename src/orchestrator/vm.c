@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -89,6 +91,7 @@ int vm_save(vm *v)
 	if (r < 0)
 		return r;
 	json_object_object_add(o, "spec", spec);
+	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
@@ -488,6 +491,7 @@ json_object *vm_summary(vm *v)
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "state", json_object_new_string(v->job ? "migrating" : v->status));
+	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
@@ -506,6 +510,56 @@ static bool vm_pid_is_qemu(pid_t pid)
 		return false;
 	exe[n] = '\0';
 	return strstr(exe, "qemu") != NULL;
+}
+
+/* Who is at the other end of a Unix socket: SO_PEERCRED of a short-lived connection. */
+static int vm_socket_peer_pid(const char *path, pid_t *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*ret = cred.pid;
+	return 0;
+}
+
+int vm_adopt_qemu(vm *v, const char *run_dir)
+{
+	_cleanup_free_ char *qmp = NULL;
+	char *dir = strdup(run_dir);
+	pid_t pid;
+	int r;
+
+	if (!dir || asprintf(&qmp, "%s/%s", run_dir, QEMU_RUN_QMP_SOCKET) < 0) {
+		free(dir);
+		return -ENOMEM;
+	}
+	free(v->run_dir);
+	v->run_dir = dir;
+	r = vm_socket_peer_pid(qmp, &pid);
+	if (r < 0)
+		return r;
+	if (!vm_pid_is_qemu(pid))
+		return -ESRCH;
+	v->pid = pid;
+	r = vm_watch(v);
+	if (r < 0) {
+		v->pid = 0;
+		return r;
+	}
+	vm_set_status(v, "running");
+	vm_qmp(v);
+	return vm_save(v);
 }
 
 static int vm_registry_load_one(host_daemon *d, const char *path)
@@ -531,6 +585,14 @@ static int vm_registry_load_one(host_daemon *d, const char *path)
 	if (r < 0)
 		return log_warning_errno(r, "Ignoring VM record '%s': %m", path);
 
+	if (json_object_object_get_ex(o, "run_dir", &x) && json_object_is_type(x, json_type_string)) {
+		char *run_dir = strdup(json_object_get_string(x));
+
+		if (run_dir) {
+			free(v->run_dir);
+			v->run_dir = run_dir;
+		}
+	}
 	if (json_object_object_get_ex(o, "pid", &x))
 		v->pid = (pid_t)json_object_get_int64(x);
 	if (json_object_object_get_ex(o, "vf", &x) && json_object_is_type(x, json_type_string)) {

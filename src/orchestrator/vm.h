@@ -61,6 +61,11 @@ int vm_registry_load(host_daemon *d);
  * exists, or with the reason it failed (QEMU's own last words included).
  */
 int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata);
+/*
+ * Take over a QEMU that runs already, started from v's spec with its sockets in run_dir (as
+ * qemu_argv_build() lays them out): its pid comes from the QMP socket's peer credentials.
+ */
+int vm_adopt_qemu(vm *v, const char *run_dir);
 /* Ask QEMU to quit (or SIGKILL it if force); done runs once the process is gone. */
 int vm_stop_qemu(vm *v, bool force, vm_done_cb done, void *userdata);
 
