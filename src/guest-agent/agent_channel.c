@@ -99,10 +99,17 @@ static void channel_lost(agent_channel *ch, int error)
 	bool was_connected = ch->connected;
 
 	ch->connected = false;
-	channel_queue_drop(ch);
-	if (error != 0 || !ch->keep_on_eof || !ch->reopen)
+	if (error != 0 || !ch->keep_on_eof || !ch->reopen) {
+		channel_queue_drop(ch);
 		channel_fd_close(ch);
-	else if (ch->cur) {
+	} else if (ch->cur) {
+		/*
+		 * Keep what is queued. The guest driver learns that the host connected from a
+		 * control message handled in a workqueue, after the host's first bytes may already
+		 * be readable: until then poll() says POLLHUP and read() EOF, and dropping the
+		 * reply to the host's sync here would cost it a whole sync timeout. If the host
+		 * really left, a later host discards the stale bytes: it syncs first.
+		 */
 		uv_poll_stop(&ch->cur->poll);
 		ch->polling = false;
 	}
@@ -160,9 +167,10 @@ static void channel_poll_cb(uv_poll_t *p, int status, int events)
 				return channel_lost(ch, -errno);
 			if (n == 0)
 				return channel_lost(ch, 0);
+			/* A host that just wrote is there: look again soon if it seems to vanish. */
+			ch->backoff_ms = 0;
 			if (!ch->connected) {
 				ch->connected = true;
-				ch->backoff_ms = 0;
 				log_info("Host connected to the agent's port");
 				if (ch->cbs.connected)
 					ch->cbs.connected(ch->userdata);

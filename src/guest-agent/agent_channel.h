@@ -7,7 +7,8 @@
  * chardev open, read() returns 0 and poll() reports POLLHUP, and write() would block. So an
  * end-of-file on the port means "the host went away", not "the port is gone": the channel keeps
  * the fd, stops polling (POLLHUP would spin the loop), and looks again after a back-off, or at
- * once when the port raises SIGIO (O_ASYNC), which it does when the host connects. Other kinds
+ * once when the port raises SIGIO (O_ASYNC), which it does when the host connects. Bytes queued
+ * for the host survive such an EOF (see channel_lost() for the race that needs it). Other kinds
  * of paths are closed and reopened after the back-off. A bare fd is served until its EOF.
  */
 #pragma once
@@ -20,7 +21,7 @@ typedef struct agent_channel agent_channel;
 
 typedef struct agent_channel_callbacks {
 	void (*data)(void *userdata, const char *buf, size_t len);
-	/* The host went away (and whatever was queued for it was dropped). */
+	/* The host went away. */
 	void (*hangup)(void *userdata);
 	/* Bytes from a new connection follow: forget any partial message. */
 	void (*connected)(void *userdata);
