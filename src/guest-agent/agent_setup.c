@@ -5,6 +5,12 @@
  * The bond is created with the VF as its first slave so that it takes the VF's MAC: the
  * network keeps seeing the address it knew. No primary is set: which slave is active is the
  * host's decision (bond-set-active), the kernel must not switch back by itself.
+ *
+ * Enslaving restarts the VF's link (bonding takes a slave down and up), so at first the standby
+ * is the only slave with a link and bonding makes it active. The addresses move to the bond at
+ * once, so the guest stays reachable through the standby; a watch on the loop then makes the VF
+ * active as soon as bonding sees its link, or gives up after a timeout and leaves the standby
+ * active (the host can still switch with bond-set-active).
  */
 #include "agent_setup.h"
 
@@ -12,12 +18,16 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <netlink/cache.h>
+#include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+#include <stdio.h>
 #include <string.h>
+#include <uv.h>
 
 #include "agent_net.h"
 #include "agent_netlink.h"
@@ -25,6 +35,18 @@
 #include "macro.h"
 
 #define MOVED_MAX 64
+/* How long the VF may take to get its link back after enslaving (e1000e under TCG: ~2 s). */
+#define SETUP_ACTIVATE_TIMEOUT_MS 10000
+
+struct agent_setup {
+	uv_timer_t timer;
+	const agent_net_ops *ops;
+	void *ctx;
+	int bond, vf;
+	char bond_name[IFNAMSIZ], vf_name[IFNAMSIZ];
+	uint64_t started; /* uv_now() ms */
+	int result;       /* -EINPROGRESS while watching */
+};
 
 typedef struct moved {
 	struct nl_object *objs[MOVED_MAX];
@@ -50,6 +72,20 @@ static void addr_collect(struct nl_object *obj, void *arg)
 		return;
 	nl_object_get(obj);
 	m->objs[m->n++] = obj;
+}
+
+/* An IPv4 address carries its device's name as label ("eth1", "eth1:0"): name the bond instead,
+ * keeping an alias's suffix, or `ip addr` shows the VF's name on the bond. */
+static void addr_relabel(struct rtnl_addr *a, const char *bond)
+{
+	const char *label = rtnl_addr_get_label(a), *alias;
+	char buf[IFNAMSIZ];
+
+	if (!label)
+		return;
+	alias = strchr(label, ':');
+	snprintf(buf, sizeof(buf), "%s%s", bond, alias ?: "");
+	rtnl_addr_set_label(a, buf);
 }
 
 static void route_collect(struct nl_object *obj, void *arg)
@@ -135,12 +171,139 @@ static int bond_setup_links(agent_netlink *n, const char *name, int *ret_vf, int
 	return 0;
 }
 
-int agent_setup_bond(agent_netlink *n, const char *name)
+static void setup_finish(agent_setup *s, int result)
+{
+	unsigned long long waited = uv_now(s->timer.loop) - s->started;
+
+	s->result = result;
+	uv_timer_stop(&s->timer);
+	if (result == 0)
+		log_info("'%s' is the active slave of '%s' (after %llu ms)", s->vf_name, s->bond_name, waited);
+	else if (result == -ETIMEDOUT)
+		log_warning("'%s' has no link in '%s' after %llu ms: the standby stays active", s->vf_name,
+			    s->bond_name, waited);
+	else
+		log_error_errno(result, "Failed to make '%s' the active slave of '%s': %m", s->vf_name,
+				s->bond_name);
+}
+
+/* Whether the VF is the active slave, and whether it has carrier; -ENODEV when it left the bond. */
+static int setup_look(agent_setup *s, bool *ret_active, bool *ret_carrier)
+{
+	_cleanup_free_ agent_link *links = NULL;
+	const agent_link *bond = NULL, *vf = NULL;
+	size_t n = 0;
+	int r;
+
+	r = s->ops->links_get(s->ctx, &links, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (links[i].ifindex == s->bond)
+			bond = &links[i];
+		else if (links[i].ifindex == s->vf)
+			vf = &links[i];
+	}
+	if (!bond || !vf || vf->master != s->bond)
+		return -ENODEV;
+	*ret_active = bond->active_slave == s->vf;
+	*ret_carrier = vf->carrier;
+	return 0;
+}
+
+static void setup_try(agent_setup *s, bool last)
+{
+	bool active = false, carrier = false;
+	int r;
+
+	if (s->result != -EINPROGRESS)
+		return;
+	r = setup_look(s, &active, &carrier);
+	if (r >= 0 && !active && carrier) {
+		/* Bonding refuses (EINVAL) until its own link monitor has seen the carrier too; it
+		 * says so with a link notification, which brings us back here. */
+		r = s->ops->active_set(s->ctx, s->bond, s->vf);
+		if (r >= 0)
+			r = setup_look(s, &active, &carrier);
+		else if (r == -EINVAL)
+			r = 0;
+	}
+	if (r < 0)
+		setup_finish(s, r);
+	else if (active)
+		setup_finish(s, 0);
+	else if (last)
+		setup_finish(s, -ETIMEDOUT);
+}
+
+static void setup_timeout(uv_timer_t *t)
+{
+	setup_try(t->data, true);
+}
+
+int agent_setup_activate(uv_loop_t *loop, const agent_net_ops *ops, void *ctx, int bond, int vf,
+			 uint64_t timeout_ms, agent_setup **ret)
+{
+	_cleanup_free_ agent_link *links = NULL;
+	agent_setup *s;
+	size_t n = 0;
+	int r;
+
+	r = ops->links_get(ctx, &links, &n);
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (links[i].ifindex == bond)
+			snprintf(s->bond_name, sizeof(s->bond_name), "%s", links[i].ifname);
+		else if (links[i].ifindex == vf)
+			snprintf(s->vf_name, sizeof(s->vf_name), "%s", links[i].ifname);
+	}
+	s->ops = ops;
+	s->ctx = ctx;
+	s->bond = bond;
+	s->vf = vf;
+	s->result = -EINPROGRESS;
+	uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	s->started = uv_now(loop);
+	uv_timer_start(&s->timer, setup_timeout, timeout_ms, 0);
+	setup_try(s, false);
+	*ret = s;
+	return 0;
+}
+
+void agent_setup_links_changed(agent_setup *s)
+{
+	setup_try(s, false);
+}
+
+int agent_setup_result(const agent_setup *s)
+{
+	return s->result;
+}
+
+static void setup_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void agent_setup_free(agent_setup *s)
+{
+	if (s)
+		uv_close((uv_handle_t *)&s->timer, setup_closed);
+}
+
+int agent_setup_bond(uv_loop_t *loop, agent_netlink *n, const char *name, agent_setup **ret)
 {
 	_cleanup_(moved_done) moved addrs = {}, routes = {};
 	struct nl_sock *sk = agent_netlink_socket(n);
 	struct nl_cache *cache = NULL;
 	struct rtnl_link *bond_link = NULL;
+	size_t moved_addrs = 0, moved_routes = 0;
+	char buf[INET6_ADDRSTRLEN + 8];
 	int vf, standby, bond, r;
 	bool exists;
 
@@ -151,6 +314,7 @@ int agent_setup_bond(agent_netlink *n, const char *name)
 		return log_error_errno(r, "Failed to read the links: %m");
 	if (exists) {
 		log_info("'%s' exists already, leaving it as it is", name);
+		*ret = NULL;
 		return 0;
 	}
 
@@ -181,26 +345,41 @@ int agent_setup_bond(agent_netlink *n, const char *name)
 	if (r < 0)
 		return log_error_errno(r, "Failed to enslave the NICs to '%s': %m", name);
 	r = agent_netlink_link_up(n, bond);
-	if (r >= 0)
-		r = agent_netlink_ops.active_set(n, bond, vf);
 	if (r < 0)
-		return log_error_errno(r, "Failed to bring '%s' up with the VF active: %m", name);
+		return log_error_errno(r, "Failed to bring '%s' up: %m", name);
 
 	for (size_t i = 0; i < addrs.n; i++) {
 		struct rtnl_addr *a = (struct rtnl_addr *)addrs.objs[i];
 
 		rtnl_addr_set_ifindex(a, bond);
-		if (rtnl_addr_add(sk, a, 0) < 0)
-			log_warning("Failed to move an address of the VF to '%s'", name);
+		addr_relabel(a, name);
+		r = rtnl_addr_add(sk, a, 0);
+		if (r < 0)
+			log_warning("Failed to move %s from the VF to '%s': %s",
+				    nl_addr2str(rtnl_addr_get_local(a), buf, sizeof(buf)), name, nl_geterror(r));
+		else
+			moved_addrs++;
 	}
 	for (size_t i = 0; i < routes.n; i++) {
 		struct rtnl_route *rt = (struct rtnl_route *)routes.objs[i];
+		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
 
-		rtnl_route_nh_set_ifindex(rtnl_route_nexthop_n(rt, 0), bond);
-		if (rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE) < 0)
-			log_warning("Failed to move a route of the VF to '%s'", name);
+		/* The dump reports the old link's state in the flags ("linkdown" while the VF had
+		 * no carrier); the kernel refuses them in a request. Only onlink is asked for. */
+		rtnl_route_unset_flags(rt, rtnl_route_get_flags(rt) & ~(uint32_t)RTNH_F_ONLINK);
+		rtnl_route_nh_unset_flags(nh, rtnl_route_nh_get_flags(nh) & ~(unsigned)RTNH_F_ONLINK);
+		rtnl_route_nh_set_ifindex(nh, bond);
+		r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+		if (r < 0)
+			log_warning("Failed to move the route to %s from the VF to '%s': %s",
+				    nl_addr2str(rtnl_route_get_dst(rt), buf, sizeof(buf)), name, nl_geterror(r));
+		else
+			moved_routes++;
 	}
-	log_info("Created '%s' (active-backup) with the VF and the virtio NIC; moved %zu addresses and %zu routes",
-		 name, addrs.n, routes.n);
+	log_info("Created '%s' (active-backup) with the VF and the virtio NIC; moved %zu of %zu addresses and %zu of %zu routes",
+		 name, moved_addrs, addrs.n, moved_routes, routes.n);
+	r = agent_setup_activate(loop, &agent_netlink_ops, n, bond, vf, SETUP_ACTIVATE_TIMEOUT_MS, ret);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch for the VF's link in '%s': %m", name);
 	return 0;
 }

@@ -18,14 +18,25 @@ static void help(void)
 	       "'" AGENT_PROTOCOL_PORT_NAME "' (see proto/agent-protocol.md).\n\n"
 	       "  --port PATH      use PATH (a port, a pty or a Unix socket) instead of finding the port\n"
 	       "  --setup-bond     create bond0 from the VF and the virtio NIC if there is none, moving\n"
-	       "                   the VF's addresses and routes to it, then serve\n"
+	       "                   the VF's addresses and routes to it, then serve; the VF is\n"
+	       "                   made active once its link is back (within 10 s)\n"
 	       "  -v, --verbose    log requests and events\n"
 	       "  -h, --help       this help\n");
 }
 
+/* What link notifications reach: the server, and the --setup-bond watch while it runs. */
+typedef struct agent_main {
+	agent_server *server;
+	agent_setup *setup;
+} agent_main;
+
 static void links_changed(void *userdata)
 {
-	agent_server_links_changed(userdata);
+	agent_main *m = userdata;
+
+	if (m->setup)
+		agent_setup_links_changed(m->setup);
+	agent_server_links_changed(m->server);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -45,7 +56,7 @@ int main(int argc, char **argv)
 	};
 	const char *port = NULL;
 	bool setup_bond = false;
-	agent_server *server = NULL;
+	agent_main m = {};
 	agent_netlink *nl = NULL;
 	uv_signal_t sigterm, sigint;
 	agent_server_backend be = {
@@ -87,13 +98,13 @@ int main(int argc, char **argv)
 		return log_error_errno(r, "Failed to open rtnetlink: %m"), EXIT_FAILURE;
 	/* On failure serve anyway: the host can still see the state and report it. */
 	if (setup_bond)
-		(void)agent_setup_bond(nl, "bond0");
+		(void)agent_setup_bond(loop, nl, "bond0", &m.setup);
 	be.net_ctx = nl;
-	r = agent_server_new(loop, &be, &server);
+	r = agent_server_new(loop, &be, &m.server);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the agent: %m"), EXIT_FAILURE;
-	agent_netlink_set_userdata(nl, server);
-	r = agent_server_attach_port(server, port);
+	agent_netlink_set_userdata(nl, &m);
+	r = agent_server_attach_port(m.server, port);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the agent's port: %m"), EXIT_FAILURE;
 
@@ -104,7 +115,8 @@ int main(int argc, char **argv)
 	log_info("Serving on %s", port ?: "the virtio-serial port " AGENT_PROTOCOL_PORT_NAME);
 	uv_run(loop, UV_RUN_DEFAULT);
 
-	agent_server_free(server);
+	agent_server_free(m.server);
+	agent_setup_free(m.setup);
 	agent_netlink_free(nl);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
