@@ -91,7 +91,7 @@ static void link_driver_read(agent_netlink *n, agent_link *l)
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = {};
 
-	strncpy(ifr.ifr_name, l->ifname, IFNAMSIZ - 1);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", l->ifname);
 	ifr.ifr_data = (void *)&info;
 	if (ioctl(n->ioctl_fd, SIOCETHTOOL, &ifr) < 0)
 		return;

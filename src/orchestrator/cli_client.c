@@ -181,7 +181,7 @@ static int cli_client_start(cli_client *cl)
 {
 	static const rpc_conn_callbacks cbs = { .closed = cli_on_closed };
 	_cleanup_json_ json_object *hello = json_object_new_object();
-	int fd, r;
+	int fd = -1, r;
 
 	if (!hello)
 		return -ENOMEM;

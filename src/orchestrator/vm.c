@@ -537,7 +537,7 @@ int vm_adopt_qemu(vm *v, const char *run_dir)
 {
 	_cleanup_free_ char *qmp = NULL;
 	char *dir = strdup(run_dir);
-	pid_t pid;
+	pid_t pid = 0;
 	int r;
 
 	if (!dir || asprintf(&qmp, "%s/%s", run_dir, QEMU_RUN_QMP_SOCKET) < 0) {

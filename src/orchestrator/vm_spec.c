@@ -233,8 +233,10 @@ static int spec_parse_mac(spec_parser *p, const spec_field *f, const char *path,
 	/* A multicast bit would make every switch flood the VM's traffic. */
 	if (zero || (octets[0] & 1))
 		return spec_expected(p, f, path, v);
-	snprintf(s->mac, sizeof(s->mac), "%02x:%02x:%02x:%02x:%02x:%02x", octets[0], octets[1],
-		 octets[2], octets[3], octets[4], octets[5]);
+	/* The casts tell the compiler what %2x guaranteed: each octet fits two digits. */
+	snprintf(s->mac, sizeof(s->mac), "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned char)octets[0],
+		 (unsigned char)octets[1], (unsigned char)octets[2], (unsigned char)octets[3],
+		 (unsigned char)octets[4], (unsigned char)octets[5]);
 	return 0;
 }
 

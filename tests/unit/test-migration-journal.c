@@ -43,8 +43,12 @@ static const char *scan(host_daemon *d)
 	ASSERT_OK(migration_journal_foreach(d, collect));
 	qsort(seen, (size_t)n_seen, sizeof(seen[0]), cmp);
 	all[0] = '\0';
-	for (int i = 0; i < n_seen; i++)
-		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? "; " : "", seen[i]);
+	for (int i = 0; i < n_seen; i++) {
+		size_t used = strlen(all);
+
+		ASSERT_TRUE((size_t)snprintf(all + used, sizeof(all) - used, "%s%s", i ? "; " : "",
+					     seen[i]) < sizeof(all) - used);
+	}
 	return all;
 }
 
