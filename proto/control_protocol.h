@@ -25,6 +25,12 @@
 /* Requests one connection may have outstanding toward us; more are refused with "busy". */
 #define CONTROL_MAX_IN_FLIGHT 32
 
+/* The ranges of the `migrate` settings (request overrides and dmigrated's config alike). */
+#define MIGRATE_DOWNTIME_MIN_MS 1
+#define MIGRATE_DOWNTIME_MAX_MS 60000
+#define MIGRATE_BANDWIDTH_MAX_MIBPS 1000000
+#define MIGRATE_MULTIFD_MAX 64
+
 /* Error codes, and how the CLI maps them to exit codes. */
 #define CONTROL_ERR_INVALID "invalid-argument" /* exit 2: bad input, nothing was changed */
 #define CONTROL_ERR_NOT_FOUND "not-found"      /* exit 2 */

@@ -165,3 +165,16 @@ int cli_argument_error(const char *cmd, const char *arg)
 		  cli_quote(arg, q, sizeof(q)), cmd, cmd);
 	return CLI_EXIT_USAGE;
 }
+
+const char *cli_single_argument(const char *cmd, int argc, char **argv, const char *missing)
+{
+	if (optind >= argc) {
+		log_error("%s", missing);
+		return NULL;
+	}
+	if (optind + 1 < argc) {
+		cli_argument_error(cmd, argv[optind + 1]);
+		return NULL;
+	}
+	return argv[optind];
+}

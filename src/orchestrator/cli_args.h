@@ -43,3 +43,8 @@ int cli_check_host_name(const char *name);
 int cli_option_error(const char *cmd, int c, char **argv);
 /* An argument where none (or no more) was expected. Returns the usage exit code. */
 int cli_argument_error(const char *cmd, const char *arg);
+/*
+ * The one positional argument cmd takes, after getopt_long(): argv[optind]. NULL, after logging
+ * `missing` or naming the extra argument, when there is not exactly one.
+ */
+const char *cli_single_argument(const char *cmd, int argc, char **argv, const char *missing);

@@ -13,14 +13,9 @@
 #include "cli_client.h"
 #include "cli_commands.h"
 #include "cli_format.h"
+#include "control_protocol.h"
 #include "cli_migrate_view.h"
 #include "log.h"
-
-/* The ranges dmigrated accepts for these settings (host_config.c checks its config the same). */
-#define MIGRATE_DOWNTIME_MIN_MS 1
-#define MIGRATE_DOWNTIME_MAX_MS 60000
-#define MIGRATE_BANDWIDTH_MAX_MIBPS 1000000
-#define MIGRATE_MULTIFD_MAX 64
 
 static void cli_migrate_usage(FILE *f)
 {
@@ -166,14 +161,11 @@ int cli_migrate(int argc, char **argv)
 		if (r < 0)
 			return CLI_EXIT_USAGE;
 	}
-	if (optind >= argc) {
-		log_error("Missing the VM to migrate; usage: dmigrate migrate VM --to HOST (see "
-			  "'dmigrate migrate --help').");
+	ctx.vm = cli_single_argument("migrate", argc, argv,
+				     "Missing the VM to migrate; usage: dmigrate migrate VM --to HOST "
+				     "(see 'dmigrate migrate --help').");
+	if (!ctx.vm)
 		return CLI_EXIT_USAGE;
-	}
-	if (optind + 1 < argc)
-		return cli_argument_error("migrate", argv[optind + 1]);
-	ctx.vm = argv[optind];
 	if (cli_check_vm_name(ctx.vm) < 0)
 		return CLI_EXIT_USAGE;
 	if (!to) {

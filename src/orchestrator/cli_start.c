@@ -73,7 +73,7 @@ int cli_start(int argc, char **argv)
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	_cleanup_free_ char *spec = NULL, *adopt = NULL;
-	const char *socket = NULL;
+	const char *socket = NULL, *arg;
 	char name[64], vf[64];
 	bool json = false;
 	uint64_t pid;
@@ -111,14 +111,10 @@ int cli_start(int argc, char **argv)
 			return cli_option_error("start", c, argv);
 		}
 	}
-	if (optind >= argc) {
-		log_error("Missing the VM spec; usage: dmigrate start SPEC (see 'dmigrate start "
-			  "--help').");
-		return CLI_EXIT_USAGE;
-	}
-	if (optind + 1 < argc)
-		return cli_argument_error("start", argv[optind + 1]);
-	if (cli_start_spec_path(argv[optind], &spec) < 0)
+	arg = cli_single_argument("start", argc, argv,
+				  "Missing the VM spec; usage: dmigrate start SPEC "
+				  "(see 'dmigrate start --help').");
+	if (!arg || cli_start_spec_path(arg, &spec) < 0)
 		return CLI_EXIT_USAGE;
 
 	json_object_object_add(args, "spec", json_object_new_string(spec));

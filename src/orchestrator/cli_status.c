@@ -108,13 +108,10 @@ int cli_status(int argc, char **argv)
 			return cli_option_error("status", c, argv);
 		}
 	}
-	if (optind >= argc) {
-		log_error("Missing the VM; usage: dmigrate status VM (see 'dmigrate list').");
+	vm = cli_single_argument("status", argc, argv,
+				 "Missing the VM; usage: dmigrate status VM (see 'dmigrate list').");
+	if (!vm)
 		return CLI_EXIT_USAGE;
-	}
-	if (optind + 1 < argc)
-		return cli_argument_error("status", argv[optind + 1]);
-	vm = argv[optind];
 	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 

@@ -59,13 +59,10 @@ int cli_stop(int argc, char **argv)
 			return cli_option_error("stop", c, argv);
 		}
 	}
-	if (optind >= argc) {
-		log_error("Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').");
+	vm = cli_single_argument("stop", argc, argv,
+			       "Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').");
+	if (!vm)
 		return CLI_EXIT_USAGE;
-	}
-	if (optind + 1 < argc)
-		return cli_argument_error("stop", argv[optind + 1]);
-	vm = argv[optind];
 	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config_reader.h"
+#include "control_protocol.h"
 #include "macro.h"
 
 #define HOST_CONFIG_MAX_SIZE (64 * 1024)
@@ -44,11 +45,14 @@ static int migration_settings_parse(cfg_reader *r, json_object *o, const char *f
 	int e = 0;
 
 #define FIELD(k) (snprintf(f, sizeof(f), "%s%s" k, field, *field ? "." : ""), f)
-	if (cfg_uint(r, o, FIELD("downtime_limit_ms"), "downtime_limit_ms", false, 1, 60000,
+	if (cfg_uint(r, o, FIELD("downtime_limit_ms"), "downtime_limit_ms", false,
+		     MIGRATE_DOWNTIME_MIN_MS, MIGRATE_DOWNTIME_MAX_MS,
 		     &s->downtime_limit_ms) == -EINVAL ||
-	    cfg_uint(r, o, FIELD("max_bandwidth_mibps"), "max_bandwidth_mibps", false, 0, 1000000,
+	    cfg_uint(r, o, FIELD("max_bandwidth_mibps"), "max_bandwidth_mibps", false, 0,
+		     MIGRATE_BANDWIDTH_MAX_MIBPS,
 		     &s->max_bandwidth_mibps) == -EINVAL ||
-	    cfg_uint(r, o, FIELD("multifd_channels"), "multifd_channels", false, 0, 64,
+	    cfg_uint(r, o, FIELD("multifd_channels"), "multifd_channels", false, 0,
+		     MIGRATE_MULTIFD_MAX,
 		     &s->multifd_channels) == -EINVAL ||
 	    cfg_bool(r, o, FIELD("auto_converge"), "auto_converge", false, &s->auto_converge) ==
 		    -EINVAL ||

@@ -30,6 +30,7 @@ typedef struct dest_op {
 	int step;
 	uint64_t waited_ms;
 	uv_timer_t *timer;
+	bool multifd; /* peer-prepare: the source migrates with multifd, so must we */
 	json_object *result;
 	bool (*run)(struct dest_op *op); /* start the current step; false when done */
 } dest_op;
@@ -230,10 +231,6 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
 
 /* --- peer-prepare: start the incoming QEMU without its VF --- */
 
-typedef struct prepare_args {
-	migration_settings settings;
-} prepare_args;
-
 static void prepare_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
 			     const char *desc, void *userdata)
 {
@@ -262,23 +259,17 @@ static bool prepare_run(dest_op *op)
 {
 	json_object *args, *caps, *cap;
 	char *uri;
-	vm *v;
 
 	switch (op->step) {
 	case 0:
 		/* multifd must be on at both ends; everything else is the source's business. */
-		v = vm_find(op->d, op->vm);
 		caps = json_object_new_array();
 		cap = json_object_new_object();
 		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
-		json_object_object_add(cap, "state",
-				       json_object_new_boolean(v && json_object_get_boolean(
-								       json_object_object_get(op->result,
-											      "multifd"))));
+		json_object_object_add(cap, "state", json_object_new_boolean(op->multifd));
 		json_object_array_add(caps, cap);
 		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
-		json_object_object_del(op->result, "multifd");
 		return dest_qmp(op, "migrate-set-capabilities", args, NULL);
 	case 1:
 		if (asprintf(&uri, "tcp:%s:0", op->d->config->migration_address) < 0)
@@ -345,10 +336,9 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 
 	op->result = json_object_new_object();
 	json_object_object_add(op->result, "vf", json_object_new_string(vf));
-	if (json_object_object_get_ex(args, "settings", &settings) &&
-	    json_object_object_get_ex(settings, "multifd_channels", &mf))
-		json_object_object_add(op->result, "multifd",
-				       json_object_new_boolean(json_object_get_int(mf) > 0));
+	op->multifd = json_object_object_get_ex(args, "settings", &settings) &&
+		      json_object_object_get_ex(settings, "multifd_channels", &mf) &&
+		      json_object_get_int(mf) > 0;
 	r = vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, prepare_on_started, op);
 	if (r < 0) {
 		vm_forget(v);

@@ -20,8 +20,8 @@
 #include "vm_spec.h"
 
 struct migration_job;
-struct vm;
-typedef void (*vm_done_cb_private)(struct vm *v, int error, const char *message, void *userdata);
+
+typedef void (*vm_done_cb)(vm *v, int error, const char *message, void *userdata);
 
 struct vm {
 	host_daemon *daemon;
@@ -39,13 +39,12 @@ struct vm {
 
 	int pidfd;
 	uv_poll_t *pid_watch;
-	vm_done_cb_private stop_done; /* a stop in progress */
+	vm_done_cb stop_done; /* a stop in progress */
 	void *stop_userdata;
 	uv_timer_t *stop_timer;
 	struct vm *next;
 };
 
-typedef vm_done_cb_private vm_done_cb;
 
 vm *vm_find(host_daemon *d, const char *name);
 /* Create and register a VM record (not started). Takes ownership of spec. */
