@@ -11,26 +11,9 @@
 
 #include <json-c/json.h>
 
+#include "migration_phase.h"
 #include "rpc_conn.h"
 #include "vm.h"
-
-typedef enum migration_phase {
-	PHASE_PREFLIGHT,
-	PHASE_PREPARE,
-	PHASE_STANDBY,
-	PHASE_DID_OFF,
-	PHASE_UNPLUG,
-	PHASE_MIGRATE,
-	PHASE_SWITCHOVER, /* the point of no return: from here on the source never runs again */
-	PHASE_PLUG,
-	PHASE_ACTIVE,
-	PHASE_DID_ON,
-	PHASE_COMMIT,
-	_PHASE_MAX,
-} migration_phase;
-
-const char *migration_phase_name(migration_phase p);
-int migration_phase_from_name(const char *name);
 
 /* Start migrating v to the peer named `to`; req gets events and, at the end, the result. */
 int migration_source_start(vm *v, const char *to, json_object *settings, rpc_request *req);

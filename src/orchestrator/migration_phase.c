@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <string.h>
 
-#include "migration_job.h"
+#include "migration_phase.h"
 
 static const char *const phase_names[_PHASE_MAX] = {
 	[PHASE_PREFLIGHT] = "preflight", [PHASE_PREPARE] = "prepare",
