@@ -200,8 +200,10 @@ void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
 
 void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
 {
+	_cleanup_free_ char *error = NULL;
+	migration_fault fault = { FAULT_NONE };
 	const char *to;
-	json_object *settings = NULL;
+	json_object *settings = NULL, *f;
 	vm *v = daemon_arg_vm(d, req, args);
 	int r;
 
@@ -223,9 +225,21 @@ void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
 					d->config->path);
 		return;
 	}
+	if (args && json_object_object_get_ex(args, "fault", &f)) {
+		if (!d->config->fault_injection) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+						"%s does not inject faults: set fault_injection in %s (drills only)",
+						d->config->name, d->config->path);
+			return;
+		}
+		if (migration_fault_from_json(f, &fault, &error) < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s", error);
+			return;
+		}
+	}
 	if (args)
 		json_object_object_get_ex(args, "settings", &settings);
-	r = migration_source_start(v, to, settings, req);
+	r = migration_source_start(v, to, settings, fault.kind != FAULT_NONE ? &fault : NULL, req);
 	if (r < 0)
 		log_debug_errno(r, "Migration of '%s' did not start: %m", v->name);
 }

@@ -209,7 +209,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 {
 	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
 					     "qemu_binary", "migration_address", "passthrough",
-					     "ssh", "peers", "migration", NULL };
+					     "ssh", "peers", "migration", "fault_injection", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
@@ -225,7 +225,9 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	if (cfg_string(r, root, "control_socket", "control_socket", false, &sock) == -EINVAL ||
 	    cfg_string(r, root, "state_dir", "state_dir", false, &state) == -EINVAL ||
 	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
-	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL)
+	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
+	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
+		    -EINVAL)
 		return -EINVAL;
 	e = cfg_object(r, root, "ssh", "ssh", false, &ssh);
 	if (e == -EINVAL)

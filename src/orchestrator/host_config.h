@@ -52,6 +52,7 @@ typedef struct host_config {
 	peer_config *peers;
 	size_t n_peers;
 	migration_settings migration;
+	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
 } host_config;
 
 /* On failure *ret_error (malloc()ed) names the file and the field. */

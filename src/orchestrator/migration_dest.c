@@ -12,6 +12,7 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "migration_fault.h"
 #include "migration_job.h"
 #include "qemu_argv.h"
 #include "vf_activate.h"
@@ -202,6 +203,20 @@ static int dest_parse_spec(dest_op *op, json_object *args, vm_spec **ret)
 
 /* --- peer-check --- */
 
+/* A drill's no-free-vf: the source asks us to behave as if the pool were full. */
+static bool dest_fault_no_free_vf(host_daemon *d, json_object *args)
+{
+	_cleanup_free_ char *error = NULL;
+	migration_fault f;
+	json_object *o;
+
+	if (!d->config->fault_injection || !json_object_object_get_ex(args, "fault", &o) ||
+	    migration_fault_from_json(o, &f, &error) < 0 || f.kind != FAULT_NO_FREE_VF)
+		return false;
+	log_info("Fault no-free-vf: answering as if every VF were taken");
+	return true;
+}
+
 static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
 {
 	vm_spec *spec;
@@ -214,7 +229,7 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
 			     d->config->name, op->vm);
 		return;
 	}
-	if (vf_pool_count_free(d->pool) == 0) {
+	if (vf_pool_count_free(d->pool) == 0 || dest_fault_no_free_vf(d, args)) {
 		dest_op_fail(op, CONTROL_ERR_FAILED, "%s has no free passthrough device (%zu configured)",
 			     d->config->name, d->config->n_vfs);
 		return;
@@ -582,6 +597,8 @@ void migration_dest_handle(host_daemon *d, rpc_request *req, const char *cmd, js
 		return dest_prepare(d, req, args);
 	if (!strcmp(cmd, "peer-abort"))
 		return dest_abort(d, req, args);
+	if (!strcmp(cmd, "peer-fault"))
+		return migration_dest_fault(d, req, args);
 	for (size_t i = 0; i < ELEMENTSOF(chains); i++)
 		if (!strcmp(cmd, chains[i].name))
 			return dest_chain(d, req, args, chains[i].run);

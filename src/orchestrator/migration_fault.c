@@ -11,7 +11,7 @@
 /*
  * Where each fault means something: a destination QEMU exists from `standby` on (prepare
  * started it); the SSH link is open once the preflight reached the peer; the destination's VF
- * exists from `switchover` on; a full pool is found by the preflight.
+ * is plugged once `active` starts; a full pool is found by the preflight.
  */
 static const struct fault_def {
 	const char *name;
@@ -23,7 +23,7 @@ static const struct fault_def {
 	[FAULT_KILL_AGENT] = { "kill-agent", PHASE_PREFLIGHT, PHASE_DID_ON, false },
 	[FAULT_STALL_AGENT] = { "stall-agent", PHASE_PREFLIGHT, PHASE_DID_ON, true },
 	[FAULT_DROP_SSH] = { "drop-ssh", PHASE_PREPARE, PHASE_COMMIT, false },
-	[FAULT_VF_LINK_DOWN] = { "vf-link-down", PHASE_SWITCHOVER, PHASE_ACTIVE, true },
+	[FAULT_VF_LINK_DOWN] = { "vf-link-down", PHASE_ACTIVE, PHASE_ACTIVE, true },
 	[FAULT_NO_FREE_VF] = { "no-free-vf", PHASE_PREFLIGHT, PHASE_PREFLIGHT, false },
 };
 

@@ -14,6 +14,7 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "migration_fault.h"
 #include "migration_job.h"
 #include "migration_journal.h"
 #include "peer_link.h"
@@ -55,6 +56,12 @@ typedef struct migration_job {
 	bool device_deleted;
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
+
+	/* A drill's fault: fired once, when the job enters its phase; then the job goes on. */
+	migration_fault fault;
+	bool fault_fired;
+	char *fault_error; /* why it was not injected */
+	void (*fault_then)(struct migration_job *j);
 
 	uint64_t t0;
 	uint64_t phase_t0;
@@ -130,6 +137,7 @@ static void job_free(migration_job *j)
 	free(j->vm_name);
 	free(j->to);
 	free(j->message);
+	free(j->fault_error);
 	free(j->uri);
 	free(j);
 }
@@ -161,6 +169,17 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_array_add(phases, ph);
 	}
 	json_object_object_add(o, "phases", phases);
+	if (j->fault.kind != FAULT_NONE) {
+		json_object *f = migration_fault_to_json(&j->fault);
+
+		json_object_object_add(f, "injected",
+				       json_object_new_boolean(j->fault_fired && !j->fault_error));
+		if (j->fault_error || !j->fault_fired)
+			json_object_object_add(f, "message",
+					       json_object_new_string(j->fault_error ?:
+								      "its phase was never reached"));
+		json_object_object_add(o, "fault", f);
+	}
 	q = json_object_new_object();
 	if (j->qemu_stats) {
 		static const struct {
@@ -334,6 +353,91 @@ static json_object *args_role(const char *role)
 	return o;
 }
 
+/* --- a drill's fault (migration_fault.h) --- */
+
+static bool job_fault_due(migration_job *j)
+{
+	return j->fault.kind != FAULT_NONE && !j->fault_fired && !j->rolling_back &&
+	       j->phase == (int)j->fault.phase;
+}
+
+static void job_fault_done(migration_job *j, int error, const char *message)
+{
+	if (error < 0) {
+		free(j->fault_error);
+		j->fault_error = strdup(message ? message : strerror(-error));
+		log_warning("%s: fault %s not injected: %s", j->vm_name,
+			    migration_fault_name(j->fault.kind), j->fault_error ?: "");
+	}
+	j->fault_then(j);
+}
+
+static void fault_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	if (error == -ECANCELED)
+		return;
+	job_fault_done(userdata, error, message);
+}
+
+static void fault_on_agent_reply(agent_client *c, int error, json_object *ret, const char *code,
+				 const char *message, void *userdata)
+{
+	job_fault_done(userdata, error, message);
+}
+
+/*
+ * Inject the fault, then go on with `then`: the job does not know it broke itself and meets the
+ * fault as it would meet the real failure. What lives on the destination (its QEMU, its VF, the
+ * agent once the VM runs there) is broken by the destination's daemon (peer-fault).
+ */
+static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
+{
+	json_object *args;
+	int r = 0;
+
+	j->fault_fired = true;
+	j->fault_then = then;
+	log_info("%s: phase %s: injecting fault %s", j->vm_name, migration_phase_name(j->phase),
+		 migration_fault_name(j->fault.kind));
+	job_event(j, "fault", migration_fault_name(j->fault.kind));
+	switch (j->fault.kind) {
+	case FAULT_DROP_SSH:
+		/* The next peer call opens a new link, as after a real network failure. */
+		peer_link_cut(TAKE_PTR(j->link));
+		break;
+	case FAULT_NO_FREE_VF:
+		break; /* the preflight's peer-check carries it */
+	case FAULT_KILL_AGENT:
+	case FAULT_STALL_AGENT:
+		if (j->phase < PHASE_SWITCHOVER) {
+			args = json_object_new_object();
+			json_object_object_add(args, "kind",
+					       json_object_new_string(j->fault.kind == FAULT_KILL_AGENT ?
+									      "crash" : "stall"));
+			if (j->fault.duration_ms)
+				json_object_object_add(args, "ms",
+						       json_object_new_uint64(j->fault.duration_ms));
+			r = job_agent(j, "fault", args, AGENT_TIMEOUT_MS, fault_on_agent_reply);
+			if (r < 0)
+				break;
+			return;
+		}
+		/* after the switchover the agent answers on the destination */
+		__attribute__((fallthrough));
+	case FAULT_KILL_DEST_QEMU:
+	case FAULT_VF_LINK_DOWN:
+		args = json_object_new_object();
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
+		return;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	job_fault_done(j, r, r < 0 ? "cannot reach the guest agent" : NULL);
+}
+
 /* --- phase 1: preflight --- */
 
 static void preflight_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
@@ -438,6 +542,8 @@ static int preflight_run(migration_job *j)
 	case 3:
 		args = json_object_new_object();
 		json_object_object_add(args, "spec", job_spec_json(j));
+		if (j->fault.kind == FAULT_NO_FREE_VF)
+			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
 		job_peer_call(j, "peer-check", args, PEER_TIMEOUT_MS, preflight_on_check);
 		return 0;
 	}
@@ -647,6 +753,11 @@ static json_object *capability(const char *name, bool on)
 
 static void migrate_poll(uv_timer_t *t);
 
+static void migrate_poll_later(migration_job *j)
+{
+	uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+}
+
 static void migrate_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
 			     const char *desc, void *userdata)
 {
@@ -697,7 +808,11 @@ static void migrate_on_query(qmp_client *c, int error, json_object *ret, const c
 								 (json_object_get_double(v) * 1000))));
 		rpc_request_event(j->req, "progress", p);
 	}
-	uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+	if (job_fault_due(j) && !strcmp(s, "active")) {
+		job_fault_fire(j, migrate_poll_later);
+		return;
+	}
+	migrate_poll_later(j);
 }
 
 static void migrate_poll(uv_timer_t *t)
@@ -985,6 +1100,11 @@ static void job_run_phase(migration_job *j)
 	j->phase_t0 = now_ms();
 	job_journal(j);
 	job_event(j, "started", NULL);
+	/* A fault at `migrate` fires once QEMU copies (migrate_on_query). */
+	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
+		job_fault_fire(j, job_step);
+		return;
+	}
 	job_step(j);
 }
 
@@ -1103,7 +1223,8 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	return 0;
 }
 
-int migration_source_start(vm *v, const char *to, json_object *settings, rpc_request *req)
+int migration_source_start(vm *v, const char *to, json_object *settings,
+			   const migration_fault *fault, rpc_request *req)
 {
 	_cleanup_free_ char *error = NULL;
 	migration_job *j;
@@ -1121,8 +1242,11 @@ int migration_source_start(vm *v, const char *to, json_object *settings, rpc_req
 		job_free(j);
 		return r;
 	}
+	if (fault)
+		j->fault = *fault;
 	j->req = req;
-	log_info("Migrating '%s' from %s to %s", v->name, v->daemon->config->name, to);
+	log_info("Migrating '%s' from %s to %s%s%s", v->name, v->daemon->config->name, to,
+		 fault ? ", injecting fault " : "", fault ? migration_fault_name(fault->kind) : "");
 	j->phase = PHASE_PREFLIGHT;
 	job_run_phase(j);
 	return 0;

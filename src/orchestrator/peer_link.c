@@ -28,11 +28,14 @@ struct peer_link {
 	rpc_conn *conn;
 };
 
-static void peer_link_free(peer_link *l)
+static void peer_link_free(peer_link *l, bool cut)
 {
 	if (l->conn)
 		rpc_conn_close(l->conn);
-	peer_ssh_close(l->ssh);
+	if (cut)
+		peer_ssh_cut(l->ssh);
+	else
+		peer_ssh_close(l->ssh);
 	free(l->message);
 	free(l);
 }
@@ -105,7 +108,7 @@ static void peer_link_after_work(uv_work_t *w, int status)
 	if (l->closed) {
 		if (l->error >= 0)
 			close(l->fd);
-		peer_link_free(l);
+		peer_link_free(l, false);
 		return;
 	}
 	if (l->error < 0) {
@@ -164,7 +167,7 @@ rpc_conn *peer_link_conn(peer_link *l)
 	return l->cb ? NULL : l->conn;
 }
 
-void peer_link_close(peer_link *l)
+static void peer_link_stop(peer_link *l, bool cut)
 {
 	if (!l)
 		return;
@@ -174,5 +177,15 @@ void peer_link_close(peer_link *l)
 		l->closed = true;
 		return;
 	}
-	peer_link_free(l);
+	peer_link_free(l, cut);
+}
+
+void peer_link_close(peer_link *l)
+{
+	peer_link_stop(l, false);
+}
+
+void peer_link_cut(peer_link *l)
+{
+	peer_link_stop(l, true);
 }

@@ -20,3 +20,5 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 rpc_conn *peer_link_conn(peer_link *l);
 /* Safe at any time, also while the handshake runs (cb is then never called). */
 void peer_link_close(peer_link *l);
+/* Close it as a network failure would (peer_ssh_cut()): drills' drop-ssh. */
+void peer_link_cut(peer_link *l);

@@ -57,6 +57,7 @@ struct peer_ssh {
 	ssh_event event;
 	int fd; /* the pump's end of the socketpair; the pump closes it when the link ends */
 	int wake_fd; /* eventfd: peer_ssh_close() tells the pump to stop */
+	bool cut; /* ... and to shut the TCP connection down first (written before the wake) */
 	pthread_t thread;
 	bool thread_started;
 
@@ -581,6 +582,9 @@ static void *peer_ssh_pump(void *userdata)
 			continue;
 		if (pfd[2].revents) {
 			p->end_reason = "closed by its owner";
+			/* Here, not in the owner's thread: libssh may have closed the number already. */
+			if (p->cut && ssh_get_fd(p->session) >= 0)
+				(void)shutdown(ssh_get_fd(p->session), SHUT_RDWR);
 			break;
 		}
 		/* A hang-up is reported whether asked for or not: stop polling the fd (or this would
@@ -724,16 +728,27 @@ fail:
 	return r;
 }
 
-void peer_ssh_close(peer_ssh *p)
+static void peer_ssh_stop(peer_ssh *p, bool cut)
 {
 	uint64_t one = 1;
 
 	if (!p)
 		return;
+	p->cut = cut;
 	if (p->thread_started) {
 		/* An eventfd write of 1 cannot fail short of an overflow, and nobody else writes. */
 		(void)!write(p->wake_fd, &one, sizeof(one));
 		pthread_join(p->thread, NULL);
 	}
 	peer_ssh_free(p);
+}
+
+void peer_ssh_close(peer_ssh *p)
+{
+	peer_ssh_stop(p, false);
+}
+
+void peer_ssh_cut(peer_ssh *p)
+{
+	peer_ssh_stop(p, true);
 }

@@ -68,6 +68,9 @@ int peer_ssh_open(const peer_ssh_options *o, peer_ssh **ret, int *ret_fd, char *
 /* Stop the pump thread, close the channel and the session, free everything. Does not close the
  * caller's fd. NULL is fine. */
 void peer_ssh_close(peer_ssh *p);
+/* Like peer_ssh_close(), but first shut the TCP connection down without a word to sshd, as a
+ * network failure would: the fault a drill's drop-ssh injects. */
+void peer_ssh_cut(peer_ssh *p);
 
 static inline void peer_ssh_closep(peer_ssh **p)
 {
