@@ -38,6 +38,7 @@ const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 
 static const char *const role_values[] = { "vf", "standby", NULL };
 static const char *const did_feature_values[] = { "timer", "ipi", "device", NULL };
+static const char *const fault_kind_values[] = { "crash", "stall", NULL };
 
 #define ARG_BOND                                                                                   \
 	{ "bond", AGENT_ARG_STRING, false, 1, 15, NULL,                                            \
@@ -85,6 +86,16 @@ static const agent_arg_def did_enable_args[] = {
 	ARG_END,
 };
 
+static const agent_arg_def fault_args[] = {
+	{ "kind", AGENT_ARG_ENUM, true, 0, 0, fault_kind_values,
+	  "`crash`: once the reply is written, the agent kills itself with SIGKILL (no cleanup), and "
+	  "its supervisor starts it again. `stall`: once the reply is written, the agent reads and "
+	  "answers nothing for `ms`, as if stopped, then answers what came meanwhile." },
+	{ "ms", AGENT_ARG_INT, false, 0, AGENT_PROTOCOL_MAX_FAULT_STALL_MS, NULL,
+	  "How long a `stall` lasts: required for `stall`, from 1. Absent or 0 for `crash`." },
+	ARG_END,
+};
+
 static const agent_error_code hello_errors[] = { AGENT_ERROR_INCOMPATIBLE, _AGENT_ERROR_MAX };
 static const agent_error_code bond_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_FAILED,
 						_AGENT_ERROR_MAX };
@@ -97,6 +108,7 @@ static const agent_error_code did_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ER
 					       _AGENT_ERROR_MAX };
 static const agent_error_code did_change_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_UNSUPPORTED,
 						      AGENT_ERROR_FAILED, _AGENT_ERROR_MAX };
+static const agent_error_code fault_errors[] = { AGENT_ERROR_UNSUPPORTED, _AGENT_ERROR_MAX };
 static const agent_error_code no_errors[] = { _AGENT_ERROR_MAX };
 
 #define DID_STATUS_RETURNS                                                                         \
@@ -172,6 +184,13 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 		AGENT_CMD_DID_DISABLE, "did-disable", no_args, { NULL, NULL },
 		"Turn DID off. Idempotent: when it is already off, `changed` is false.",
 		"`changed` (bool) and every member of `did-status`", did_change_errors,
+	},
+	[AGENT_CMD_FAULT] = {
+		AGENT_CMD_FAULT, "fault", fault_args, { NULL, NULL },
+		"Test only: inject a fault for a failover drill (`dmigrate drill run`). Refused with "
+		"`unsupported` unless the agent was started with `--allow-faults`, which production "
+		"units never pass. The reply comes first; the fault takes effect once it is written.",
+		"`kind`, and `ms` for `stall`", fault_errors,
 	},
 };
 

@@ -35,6 +35,8 @@
 #define AGENT_PROTOCOL_MAX_IN_FLIGHT 16
 /* The longest error message an agent sends (longer ones are cut). */
 #define AGENT_PROTOCOL_MAX_ERROR_MESSAGE 512
+/* The longest `fault` stall (test only: failover drills). */
+#define AGENT_PROTOCOL_MAX_FAULT_STALL_MS 600000
 
 typedef enum agent_error_code {
 	AGENT_ERROR_BAD_JSON,
@@ -86,6 +88,7 @@ typedef enum agent_command_id {
 	AGENT_CMD_DID_STATUS,
 	AGENT_CMD_DID_ENABLE,
 	AGENT_CMD_DID_DISABLE,
+	AGENT_CMD_FAULT,
 	_AGENT_CMD_MAX,
 } agent_command_id;
 

@@ -25,6 +25,12 @@ typedef struct channel_fd {
 typedef struct queued {
 	struct queued *next;
 	size_t len, off;
+	/*
+	 * A marker from agent_channel_when_written(): no data, called when it reaches the head.
+	 * It counts as sizeof(queued) bytes against AGENT_CHANNEL_MAX_QUEUED.
+	 */
+	void (*done)(void *userdata, int status);
+	void *done_userdata;
 	char data[];
 } queued;
 
@@ -51,13 +57,23 @@ struct agent_channel {
 
 static void channel_backoff_arm(agent_channel *ch);
 
-static void channel_queue_drop(agent_channel *ch)
+static void queued_free(queued *q, int status)
+{
+	void (*done)(void *userdata, int status) = q->done;
+	void *userdata = q->done_userdata;
+
+	free(q);
+	if (done)
+		done(userdata, status);
+}
+
+static void channel_queue_drop(agent_channel *ch, int status)
 {
 	while (ch->q_head) {
 		queued *q = ch->q_head;
 
 		ch->q_head = q->next;
-		free(q);
+		queued_free(q, status);
 	}
 	ch->q_bytes = 0;
 }
@@ -100,7 +116,7 @@ static void channel_lost(agent_channel *ch, int error)
 
 	ch->connected = false;
 	if (error != 0 || !ch->keep_on_eof || !ch->reopen) {
-		channel_queue_drop(ch);
+		channel_queue_drop(ch, error ?: -ECONNRESET);
 		channel_fd_close(ch);
 	} else if (ch->cur) {
 		/*
@@ -128,21 +144,26 @@ static int channel_flush(agent_channel *ch)
 {
 	while (ch->q_head && ch->cur) {
 		queued *q = ch->q_head;
-		ssize_t n = write(ch->cur->fd, q->data + q->off, q->len - q->off);
 
-		if (n < 0) {
-			if (errno == EINTR)
+		if (q->off < q->len) {
+			ssize_t n = write(ch->cur->fd, q->data + q->off, q->len - q->off);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN)
+					return 0;
+				return -errno;
+			}
+			q->off += (size_t)n;
+			ch->q_bytes -= (size_t)n;
+			if (q->off < q->len)
 				continue;
-			if (errno == EAGAIN)
-				return 0;
-			return -errno;
 		}
-		q->off += (size_t)n;
-		ch->q_bytes -= (size_t)n;
-		if (q->off == q->len) {
-			ch->q_head = q->next;
-			free(q);
-		}
+		ch->q_head = q->next;
+		if (q->done)
+			ch->q_bytes -= sizeof(*q);
+		queued_free(q, 0);
 	}
 	return 0;
 }
@@ -396,6 +417,7 @@ int agent_channel_write(agent_channel *ch, const char *buf, size_t len)
 	q->len = len;
 	q->off = 0;
 	q->next = NULL;
+	q->done = NULL;
 	for (p = &ch->q_head; *p; p = &(*p)->next)
 		;
 	*p = q;
@@ -407,6 +429,26 @@ int agent_channel_write(agent_channel *ch, const char *buf, size_t len)
 	if (ch->polling)
 		channel_poll_update(ch);
 	return 0;
+}
+
+void agent_channel_when_written(agent_channel *ch, void (*done)(void *userdata, int status), void *userdata)
+{
+	queued *q, **p;
+
+	if (!ch->q_head)
+		return done(userdata, ch->cur && ch->connected ? 0 : -ENOTCONN);
+	/* A host that does not read must not make us pile up markers either. */
+	if (ch->q_bytes + sizeof(*q) > AGENT_CHANNEL_MAX_QUEUED)
+		return done(userdata, -ENOBUFS);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return done(userdata, -ENOMEM);
+	q->done = done;
+	q->done_userdata = userdata;
+	for (p = &ch->q_head; *p; p = &(*p)->next)
+		;
+	*p = q;
+	ch->q_bytes += sizeof(*q);
 }
 
 static void channel_handle_closed(uv_handle_t *h)
@@ -423,7 +465,7 @@ void agent_channel_free(agent_channel *ch)
 {
 	if (!ch)
 		return;
-	channel_queue_drop(ch);
+	channel_queue_drop(ch, -ECANCELED);
 	channel_fd_close(ch);
 	if (ch->has_sigio)
 		uv_close((uv_handle_t *)&ch->sigio, channel_handle_closed);

@@ -44,4 +44,11 @@ int agent_channel_new_port(uv_loop_t *loop, const char *path, const agent_channe
  * host's next sync recovers.
  */
 int agent_channel_write(agent_channel *ch, const char *buf, size_t len);
+/*
+ * Call done exactly once: with 0 when every byte queued so far has been written to the fd,
+ * with a negative errno when they were dropped (no host, the connection failed, the channel
+ * was freed, no memory). At once when nothing is queued; else later, from the loop or from a
+ * write that flushes the queue.
+ */
+void agent_channel_when_written(agent_channel *ch, void (*done)(void *userdata, int status), void *userdata);
 void agent_channel_free(agent_channel *ch);

@@ -8,6 +8,7 @@
 
 #include "agent_bond.h"
 #include "agent_channel.h"
+#include "agent_fault.h"
 #include "json_stream.h"
 #include "log.h"
 #include "macro.h"
@@ -82,6 +83,17 @@ void agent_job_return(agent_job *j, json_object *ret)
 	log_debug("Request %lld (%s) done", (long long)j->id, j->cmd->name);
 	server_send(j->server, agent_reply_new_return(j->id, ret), j->cmd->id == AGENT_CMD_SYNC);
 	job_free(j);
+}
+
+void agent_job_return_then(agent_job *j, json_object *ret, void (*written)(void *userdata, int status),
+			   void *userdata)
+{
+	agent_server *s = j->server;
+
+	agent_job_return(j, ret);
+	if (!s->channel)
+		return written(userdata, -ENOTCONN);
+	agent_channel_when_written(s->channel, written, userdata);
 }
 
 static void job_vfail(agent_job *j, agent_error_code code, const char *fmt, va_list ap)
@@ -215,6 +227,8 @@ static void server_dispatch(agent_server *s, agent_job *j)
 		if (!s->be.did)
 			return agent_job_fail(j, AGENT_ERROR_UNAVAILABLE, "This agent was started without DID");
 		return agent_did_run(s->be.did, s->be.did_ctx, j);
+	case AGENT_CMD_FAULT:
+		return agent_fault_run(j, s->be.allow_faults);
 	case _AGENT_CMD_MAX:
 		break;
 	}

@@ -23,6 +23,8 @@ typedef struct agent_server_backend {
 	void *net_ctx;
 	const agent_did_ops *did;
 	void *did_ctx;
+	/* Serve `fault` (agent_fault.h): drills and tests only, main's --allow-faults. */
+	bool allow_faults;
 } agent_server_backend;
 
 int agent_server_new(uv_loop_t *loop, const agent_server_backend *backend, agent_server **ret);
@@ -49,6 +51,12 @@ void agent_server_event(agent_server *s, agent_event_id event, json_object *data
 
 /* Finish a job: exactly one of these, exactly once. ret: reference taken (NULL: {}). */
 void agent_job_return(agent_job *j, json_object *ret);
+/*
+ * agent_job_return(), then call written once: with 0 when the reply has reached the host's fd,
+ * with a negative errno when it was dropped (agent_channel_when_written()).
+ */
+void agent_job_return_then(agent_job *j, json_object *ret, void (*written)(void *userdata, int status),
+			   void *userdata);
 void agent_job_fail(agent_job *j, agent_error_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Fail with the protocol code that fits a negative errno from the backend. */

@@ -17,6 +17,8 @@ static void help(void)
 	       "The dmigrate guest agent: answers the host over the virtio-serial port\n"
 	       "'" AGENT_PROTOCOL_PORT_NAME "' (see proto/agent-protocol.md).\n\n"
 	       "  --port PATH      use PATH (a port, a pty or a Unix socket) instead of finding the port\n"
+	       "  --allow-faults   obey the host's `fault` requests (crash, stall): for failover drills\n"
+	       "                   and tests only, never in production\n"
 	       "  --setup-bond     create bond0 from the VF and the virtio NIC if there is none, moving\n"
 	       "                   the VF's addresses and routes to it, then serve; the VF is\n"
 	       "                   made active once its link is back (within 10 s)\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "setup-bond", no_argument, NULL, 'B' },
+		{ "allow-faults", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -75,6 +78,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			setup_bond = true;
+			break;
+		case 'F':
+			be.allow_faults = true;
 			break;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);
@@ -113,6 +119,8 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 	log_info("Serving on %s", port ?: "the virtio-serial port " AGENT_PROTOCOL_PORT_NAME);
+	if (be.allow_faults)
+		log_warning("Fault injection is on (--allow-faults): the host can crash or stall this agent");
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	agent_server_free(m.server);

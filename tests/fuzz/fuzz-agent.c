@@ -2,6 +2,11 @@
 /*
  * The agent's side of the protocol: bytes from the host, framed, parsed as requests and checked
  * against the command table, then answered with the builders the agent uses.
+ *
+ * No agent_server runs here (this target links proto only, see meson.build), so nothing is
+ * dispatched: a `fault` request (corpus/agent/fault) is parsed, checked and echoed like any
+ * other and can neither kill nor stall the fuzzer. The agent itself would refuse it anyway
+ * unless started with --allow-faults.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,10 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent-fake.h"
@@ -19,19 +22,24 @@ static char inbuf[256 * 1024];
 static size_t inlen;
 static unsigned ff_seen;
 
-static void setup(void)
+static void setup_backend(const agent_server_backend *be)
 {
 	int sv[2];
 
 	fake_reset();
 	ASSERT_OK(uv_loop_init(&loop));
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	ASSERT_OK(agent_server_new(&loop, &fake_backend, &server));
+	ASSERT_OK(agent_server_new(&loop, be, &server));
 	ASSERT_OK(agent_server_attach_fd(server, sv[0]));
 	peer = sv[1];
 	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
 	inlen = 0;
 	ff_seen = 0;
+}
+
+static void setup(void)
+{
+	setup_backend(&fake_backend);
 }
 
 static void teardown(void)
@@ -357,19 +365,11 @@ TEST(did_device_absent)
 {
 	agent_server_backend be = fake_backend;
 	json_object *r;
-	int sv[2];
 
 	/* The real ioctl path, pointed at a device that does not exist. */
-	fake_reset();
 	be.did = &agent_did_dev_ops;
 	be.did_ctx = (void *)"/nonexistent/did";
-	ASSERT_OK(uv_loop_init(&loop));
-	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	ASSERT_OK(agent_server_new(&loop, &be, &server));
-	ASSERT_OK(agent_server_attach_fd(server, sv[0]));
-	peer = sv[1];
-	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
-	inlen = 0;
+	setup_backend(&be);
 	r = call("{\"id\":1,\"cmd\":\"did-status\"}");
 	ASSERT_STREQ(str_at(r, "error", "code"), "unavailable");
 	ASSERT_TRUE(strstr(str_at(r, "error", "message"), "/dev/did"));
@@ -435,6 +435,173 @@ TEST(partial_reads)
 	teardown();
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	ASSERT_OK(clock_gettime(CLOCK_MONOTONIC, &ts));
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The agent, started with --allow-faults, in a child process: a crash or a stall must hit it,
+ * not the test, which plays the host on the other end. Its send buffer is small so that a test
+ * can make replies queue inside the agent by not reading.
+ */
+static pid_t fork_agent(void)
+{
+	int sv[2], small = 4096;
+	pid_t pid;
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		agent_server_backend be = fake_backend;
+
+		close(sv[1]);
+		be.allow_faults = true;
+		fake_reset();
+		ASSERT_OK(uv_loop_init(&loop));
+		ASSERT_OK(agent_server_new(&loop, &be, &server));
+		ASSERT_OK(agent_server_attach_fd(server, sv[0]));
+		uv_run(&loop, UV_RUN_DEFAULT);
+		_exit(0);
+	}
+	close(sv[0]);
+	peer = sv[1];
+	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
+	inlen = 0;
+	ff_seen = 0;
+	/* recv_msg() runs a loop: here an empty one. */
+	ASSERT_OK(uv_loop_init(&loop));
+	return pid;
+}
+
+static int fork_agent_wait(pid_t pid)
+{
+	int status;
+
+	close(peer);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_OK(uv_loop_close(&loop));
+	return status;
+}
+
+TEST(fault_refused_without_allow_faults)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"fault\",\"args\":{\"kind\":\"crash\"}}");
+	ASSERT_EQ(int_at(r, "id", NULL), 1);
+	ASSERT_STREQ(str_at(r, "error", "code"), "unsupported");
+	ASSERT_TRUE(strstr(str_at(r, "error", "message"), "--allow-faults"));
+	json_object_put(r);
+	expect_error("{\"id\":2,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":300}}", 2, "unsupported");
+	/* Still here, and not stalled: the refusal came at once and the agent goes on. */
+	expect_serving();
+	teardown();
+}
+
+TEST(fault_bad_args)
+{
+	agent_server_backend be = fake_backend;
+
+	be.allow_faults = true;
+	setup_backend(&be);
+	expect_error("{\"id\":1,\"cmd\":\"fault\"}", 1, "invalid-argument");
+	expect_error("{\"id\":2,\"cmd\":\"fault\",\"args\":{\"kind\":\"explode\"}}", 2, "invalid-argument");
+	expect_error("{\"id\":3,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\"}}", 3, "invalid-argument");
+	expect_error("{\"id\":4,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":0}}", 4, "invalid-argument");
+	expect_error("{\"id\":5,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":600001}}", 5, "invalid-argument");
+	expect_error("{\"id\":6,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":-1}}", 6, "invalid-argument");
+	expect_error("{\"id\":7,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":\"300\"}}", 7, "invalid-argument");
+	expect_error("{\"id\":8,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":1.5}}", 8, "invalid-argument");
+	expect_error("{\"id\":9,\"cmd\":\"fault\",\"args\":{\"kind\":\"crash\",\"ms\":5}}", 9, "invalid-argument");
+	expect_error("{\"id\":10,\"cmd\":\"fault\",\"args\":{\"kind\":\"crash\",\"signal\":9}}", 10, "invalid-argument");
+	expect_serving();
+	teardown();
+}
+
+TEST(fault_stall_holds_later_replies)
+{
+	const char *reqs = "{\"id\":1,\"cmd\":\"fault\",\"args\":{\"kind\":\"stall\",\"ms\":300}}\n"
+			   "{\"id\":2,\"cmd\":\"hello\",\"args\":{\"min-version\":1,\"max-version\":1}}\n";
+	int64_t sent, replied, late;
+	pid_t pid = fork_agent();
+	json_object *r;
+	int status;
+
+	/* The hello is queued behind the stall: it must wait it out. */
+	sent = now_ms();
+	send_raw(reqs, strlen(reqs));
+	r = recv_msg();
+	replied = now_ms();
+	ASSERT_EQ(int_at(r, "id", NULL), 1);
+	ASSERT_STREQ(str_at(r, "return", "kind"), "stall");
+	ASSERT_EQ(int_at(r, "return", "ms"), 300);
+	json_object_put(r);
+	r = recv_msg();
+	late = now_ms();
+	ASSERT_EQ(int_at(r, "id", NULL), 2);
+	ASSERT_EQ(int_at(r, "return", "version"), 1);
+	json_object_put(r);
+	fprintf(stderr, "stall 300 ms: its reply after %lld ms, the next reply %lld ms after that\n",
+		(long long)(replied - sent), (long long)(late - replied));
+	/* Lower bounds only: a loaded machine makes things slower, never faster. */
+	ASSERT_TRUE(late - sent >= 300);
+	/* The reply came before the stall, not after it (half the stall of slack for scheduling). */
+	ASSERT_TRUE(late - replied >= 150);
+	expect_serving();
+	status = fork_agent_wait(pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(fault_crash_dies_of_sigkill_after_reply)
+{
+	json_object *r;
+	pid_t pid = fork_agent();
+	int status;
+
+	r = call("{\"id\":7,\"cmd\":\"fault\",\"args\":{\"kind\":\"crash\"}}");
+	ASSERT_EQ(int_at(r, "id", NULL), 7);
+	ASSERT_STREQ(str_at(r, "return", "kind"), "crash");
+	json_object_put(r);
+	/* Closing our end would make a surviving agent exit 0 at EOF, not hang the test. */
+	status = fork_agent_wait(pid);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+TEST(fault_crash_waits_for_queued_reply)
+{
+	char line[64];
+	json_object *r;
+	pid_t pid = fork_agent();
+	int status;
+
+	/* Replies we do not read fill the agent's socket buffer and queue inside the agent. */
+	for (int i = 0; i < 64; i++) {
+		snprintf(line, sizeof(line), "{\"id\":%d,\"cmd\":\"bond-status\"}", i);
+		send_line(line);
+	}
+	send_line("{\"id\":64,\"cmd\":\"fault\",\"args\":{\"kind\":\"crash\"}}");
+	/* Alive while its reply waits behind the others: the kill follows the write, not the request. */
+	poll(NULL, 0, 200);
+	ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0);
+	for (int i = 0; i <= 64; i++) {
+		r = recv_msg();
+		ASSERT_EQ(int_at(r, "id", NULL), i);
+		json_object_put(r);
+	}
+	status = fork_agent_wait(pid);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(WTERMSIG(status), SIGKILL);
+}
+
 int main(void)
 {
 	RUN_TEST(sync_echoes_id_behind_0xff);
@@ -448,5 +615,10 @@ int main(void)
 	RUN_TEST(did_device_absent);
 	RUN_TEST(hostile_input);
 	RUN_TEST(partial_reads);
+	RUN_TEST(fault_refused_without_allow_faults);
+	RUN_TEST(fault_bad_args);
+	RUN_TEST(fault_stall_holds_later_replies);
+	RUN_TEST(fault_crash_dies_of_sigkill_after_reply);
+	RUN_TEST(fault_crash_waits_for_queued_reply);
 	return 0;
 }
