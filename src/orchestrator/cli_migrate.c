@@ -14,6 +14,7 @@
 #include "cli_commands.h"
 #include "cli_format.h"
 #include "control_protocol.h"
+#include "cli_migrate_settings.h"
 #include "cli_migrate_view.h"
 #include "log.h"
 
@@ -30,12 +31,7 @@ static void cli_migrate_usage(FILE *f)
 		"  --to HOST            the destination host (required)\n"
 		"  --json               print only the result, one JSON object: outcome, phases with\n"
 		"                       start and duration, QEMU downtime and total time, runs_on\n"
-		"  --downtime-limit MS  the longest pause QEMU may take to switch over (%d to %d)\n"
-		"  --bandwidth MIBPS    cap the migration stream at MIBPS MiB/s (0 to %d; 0: QEMU's\n"
-		"                       default)\n"
-		"  --multifd N          migrate over N parallel channels (0 to %d; 0: one channel)\n"
-		"  --auto-converge      throttle the guest's vCPUs if it dirties memory too fast\n"
-		"  --xbzrle             send deltas (XBZRLE) of pages that were dirtied again\n"
+		CLI_MIGRATE_SETTINGS_HELP
 		"  --socket PATH        dmigrated's socket (default: $%s, else %s)\n"
 		"  -h, --help           show this help\n\n"
 		"Settings not given take the defaults of dmigrated's configuration.\n"
@@ -81,29 +77,13 @@ static unsigned cli_terminal_columns(int fd)
 	return ioctl(fd, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 }
 
-/* Parse one numeric setting into settings[key]. */
-static int cli_migrate_setting(json_object *settings, const char *key, const char *option,
-			       const char *value, uint64_t min, uint64_t max, const char *unit)
-{
-	uint64_t n;
-
-	if (cli_option_uint(option, value, min, max, unit, &n) < 0)
-		return -EINVAL;
-	json_object_object_add(settings, key, json_object_new_uint64(n));
-	return 0;
-}
-
 int cli_migrate(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "downtime-limit", required_argument, NULL, 'd' },
-		{ "bandwidth", required_argument, NULL, 'b' },
-		{ "multifd", required_argument, NULL, 'm' },
-		{ "auto-converge", no_argument, NULL, 'a' },
-		{ "xbzrle", no_argument, NULL, 'x' },
 		{ "socket", required_argument, NULL, 's' },
+		CLI_MIGRATE_SETTINGS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -130,25 +110,6 @@ int cli_migrate(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'd':
-			r = cli_migrate_setting(settings, "downtime_limit_ms", "--downtime-limit", optarg,
-						MIGRATE_DOWNTIME_MIN_MS, MIGRATE_DOWNTIME_MAX_MS,
-						"milliseconds");
-			break;
-		case 'b':
-			r = cli_migrate_setting(settings, "max_bandwidth_mibps", "--bandwidth", optarg,
-						0, MIGRATE_BANDWIDTH_MAX_MIBPS, "MiB/s");
-			break;
-		case 'm':
-			r = cli_migrate_setting(settings, "multifd_channels", "--multifd", optarg, 0,
-						MIGRATE_MULTIFD_MAX, "channels");
-			break;
-		case 'a':
-			json_object_object_add(settings, "auto_converge", json_object_new_boolean(1));
-			break;
-		case 'x':
-			json_object_object_add(settings, "xbzrle", json_object_new_boolean(1));
-			break;
 		case 's':
 			socket = optarg;
 			break;
@@ -156,7 +117,9 @@ int cli_migrate(int argc, char **argv)
 			cli_migrate_usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_option_error("migrate", c, argv);
+			r = cli_migrate_setting(c, optarg, settings);
+			if (r > 0)
+				return cli_option_error("migrate", c, argv);
 		}
 		if (r < 0)
 			return CLI_EXIT_USAGE;

@@ -51,8 +51,9 @@ static void cli_status_print_pool(FILE *out, json_object *pool)
 
 static void cli_status_print(FILE *out, json_object *st)
 {
-	char name[64], host[CLI_FIELD_SIZE], state[32], vf[64];
-	json_object *pool = NULL;
+	char name[64], host[CLI_FIELD_SIZE], state[32], vf[64], agent[32], bond[32], active[32],
+		role[16];
+	json_object *pool = NULL, *guest;
 	uint64_t pid;
 
 	cli_format_field(st, "name", "?", name, sizeof(name));
@@ -69,6 +70,16 @@ static void cli_status_print(FILE *out, json_object *st)
 			cli_json_bool(st, "vf_plugged") ? "plugged" : "not plugged");
 	else
 		fprintf(out, "  %-10s none\n", "vf:");
+	if (json_object_object_get_ex(st, "guest", &guest)) {
+		cli_format_field(guest, "agent", "?", agent, sizeof(agent));
+		if (cli_json_string(guest, "active"))
+			fprintf(out, "  %-10s agent %s; bond %s active on %s (%s)\n", "guest:", agent,
+				cli_format_field(guest, "bond", "?", bond, sizeof(bond)),
+				cli_format_field(guest, "active", "?", active, sizeof(active)),
+				cli_format_field(guest, "active-role", "?", role, sizeof(role)));
+		else
+			fprintf(out, "  %-10s agent %s\n", "guest:", agent);
+	}
 	if (json_object_object_get_ex(st, "vf_pool", &pool))
 		cli_status_print_pool(out, pool);
 }

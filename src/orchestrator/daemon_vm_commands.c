@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The commands the CLI sends: hello, list, status, start, stop, migrate. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control_protocol.h"
@@ -9,6 +10,9 @@
 #include "migration_job.h"
 #include "rpc_conn.h"
 #include "vm.h"
+
+/* status asks the guest agent too, briefly: a stalled agent must not stall the answer. */
+#define STATUS_AGENT_TIMEOUT_MS 2000
 
 const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key)
 {
@@ -66,18 +70,63 @@ void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
 	rpc_request_reply(req, ret);
 }
 
+/* What the guest says, for status: is its agent answering, and which slave carries traffic. */
+typedef struct status_op {
+	rpc_request *req;
+	json_object *ret;
+} status_op;
+
+static void status_reply(status_op *op, json_object *guest)
+{
+	json_object_object_add(op->ret, "guest", guest);
+	rpc_request_reply(op->req, op->ret);
+	free(op);
+}
+
+static void status_on_bond(agent_client *c, int error, json_object *bond, const char *code,
+			   const char *message, void *userdata)
+{
+	json_object *g = json_object_new_object(), *v;
+
+	json_object_object_add(g, "agent", json_object_new_string(error < 0 ? "not answering" :
+									       "answering"));
+	if (error < 0)
+		json_object_object_add(g, "message",
+				       json_object_new_string(message ?: strerror(-error)));
+	else
+		for (const char *const *k = (const char *const[]){ "bond", "active", "active-role", NULL };
+		     *k; k++)
+			if (json_object_object_get_ex(bond, *k, &v))
+				json_object_object_add(g, *k, json_object_get(v));
+	status_reply(userdata, g);
+}
+
 void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 {
 	vm *v = daemon_arg_vm(d, req, args);
-	json_object *ret, *spec;
+	agent_client *agent;
+	json_object *spec, *g;
+	status_op *op;
 
 	if (!v)
 		return;
-	ret = vm_summary(v);
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	op->req = req;
+	op->ret = vm_summary(v);
 	if (vm_spec_to_json(v->spec, &spec) >= 0)
-		json_object_object_add(ret, "spec", spec);
-	json_object_object_add(ret, "vf_pool", vf_pool_to_json(d->pool));
-	rpc_request_reply(req, ret);
+		json_object_object_add(op->ret, "spec", spec);
+	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
+	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
+	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
+				       status_on_bond, op) >= 0)
+		return;
+	g = json_object_new_object();
+	json_object_object_add(g, "agent", json_object_new_string("not connected"));
+	status_reply(op, g);
 }
 
 static void daemon_on_started(vm *v, int error, const char *message, void *userdata)
