@@ -9,8 +9,9 @@
 #   qmp NAME CMD [ARGS-JSON]    run a command; the reply line is left in QMP_REPLY; fails
 #                               (message on stderr) on an error reply or after 30 s
 #   qmp_event NAME REGEX SECS   wait for an event whose line matches the bash REGEX, among
-#                               those not matched yet; leaves its line in QMP_EVENT and QEMU's
-#                               time of it (epoch seconds) in QMP_T
+#                               those not matched yet (SECS may have a fraction: 0.25); leaves
+#                               its line in QMP_EVENT and QEMU's time of it (epoch seconds) in
+#                               QMP_T
 #   qmp_close NAME
 # Needs socat, and QMP_DIR (a directory for the fifos).
 
@@ -72,8 +73,10 @@ qmp() {
 }
 
 qmp_event() {
-	local name=$1 regex=$2 timeout=$3 deadline left rest='' line found=no
-	deadline=$(($(qmp_now_us) + timeout * 1000000))
+	local name=$1 regex=$2 timeout=$3 deadline left rest='' line found=no frac
+	frac=000000
+	[[ "$timeout" != *.* ]] || frac=${timeout#*.}000000
+	deadline=$(($(qmp_now_us) + 10#${timeout%.*}0 * 100000 + 10#${frac:0:6}))
 	while :; do
 		rest=''
 		while IFS= read -r line; do
