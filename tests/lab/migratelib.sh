@@ -57,3 +57,8 @@ ping_report() {
 		/packets transmitted/ { sent = $1 }
 		END { printf "ping every 10 ms: %d sent, %d answered, longest gap between replies %.0f ms\n", sent, n, gap * 1000 }' "$1"
 }
+
+# The --host options of `dmigrate drill run` for the lab's hosts.
+drill_hosts() {
+	echo "--host hostA=$STATE/hosts/hostA/dmigrated.sock --host hostB=$STATE/hosts/hostB/dmigrated.sock"
+}
