@@ -507,7 +507,8 @@ static bool plug_run(dest_op *op)
 	return dest_qmp(op, "device_add", device, NULL);
 }
 
-static void activate_done(int error, const char *message, void *userdata)
+static void activate_done(int error, const char *message, uint64_t device_wait_ms,
+			  void *userdata)
 {
 	dest_op *op = userdata;
 
@@ -515,6 +516,8 @@ static void activate_done(int error, const char *message, void *userdata)
 		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", message);
 		return;
 	}
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "device_wait_ms", json_object_new_uint64(device_wait_ms));
 	dest_op_next(op);
 }
 

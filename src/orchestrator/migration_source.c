@@ -67,6 +67,7 @@ typedef struct migration_job {
 	uint64_t phase_t0;
 	struct {
 		int64_t start_ms, duration_ms;
+		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
 		const char *state;
 	} rec[_PHASE_MAX];
 	uv_timer_t *timer;
@@ -166,6 +167,9 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
 		json_object_object_add(ph, "state", json_object_new_string(j->rec[p].state));
+		if (j->rec[p].device_wait_ms)
+			json_object_object_add(ph, "device_wait_ms",
+					       json_object_new_int64(j->rec[p].device_wait_ms));
 		json_object_array_add(phases, ph);
 	}
 	json_object_object_add(o, "phases", phases);
@@ -701,7 +705,8 @@ static void replug_on_reply(qmp_client *c, int error, json_object *ret, const ch
 		job_step_done(j, 0, NULL);
 }
 
-static void replug_on_activated(int error, const char *message, void *userdata)
+static void replug_on_activated(int error, const char *message, uint64_t device_wait_ms,
+				void *userdata)
 {
 	migration_job *j = userdata;
 
@@ -982,13 +987,24 @@ static int plug_run(migration_job *j)
 	return 0;
 }
 
+static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+			    const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *w;
+
+	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w))
+		j->rec[PHASE_ACTIVE].device_wait_ms = json_object_get_int64(w);
+	job_on_peer_reply(c, error, ret, code, message, userdata);
+}
+
 static int active_run(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
 	if (j->rec[PHASE_PLUG].state && !strcmp(j->rec[PHASE_PLUG].state, "failed"))
 		return job_step_done(j, -ENODEV, "no VF was plugged"), 0;
-	job_peer_call(j, "peer-activate", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	job_peer_call(j, "peer-activate", NULL, PEER_TIMEOUT_MS, active_on_reply);
 	return 0;
 }
 

@@ -18,6 +18,7 @@ typedef struct vf_activate {
 	void *userdata;
 	int step;
 	uint64_t waited_ms;
+	uint64_t device_wait_ms;
 	uv_timer_t *timer;
 } vf_activate;
 
@@ -28,7 +29,7 @@ static void vf_activate_timer_free(uv_handle_t *h)
 
 static void vf_activate_finish(vf_activate *a, int error, const char *message)
 {
-	a->cb(error, message, a->userdata);
+	a->cb(error, message, a->device_wait_ms, a->userdata);
 	uv_close((uv_handle_t *)a->timer, vf_activate_timer_free);
 	free(a->vm_name);
 	free(a);
@@ -46,11 +47,13 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 {
 	vf_activate *a = userdata;
 	const char *retry_on = a->step == 0 ? "not-found" : "failed";
+	json_object *waited;
 	_cleanup_free_ char *why = NULL;
 
 	if (error < 0 && a->step < 2 && code && !strcmp(code, retry_on) &&
 	    a->waited_ms < VF_ACTIVATE_TIMEOUT_MS) {
 		a->waited_ms += VF_ACTIVATE_POLL_MS;
+		a->device_wait_ms += VF_ACTIVATE_POLL_MS;
 		uv_timer_start(a->timer, vf_activate_retry, VF_ACTIVATE_POLL_MS, 0);
 		return;
 	}
@@ -60,6 +63,9 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 		vf_activate_finish(a, error, why);
 		return;
 	}
+	if (a->step == 0 && json_object_object_get_ex(ret, "waited-ms", &waited) &&
+	    json_object_get_int64(waited) > 0)
+		a->device_wait_ms += (uint64_t)json_object_get_int64(waited);
 	a->step++;
 	a->waited_ms = 0;
 	vf_activate_step(a);

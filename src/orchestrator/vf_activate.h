@@ -11,12 +11,20 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 #include "daemon.h"
 
 #define VF_ACTIVATE_TIMEOUT_MS 15000
 #define VF_ACTIVATE_POLL_MS 100
 
-/* message says what failed (borrowed for the call); error is 0 on success. */
-typedef void (*vf_activate_cb)(int error, const char *message, void *userdata);
+/*
+ * message says what failed (borrowed for the call); error is 0 on success. device_wait_ms: how
+ * long of it was spent waiting for the device rather than working: for the NIC to appear, for
+ * its carrier (the agent's `waited-ms`), for the bond to see its link. Like the unplug's wait
+ * for the guest to release the VF, it is the device's time, not dmigrate's.
+ */
+typedef void (*vf_activate_cb)(int error, const char *message, uint64_t device_wait_ms,
+			       void *userdata);
 
 int vf_activate_start(host_daemon *d, const char *vm_name, vf_activate_cb cb, void *userdata);
