@@ -717,6 +717,81 @@ TEST(hostile_input_is_refused_before_contacting_the_daemon)
 	daemon_stop(d);
 }
 
+static char *write_temp(const char *dir, const char *name, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+TEST(drill_refuses_bad_input_before_contacting_the_daemon)
+{
+	static const script s = { .reply = "{}" };
+	char dir[] = "/tmp/test-cli-drill.XXXXXX";
+	fake_daemon *d = daemon_start(&s);
+	_cleanup_free_ char *good = NULL, *bad_opt = NULL, *bad_val = NULL, *bad_file = NULL;
+	_cleanup_free_ char *host_a = NULL, *host_b = NULL;
+	child c;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	good = write_temp(dir, "good.drill", "vm vm1\nmigrate hostA hostB expect migrated\n");
+	bad_opt = write_temp(dir, "opt.drill", "vm vm1\nmigrate hostA hostB expect migrated -- --fast\n");
+	bad_val = write_temp(dir, "val.drill",
+			     "vm vm1\nmigrate hostA hostB expect migrated -- --bandwidth 8x\n");
+	bad_file = write_temp(dir, "bad.drill", "vm vm1\nmigrate hostA hostB fault kill-qemu at migrate expect rolled-back\n");
+	ASSERT_TRUE(asprintf(&host_a, "hostA=%s", sock_path) > 0);
+	ASSERT_TRUE(asprintf(&host_b, "hostB=%s", sock_path) > 0);
+
+	const struct {
+		const char *args[10];
+		const char *message;
+	} cases[] = {
+		{ { "drill" }, "Usage: dmigrate drill run|check FILE" },
+		{ { "drill", "walk", good }, "Usage: dmigrate drill run|check FILE" },
+		{ { "drill", "run", "/nonexistent.drill" }, "/nonexistent.drill" },
+		{ { "drill", "check", bad_file }, "bad.drill:2: unknown fault 'kill-qemu'" },
+		{ { "drill", "run", good }, "names host 'hostA': say where its dmigrated listens with --host hostA=SOCKET" },
+		{ { "drill", "run", good, "--host", "hostA" }, "expected NAME=SOCKET" },
+		{ { "drill", "run", good, "--host", "=x" }, "expected NAME=SOCKET" },
+		{ { "drill", "run", good, "--host", host_a, "--host", host_a }, "given twice" },
+		{ { "drill", "run", good, "--host", "-x=/s" }, "Invalid" },
+		{ { "drill", "run", good, "--host", host_a }, "names host 'hostB'" },
+		{ { "drill", "run", bad_opt, "--host", host_a, "--host", host_b }, "opt.drill:2: '--fast' is not a migration option" },
+		{ { "drill", "run", bad_val, "--host", host_a, "--host", host_b }, "Invalid --bandwidth '8x'" },
+		{ { "drill", "run", good, "--host", host_a, "--host", host_b, "--ping", "300.1.2.3" }, "'300.1.2.3' is not an IPv4 address" },
+		{ { "drill", "run", good, "extra", "--host", host_a }, "Usage: dmigrate drill run|check FILE" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const char *const *a = cases[i].args;
+
+		run_cli(&c, false, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], NULL);
+		ASSERT_EQ(c.exit_code, 2);
+		ASSERT_CONTAINS(c.err.buf, cases[i].message);
+		ASSERT_EQ(c.out.len, 0);
+	}
+	ASSERT_EQ(fake_daemon_connections(d), 0);
+
+	run_cli(&c, false, "drill", "check", good, NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	ASSERT_CONTAINS(c.out.buf, "1 steps, repeated 1 times");
+	run_cli(&c, false, "drill", "--help", NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	ASSERT_CONTAINS(c.out.buf, "Exit codes:");
+	daemon_stop(d);
+	unlink(good);
+	unlink(bad_opt);
+	unlink(bad_val);
+	unlink(bad_file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	bin = getenv("DMIGRATE_BIN");
@@ -747,6 +822,7 @@ int main(void)
 	RUN_TEST(start_invalid_spec_is_an_input_error);
 	RUN_TEST(stop_and_force);
 	RUN_TEST(help_documents_exit_codes);
+	RUN_TEST(drill_refuses_bad_input_before_contacting_the_daemon);
 	RUN_TEST(hostile_input_is_refused_before_contacting_the_daemon);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
