@@ -145,7 +145,7 @@ static void job_free(migration_job *j)
 
 static json_object *job_result(migration_job *j, const char *outcome)
 {
-	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v;
+	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
@@ -195,9 +195,13 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 			if (json_object_object_get_ex(j->qemu_stats, keys[i].from, &v))
 				json_object_object_add(q, keys[i].to, json_object_get(v));
-		if (json_object_object_get_ex(j->qemu_stats, "ram", &v) &&
-		    json_object_object_get_ex(v, "transferred", &v))
-			json_object_object_add(q, "transferred", json_object_get(v));
+		if (json_object_object_get_ex(j->qemu_stats, "ram", &ram)) {
+			if (json_object_object_get_ex(ram, "transferred", &v))
+				json_object_object_add(q, "transferred", json_object_get(v));
+			/* One sync per pass over RAM: how hard the guest's dirtying made the copy. */
+			if (json_object_object_get_ex(ram, "dirty-sync-count", &v))
+				json_object_object_add(q, "dirty_sync_count", json_object_get(v));
+		}
 	}
 	json_object_object_add(o, "qemu", q);
 	json_object_object_add(o, "total_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
