@@ -86,6 +86,7 @@ static void status_reply(status_op *op, json_object *guest)
 static void status_on_bond(agent_client *c, int error, json_object *bond, const char *code,
 			   const char *message, void *userdata)
 {
+	static const char *const keys[] = { "bond", "active", "active-role" };
 	json_object *g = json_object_new_object(), *v;
 
 	json_object_object_add(g, "agent", json_object_new_string(error < 0 ? "not answering" :
@@ -94,10 +95,9 @@ static void status_on_bond(agent_client *c, int error, json_object *bond, const 
 		json_object_object_add(g, "message",
 				       json_object_new_string(message ?: strerror(-error)));
 	else
-		for (const char *const *k = (const char *const[]){ "bond", "active", "active-role", NULL };
-		     *k; k++)
-			if (json_object_object_get_ex(bond, *k, &v))
-				json_object_object_add(g, *k, json_object_get(v));
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			if (json_object_object_get_ex(bond, keys[i], &v))
+				json_object_object_add(g, keys[i], json_object_get(v));
 	status_reply(userdata, g);
 }
 

@@ -42,7 +42,14 @@ int migration_fault_from_name(const char *name)
 
 const char *migration_fault_names(void)
 {
-	return "kill-dest-qemu kill-agent stall-agent drop-ssh vf-link-down no-free-vf";
+	static char names[256];
+
+	/* Built from the table once, so a new fault cannot be missing from the messages. */
+	if (!names[0])
+		for (int i = FAULT_NONE + 1; i < _FAULT_MAX; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i > FAULT_NONE + 1 ? " " : "", fault_defs[i].name);
+	return names;
 }
 
 bool migration_fault_has_duration(migration_fault_kind kind)

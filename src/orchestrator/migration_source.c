@@ -402,7 +402,7 @@ static void fault_on_agent_reply(agent_client *c, int error, json_object *ret, c
 static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 {
 	json_object *args;
-	int r = 0;
+	int r;
 
 	j->fault_fired = true;
 	j->fault_then = then;
@@ -428,7 +428,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 						       json_object_new_uint64(j->fault.duration_ms));
 			r = job_agent(j, "fault", args, AGENT_TIMEOUT_MS, fault_on_agent_reply);
 			if (r < 0)
-				break;
+				job_fault_done(j, r, "cannot reach the guest agent");
 			return;
 		}
 		/* after the switchover the agent answers on the destination */
@@ -440,10 +440,9 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
 		return;
 	default:
-		r = -EINVAL;
 		break;
 	}
-	job_fault_done(j, r, r < 0 ? "cannot reach the guest agent" : NULL);
+	job_fault_done(j, 0, NULL);
 }
 
 /* --- phase 1: preflight --- */
