@@ -96,6 +96,8 @@ void agent_job_return_then(agent_job *j, json_object *ret, void (*written)(void 
 	agent_channel_when_written(s->channel, written, userdata);
 }
 
+/* A va_list formatter: the attribute lets the compiler check its callers' formats instead. */
+_printf_(3, 0)
 static void job_vfail(agent_job *j, agent_error_code code, const char *fmt, va_list ap)
 {
 	char message[AGENT_PROTOCOL_MAX_ERROR_MESSAGE];

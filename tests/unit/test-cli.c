@@ -131,8 +131,9 @@ static void child_too_slow(uv_timer_t *t)
 	TEST_FAIL("dmigrate did not finish within %d ms", CHILD_TIMEOUT_MS);
 }
 
-/* Run `dmigrate ARGS... NULL` to its end; on a pseudo-terminal if tty. */
-static void run_cli(child *c, bool tty, ...)
+/* Run `dmigrate ARGS... NULL` to its end; on a pseudo-terminal if tty (an int: va_start on a
+ * promoted type such as bool is undefined). */
+static void run_cli(child *c, int tty, ...)
 {
 	uv_process_options_t o = {};
 	uv_stdio_container_t stdio[3] = {};

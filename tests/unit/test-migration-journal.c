@@ -116,6 +116,15 @@ TEST(damaged_and_foreign_files_skipped)
 	write_text("numvm.json",
 		   "{\"vm\": 7, \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
 	write_text("array.json", "[]");
+	/* Parsed but not to be acted on: another VM's journal, a role or a flag that means nothing. */
+	write_text("other.json",
+		   "{\"vm\": \"vm1\", \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
+	write_text("badrole.json",
+		   "{\"vm\": \"badrole\", \"role\": \"both\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
+	write_text("badflag.json", "{\"vm\": \"badflag\", \"role\": \"source\", \"peer\": \"hostB\", "
+				   "\"phase\": \"unplug\", \"rolling_back\": \"yes\"}");
+	write_text("badname.json",
+		   "{\"vm\": \"../x\", \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
 	/* Not journals at all: a temporary file of an interrupted write, and a stray file. */
 	write_text("vm9.json.tmp",
 		   "{\"vm\": \"vm9\", \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
@@ -128,6 +137,10 @@ TEST(damaged_and_foreign_files_skipped)
 	ASSERT_OK(migration_journal_remove(&d, "badphase"));
 	ASSERT_OK(migration_journal_remove(&d, "numvm"));
 	ASSERT_OK(migration_journal_remove(&d, "array"));
+	ASSERT_OK(migration_journal_remove(&d, "other"));
+	ASSERT_OK(migration_journal_remove(&d, "badrole"));
+	ASSERT_OK(migration_journal_remove(&d, "badflag"));
+	ASSERT_OK(migration_journal_remove(&d, "badname"));
 	remove_text("vm9.json.tmp");
 	remove_text(".json");
 	ASSERT_STREQ(scan(&d), "");

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		{},
 	};
 	const char *config_path = HOST_CONFIG_DEFAULT_PATH;
-	_cleanup_free_ char *error = NULL, *vms_dir = NULL;
+	_cleanup_free_ char *error = NULL;
 	host_daemon d = { .loop = uv_default_loop(), .control_fd = -1 };
 	int c, r;
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
+#include "host/vm_record.h"
 #include "daemon/state_file.h"
 
 #define VM_QUIT_TIMEOUT_MS 10000
@@ -81,21 +82,22 @@ static void vm_set_status(vm *v, const char *status)
 int vm_save(vm *v)
 {
 	_cleanup_free_ char *path = vm_record_path(v);
-	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *spec;
+	_cleanup_json_ json_object *o = NULL;
+	vm_record rec = {
+		.spec = v->spec,
+		.run_dir = v->run_dir,
+		.pid = v->pid,
+		.vf = v->vf,
+		.vf_plugged = v->vf_plugged,
+		.incoming = v->incoming,
+	};
 	int r;
 
-	if (!path || !o)
+	if (!path)
 		return -ENOMEM;
-	r = vm_spec_to_json(v->spec, &spec);
+	r = vm_record_to_json(&rec, &o);
 	if (r < 0)
 		return r;
-	json_object_object_add(o, "spec", spec);
-	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
-	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
-	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
-	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
-	json_object_object_add(o, "incoming", json_object_new_boolean(v->incoming));
 	return state_file_write(path, o);
 }
 
@@ -562,49 +564,42 @@ int vm_adopt_qemu(vm *v, const char *run_dir)
 	return vm_save(v);
 }
 
-static int vm_registry_load_one(host_daemon *d, const char *path)
+static int vm_registry_load_one(host_daemon *d, const char *path, const char *file_name)
 {
 	_cleanup_json_ json_object *o = NULL;
-	json_object *spec_json, *x;
-	vm_spec *spec;
 	_cleanup_free_ char *error = NULL;
-	const char *text;
+	vm_record rec;
 	vm *v;
 	int r;
 
 	r = state_file_read(path, &o);
 	if (r < 0)
 		return log_warning_errno(r, "Ignoring VM record '%s': %m", path);
-	if (!json_object_object_get_ex(o, "spec", &spec_json))
-		return log_warning_errno(EBADMSG, "Ignoring VM record '%s': no spec", path);
-	text = json_object_to_json_string(spec_json);
-	r = vm_spec_parse(text, strlen(text), path, "/", &spec, &error);
+	r = vm_record_parse(o, path, &rec, &error);
 	if (r < 0)
 		return log_warning_errno(r, "Ignoring VM record: %s", error ? error : path);
-	r = vm_new(d, spec, &v);
-	if (r < 0)
+	/* NAME.json holds VM NAME: a record must not claim another VM's name. */
+	if (strncmp(file_name, rec.spec->name, strlen(file_name) - 5) ||
+	    strlen(rec.spec->name) != strlen(file_name) - 5) {
+		log_warning("Ignoring VM record '%s': it is the record of VM '%s'", path,
+			    rec.spec->name);
+		vm_record_clear(&rec);
+		return -EBADMSG;
+	}
+	r = vm_new(d, TAKE_PTR(rec.spec), &v);
+	if (r < 0) {
+		vm_record_clear(&rec);
 		return log_warning_errno(r, "Ignoring VM record '%s': %m", path);
-
-	if (json_object_object_get_ex(o, "run_dir", &x) && json_object_is_type(x, json_type_string)) {
-		char *run_dir = strdup(json_object_get_string(x));
-
-		if (run_dir) {
-			free(v->run_dir);
-			v->run_dir = run_dir;
-		}
 	}
-	if (json_object_object_get_ex(o, "pid", &x))
-		v->pid = (pid_t)json_object_get_int64(x);
-	if (json_object_object_get_ex(o, "vf", &x) && json_object_is_type(x, json_type_string)) {
-		v->vf = strdup(json_object_get_string(x));
-		if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
-			log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name,
-				    v->vf);
-	}
-	if (json_object_object_get_ex(o, "vf_plugged", &x))
-		v->vf_plugged = json_object_get_boolean(x);
-	if (json_object_object_get_ex(o, "incoming", &x))
-		v->incoming = json_object_get_boolean(x);
+	free(v->run_dir);
+	v->run_dir = TAKE_PTR(rec.run_dir);
+	v->pid = rec.pid;
+	v->vf = TAKE_PTR(rec.vf);
+	v->vf_plugged = rec.vf_plugged;
+	v->incoming = rec.incoming;
+	vm_record_clear(&rec);
+	if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
+		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);
 
 	if (v->pid > 0 && vm_pid_is_qemu(v->pid) && vm_watch(v) >= 0) {
 		vm_set_status(v, v->incoming ? "inmigrate" : "running");
@@ -641,7 +636,7 @@ int vm_registry_load(host_daemon *d)
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			break;
-		vm_registry_load_one(d, path);
+		vm_registry_load_one(d, path, de->d_name);
 	}
 	closedir(dp);
 	return 0;

@@ -166,12 +166,17 @@ static int spec_parse_name(spec_parser *p, const spec_field *f, const char *path
 	r = spec_string(p, f, path, v, VM_SPEC_NAME_MAX, &str);
 	if (r < 0)
 		return r;
-	if (str[0] == '-')
+	if (!vm_spec_name_valid(str))
 		return spec_expected(p, f, path, v);
-	for (const char *c = str; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-			return spec_expected(p, f, path, v);
 	return spec_strdup(str, &s->name);
+}
+
+bool vm_spec_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= 1 && len <= VM_SPEC_NAME_MAX && name[0] != '-' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
 }
 
 static int spec_parse_machine(spec_parser *p, const spec_field *f, const char *path,

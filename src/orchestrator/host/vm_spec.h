@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -74,6 +75,9 @@ int vm_spec_parse(const char *text, size_t len, const char *origin, const char *
  * -EINVAL; *ret_error as for vm_spec_parse().
  */
 int vm_spec_load(const char *path, vm_spec **ret, char **ret_error);
+
+/* A VM name as specs allow it: 1 to VM_SPEC_NAME_MAX of [a-z0-9-], not starting with '-'. */
+bool vm_spec_name_valid(const char *name);
 
 vm_spec *vm_spec_free(vm_spec *spec);
 static inline void vm_spec_freep(vm_spec **spec)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "daemon/state_file.h"
+#include "host/vm_spec.h"
 
 static char *journal_dir(host_daemon *d)
 {
@@ -53,30 +54,76 @@ int migration_journal_remove(host_daemon *d, const char *vm_name)
 	return path ? state_file_remove(path) : -ENOMEM;
 }
 
-static int journal_parse(json_object *o, migration_journal *j)
+/* A string field that must be present; its text stays owned by o. */
+static int journal_string(json_object *o, const char *key, size_t max_len, const char **ret,
+			  char **error)
 {
 	json_object *v;
-	int phase;
+	const char *s;
+	size_t len;
 
-	if (!json_object_object_get_ex(o, "vm", &v) || !json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	j->vm = (char *)json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "role", &v) || !json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	j->role = (char *)json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "peer", &v) || !json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	j->peer = (char *)json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "phase", &v) ||
-	    (phase = migration_phase_from_name(json_object_get_string(v))) < 0)
-		return -EBADMSG;
-	j->phase = phase;
-	if (json_object_object_get_ex(o, "rolling_back", &v))
-		j->rolling_back = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "did_available", &v))
-		j->did_available = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "degraded", &v))
-		j->degraded = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return asprintf(error, "'%s' is missing or not a string", key) < 0 ? -ENOMEM : -EBADMSG;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0 || len > max_len || strlen(s) != len)
+		return asprintf(error, "'%s' must be 1 to %zu characters without NUL", key, max_len) < 0
+			       ? -ENOMEM
+			       : -EBADMSG;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return asprintf(error, "'%s' holds a control character", key) < 0 ? -ENOMEM
+											  : -EBADMSG;
+	*ret = s;
+	return 0;
+}
+
+/* An optional flag: absent is false, anything but a JSON boolean is an error. */
+static int journal_flag(json_object *o, const char *key, bool *ret, char **error)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		*ret = false;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_boolean))
+		return asprintf(error, "'%s' must be true or false", key) < 0 ? -ENOMEM : -EBADMSG;
+	*ret = json_object_get_boolean(v);
+	return 0;
+}
+
+int migration_journal_parse(json_object *o, migration_journal *ret, char **error)
+{
+	migration_journal j = { 0 };
+	const char *name, *role, *peer, *phase;
+	int r, p;
+
+	*error = NULL;
+	if (!json_object_is_type(o, json_type_object))
+		return asprintf(error, "not a JSON object") < 0 ? -ENOMEM : -EBADMSG;
+	if ((r = journal_string(o, "vm", VM_SPEC_NAME_MAX, &name, error)) < 0 ||
+	    (r = journal_string(o, "role", 16, &role, error)) < 0 ||
+	    (r = journal_string(o, "peer", MIGRATION_JOURNAL_PEER_MAX, &peer, error)) < 0 ||
+	    (r = journal_string(o, "phase", 32, &phase, error)) < 0 ||
+	    (r = journal_flag(o, "rolling_back", &j.rolling_back, error)) < 0 ||
+	    (r = journal_flag(o, "did_available", &j.did_available, error)) < 0 ||
+	    (r = journal_flag(o, "degraded", &j.degraded, error)) < 0)
+		return r;
+	if (!vm_spec_name_valid(name))
+		return asprintf(error, "'vm' is not a VM name: '%s'", name) < 0 ? -ENOMEM : -EBADMSG;
+	if (strcmp(role, "source") && strcmp(role, "destination"))
+		return asprintf(error, "'role' must be \"source\" or \"destination\", not '%s'", role) < 0
+			       ? -ENOMEM
+			       : -EBADMSG;
+	p = migration_phase_from_name(phase);
+	if (p < 0)
+		return asprintf(error, "'phase' is not a phase: '%s'", phase) < 0 ? -ENOMEM : -EBADMSG;
+	j.vm = (char *)name;
+	j.role = (char *)role;
+	j.peer = (char *)peer;
+	j.phase = p;
+	*ret = j;
 	return 0;
 }
 
@@ -92,17 +139,27 @@ int migration_journal_foreach(host_daemon *d, void (*fn)(host_daemon *d, const m
 	if (!dp)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dp))) {
-		_cleanup_free_ char *path = NULL;
+		_cleanup_free_ char *path = NULL, *error = NULL;
 		_cleanup_json_ json_object *o = NULL;
 		migration_journal j = { 0 };
 		size_t len = strlen(de->d_name);
+		int r;
 
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json"))
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			break;
-		if (state_file_read(path, &o) < 0 || journal_parse(o, &j) < 0) {
-			log_warning("Ignoring unreadable migration journal '%s'", path);
+		r = state_file_read(path, &o);
+		if (r < 0) {
+			log_warning_errno(r, "Ignoring unreadable migration journal '%s': %m", path);
+			continue;
+		}
+		r = migration_journal_parse(o, &j, &error);
+		if (r == 0 && (strlen(j.vm) != len - 5 || strncmp(j.vm, de->d_name, len - 5)))
+			r = asprintf(&error, "it is the journal of '%s'", j.vm) < 0 ? -ENOMEM : -EBADMSG;
+		if (r < 0) {
+			log_warning("Ignoring migration journal '%s': %s; remove it once no migration "
+				    "of that VM runs", path, error ? error : strerror(-r));
 			continue;
 		}
 		fn(d, &j);

@@ -22,7 +22,16 @@ typedef struct migration_journal {
 	bool degraded;
 } migration_journal;
 
+/* Longest peer name a journal may hold. */
+#define MIGRATION_JOURNAL_PEER_MAX 255
+
 int migration_journal_write(host_daemon *d, const migration_journal *j);
 int migration_journal_remove(host_daemon *d, const char *vm);
-/* Calls fn for each journal left on disk. */
+/*
+ * A journal as read back from its file, checked: a VM name, a role of "source" or
+ * "destination", a peer name, a phase by name, and flags that are booleans when present. The
+ * strings point into o. On error *error (malloc()ed) says which field is wrong and why.
+ */
+int migration_journal_parse(json_object *o, migration_journal *ret, char **error);
+/* Calls fn for each journal left on disk; one that does not parse is logged and skipped. */
 int migration_journal_foreach(host_daemon *d, void (*fn)(host_daemon *d, const migration_journal *j));

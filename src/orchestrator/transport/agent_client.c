@@ -303,7 +303,7 @@ static int client_message(void *userdata, json_stream_event event, json_object *
 			log_debug("agent client: dropped a malformed or oversized line from the agent");
 		return 0;
 	}
-	if (agent_message_parse(msg, &m) < 0) {
+	if (agent_message_parse(owned, &m) < 0) {
 		log_debug("agent client: ignored a message that is neither a reply nor an event");
 		return 0;
 	}
