@@ -2,11 +2,15 @@
 /*
  * The host-side agent client: against the real agent request loop (fake kernel behind it) over
  * a socketpair, and against a scripted peer that misbehaves: garbage, stale replies, silence,
- * an incompatible version, hanging up.
+ * an incompatible version, hanging up, and a hostile guest: lies in its answers, floods of
+ * events and replies, oversized lines, never reading. The host must bound what it holds, keep
+ * its loop responsive and end each call with a clear error.
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent-fake.h"
@@ -20,7 +24,7 @@ static struct seen {
 	int ready, disconnected, disconnect_error, events;
 	char last_event[64];
 	int replies, error;
-	char code[64], active[16];
+	char code[64], active[16], message[256];
 } seen;
 
 static void on_ready(agent_client *c, void *userdata)
@@ -54,6 +58,7 @@ static void on_reply(agent_client *c, int error, json_object *ret, const char *c
 	seen.replies++;
 	seen.error = error;
 	snprintf(seen.code, sizeof(seen.code), "%s", code ?: "");
+	snprintf(seen.message, sizeof(seen.message), "%s", message ?: "");
 	seen.active[0] = '\0';
 	if (ret && json_object_object_get_ex(ret, "active", &v))
 		snprintf(seen.active, sizeof(seen.active), "%s", json_object_get_string(v));
@@ -139,6 +144,7 @@ TEST(against_the_agent)
 
 /* The scripted peer's side of the socketpair. */
 static int peer = -1;
+static agent_client *c_hostile;
 static char pbuf[65536];
 static size_t plen;
 
@@ -338,6 +344,247 @@ TEST(hangup_and_close)
 	ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* Write all of buf to the client, running its loop while the socket is full. */
+static void peer_send_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(peer, buf, len);
+
+		if (n < 0) {
+			ASSERT_TRUE(errno == EAGAIN);
+			uv_run(&loop, UV_RUN_NOWAIT);
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Make a call and answer it with success, `ret` as the "return" object. */
+static void call_answered(const char *cmd, const char *args, const char *ret)
+{
+	char line[1024];
+	int want = seen.replies + 1;
+	int64_t id;
+
+	ASSERT_OK(agent_client_call(c_hostile, cmd, args ? json_tokener_parse(args) : NULL, 5000,
+				    on_reply, NULL));
+	id = peer_expect(cmd, false);
+	snprintf(line, sizeof(line), "{\"id\":%lld,\"return\":%s}\n", (long long)id, ret);
+	peer_send(line);
+	run_until(&seen.replies, want);
+}
+
+TEST(lies_fail_the_call)
+{
+	c_hostile = peer_setup();
+	peer_handshake();
+	run_until(&seen.ready, 1);
+
+	/* An active slave that does not exist. */
+	call_answered("bond-status", NULL,
+		      "{\"bond\":\"bond0\",\"active\":\"eth9\",\"active-role\":\"vf\","
+		      "\"slaves\":[{\"ifname\":\"eth0\",\"role\":\"vf\"},{\"ifname\":\"eth1\",\"role\":\"standby\"}]}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	ASSERT_STREQ(seen.message, "bond-status: active slave 'eth9' is not among the slaves of 'bond0'");
+	/* An active slave whose role is not the one the list gives it. */
+	call_answered("bond-status", NULL,
+		      "{\"bond\":\"bond0\",\"active\":\"eth1\",\"active-role\":\"vf\","
+		      "\"slaves\":[{\"ifname\":\"eth0\",\"role\":\"vf\"},{\"ifname\":\"eth1\",\"role\":\"standby\"}]}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	/* The truth passes. */
+	call_answered("bond-status", NULL,
+		      "{\"bond\":\"bond0\",\"active\":\"eth1\",\"active-role\":\"standby\","
+		      "\"slaves\":[{\"ifname\":\"eth0\",\"role\":\"vf\"},{\"ifname\":\"eth1\",\"role\":\"standby\"}]}");
+	ASSERT_EQ(seen.error, 0);
+	ASSERT_STREQ(seen.active, "eth1");
+
+	/* Asked for the standby, says it made the VF active. */
+	call_answered("bond-set-active", "{\"role\":\"standby\"}",
+		      "{\"bond\":\"bond0\",\"active\":\"eth0\",\"role\":\"vf\"}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	ASSERT_STREQ(seen.message, "bond-set-active: asked for the standby slave, the agent made 'eth0' (vf) active");
+	/* An interface name no kernel gives. */
+	call_answered("bond-set-active", "{\"role\":\"standby\"}",
+		      "{\"bond\":\"bond0\",\"active\":\"../../x\",\"role\":\"standby\"}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+
+	/* A negative wait, and one far beyond the timeout asked for. */
+	call_answered("bond-enslave-vf", "{\"timeout-ms\":5000}",
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":true,"
+		      "\"waited-ms\":-5}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	ASSERT_STREQ(seen.message, "bond-enslave-vf: waited -5 ms, which is not within 0 to 5000 ms");
+	call_answered("bond-enslave-vf", "{\"timeout-ms\":5000}",
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":true,"
+		      "\"waited-ms\":9223372036854775807}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	/* Success without carrier contradicts the protocol. */
+	call_answered("bond-enslave-vf", NULL,
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":false,"
+		      "\"waited-ms\":10}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	/* Released another slave than the one named. */
+	call_answered("bond-release", "{\"ifname\":\"eth1\"}",
+		      "{\"bond\":\"bond0\",\"released\":\"eth0\"}");
+	ASSERT_EQ(seen.error, -EBADMSG);
+	/* A "return" that is no object is no reply at all (agent_message_parse()): the call times out. */
+	ASSERT_OK(agent_client_call(c_hostile, "did-status", NULL, 100, on_reply, NULL));
+	{
+		char line[128];
+
+		snprintf(line, sizeof(line), "{\"id\":%lld,\"return\":[1]}\n",
+			 (long long)peer_expect("did-status", false));
+		peer_send(line);
+	}
+	run_until(&seen.replies, 10);
+	ASSERT_EQ(seen.error, -ETIMEDOUT);
+
+	/* A lie ends the call, not the connection. */
+	ASSERT_EQ(seen.disconnected, 0);
+	peer_teardown(c_hostile);
+}
+
+TEST(garbage_and_oversized_lines)
+{
+	static const char noise[] =
+		"\n[1,2,3]\n\"text\"\n{\"event\":\"vf-added\",\"data\":[]}\n{\"event\":7}\n"
+		"{\"id\":424242,\"return\":{}}\n{\"id\":-1,\"error\":{}}\n";
+	size_t big = 4 * 1024 * 1024;
+	char *junk = malloc(big);
+
+	c_hostile = peer_setup();
+	peer_handshake();
+	run_until(&seen.ready, 1);
+
+	/* 4 MiB without a newline: dropped on the way, never held (lines are capped). */
+	ASSERT_TRUE(junk != NULL);
+	memset(junk, 'x', big);
+	peer_send_all(junk, big);
+	peer_send_all("\n", 1);
+	/* Binary noise, JSON that is no message, events that break the rules, stray replies. */
+	for (size_t i = 0; i < big; i++)
+		junk[i] = (char)(i * 2654435761u >> 13);
+	for (size_t i = 0; i < big; i++)
+		if (junk[i] == (char)0xff)
+			junk[i] = 'y'; /* a sync byte would only start the line again */
+	peer_send_all(junk, 64 * 1024);
+	peer_send_all(noise, strlen(noise));
+	free(junk);
+
+	/* The client still works: a call made now is answered. */
+	call_answered("did-status", NULL, "{\"state\":\"off\"}");
+	ASSERT_EQ(seen.error, 0);
+	ASSERT_EQ(seen.replies, 1);
+	ASSERT_EQ(seen.disconnected, 0);
+	peer_teardown(c_hostile);
+}
+
+/* Events delivered per turn of the loop: what one flooding guest can make a turn cost. */
+static int turn_events_last, turn_events_worst;
+
+static void on_turn(uv_check_t *h)
+{
+	if (seen.events - turn_events_last > turn_events_worst)
+		turn_events_worst = seen.events - turn_events_last;
+	turn_events_last = seen.events;
+}
+
+TEST(flood_keeps_the_loop_responsive)
+{
+	/* 168 bytes: two events and a stray reply. */
+	static const char flood[] =
+		"{\"event\":\"link-up\",\"data\":{\"ifname\":\"eth0\",\"role\":\"vf\"}}\n"
+		"{\"id\":999,\"return\":{}}\n"
+		"{\"event\":\"active-changed\",\"data\":{\"bond\":\"bond0\",\"active\":\"eth9\"}}\n";
+	uv_check_t turn;
+	uint64_t start;
+	pid_t child;
+
+	c_hostile = peer_setup();
+	peer_handshake();
+	run_until(&seen.ready, 1);
+
+	/* The guest floods events and stray replies as fast as it can, and answers nothing. */
+	child = fork();
+	ASSERT_TRUE(child >= 0);
+	if (child == 0) {
+		for (;;) {
+			struct pollfd p = { .fd = peer, .events = POLLOUT };
+
+			if (write(peer, flood, sizeof(flood) - 1) < 0 && errno != EAGAIN)
+				_exit(0);
+			if (errno == EAGAIN)
+				poll(&p, 1, 10);
+		}
+	}
+
+	turn_events_last = turn_events_worst = 0;
+	uv_check_init(&loop, &turn);
+	uv_check_start(&turn, on_turn);
+	start = uv_hrtime() / 1000000;
+	ASSERT_OK(agent_client_call(c_hostile, "did-status", NULL, 500, on_reply, NULL));
+	while (seen.replies < 1 && uv_hrtime() / 1000000 - start < 5000)
+		uv_run(&loop, UV_RUN_ONCE);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+
+	/*
+	 * The call ends by its own timeout, and no turn of the loop parsed more than the client's
+	 * budget (AGENT_CLIENT_READ_PER_TURN, plus the one buffer that crossed it): every other
+	 * handle on the loop gets its turn soon. Reading as libuv would (32 buffers of 4 KiB a
+	 * turn) would deliver ~1500 events in one turn.
+	 */
+	ASSERT_EQ(seen.replies, 1);
+	ASSERT_EQ(seen.error, -ETIMEDOUT);
+	ASSERT_TRUE(uv_hrtime() / 1000000 - start < 3000);
+	ASSERT_TRUE(seen.events > 100);
+	ASSERT_TRUE(turn_events_worst <= (8192 + 4096) / 168 * 2 + 2);
+	uv_close((uv_handle_t *)&turn, NULL);
+	peer_teardown(c_hostile);
+}
+
+TEST(an_agent_that_reads_nothing)
+{
+	int sndbuf = 4096, sv[2], syncs = 0;
+	uint64_t start;
+
+	/* A small socket buffer, so that what the client keeps back shows quickly. */
+	memset(&seen, 0, sizeof(seen));
+	plen = 0;
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+	peer = sv[0];
+	ASSERT_OK(fcntl(peer, F_SETFL, O_NONBLOCK));
+	ASSERT_OK(agent_client_open_fd(&loop, sv[1], &cbs, NULL, &c_hostile));
+	agent_client_set_sync_timeout(c_hostile, 2);
+
+	/* 1 s of unanswered syncs, one due every 2 ms: ~500 retries, none read. */
+	start = uv_hrtime() / 1000000;
+	while (uv_hrtime() / 1000000 - start < 1000)
+		uv_run(&loop, UV_RUN_ONCE);
+	/* Now read everything it wrote (no more retries meanwhile): what fit in the socket, and
+	 * at most one more. */
+	agent_client_set_sync_timeout(c_hostile, 60000);
+	for (int quiet = 0; quiet < 50;) {
+		ssize_t n = read(peer, pbuf, sizeof(pbuf));
+
+		if (n > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				syncs += pbuf[i] == '\n';
+			quiet = 0;
+		} else {
+			uv_run(&loop, UV_RUN_NOWAIT);
+			usleep(1000);
+			quiet++;
+		}
+	}
+	ASSERT_TRUE(syncs >= 1);
+	ASSERT_TRUE(syncs < 100);
+	peer_teardown(c_hostile);
+}
+
 TEST(connect_errors)
 {
 	agent_client *c;
@@ -354,6 +601,10 @@ int main(void)
 	RUN_TEST(unanswered_sync_is_retried);
 	RUN_TEST(incompatible_agent);
 	RUN_TEST(hangup_and_close);
+	RUN_TEST(lies_fail_the_call);
+	RUN_TEST(garbage_and_oversized_lines);
+	RUN_TEST(flood_keeps_the_loop_responsive);
+	RUN_TEST(an_agent_that_reads_nothing);
 	RUN_TEST(connect_errors);
 	return 0;
 }

@@ -17,8 +17,15 @@
 #include "agent_protocol.h"
 #include "json_stream.h"
 #include "log.h"
+#include "transport/agent_reply_check.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
+/*
+ * Bytes read from the agent per turn of the loop: libuv would read up to 32 buffers at once,
+ * and a guest that floods would hold the loop (every other VM's timers and sockets) for as
+ * long as parsing them takes. The rest waits for the next turn.
+ */
+#define AGENT_CLIENT_READ_PER_TURN 8192
 /* Sync ids come from here up; call ids count up from 1 and never reach it. */
 #define AGENT_CLIENT_SYNC_ID_BASE (INT64_C(1) << 40)
 
@@ -35,6 +42,8 @@ typedef struct agent_call {
 	uint64_t deadline; /* uv_now() ms */
 	char *line;        /* the request while it waits for READY; NULL once sent */
 	size_t len;
+	const agent_command_def *cmd;
+	json_object *args; /* as sent, to check the answer against (agent_reply_check.h) */
 	agent_reply_cb cb;
 	void *userdata;
 } agent_call;
@@ -43,6 +52,8 @@ struct agent_client {
 	uv_loop_t *loop;
 	uv_pipe_t pipe;
 	uv_timer_t timer;
+	uv_check_t turn_end; /* resumes reading once the turn's budget is spent */
+	size_t turn_bytes;
 	unsigned handles_open;
 	bool closing;
 
@@ -72,6 +83,7 @@ typedef struct agent_write {
 } agent_write;
 
 static void client_fail_calls(agent_client *c, int error);
+static void call_free(agent_call *call);
 static void client_sync_start(agent_client *c);
 static void client_timer_update(agent_client *c);
 
@@ -87,6 +99,19 @@ static int64_t client_sync_id_new(void)
 		r = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)ts.tv_sec;
 	}
 	return AGENT_CLIENT_SYNC_ID_BASE + (int64_t)(r % (UINT64_C(1) << 52));
+}
+
+static void call_free(agent_call *call)
+{
+	free(call->line);
+	json_object_put(call->args);
+	free(call);
+}
+
+static void call_freep(agent_call **call)
+{
+	if (*call)
+		call_free(*call);
 }
 
 static void client_write_done(uv_write_t *req, int status)
@@ -150,6 +175,7 @@ static void client_disconnect(agent_client *c, int error)
 		return;
 	c->state = AGENT_CLIENT_DISCONNECTED;
 	uv_read_stop((uv_stream_t *)&c->pipe);
+	uv_check_stop(&c->turn_end);
 	uv_timer_stop(&c->timer);
 	client_fail_calls(c, -ECONNRESET);
 	if (!c->closing && c->cbs.disconnected)
@@ -164,8 +190,17 @@ static void client_handshake_send(agent_client *c, const char *cmd, json_object 
 	size_t len;
 	int r;
 
-	c->handshake_id = client_sync_id_new();
 	c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
+	/*
+	 * An agent that has not read our last request will not read another: wait on, rather
+	 * than pile a sync per timeout into a queue that grows for as long as it stalls.
+	 */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > 0 && c->handshake_id) {
+		log_debug("agent client: the agent reads nothing; %s not sent again", cmd);
+		client_timer_update(c);
+		return;
+	}
+	c->handshake_id = client_sync_id_new();
 	msg = agent_request_new(c->handshake_id, cmd, args);
 	if (!msg)
 		r = -ENOMEM;
@@ -256,6 +291,7 @@ static agent_call *client_call_take(agent_client *c, int64_t id)
 
 static void client_reply(agent_client *c, const agent_message *m)
 {
+	char why[AGENT_PROTOCOL_MAX_ERROR_MESSAGE];
 	agent_call *call;
 	int r;
 
@@ -285,11 +321,14 @@ static void client_reply(agent_client *c, const agent_message *m)
 	if (!call)
 		return;
 	client_timer_update(c);
-	if (m->kind == AGENT_MESSAGE_RETURN)
-		call->cb(c, 0, m->value, NULL, NULL, call->userdata);
-	else
+	if (m->kind == AGENT_MESSAGE_ERROR)
 		call->cb(c, agent_error_to_errno(m->name), NULL, m->name, m->message, call->userdata);
-	free(call);
+	else if (agent_reply_check(call->cmd, call->args, m->value, why, sizeof(why)) < 0) {
+		log_warning("Guest agent answered falsely: %s", why);
+		call->cb(c, -EBADMSG, NULL, NULL, why, call->userdata);
+	} else
+		call->cb(c, 0, m->value, NULL, NULL, call->userdata);
+	call_free(call);
 }
 
 static int client_message(void *userdata, json_stream_event event, json_object *msg)
@@ -323,6 +362,18 @@ static void client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 
+static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void client_turn_end(uv_check_t *h)
+{
+	agent_client *c = h->data;
+
+	uv_check_stop(h);
+	c->turn_bytes = 0;
+	if (!c->closing && c->state != AGENT_CLIENT_DISCONNECTED)
+		uv_read_start((uv_stream_t *)&c->pipe, client_alloc, client_read);
+}
+
 static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	agent_client *c = s->data;
@@ -335,8 +386,16 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	r = json_stream_feed(c->stream, buf->base, (size_t)n, client_message, c);
-	if (r < 0 && r != -ECANCELED)
+	if (r < 0 && r != -ECANCELED) {
 		client_disconnect(c, r);
+		return;
+	}
+	c->turn_bytes += (size_t)n;
+	if (c->turn_bytes >= AGENT_CLIENT_READ_PER_TURN && !c->closing &&
+	    c->state != AGENT_CLIENT_DISCONNECTED) {
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		uv_check_start(&c->turn_end, client_turn_end);
+	}
 }
 
 static void client_timer_fire(uv_timer_t *t)
@@ -360,9 +419,8 @@ static void client_timer_fire(uv_timer_t *t)
 		/* A request that went out unanswered: the stream can no longer be trusted. */
 		if (!call->line)
 			resync = true;
-		free(call->line);
 		call->cb(c, -ETIMEDOUT, NULL, NULL, NULL, call->userdata);
-		free(call);
+		call_free(call);
 		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
 			return;
 	}
@@ -400,9 +458,8 @@ static void client_fail_calls(agent_client *c, int error)
 	while ((call = c->calls)) {
 		c->calls = call->next;
 		c->n_calls--;
-		free(call->line);
 		call->cb(c, error, NULL, NULL, NULL, call->userdata);
-		free(call);
+		call_free(call);
 	}
 }
 
@@ -442,10 +499,12 @@ int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *
 		return r;
 	}
 	uv_timer_init(loop, &c->timer);
-	c->handles_open = 2;
+	uv_check_init(loop, &c->turn_end);
+	c->handles_open = 3;
 	c->loop = loop;
 	c->pipe.data = c;
 	c->timer.data = c;
+	c->turn_end.data = c;
 	if (cbs)
 		c->cbs = *cbs;
 	c->userdata = userdata;
@@ -487,7 +546,7 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		      agent_reply_cb cb, void *userdata)
 {
 	_cleanup_json_ json_object *msg = NULL;
-	_cleanup_free_ agent_call *call = NULL;
+	_cleanup_(call_freep) agent_call *call = NULL;
 	const agent_command_def *def;
 	char errbuf[256];
 	char *line;
@@ -524,6 +583,8 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		return -ENOMEM;
 	}
 	call->id = c->next_id;
+	call->cmd = def;
+	call->args = json_object_get(args);
 	msg = agent_request_new(call->id, cmd, args);
 	if (!msg)
 		return -ENOMEM;
@@ -618,6 +679,8 @@ void agent_client_close(agent_client *c)
 	c->closing = true;
 	client_fail_calls(c, -ECANCELED);
 	uv_close((uv_handle_t *)&c->pipe, client_handle_closed);
-	if (c->handles_open == 2)
+	if (c->handles_open == 3) {
 		uv_close((uv_handle_t *)&c->timer, client_handle_closed);
+		uv_close((uv_handle_t *)&c->turn_end, client_handle_closed);
+	}
 }

@@ -39,6 +39,9 @@ typedef struct agent_client agent_client;
  *    code (agent_error_to_errno() in proto/agent_protocol.h: invalid-argument → -EINVAL,
  *    unavailable → -ENODEV, timeout → -ETIMEDOUT, ...); error_code is the protocol's code
  *    ("invalid-argument") and message the agent's text, both borrowed; ret is NULL.
+ *  - the agent answered "success" with something the protocol rules out (agent_reply_check.h:
+ *    an active slave that is not a slave, a negative wait, ...): error is -EBADMSG, message
+ *    says what was wrong; error_code and ret are NULL.
  *  - a local failure: error is -ETIMEDOUT (no answer in time), -ECANCELED (client closed),
  *    -ECONNRESET (the connection was lost); error_code, message and ret are NULL.
  */
@@ -70,6 +73,10 @@ int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *
  * malformed call fails here with -EINVAL, and an unknown command with -EOPNOTSUPP. timeout_ms
  * must be > 0. Returns 0 and calls cb exactly once later, or a negative errno and never calls
  * cb: -EBUSY when AGENT_CLIENT_MAX_PENDING calls are in flight, -ENOTCONN after a disconnect.
+ *
+ * What a hostile or stalled agent can make the host hold is bounded: one line of
+ * AGENT_PROTOCOL_MAX_MESSAGE bytes being read, AGENT_CLIENT_MAX_PENDING calls, and no more
+ * than one unread sync (the client sends no new one while its last is still unread).
  */
 #define AGENT_CLIENT_MAX_PENDING 64
 int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint64_t timeout_ms,
