@@ -49,6 +49,21 @@ static void cli_status_print_pool(FILE *out, json_object *pool)
 	fputc('\n', out);
 }
 
+/* {"0000:07:10.3": "why"}: the pool's VFs that cannot be handed out, one line each. */
+static void cli_status_print_problems(FILE *out, json_object *problems)
+{
+	char vf[64], why[512];
+
+	if (!json_object_is_type(problems, json_type_object))
+		return;
+	json_object_object_foreach(problems, key, val) {
+		if (!json_object_is_type(val, json_type_string))
+			continue;
+		fprintf(out, "  %-10s %s: %s\n", "unusable:", cli_quote(key, vf, sizeof(vf)),
+			cli_quote(json_object_get_string(val), why, sizeof(why)));
+	}
+}
+
 static void cli_status_print(FILE *out, json_object *st)
 {
 	char name[64], host[CLI_FIELD_SIZE], state[32], vf[64], agent[32], bond[32], active[32],
@@ -82,6 +97,8 @@ static void cli_status_print(FILE *out, json_object *st)
 	}
 	if (json_object_object_get_ex(st, "vf_pool", &pool))
 		cli_status_print_pool(out, pool);
+	if (json_object_object_get_ex(st, "vf_pool_problems", &pool))
+		cli_status_print_problems(out, pool);
 }
 
 int cli_status(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "transport/rpc_conn.h"
+#include "host/vf_steering.h"
 #include "host/vm.h"
 
 /* status asks the guest agent too, briefly: a stalled agent must not stall the answer. */
@@ -120,6 +121,7 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 	if (vm_spec_to_json(v->spec, &spec) >= 0)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
+	json_object_object_add(op->ret, "vf_pool_problems", vf_pool_problems_to_json(d->pool));
 	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
 	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
 				       status_on_bond, op) >= 0)
@@ -148,7 +150,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	const char *path = daemon_arg_string(req, args, "spec");
 	_cleanup_free_ char *error = NULL;
 	json_object *adopt;
-	const char *vf;
+	const char *vf, *why;
 	vm_spec *spec;
 	vm *v;
 	int r;
@@ -185,6 +187,14 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		v->spec->vfio_host = strdup(vf);
 	}
 	v->vf_plugged = true;
+	if (!(args && json_object_object_get_ex(args, "adopt", &adopt)) &&
+	    (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"Cannot set up VF %s for '%s': %s: %s", v->vf, v->name, why,
+					strerror(-r));
+		vm_forget(v);
+		return;
+	}
 	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
 		/* A QEMU started by someone else from this spec: take it over, VF included. */
 		r = json_object_is_type(adopt, json_type_string) ?

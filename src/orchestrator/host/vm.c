@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
+#include "host/vf_steering.h"
 #include "daemon/state_file.h"
 
 #define VM_QUIT_TIMEOUT_MS 10000
@@ -140,8 +141,10 @@ void vm_forget(vm *v)
 		qmp_client_close(v->qmp);
 	if (v->agent)
 		agent_client_close(v->agent);
-	if (v->vf)
+	if (v->vf) {
+		vf_steering_apply_logged(v, VF_EVENT_RELEASE);
 		vf_pool_release(d->pool, v->vf, v->name);
+	}
 	if (path)
 		state_file_remove(path);
 	for (vm **p = &d->vms; *p; p = &(*p)->next)

@@ -16,6 +16,7 @@
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/vf_steering.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
 #define DEST_AGENT_TIMEOUT_MS 5000
@@ -348,6 +349,7 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	v->incoming = true;
 	vm_save(v);
+	vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
 
 	op->result = json_object_new_object();
 	json_object_object_add(op->result, "vf", json_object_new_string(vf));
@@ -475,6 +477,7 @@ static bool switchover_run(dest_op *op)
 			v->status = strdup("running");
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
+			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
 		}
 		return false;
 	}
@@ -523,10 +526,14 @@ static void activate_done(int error, const char *message, uint64_t device_wait_m
 
 static bool activate_run(dest_op *op)
 {
+	vm *v;
 	int r;
 
 	if (op->step > 0)
 		return false;
+	/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
+	if ((v = vm_find(op->d, op->vm)))
+		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
 	r = vf_activate_start(op->d, op->vm, activate_done, op);
 	if (r < 0)
 		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot activate the VF: %s", strerror(-r));
