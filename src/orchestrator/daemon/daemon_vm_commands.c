@@ -9,6 +9,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "transport/rpc_conn.h"
+#include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
 #include "host/vm.h"
 
@@ -142,6 +143,7 @@ static void daemon_on_started(vm *v, int error, const char *message, void *userd
 		return;
 	}
 	log_info("Started VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf ? v->vf : "none");
+	vm_cpus_pin(v);
 	rpc_request_reply(req, vm_summary(v));
 }
 
@@ -151,6 +153,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	_cleanup_free_ char *error = NULL;
 	json_object *adopt;
 	const char *vf, *why;
+	char pin_why[256];
 	vm_spec *spec;
 	vm *v;
 	int r;
@@ -171,6 +174,12 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r < 0)
 		goto fail;
+	if (vm_cpus_plan(v, true, pin_why, sizeof(pin_why)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot start '%s' on %s: %s",
+					v->name, d->config->name, pin_why);
+		vm_forget(v);
+		return;
+	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
 	if (r == -ENOSPC) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
@@ -208,6 +217,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 			return;
 		}
 		log_info("Adopted VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf);
+		vm_cpus_pin(v);
 		rpc_request_reply(req, vm_summary(v));
 		return;
 	}

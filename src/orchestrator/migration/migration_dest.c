@@ -16,6 +16,7 @@
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
@@ -237,6 +238,20 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (dest_parse_spec(op, args, &spec) < 0)
 		return;
+	/* Enough free dedicated CPUs here for a pinned VM: a preflight check, nothing taken. */
+	if (spec->cpumap) {
+		cpu_set_t taken;
+		cpumap m;
+		char why[256];
+
+		cpu_pinning_taken(d, NULL, &taken);
+		if (cpu_pinning_plan(&d->config->dedicated_cpus, &taken, spec->cpumap, false,
+				     d->config->name, &m, why, sizeof(why)) < 0) {
+			vm_spec_free(spec);
+			dest_op_fail(op, CONTROL_ERR_FAILED, "%s", why);
+			return;
+		}
+	}
 	vm_spec_free(spec);
 	op->result = json_object_new_object();
 	json_object_object_add(op->result, "free_vfs",
@@ -314,6 +329,7 @@ static void prepare_on_started(vm *v, int error, const char *message, void *user
 
 static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 {
+	char why[256];
 	json_object *settings, *mf;
 	const char *vf;
 	vm_spec *spec;
@@ -333,6 +349,12 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 	r = vm_new(d, spec, &v);
 	if (r < 0) {
 		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot register '%s': %s", op->vm, strerror(-r));
+		return;
+	}
+	r = vm_cpus_plan(v, false, why, sizeof(why));
+	if (r < 0) {
+		vm_forget(v);
+		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", why);
 		return;
 	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
@@ -478,6 +500,7 @@ static bool switchover_run(dest_op *op)
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
 			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
+			vm_cpus_pin(v);
 		}
 		return false;
 	}
