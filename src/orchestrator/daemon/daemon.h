@@ -9,12 +9,14 @@
 #include "host/vf_pool.h"
 
 typedef struct vm vm;
+struct dest_job;
 
 typedef struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
 	vm *vms;
+	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
 	int control_fd;
 	uv_poll_t control;
 	uv_signal_t sigterm, sigint;

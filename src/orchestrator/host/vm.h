@@ -20,6 +20,7 @@
 #include "host/vm_spec.h"
 
 struct migration_job;
+struct dest_job;
 
 typedef void (*vm_done_cb)(vm *v, int error, const char *message, void *userdata);
 
@@ -35,7 +36,8 @@ struct vm {
 	char *status;   /* QEMU's run state as last seen ("running", "inmigrate", ...) */
 	qmp_client *qmp;
 	agent_client *agent;
-	struct migration_job *job; /* the migration this VM takes part in, if any */
+	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
+	struct dest_job *incoming_job; /* ... or as its destination */
 
 	int pidfd;
 	uv_poll_t *pid_watch;

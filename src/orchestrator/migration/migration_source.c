@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The source half of a migration. It drives: every phase of ../shared/DESIGN.md runs from here,
- * the destination's through peer-* calls. The runner below goes forward phase by phase; before
- * the switchover a failure turns it around and it undoes, in reverse, every phase it entered
- * (undo steps are idempotent, so a phase that failed half-way is undone too); from the
- * switchover on it never turns back and a failure only marks the result degraded.
+ * The source half of a migration (docs/design.md, "Phases"). It drives the phases up to the
+ * switchover, the destination's through peer-* calls; from the switchover on the destination
+ * owns the job (migration_dest.c) and the source waits for each of its phases' outcome. The
+ * runner below goes forward phase by phase; before the switchover a failure turns it around and
+ * it undoes, in reverse, every phase it entered (undo steps are idempotent, so a phase that
+ * failed half-way is undone too); from the switchover on it never turns back and a failure only
+ * marks the result degraded, or lost when the destination's QEMU died with the only copy.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +29,10 @@
 #define PREPARE_TIMEOUT_MS 60000
 #define SWITCHOVER_TIMEOUT_MS 60000
 #define PEER_TIMEOUT_MS 30000
+/* After the switchover the destination finishes on its own: how long we wait for its phases. */
+#define DEST_PHASE_WAIT_MS 120000
+/* After the switchover a broken peer link is opened again, this often, until the phase's bound. */
+#define PEER_RETRY_MS 500
 #define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 #define PROGRESS_INTERVAL_MS 250
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
@@ -53,7 +59,11 @@ typedef struct migration_job {
 	bool did_available;
 	bool degraded;
 	bool stuck; /* neither side can be resumed safely: keep the journal for an operator */
+	bool lost;  /* the destination's QEMU died after the switchover: the VM runs nowhere */
+	uint64_t retry_until; /* after the switchover: retry the peer call until then */
+	uv_timer_t *retry_timer;
 	bool device_deleted;
+	bool dest_skipped; /* the destination skipped the phase it just reported */
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
 
@@ -76,6 +86,13 @@ typedef struct migration_job {
 } migration_job;
 
 static void job_step_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
+static void job_step(migration_job *j);
+
+/* Start the current step again: a peer call after its link broke (job_peer_retry()). */
+static void job_retry_step(uv_timer_t *t)
+{
+	job_step(t->data);
+}
 static void job_run_phase(migration_job *j);
 static void job_undo_phase(migration_job *j);
 
@@ -134,6 +151,8 @@ static void job_free(migration_job *j)
 	json_object_put(j->pending_args);
 	if (j->timer)
 		uv_close((uv_handle_t *)j->timer, job_close_timer_cb);
+	if (j->retry_timer)
+		uv_close((uv_handle_t *)j->retry_timer, job_close_timer_cb);
 	json_object_put(j->qemu_stats);
 	free(j->vm_name);
 	free(j->to);
@@ -154,7 +173,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 	json_object_object_add(o, "runs_on",
 			       json_object_new_string(!strcmp(outcome, "rolled-back") ?
 							      j->d->config->name :
-						      !strcmp(outcome, "failed") ? "unknown" : j->to));
+						      !strcmp(outcome, "failed") ? "unknown" :
+						      !strcmp(outcome, "lost") ? "nowhere" : j->to));
 	if (j->message)
 		json_object_object_add(o, "message", json_object_new_string(j->message));
 	for (int p = 0; p < _PHASE_MAX; p++) {
@@ -211,10 +231,15 @@ static json_object *job_result(migration_job *j, const char *outcome)
 static void job_finish(migration_job *j)
 {
 	const char *outcome = j->stuck ? "failed" :
+			      j->lost ? "lost" :
 			      j->rolling_back ? "rolled-back" :
 			      j->degraded ? "degraded" : "migrated";
 	json_object *result = job_result(j, outcome);
 
+	if (j->lost)
+		log_error("VM '%s' IS LOST: %s. Its copy on %s was never resumed and is gone; restart it from its spec.",
+			  j->vm_name, j->message ? j->message : "its QEMU on the destination died",
+			  j->d->config->name);
 	if (j->stuck)
 		log_error("Migration of '%s' to %s stopped: %s. The journal is kept; restarting dmigrated retries it.",
 			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
@@ -287,14 +312,26 @@ static void job_peer_call(migration_job *j, const char *cmd, json_object *args, 
 	}
 }
 
+/*
+ * After the switchover every peer call is idempotent and the destination goes on without us: a
+ * link that broke (the network, or the destination daemon restarting) is opened again until the
+ * phase's bound, instead of giving the phase up. Returns true when a retry was scheduled.
+ */
+static bool job_peer_retry(migration_job *j, int error, const char *code);
+
 /* The reply of a peer call that ends a step. */
 static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			      const char *message, void *userdata)
 {
 	migration_job *j = userdata;
 
-	if (error == -ECANCELED)
+	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_LOST)) {
+		j->lost = true;
+		job_step_done(j, -EIO, "%s: %s", j->to, message ? message : "the VM is lost");
+		return;
+	}
 	if (error < 0)
 		job_step_done(j, error, "%s: %s", j->to, message ? message : strerror(-error));
 	else
@@ -563,7 +600,7 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			     const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *uri;
+	json_object *port;
 
 	if (error == -ECANCELED)
 		return;
@@ -572,13 +609,21 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			      message ? message : strerror(-error));
 		return;
 	}
-	if (!json_object_object_get_ex(ret, "uri", &uri) ||
-	    !json_object_is_type(uri, json_type_string)) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a migration URI", j->to);
+	/* A port, never an address: ours is the peer's address from our own config. */
+	if (!json_object_object_get_ex(ret, "port", &port) ||
+	    !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
+	    json_object_get_int64(port) > 65535) {
+		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a valid port (1..65535)",
+			      j->to);
 		return;
 	}
 	free(j->uri);
-	j->uri = strdup(json_object_get_string(uri));
+	if (asprintf(&j->uri, "tcp:%s:%lld", j->peer->address,
+		     (long long)json_object_get_int64(port)) < 0) {
+		j->uri = NULL;
+		job_step_done(j, -ENOMEM, "Out of memory");
+		return;
+	}
 	job_step_done(j, 0, NULL);
 }
 
@@ -591,6 +636,7 @@ static int prepare_run(migration_job *j)
 	args = json_object_new_object();
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
+	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
 	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
 	return 0;
 }
@@ -956,9 +1002,9 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 {
 	migration_job *j = userdata;
 
-	if (error == -ECANCELED)
+	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
-	if (error == -EREMOTEIO && code && !strcmp(code, "not-running")) {
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_NOT_RUNNING)) {
 		/* The destination confirmed its QEMU is gone: the source may safely resume. */
 		job_step_done(j, -EIO, "%s: %s", j->to, message);
 		return;
@@ -974,48 +1020,56 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	job_step_done(j, 0, NULL);
 }
 
+/* A drill's fault at one of the destination's own phases travels with the switchover. */
+static bool job_fault_lives_on_dest(const migration_fault *f)
+{
+	return f->kind != FAULT_NONE && f->phase > PHASE_SWITCHOVER && f->kind != FAULT_DROP_SSH;
+}
+
 static int switchover_run(migration_job *j)
 {
+	json_object *args;
+
 	if (j->step > 0)
 		return 1;
-	job_peer_call(j, "peer-switchover", NULL, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
+	args = json_object_new_object();
+	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
+	if (job_fault_lives_on_dest(&j->fault)) {
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		j->fault_fired = true; /* the destination fires it */
+	}
+	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
 }
 
-static int plug_run(migration_job *j)
-{
-	if (j->step > 0)
-		return 1;
-	job_peer_call(j, "peer-plug", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
-	return 0;
-}
-
-static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
-			    const char *message, void *userdata)
+/* The outcome of one of the destination's own phases (migration_dest.c). */
+static void dest_phase_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *w;
+	json_object *w, *state;
 
-	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w))
-		j->rec[PHASE_ACTIVE].device_wait_ms = json_object_get_int64(w);
+	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w) &&
+	    json_object_is_type(w, json_type_int) && json_object_get_int64(w) >= 0)
+		j->rec[j->phase].device_wait_ms = json_object_get_int64(w);
+	if (error == 0 && json_object_object_get_ex(ret, "state", &state) &&
+	    json_object_is_type(state, json_type_string) &&
+	    !strcmp(json_object_get_string(state), "skipped"))
+		j->dest_skipped = true;
 	job_on_peer_reply(c, error, ret, code, message, userdata);
 }
 
-static int active_run(migration_job *j)
+static int dest_phase_run(migration_job *j)
 {
+	static const char *const cmds[_PHASE_MAX] = {
+		[PHASE_PLUG] = "peer-plug",
+		[PHASE_ACTIVE] = "peer-activate",
+		[PHASE_DID_ON] = "peer-did-on",
+	};
+
 	if (j->step > 0)
 		return 1;
-	if (j->rec[PHASE_PLUG].state && !strcmp(j->rec[PHASE_PLUG].state, "failed"))
-		return job_step_done(j, -ENODEV, "no VF was plugged"), 0;
-	job_peer_call(j, "peer-activate", NULL, PEER_TIMEOUT_MS, active_on_reply);
-	return 0;
-}
-
-static int did_on_run(migration_job *j)
-{
-	if (j->step > 0 || !j->did_available)
-		return 1;
-	job_peer_call(j, "peer-did-on", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	job_peer_call(j, cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
 	return 0;
 }
 
@@ -1041,28 +1095,59 @@ static int commit_run(migration_job *j)
 		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
 		return r;
 	case 1:
+		if (j->lost)
+			return 1; /* nothing left there to commit */
 		job_peer_call(j, "peer-commit", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
 		return 0;
 	}
 	return 1;
 }
 
+/*
+ * The source's phases (docs/design.md, "Phases"): where each runs, what starts its steps and
+ * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
+ * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
+ * the bound is how long we wait for its outcome.
+ */
 static const struct phase_def {
-	int (*run)(migration_job *j);  /* start step j->step; 1 when there is no such step */
-	int (*undo)(migration_job *j); /* likewise; NULL: nothing to undo */
+	const char *where;
+	int (*run)(migration_job *j);
+	int (*undo)(migration_job *j);
+	uint64_t timeout_ms;
 } phase_defs[_PHASE_MAX] = {
-	[PHASE_PREFLIGHT] = { preflight_run, NULL },
-	[PHASE_PREPARE] = { prepare_run, prepare_undo },
-	[PHASE_STANDBY] = { standby_run, standby_undo },
-	[PHASE_DID_OFF] = { did_off_run, did_off_undo },
-	[PHASE_UNPLUG] = { unplug_run, unplug_undo },
-	[PHASE_MIGRATE] = { migrate_run, migrate_undo },
-	[PHASE_SWITCHOVER] = { switchover_run, NULL },
-	[PHASE_PLUG] = { plug_run, NULL },
-	[PHASE_ACTIVE] = { active_run, NULL },
-	[PHASE_DID_ON] = { did_on_run, NULL },
-	[PHASE_COMMIT] = { commit_run, NULL },
+	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, PEER_TIMEOUT_MS },
+	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, PREPARE_TIMEOUT_MS },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, AGENT_TIMEOUT_MS },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, AGENT_TIMEOUT_MS },
+	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, UNPLUG_TIMEOUT_MS },
+	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, 0 },
+	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, SWITCHOVER_TIMEOUT_MS },
+	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
+	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
+	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
+	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, PEER_TIMEOUT_MS },
 };
+
+static uint64_t phase_timeout(const migration_job *j)
+{
+	return phase_defs[j->phase].timeout_ms ?: j->settings.migrate_timeout_ms;
+}
+
+static bool job_peer_retry(migration_job *j, int error, const char *code)
+{
+	/* Only a broken link: an answer, even an error, is the destination's word. */
+	if (error >= 0 || error == -EREMOTEIO || j->phase < PHASE_SWITCHOVER || j->rolling_back)
+		return false;
+	if (!j->retry_until)
+		j->retry_until = now_ms() + phase_timeout(j);
+	if (now_ms() >= j->retry_until)
+		return false;
+	log_warning("%s: the link to %s broke during %s (%s); trying again", j->vm_name, j->to,
+		    migration_phase_name(j->phase), strerror(-error));
+	peer_link_close(TAKE_PTR(j->link));
+	uv_timer_start(j->retry_timer, job_retry_step, PEER_RETRY_MS, 0);
+	return true;
+}
 
 /* --- the runner --- */
 
@@ -1094,8 +1179,8 @@ static void job_step(migration_job *j)
 			j->phase--;
 			job_undo_phase(j);
 		} else {
-			job_record(j, (j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
-						      !j->did_available ?
+			job_record(j, ((j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
+				       !j->did_available) || j->dest_skipped ?
 					      "skipped" :
 					      "done");
 			job_event(j, j->rec[j->phase].state, NULL);
@@ -1117,6 +1202,8 @@ static void job_run_phase(migration_job *j)
 	}
 	j->step = 0;
 	j->phase_t0 = now_ms();
+	j->retry_until = 0;
+	j->dest_skipped = false;
 	job_journal(j);
 	job_event(j, "started", NULL);
 	/* A fault at `migrate` fires once QEMU copies (migrate_on_query). */
@@ -1187,7 +1274,14 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	/* After it: the VM runs on the destination; carry on, degraded. */
 	j->degraded = true;
-	j->phase++;
+	if (j->lost) {
+		/* Nothing runs there any more: only our own paused copy is left to let go. */
+		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
+			j->rec[p].state = "skipped";
+		j->phase = PHASE_COMMIT;
+	} else {
+		j->phase++;
+	}
 	job_run_phase(j);
 }
 
@@ -1217,6 +1311,7 @@ void migration_job_vm_exited(struct migration_job *j)
 static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migration_job **ret)
 {
 	migration_job *j = calloc(1, sizeof(*j));
+	int r;
 
 	if (!j)
 		return -ENOMEM;
@@ -1227,14 +1322,18 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	j->peer = host_config_find_peer(d->config, to);
 	j->settings = d->config->migration;
 	j->timer = calloc(1, sizeof(*j->timer));
-	if (!j->vm_name || !j->to || !j->timer || !j->peer) {
+	j->retry_timer = calloc(1, sizeof(*j->retry_timer));
+	if (!j->vm_name || !j->to || !j->timer || !j->retry_timer || !j->peer) {
+		r = j->peer ? -ENOMEM : -ENOENT;
 		free(j->timer);
-		j->timer = NULL;
+		free(j->retry_timer);
+		j->timer = j->retry_timer = NULL;
 		job_free(j);
-		return j->peer ? -ENOMEM : -ENOENT;
+		return r;
 	}
 	uv_timer_init(d->loop, j->timer);
-	j->timer->data = j;
+	uv_timer_init(d->loop, j->retry_timer);
+	j->timer->data = j->retry_timer->data = j;
 	j->t0 = now_ms();
 	if (v)
 		v->job = j;
