@@ -33,7 +33,6 @@
 #define DEST_PHASE_WAIT_MS 120000
 /* After the switchover a broken peer link is opened again, this often, until the phase's bound. */
 #define PEER_RETRY_MS 500
-#define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 #define PROGRESS_INTERVAL_MS 250
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
 
@@ -62,6 +61,9 @@ typedef struct migration_job {
 	bool lost;  /* the destination's QEMU died after the switchover: the VM runs nowhere */
 	uint64_t retry_until; /* after the switchover: retry the peer call until then */
 	uv_timer_t *retry_timer;
+	uv_timer_t *progress_timer;
+	bool migrate_waiting; /* the copy runs: QEMU's MIGRATION event ends it */
+	bool cancel;          /* `dmigrate cancel`: fail the current step when it ends */
 	bool device_deleted;
 	bool dest_skipped; /* the destination skipped the phase it just reported */
 	bool waiting_device_deleted;
@@ -153,6 +155,8 @@ static void job_free(migration_job *j)
 		uv_close((uv_handle_t *)j->timer, job_close_timer_cb);
 	if (j->retry_timer)
 		uv_close((uv_handle_t *)j->retry_timer, job_close_timer_cb);
+	if (j->progress_timer)
+		uv_close((uv_handle_t *)j->progress_timer, job_close_timer_cb);
 	json_object_put(j->qemu_stats);
 	free(j->vm_name);
 	free(j->to);
@@ -805,75 +809,139 @@ static json_object *capability(const char *name, bool on)
 	return o;
 }
 
-static void migrate_poll(uv_timer_t *t);
-
-static void migrate_poll_later(migration_job *j)
+/*
+ * The copy runs until QEMU's MIGRATION event says it completed, failed or was cancelled; a timer
+ * bounds it (migrate_timeout_ms), and its expiry, like `dmigrate cancel`, fails the phase: the
+ * undo cancels the copy and resumes the source. While a CLI watches, query-migrate refreshes its
+ * progress every PROGRESS_INTERVAL_MS; that refresh decides nothing.
+ */
+static void migrate_end_wait(migration_job *j)
 {
-	uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+	j->migrate_waiting = false;
+	uv_timer_stop(j->timer);
+	uv_timer_stop(j->progress_timer);
 }
 
-static void migrate_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+static void migrate_on_timeout(uv_timer_t *t)
+{
+	migration_job *j = t->data;
+
+	migrate_end_wait(j);
+	job_step_done(j, -ETIMEDOUT,
+		      "The migration did not complete within %llu ms (migrate_timeout_ms): cancelled",
+		      (unsigned long long)j->settings.migrate_timeout_ms);
+}
+
+/* The final query-migrate: its figures go into the result. */
+static void migrate_on_final(qmp_client *c, int error, json_object *ret, const char *cls,
 			     const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *status, *ram, *v, *p;
+	json_object *status, *v;
 	const char *s;
 
-	if (error < 0) {
-		job_step_done(j, error, "QEMU: query-migrate failed: %s",
-			      desc ? desc : strerror(-error));
-		return;
-	}
-	if (!json_object_object_get_ex(ret, "status", &status)) {
-		uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
-		return;
-	}
-	s = json_object_get_string(status);
+	s = error == 0 && json_object_object_get_ex(ret, "status", &status) ?
+		    json_object_get_string(status) : "unknown";
 	if (!strcmp(s, "completed")) {
 		json_object_put(j->qemu_stats);
 		j->qemu_stats = json_object_get(ret);
 		job_step_done(j, 0, NULL);
 		return;
 	}
-	if (!strcmp(s, "failed") || !strcmp(s, "cancelled")) {
-		job_step_done(j, -EIO, "QEMU migration %s: %s", s,
-			      json_object_object_get_ex(ret, "error-desc", &v) ?
-				      json_object_get_string(v) : "no reason given");
-		return;
-	}
-	if (j->req && json_object_object_get_ex(ret, "ram", &ram)) {
-		p = json_object_new_object();
-		json_object_object_add(p, "status", json_object_new_string(s));
-		static const struct {
-			const char *from, *to;
-		} keys[] = { { "transferred", "transferred" }, { "remaining", "remaining" },
-			     { "total", "total" }, { "dirty-pages-rate", "dirty_rate" },
-			     { "mbps", "mbps" } };
-		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-			if (json_object_object_get_ex(ram, keys[i].from, &v))
-				json_object_object_add(p, keys[i].to, json_object_get(v));
-		if (json_object_object_get_ex(ret, "expected-downtime", &v))
-			json_object_object_add(p, "expected_downtime_ms", json_object_get(v));
-		if (json_object_object_get_ex(ram, "mbps", &v) && json_object_get_double(v) > 0 &&
-		    json_object_object_get_ex(ram, "remaining", &status))
-			json_object_object_add(
-				p, "eta_ms",
-				json_object_new_int64((int64_t)(json_object_get_double(status) * 8 /
-								 (json_object_get_double(v) * 1000))));
-		rpc_request_event(j->req, "progress", p);
-	}
-	if (job_fault_due(j) && !strcmp(s, "active")) {
-		job_fault_fire(j, migrate_poll_later);
-		return;
-	}
-	migrate_poll_later(j);
+	job_step_done(j, -EIO, "QEMU migration %s: %s", s,
+		      error == 0 && json_object_object_get_ex(ret, "error-desc", &v) ?
+			      json_object_get_string(v) : desc ? desc : "no reason given");
 }
 
-static void migrate_poll(uv_timer_t *t)
+static void migrate_progress(uv_timer_t *t);
+
+static void migrate_on_progress(qmp_client *c, int error, json_object *ret, const char *cls,
+				const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status, *ram, *v, *p;
+
+	if (error < 0 || !j->migrate_waiting || !j->req ||
+	    !json_object_object_get_ex(ret, "status", &status) ||
+	    !json_object_object_get_ex(ret, "ram", &ram)) {
+		if (j->migrate_waiting && j->req)
+			uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "status", json_object_new_string(json_object_get_string(status)));
+	static const struct {
+		const char *from, *to;
+	} keys[] = { { "transferred", "transferred" }, { "remaining", "remaining" },
+		     { "total", "total" }, { "dirty-pages-rate", "dirty_rate" },
+		     { "mbps", "mbps" } };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (json_object_object_get_ex(ram, keys[i].from, &v))
+			json_object_object_add(p, keys[i].to, json_object_get(v));
+	if (json_object_object_get_ex(ret, "expected-downtime", &v))
+		json_object_object_add(p, "expected_downtime_ms", json_object_get(v));
+	if (json_object_object_get_ex(ram, "mbps", &v) && json_object_get_double(v) > 0 &&
+	    json_object_object_get_ex(ram, "remaining", &status))
+		json_object_object_add(
+			p, "eta_ms",
+			json_object_new_int64((int64_t)(json_object_get_double(status) * 8 /
+							 (json_object_get_double(v) * 1000))));
+	rpc_request_event(j->req, "progress", p);
+	uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+}
+
+static void migrate_progress(uv_timer_t *t)
 {
 	migration_job *j = t->data;
-	int r = job_qmp(j, "query-migrate", NULL, migrate_on_query);
 
+	(void)job_qmp(j, "query-migrate", NULL, migrate_on_progress);
+}
+
+/* Wait for QEMU's word; `check` asks once first, for a copy that may have ended already. */
+static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check);
+
+static void migrate_on_check(qmp_client *c, int error, json_object *ret, const char *cls,
+			     const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status;
+
+	if (error == 0 && j->migrate_waiting && json_object_object_get_ex(ret, "status", &status))
+		migration_job_qmp_event(j, "MIGRATION", ret);
+}
+
+static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
+{
+	j->migrate_waiting = true;
+	uv_timer_start(j->timer, migrate_on_timeout, timeout_ms, 0);
+	if (j->req)
+		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+	if (check && job_qmp(j, "query-migrate", NULL, migrate_on_check) < 0) {
+		migrate_end_wait(j);
+		job_step_done(j, -ENOTCONN, "QEMU of '%s' is gone during the migration", j->vm_name);
+	}
+}
+
+static void migrate_fault_fired(migration_job *j)
+{
+	/* The copy goes on; its end is still QEMU's MIGRATION event. */
+}
+
+/* QEMU's MIGRATION event (or a query-migrate reply standing in for it). */
+static void migrate_on_status(migration_job *j, const char *s)
+{
+	int r;
+
+	if (!j->migrate_waiting)
+		return;
+	if (!strcmp(s, "active") && job_fault_due(j)) {
+		job_fault_fire(j, migrate_fault_fired);
+		return;
+	}
+	if (strcmp(s, "completed") && strcmp(s, "failed") && strcmp(s, "cancelled"))
+		return;
+	migrate_end_wait(j);
+	r = job_qmp(j, "query-migrate", NULL, migrate_on_final);
 	if (r < 0)
 		job_step_done(j, r, "QEMU of '%s' is gone during the migration", j->vm_name);
 }
@@ -887,7 +955,8 @@ static void migrate_on_started(qmp_client *c, int error, json_object *ret, const
 		job_step_done(j, error, "QEMU refused to migrate: %s", desc ? desc : strerror(-error));
 		return;
 	}
-	migrate_poll(j->timer);
+	/* Events may have come before this reply: ask once. */
+	migrate_wait(j, j->settings.migrate_timeout_ms, true);
 }
 
 static int migrate_run(migration_job *j)
@@ -930,7 +999,7 @@ static void migrate_resume_watch(migration_job *j)
 	j->phase = PHASE_MIGRATE;
 	j->step = 2;
 	j->phase_t0 = now_ms();
-	migrate_poll(j->timer);
+	migrate_wait(j, j->settings.migrate_timeout_ms, true);
 }
 
 static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
@@ -1206,7 +1275,7 @@ static void job_run_phase(migration_job *j)
 	j->dest_skipped = false;
 	job_journal(j);
 	job_event(j, "started", NULL);
-	/* A fault at `migrate` fires once QEMU copies (migrate_on_query). */
+	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
 	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
 		job_fault_fire(j, job_step);
 		return;
@@ -1240,6 +1309,13 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		if (vasprintf(&message, fmt, ap) < 0)
 			message = NULL;
 		va_end(ap);
+	}
+	if (j->cancel && !j->rolling_back && j->phase < PHASE_SWITCHOVER) {
+		/* `dmigrate cancel`: whatever the step did, undo from here. */
+		j->cancel = false;
+		error = -EINTR;
+		free(message);
+		message = strdup("cancelled by the operator (dmigrate cancel)");
 	}
 	if (error >= 0) {
 		j->step++;
@@ -1289,6 +1365,11 @@ void migration_job_qmp_event(struct migration_job *j, const char *event, json_ob
 {
 	json_object *dev;
 
+	if (!strcmp(event, "MIGRATION") && json_object_object_get_ex(data, "status", &dev) &&
+	    json_object_is_type(dev, json_type_string)) {
+		migrate_on_status(j, json_object_get_string(dev));
+		return;
+	}
 	if (!strcmp(event, "DEVICE_DELETED") && j->waiting_device_deleted &&
 	    json_object_object_get_ex(data, "device", &dev) &&
 	    !strcmp(json_object_get_string(dev), QEMU_ID_VF)) {
@@ -1306,6 +1387,42 @@ void migration_job_vm_exited(struct migration_job *j)
 {
 	log_warning("%s: the source QEMU exited during the migration (phase %s)", j->vm_name,
 		    migration_phase_name(j->phase));
+	/* A wait with no call in flight would last until its bound: end it now. */
+	if (j->migrate_waiting) {
+		migrate_end_wait(j);
+		job_step_done(j, -EIO, "the source QEMU exited during the copy");
+	}
+}
+
+int migration_source_cancel(vm *v, const char **why)
+{
+	migration_job *j = v->job;
+
+	if (!j) {
+		*why = "no migration of this VM runs here";
+		return -ENOENT;
+	}
+	if (j->rolling_back) {
+		*why = "the migration is being undone already";
+		return -EALREADY;
+	}
+	if (j->phase >= PHASE_SWITCHOVER) {
+		*why = "the migration is past the switchover: the VM runs on the destination, and the source may never run again (no split brain); it can only finish";
+		return -EPERM;
+	}
+	log_info("%s: cancelling the migration to %s at phase %s, as asked", j->vm_name, j->to,
+		 migration_phase_name(j->phase));
+	j->cancel = true;
+	/* A wait with no call in flight ends now; a call in flight ends the step when it returns. */
+	if (j->migrate_waiting) {
+		migrate_end_wait(j);
+		job_step_done(j, -EINTR, "cancelled");
+	} else if (j->waiting_device_deleted && uv_is_active((uv_handle_t *)j->timer)) {
+		uv_timer_stop(j->timer);
+		j->waiting_device_deleted = false;
+		job_step_done(j, -EINTR, "cancelled");
+	}
+	return 0;
 }
 
 static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migration_job **ret)
@@ -1323,17 +1440,21 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	j->settings = d->config->migration;
 	j->timer = calloc(1, sizeof(*j->timer));
 	j->retry_timer = calloc(1, sizeof(*j->retry_timer));
-	if (!j->vm_name || !j->to || !j->timer || !j->retry_timer || !j->peer) {
+	j->progress_timer = calloc(1, sizeof(*j->progress_timer));
+	if (!j->vm_name || !j->to || !j->timer || !j->retry_timer || !j->progress_timer ||
+	    !j->peer) {
 		r = j->peer ? -ENOMEM : -ENOENT;
 		free(j->timer);
 		free(j->retry_timer);
-		j->timer = j->retry_timer = NULL;
+		free(j->progress_timer);
+		j->timer = j->retry_timer = j->progress_timer = NULL;
 		job_free(j);
 		return r;
 	}
 	uv_timer_init(d->loop, j->timer);
 	uv_timer_init(d->loop, j->retry_timer);
-	j->timer->data = j->retry_timer->data = j;
+	uv_timer_init(d->loop, j->progress_timer);
+	j->timer->data = j->retry_timer->data = j->progress_timer->data = j;
 	j->t0 = now_ms();
 	if (v)
 		v->job = j;
