@@ -462,9 +462,27 @@ static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
 	vm_agent_reset(v);
 }
 
+static void vm_on_agent_event(agent_client *c, const char *event, json_object *data,
+			      void *userdata)
+{
+	vm *v = userdata;
+
+	if (v->agent_event)
+		v->agent_event(v, event, data, v->agent_event_userdata);
+}
+
+void vm_agent_listen(vm *v,
+		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
+		     void *userdata)
+{
+	v->agent_event = cb;
+	v->agent_event_userdata = userdata;
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
+		.event = vm_on_agent_event,
 		.disconnected = vm_on_agent_disconnected,
 	};
 	_cleanup_free_ char *path = NULL;
