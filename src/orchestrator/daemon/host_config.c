@@ -170,7 +170,7 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 
 static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config *c)
 {
-	static const char *const known[] = { "address", "port", "control_socket", NULL };
+	static const char *const known[] = { "address", "port", "control_socket", "link", NULL };
 	json_object *peers;
 	int e;
 
@@ -187,7 +187,7 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 
 	json_object_object_foreach(peers, name, p) {
 		peer_config *pc = &c->peers[c->n_peers++];
-		const char *address, *sock;
+		const char *address, *sock, *link = "ssh";
 		uint64_t port = 22;
 		char f[3][192];
 
@@ -204,6 +204,12 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 		snprintf(f[1], sizeof(f[1]), "peers.%s.port", name);
 		if (cfg_uint(r, p, f[1], "port", false, 1, 65535, &port) == -EINVAL)
 			return -EINVAL;
+		snprintf(f[1], sizeof(f[1]), "peers.%s.link", name);
+		if (cfg_string(r, p, f[1], "link", false, &link) == -EINVAL)
+			return -EINVAL;
+		if (strcmp(link, "ssh") && strcmp(link, "local"))
+			return cfg_fail(r, f[1], "expected \"ssh\" or \"local\", got \"%s\"", link);
+		pc->local = !strcmp(link, "local");
 		pc->address = strdup(address);
 		pc->control_socket = strdup(sock);
 		pc->port = (unsigned)port;
@@ -218,7 +224,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
 					     "qemu_binary", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
-					     "incoming_timeout_ms", NULL };
+					     "incoming_timeout_ms", "agent_timeout_ms", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
@@ -242,6 +248,10 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	if (cfg_uint(r, root, "incoming_timeout_ms", "incoming_timeout_ms", false,
 		     INCOMING_TIMEOUT_MIN_MS, INCOMING_TIMEOUT_MAX_MS,
 		     &c->incoming_timeout_ms) == -EINVAL)
+		return -EINVAL;
+	c->agent_timeout_ms = AGENT_TIMEOUT_DEFAULT_MS;
+	if (cfg_uint(r, root, "agent_timeout_ms", "agent_timeout_ms", false, AGENT_TIMEOUT_MIN_MS,
+		     AGENT_TIMEOUT_MAX_MS, &c->agent_timeout_ms) == -EINVAL)
 		return -EINVAL;
 	e = cfg_object(r, root, "ssh", "ssh", false, &ssh);
 	if (e == -EINVAL)

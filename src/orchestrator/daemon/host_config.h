@@ -25,6 +25,7 @@ typedef struct peer_config {
 	char *address;       /* the peer's sshd, also its known_hosts key */
 	unsigned port;
 	char *control_socket; /* the peer daemon's socket, reached via direct-streamlocal */
+	bool local; /* control_socket is on this machine: connect to it, no SSH (tests) */
 } peer_config;
 
 typedef struct migration_settings {
@@ -44,6 +45,9 @@ typedef struct migration_settings {
 #define INCOMING_TIMEOUT_DEFAULT_MS (2 * 3600 * 1000ULL)
 #define INCOMING_TIMEOUT_MIN_MS 2000ULL
 #define INCOMING_TIMEOUT_MAX_MS (48 * 3600 * 1000ULL)
+#define AGENT_TIMEOUT_DEFAULT_MS 5000ULL
+#define AGENT_TIMEOUT_MIN_MS 100ULL
+#define AGENT_TIMEOUT_MAX_MS 60000ULL
 
 typedef struct host_config {
 	char *path; /* the file it was read from, for messages */
@@ -64,6 +68,7 @@ typedef struct host_config {
 	migration_settings migration;
 	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
 	uint64_t incoming_timeout_ms; /* an incoming VM not switched over by then is removed */
+	uint64_t agent_timeout_ms;    /* the bound of one guest agent request */
 } host_config;
 
 /* On failure *ret_error (malloc()ed) names the file and the field. */

@@ -28,7 +28,8 @@
 #include "migration/vf_activate.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
-#define DEST_AGENT_TIMEOUT_MS 5000
+/* Past agent_timeout_ms (at most 60 s) of its one agent call. */
+#define DEST_DID_ON_TIMEOUT_MS 65000
 #define DEST_PREPARE_TIMEOUT_MS 60000
 #define DEST_SWITCHOVER_TIMEOUT_MS 60000
 #define DEST_PLUG_TIMEOUT_MS 20000
@@ -759,7 +760,8 @@ static int did_on_run(dest_job *j)
 	if (!a)
 		return -ENOTCONN;
 	dest_hold(j);
-	r = agent_client_call(a, "did-enable", NULL, DEST_AGENT_TIMEOUT_MS, did_on_reply, j);
+	r = agent_client_call(a, "did-enable", NULL, j->d->config->agent_timeout_ms, did_on_reply,
+			      j);
 	if (r < 0)
 		j->pending--;
 	return r;
@@ -778,7 +780,7 @@ static const dest_phase_def dest_phases[_DEST_PHASE_MAX] = {
 	[DEST_SWITCHOVER] = { "dst", switchover_run, DEST_SWITCHOVER_TIMEOUT_MS, true },
 	[DEST_PLUG] = { "dst", plug_run, DEST_PLUG_TIMEOUT_MS, false },
 	[DEST_ACTIVE] = { "guest (dst)", active_run, DEST_ACTIVE_TIMEOUT_MS, false },
-	[DEST_DID_ON] = { "guest (dst)", did_on_run, DEST_AGENT_TIMEOUT_MS * 2, false },
+	[DEST_DID_ON] = { "guest (dst)", did_on_run, DEST_DID_ON_TIMEOUT_MS, false },
 	[DEST_COMMIT] = { "src+dst", commit_run, DEST_COMMIT_WAIT_MS, false },
 };
 

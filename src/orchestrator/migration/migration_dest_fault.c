@@ -17,7 +17,6 @@
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
 
-#define FAULT_AGENT_TIMEOUT_MS 5000
 #define FAULT_QMP_TIMEOUT_MS 10000
 
 /* The VF's link comes back up after the fault's duration, whatever became of the request. */
@@ -121,7 +120,8 @@ static int fault_agent(fault_op *op, vm *v)
 									     "crash" : "stall"));
 	if (op->fault.duration_ms)
 		json_object_object_add(args, "ms", json_object_new_uint64(op->fault.duration_ms));
-	return agent_client_call(a, "fault", args, FAULT_AGENT_TIMEOUT_MS, fault_on_agent, op);
+	return agent_client_call(a, "fault", args, op->d->config->agent_timeout_ms, fault_on_agent,
+				 op);
 }
 
 int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migration_fault *f,

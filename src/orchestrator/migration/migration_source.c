@@ -23,7 +23,6 @@
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 
-#define AGENT_TIMEOUT_MS 5000
 #define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
 #define PREPARE_TIMEOUT_MS 60000
@@ -360,8 +359,7 @@ static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_rep
 	return qmp_client_execute(q, cmd, args, QMP_TIMEOUT_MS, cb ? cb : job_on_qmp_reply, j);
 }
 
-static int job_agent(migration_job *j, const char *cmd, json_object *args, uint64_t timeout,
-		     agent_reply_cb cb)
+static int job_agent(migration_job *j, const char *cmd, json_object *args, agent_reply_cb cb)
 {
 	agent_client *a = j->v ? vm_agent(j->v) : NULL;
 
@@ -369,7 +367,8 @@ static int job_agent(migration_job *j, const char *cmd, json_object *args, uint6
 		json_object_put(args);
 		return -ENOTCONN;
 	}
-	return agent_client_call(a, cmd, args, timeout, cb ? cb : job_on_agent_reply, j);
+	return agent_client_call(a, cmd, args, j->d->config->agent_timeout_ms,
+				 cb ? cb : job_on_agent_reply, j);
 }
 
 static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
@@ -467,7 +466,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 			if (j->fault.duration_ms)
 				json_object_object_add(args, "ms",
 						       json_object_new_uint64(j->fault.duration_ms));
-			r = job_agent(j, "fault", args, AGENT_TIMEOUT_MS, fault_on_agent_reply);
+			r = job_agent(j, "fault", args, fault_on_agent_reply);
 			if (r < 0)
 				job_fault_done(j, r, "cannot reach the guest agent");
 			return;
@@ -584,9 +583,9 @@ static int preflight_run(migration_job *j)
 	case 0:
 		return job_qmp(j, "query-status", NULL, preflight_on_status);
 	case 1:
-		return job_agent(j, "bond-status", NULL, AGENT_TIMEOUT_MS, preflight_on_bond);
+		return job_agent(j, "bond-status", NULL, preflight_on_bond);
 	case 2:
-		return job_agent(j, "did-status", NULL, AGENT_TIMEOUT_MS, preflight_on_did);
+		return job_agent(j, "did-status", NULL, preflight_on_did);
 	case 3:
 		args = json_object_new_object();
 		json_object_object_add(args, "spec", job_spec_json(j));
@@ -659,14 +658,14 @@ static int standby_run(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
-	return job_agent(j, "bond-set-active", args_role("standby"), AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "bond-set-active", args_role("standby"), NULL);
 }
 
 static int standby_undo(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
-	return job_agent(j, "bond-set-active", args_role("vf"), AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "bond-set-active", args_role("vf"), NULL);
 }
 
 /* --- phase 4: DID off --- */
@@ -675,14 +674,14 @@ static int did_off_run(migration_job *j)
 {
 	if (j->step > 0 || !j->did_available)
 		return 1;
-	return job_agent(j, "did-disable", NULL, AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "did-disable", NULL, NULL);
 }
 
 static int did_off_undo(migration_job *j)
 {
 	if (j->step > 0 || !j->did_available)
 		return 1;
-	return job_agent(j, "did-enable", NULL, AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "did-enable", NULL, NULL);
 }
 
 /* --- phase 5: unplug the VF --- */
@@ -1182,24 +1181,32 @@ static const struct phase_def {
 	const char *where;
 	int (*run)(migration_job *j);
 	int (*undo)(migration_job *j);
-	uint64_t timeout_ms;
+	enum { BOUND_FIXED, BOUND_AGENT, BOUND_MIGRATE } bound; /* agent_timeout_ms, migrate_timeout_ms */
+	uint64_t timeout_ms; /* BOUND_FIXED */
 } phase_defs[_PHASE_MAX] = {
-	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, PEER_TIMEOUT_MS },
-	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, PREPARE_TIMEOUT_MS },
-	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, AGENT_TIMEOUT_MS },
-	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, AGENT_TIMEOUT_MS },
-	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, UNPLUG_TIMEOUT_MS },
-	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, 0 },
-	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, SWITCHOVER_TIMEOUT_MS },
-	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
-	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
-	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, DEST_PHASE_WAIT_MS },
-	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, PEER_TIMEOUT_MS },
+	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
+	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0 },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0 },
+	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS },
+	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0 },
+	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS },
+	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
 };
 
 static uint64_t phase_timeout(const migration_job *j)
 {
-	return phase_defs[j->phase].timeout_ms ?: j->settings.migrate_timeout_ms;
+	switch (phase_defs[j->phase].bound) {
+	case BOUND_AGENT:
+		return j->d->config->agent_timeout_ms;
+	case BOUND_MIGRATE:
+		return j->settings.migrate_timeout_ms;
+	default:
+		return phase_defs[j->phase].timeout_ms;
+	}
 }
 
 static bool job_peer_retry(migration_job *j, int error, const char *code)

@@ -9,7 +9,6 @@
 #include "log.h"
 #include "host/vm.h"
 
-#define AGENT_TIMEOUT_MS 5000
 
 typedef struct vf_activate {
 	host_daemon *d;
@@ -135,13 +134,15 @@ static void vf_activate_step(vf_activate *a)
 	}
 	if (a->step == 0) {
 		args = json_object_new_object();
-		json_object_object_add(args, "timeout-ms", json_object_new_int(AGENT_TIMEOUT_MS));
+		json_object_object_add(args, "timeout-ms",
+				       json_object_new_int((int)a->d->config->agent_timeout_ms));
 	} else if (a->step == 1) {
 		args = json_object_new_object();
 		json_object_object_add(args, "role", json_object_new_string("vf"));
 	}
-	r = agent_client_call(agent, cmds[a->step], args, 2 * AGENT_TIMEOUT_MS, vf_activate_on_reply,
-			      a);
+	/* The enslave waits up to agent_timeout_ms for carrier in the guest: give it that twice. */
+	r = agent_client_call(agent, cmds[a->step], args, 2 * a->d->config->agent_timeout_ms,
+			      vf_activate_on_reply, a);
 	if (r < 0)
 		vf_activate_finish(a, r, "cannot send to the guest agent");
 }
