@@ -33,7 +33,9 @@ static void check_accepted(const vm_record *r)
 	if (vm_spec_to_json(r->spec, &spec_a) < 0 || vm_spec_to_json(again.spec, &spec_b) < 0 ||
 	    !json_object_equal(spec_a, spec_b) || strcmp(again.run_dir, r->run_dir) ||
 	    again.pid != r->pid || !again.vf != !r->vf || (r->vf && strcmp(again.vf, r->vf)) ||
-	    again.vf_plugged != r->vf_plugged || again.incoming != r->incoming)
+	    again.vf_plugged != r->vf_plugged || again.incoming != r->incoming ||
+	    !again.pinned != !r->pinned || (r->pinned && memcmp(again.pinned, r->pinned, sizeof(*r->pinned))) ||
+	    again.pinned_damaged)
 		abort();
 	vm_record_clear(&again);
 }

@@ -15,7 +15,9 @@
 
 #include "log.h"
 #include "migration/migration_job.h"
+#include "host/cpu_pinning.h"
 #include "host/qemu_argv.h"
+#include "host/vf_steering.h"
 #include "host/vm_record.h"
 #include "daemon/state_file.h"
 
@@ -90,6 +92,7 @@ int vm_save(vm *v)
 		.vf = v->vf,
 		.vf_plugged = v->vf_plugged,
 		.incoming = v->incoming,
+		.pinned = v->pinned,
 	};
 	int r;
 
@@ -142,8 +145,10 @@ void vm_forget(vm *v)
 		qmp_client_close(v->qmp);
 	if (v->agent)
 		agent_client_close(v->agent);
-	if (v->vf)
+	if (v->vf) {
+		vf_steering_apply_logged(v, VF_EVENT_RELEASE);
 		vf_pool_release(d->pool, v->vf, v->name);
+	}
 	if (path)
 		state_file_remove(path);
 	for (vm **p = &d->vms; *p; p = &(*p)->next)
@@ -155,6 +160,7 @@ void vm_forget(vm *v)
 	free(v->name);
 	free(v->run_dir);
 	free(v->vf);
+	free(v->pinned);
 	free(v->status);
 	free(v);
 }
@@ -179,6 +185,10 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 	}
 	if (v->job) {
 		migration_job_vm_exited(v->job);
+		return;
+	}
+	if (v->incoming_job) {
+		migration_dest_vm_exited(v->incoming_job);
 		return;
 	}
 	/* Nobody asked for this: QEMU crashed or the guest powered off. */
@@ -418,6 +428,8 @@ static void vm_on_qmp_event(qmp_client *c, const char *name, json_object *data,
 		vm_set_status(v, "shutdown");
 	if (v->job)
 		migration_job_qmp_event(v->job, name, data);
+	if (v->incoming_job)
+		migration_dest_qmp_event(v->incoming_job, name, data);
 }
 
 static void vm_on_qmp_disconnected(qmp_client *c, int error, void *userdata)
@@ -458,9 +470,27 @@ static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
 	vm_agent_reset(v);
 }
 
+static void vm_on_agent_event(agent_client *c, const char *event, json_object *data,
+			      void *userdata)
+{
+	vm *v = userdata;
+
+	if (v->agent_event)
+		v->agent_event(v, event, data, v->agent_event_userdata);
+}
+
+void vm_agent_listen(vm *v,
+		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
+		     void *userdata)
+{
+	v->agent_event = cb;
+	v->agent_event_userdata = userdata;
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
+		.event = vm_on_agent_event,
 		.disconnected = vm_on_agent_disconnected,
 	};
 	_cleanup_free_ char *path = NULL;
@@ -492,12 +522,15 @@ json_object *vm_summary(vm *v)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
-	json_object_object_add(o, "state", json_object_new_string(v->job ? "migrating" : v->status));
+	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
+									   "migrating" : v->status));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
 	json_object_object_add(o, "host", json_object_new_string(v->daemon->config->name));
+	if (v->pinned)
+		json_object_object_add(o, "cpumap", cpumap_to_json(v->pinned));
 	return o;
 }
 
@@ -597,6 +630,9 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 	v->vf = TAKE_PTR(rec.vf);
 	v->vf_plugged = rec.vf_plugged;
 	v->incoming = rec.incoming;
+	v->pinned = TAKE_PTR(rec.pinned);
+	if (rec.pinned_damaged)
+		log_warning("VM '%s': its record's CPU map is damaged; it is not pinned", v->name);
 	vm_record_clear(&rec);
 	if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
 		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);

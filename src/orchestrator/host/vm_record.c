@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/cpu_pinning.h"
 #include "macro.h"
 
 _printf_(3, 4)
@@ -135,6 +136,24 @@ static int record_parse_vf(json_object *o, const char *origin, vm_record *r, cha
 	return r->vf ? 0 : -ENOMEM;
 }
 
+static int record_parse_pinned(json_object *o, vm_record *r)
+{
+	json_object *v;
+	cpumap m;
+
+	if (!json_object_object_get_ex(o, "pinned", &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (cpumap_from_json(v, &m) < 0) {
+		r->pinned_damaged = true;
+		return 0;
+	}
+	r->pinned = malloc(sizeof(m));
+	if (!r->pinned)
+		return -ENOMEM;
+	*r->pinned = m;
+	return 0;
+}
+
 int vm_record_parse(json_object *o, const char *origin, vm_record *ret, char **error)
 {
 	vm_record r = { 0 };
@@ -147,8 +166,9 @@ int vm_record_parse(json_object *o, const char *origin, vm_record *ret, char **e
 		 (e = record_parse_run_dir(o, origin, &r, error)) >= 0 &&
 		 (e = record_parse_pid(o, origin, &r, error)) >= 0 &&
 		 (e = record_parse_vf(o, origin, &r, error)) >= 0 &&
-		 (e = record_flag(o, origin, "vf_plugged", &r.vf_plugged, error)) >= 0)
-		e = record_flag(o, origin, "incoming", &r.incoming, error);
+		 (e = record_flag(o, origin, "vf_plugged", &r.vf_plugged, error)) >= 0 &&
+		 (e = record_flag(o, origin, "incoming", &r.incoming, error)) >= 0)
+		e = record_parse_pinned(o, &r);
 	if (e < 0) {
 		vm_record_clear(&r);
 		return e;
@@ -176,7 +196,8 @@ int vm_record_to_json(const vm_record *r, json_object **ret)
 	    json_object_object_add(o, "pid", json_object_new_int64(r->pid)) < 0 ||
 	    json_object_object_add(o, "vf", r->vf ? json_object_new_string(r->vf) : NULL) < 0 ||
 	    json_object_object_add(o, "vf_plugged", json_object_new_boolean(r->vf_plugged)) < 0 ||
-	    json_object_object_add(o, "incoming", json_object_new_boolean(r->incoming)) < 0)
+	    json_object_object_add(o, "incoming", json_object_new_boolean(r->incoming)) < 0 ||
+	    (r->pinned && json_object_object_add(o, "pinned", cpumap_to_json(r->pinned)) < 0))
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -187,5 +208,6 @@ void vm_record_clear(vm_record *r)
 	vm_spec_free(r->spec);
 	free(r->run_dir);
 	free(r->vf);
+	free(r->pinned);
 	*r = (vm_record){ 0 };
 }

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "host/cpumap.h"
 #include "host/vm_spec.h"
 
 /* The kernel's largest pid (PID_MAX_LIMIT on 64-bit). */
@@ -26,6 +27,9 @@ typedef struct vm_record {
 	char *vf;      /* the VF it holds from the pool, or NULL */
 	bool vf_plugged;
 	bool incoming;
+	cpumap *pinned; /* the CPUs it was pinned to, or NULL */
+	/* A damaged CPU map does not cost the VM its record (its QEMU still runs): it is unpinned. */
+	bool pinned_damaged;
 } vm_record;
 
 /*

@@ -26,10 +26,33 @@ static char *journal_path(host_daemon *d, const char *vm_name)
 	return asprintf(&p, "%s/jobs/%s.json", d->config->state_dir, vm_name) < 0 ? NULL : p;
 }
 
+json_object *migration_journal_to_json(const migration_journal *j)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "vm", json_object_new_string(j->vm));
+	json_object_object_add(o, "role", json_object_new_string(j->role));
+	json_object_object_add(o, "peer", json_object_new_string(j->peer));
+	json_object_object_add(o, "phase",
+			       json_object_new_string(strcmp(j->role, "destination") ?
+							      migration_phase_name(j->phase) :
+							      dest_phase_name(j->phase)));
+	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
+	json_object_object_add(o, "did_available", json_object_new_boolean(j->did_available));
+	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
+	if (j->deadline_ms)
+		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
+	if (j->fault.kind != FAULT_NONE)
+		json_object_object_add(o, "fault", migration_fault_to_json(&j->fault));
+	return o;
+}
+
 int migration_journal_write(host_daemon *d, const migration_journal *j)
 {
 	_cleanup_free_ char *dir = journal_dir(d), *path = journal_path(d, j->vm);
-	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *o = migration_journal_to_json(j);
 	int r;
 
 	if (!dir || !path || !o)
@@ -37,13 +60,6 @@ int migration_journal_write(host_daemon *d, const migration_journal *j)
 	r = state_dir_create(dir);
 	if (r < 0)
 		return r;
-	json_object_object_add(o, "vm", json_object_new_string(j->vm));
-	json_object_object_add(o, "role", json_object_new_string(j->role));
-	json_object_object_add(o, "peer", json_object_new_string(j->peer));
-	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
-	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
-	json_object_object_add(o, "did_available", json_object_new_boolean(j->did_available));
-	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
 	return state_file_write(path, o);
 }
 
@@ -97,6 +113,7 @@ int migration_journal_parse(json_object *o, migration_journal *ret, char **error
 {
 	migration_journal j = { 0 };
 	const char *name, *role, *peer, *phase;
+	json_object *v;
 	int r, p;
 
 	*error = NULL;
@@ -116,9 +133,22 @@ int migration_journal_parse(json_object *o, migration_journal *ret, char **error
 		return asprintf(error, "'role' must be \"source\" or \"destination\", not '%s'", role) < 0
 			       ? -ENOMEM
 			       : -EBADMSG;
-	p = migration_phase_from_name(phase);
+	/* Each half journals its own phases (migration_phase.h). */
+	p = strcmp(role, "source") ? dest_phase_from_name(phase) : migration_phase_from_name(phase);
 	if (p < 0)
-		return asprintf(error, "'phase' is not a phase: '%s'", phase) < 0 ? -ENOMEM : -EBADMSG;
+		return asprintf(error, "'phase' is not a phase of the %s: '%s'", role, phase) < 0
+			       ? -ENOMEM
+			       : -EBADMSG;
+	if (json_object_object_get_ex(o, "deadline_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			return asprintf(error, "'deadline_ms' must be a time in ms since the epoch") < 0
+				       ? -ENOMEM
+				       : -EBADMSG;
+		j.deadline_ms = (uint64_t)json_object_get_int64(v);
+	}
+	if (json_object_object_get_ex(o, "fault", &v) &&
+	    migration_fault_from_json(v, &j.fault, error) < 0)
+		return *error ? -EBADMSG : -ENOMEM;
 	j.vm = (char *)name;
 	j.role = (char *)role;
 	j.peer = (char *)peer;
