@@ -1,39 +1,182 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The host client's side of the protocol: bytes from a guest (which the host must not trust),
- * framed and classified as replies and events, error codes mapped to errno.
+ * The host's agent client as a hostile guest sees it: arbitrary bytes from the agent's port, in
+ * arbitrary pieces, into a real agent_client on a real loop. The client's handshake ids are
+ * random, so the input names them: "$S" in a line stands for the id of the last sync the client
+ * sent, "$H" for its last hello (substituted line by line, after reading what the client wrote).
+ * Once ready, four calls wait (ids 1 to 4: did-status, bond-status, bond-set-active to the
+ * standby, bond-enslave-vf), so the id matching, the answer checks (agent_reply_check.c), the
+ * state machine and the close paths are fuzzed along with the parsing. A reply or an event may
+ * close the client, as its owner does when it gives up on a guest.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "agent_protocol.h"
-#include "json_stream.h"
+#include "log.h"
+#include "transport/agent_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int handle(void *userdata, json_stream_event event, json_object *msg)
-{
-	agent_message m;
+typedef struct fuzz_state {
+	agent_client *client;
+	bool gone;   /* disconnected, or closed by a callback */
+	bool closed; /* closed by a callback */
+	bool called;
+	long long sync_id, hello_id;
+} fuzz_state;
 
-	if (event == JSON_STREAM_MESSAGE && agent_message_parse(msg, &m) >= 0) {
-		if (m.kind == AGENT_MESSAGE_ERROR)
-			(void)agent_error_to_errno(m.name);
-		if (m.kind == AGENT_MESSAGE_EVENT || m.kind == AGENT_MESSAGE_RETURN)
-			(void)json_object_object_length(m.value);
+static void on_reply(agent_client *c, int error, json_object *ret, const char *code,
+		     const char *message, void *userdata)
+{
+	fuzz_state *s = userdata;
+
+	/* Touch everything handed to us, so the sanitizers check it is valid. */
+	(void)json_object_to_json_string(ret);
+	if (code)
+		(void)strlen(code);
+	if (message)
+		(void)strlen(message);
+	if (error == 0 && json_object_object_get_ex(ret, "close", NULL) && !s->gone) {
+		agent_client_close(c);
+		s->gone = s->closed = true;
 	}
-	json_object_put(msg);
-	return 0;
+}
+
+static void on_ready(agent_client *c, void *userdata)
+{
+	fuzz_state *s = userdata;
+
+	(void)agent_client_get_agent(c);
+	(void)agent_client_has_command(c, "did-status");
+	if (s->called)
+		return;
+	s->called = true;
+	agent_client_call(c, "did-status", NULL, 1000, on_reply, s);
+	agent_client_call(c, "bond-status", NULL, 1000, on_reply, s);
+	agent_client_call(c, "bond-set-active", json_tokener_parse("{\"role\":\"standby\"}"), 1000,
+			  on_reply, s);
+	agent_client_call(c, "bond-enslave-vf", json_tokener_parse("{\"timeout-ms\":5000}"), 1000,
+			  on_reply, s);
+}
+
+static void on_event(agent_client *c, const char *event, json_object *data, void *userdata)
+{
+	fuzz_state *s = userdata;
+
+	(void)json_object_to_json_string(data);
+	if (!strcmp(event, "vf-removed") && !s->gone) {
+		agent_client_close(c);
+		s->gone = s->closed = true;
+	}
+}
+
+static void on_disconnected(agent_client *c, int error, void *userdata)
+{
+	fuzz_state *s = userdata;
+
+	s->gone = true;
+}
+
+static const agent_client_callbacks callbacks = {
+	.ready = on_ready,
+	.event = on_event,
+	.disconnected = on_disconnected,
+};
+
+/* Learn the handshake ids from what the client wrote so far. */
+static void read_client(int fd, fuzz_state *s)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		for (char *p = buf; (p = strstr(p, "{\"id\":")); p++) {
+			long long id = strtoll(p + 6, NULL, 10);
+
+			if (!strncmp(strchr(p, ',') ?: "", ",\"cmd\":\"sync\"", 13))
+				s->sync_id = id;
+			else if (!strncmp(strchr(p, ',') ?: "", ",\"cmd\":\"hello\"", 14))
+				s->hello_id = id;
+		}
+	}
+}
+
+/* One line of input with $S and $H replaced, in *out (malloc()ed). */
+static size_t substitute(const uint8_t *line, size_t len, const fuzz_state *s, char **out)
+{
+	char *o = malloc(len * 10 + 1); /* "$S" (2 bytes) becomes at most 20 digits */
+	size_t n = 0;
+
+	*out = o;
+	if (!o)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] == '$' && i + 1 < len && (line[i + 1] == 'S' || line[i + 1] == 'H')) {
+			n += (size_t)sprintf(o + n, "%lld", line[i + 1] == 'S' ? s->sync_id : s->hello_id);
+			i++;
+		} else
+			o[n++] = (char)line[i];
+	}
+	return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	json_stream *js;
+	fuzz_state s = { 0 };
+	uv_loop_t loop;
 	size_t step;
+	int sv[2];
 
-	if (size == 0 || json_stream_new(AGENT_PROTOCOL_MAX_MESSAGE, &js) < 0)
+	/* What a hostile guest makes the client log is not news here, and slows the fuzzing. */
+	log_set_max_level(LOG_ERR);
+	if (size == 0 || uv_loop_init(&loop) < 0)
 		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		uv_loop_close(&loop);
+		return 0;
+	}
+	if (agent_client_open_fd(&loop, sv[0], &callbacks, &s, &s.client) < 0) {
+		close(sv[1]);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		return 0;
+	}
+
+	/* The first byte picks the piece size, so partial reads get fuzzed too. */
 	step = (size_t)data[0] % 13 + 1;
-	for (size_t off = 1; off < size; off += step)
-		json_stream_feed(js, data + off, off + step <= size ? step : size - off, handle, NULL);
-	json_stream_free(js);
+	for (size_t start = 1; start < size && !s.gone;) {
+		const uint8_t *nl = memchr(data + start, '\n', size - start);
+		size_t len = nl ? (size_t)(nl - (data + start)) + 1 : size - start, n;
+		char *line;
+
+		uv_run(&loop, UV_RUN_NOWAIT);
+		read_client(sv[1], &s);
+		n = substitute(data + start, len, &s, &line);
+		for (size_t off = 0; off < n && !s.gone; off += step) {
+			size_t k = off + step <= n ? step : n - off;
+
+			if (send(sv[1], line + off, k, MSG_NOSIGNAL) != (ssize_t)k)
+				break;
+			uv_run(&loop, UV_RUN_NOWAIT);
+		}
+		free(line);
+		start += len;
+	}
+	/* The guest goes away: EOF. */
+	close(sv[1]);
+	while (!s.gone && uv_run(&loop, UV_RUN_ONCE))
+		;
+	/* Unless a callback closed it already, it is ours to close. */
+	if (!s.closed)
+		agent_client_close(s.client);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
 	return 0;
 }
