@@ -1,61 +1,81 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The agent's side of the protocol: bytes from the host, framed, parsed as requests and checked
- * against the command table, then answered with the builders the agent uses.
+ * The guest agent as the host (or whatever holds the host end of its port) sees it: arbitrary
+ * bytes, in arbitrary pieces, into the real request loop (agent_server) on a real libuv loop,
+ * with the unit tests' fake kernel behind it (tests/unit/agent-fake.h): framing, request
+ * parsing and the command table, then every command handler — bond, DID, hello, sync — as the
+ * agent runs them, with the links changing under it when the input says "links-changed".
  *
- * No agent_server runs here (this target links proto only, see meson.build), so nothing is
- * dispatched: a `fault` request (corpus/agent/fault) is parsed, checked and echoed like any
- * other and can neither kill nor stall the fuzzer. The agent itself would refuse it anyway
- * unless started with --allow-faults.
+ * `fault` is refused here, as in every agent started without --allow-faults: a crash or a stall
+ * would stop the fuzzer, not find a bug.
  */
 #include <stdint.h>
-#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "agent_protocol.h"
-#include "json_stream.h"
+#include "agent-fake.h"
+#include "agent_server.h"
+#include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int handle(void *userdata, json_stream_event event, json_object *msg)
+/* Read and drop what the agent answered, so that it never blocks on a full socket. */
+static void drain(int fd)
 {
-	agent_error_code code;
-	agent_request req;
-	char errbuf[256];
-	json_object *reply;
-	char *line;
-	size_t len;
+	char buf[4096];
 
-	if (event != JSON_STREAM_MESSAGE)
-		return 0;
-	if (agent_request_parse(msg, &req, &code, errbuf, sizeof(errbuf)) < 0)
-		reply = agent_reply_new_error(req.has_id, req.id, code, errbuf);
-	else {
-		/* Every accessor on every argument the command knows. */
-		for (const agent_arg_def *a = req.cmd->args; a->name; a++) {
-			(void)agent_args_get_string(req.args, a->name, NULL);
-			(void)agent_args_get_int(req.args, a->name, 0);
-			(void)agent_args_get_bool(req.args, a->name, false);
-		}
-		reply = agent_reply_new_return(req.id, json_object_get(req.args));
-	}
-	if (reply && json_stream_format(reply, AGENT_PROTOCOL_MAX_MESSAGE, &line, &len) >= 0)
-		free(line);
-	json_object_put(reply);
-	json_object_put(msg);
-	return 0;
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	json_stream *js;
+	agent_server *server;
+	uv_loop_t loop;
 	size_t step;
+	int sv[2];
 
-	if (size == 0 || json_stream_new(AGENT_PROTOCOL_MAX_MESSAGE, &js) < 0)
+	log_set_max_level(LOG_ERR);
+	if (size == 0 || uv_loop_init(&loop) < 0)
 		return 0;
-	/* The first byte picks the read size, so partial reads get fuzzed too. */
+	fake_reset();
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		uv_loop_close(&loop);
+		return 0;
+	}
+	if (agent_server_new(&loop, &fake_backend, &server) < 0 ||
+	    agent_server_attach_fd(server, sv[0]) < 0) {
+		agent_server_free(server);
+		close(sv[1]);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		return 0;
+	}
+
+	/* The first byte picks the piece size, so partial reads get fuzzed too. */
 	step = (size_t)data[0] % 13 + 1;
-	for (size_t off = 1; off < size; off += step)
-		json_stream_feed(js, data + off, off + step <= size ? step : size - off, handle, NULL);
-	json_stream_free(js);
+	for (size_t off = 1; off < size; off += step) {
+		size_t n = off + step <= size ? step : size - off;
+		const void *mark = memmem(data + off, n, "links-changed", 13);
+
+		if (send(sv[1], data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
+			break;
+		uv_run(&loop, UV_RUN_NOWAIT);
+		/* The VF appears (or its carrier comes) while a command waits for it. */
+		if (mark) {
+			agent_link *vf = fake_link("eth1") ?: fake_link_add(5, "eth1", "e1000e", "pci", false);
+
+			vf->carrier = !vf->carrier;
+			agent_server_links_changed(server);
+		}
+		drain(sv[1]);
+	}
+	/* The host goes away; the agent fails what still waits and frees. */
+	close(sv[1]);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	agent_server_free(server);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
 	return 0;
 }
