@@ -31,6 +31,15 @@ static bool pci_address_exact(const char *s)
 	return true;
 }
 
+/* Field by field: the struct has padding, which no parser promises to leave alike. */
+static bool settings_equal(const migration_settings *a, const migration_settings *b)
+{
+	return a->downtime_limit_ms == b->downtime_limit_ms &&
+	       a->max_bandwidth_mibps == b->max_bandwidth_mibps &&
+	       a->multifd_channels == b->multifd_channels && a->auto_converge == b->auto_converge &&
+	       a->xbzrle == b->xbzrle && a->migrate_timeout_ms == b->migrate_timeout_ms;
+}
+
 static void check_settings(const migration_settings *m)
 {
 	_cleanup_json_ json_object *o = migration_settings_to_json(m);
@@ -42,7 +51,7 @@ static void check_settings(const migration_settings *m)
 		abort();
 	/* What we print is what we accept back. */
 	if (migration_settings_override(&again, o, &error) < 0 ||
-	    memcmp(&again, m, sizeof(again)) != 0)
+	    !settings_equal(&again, m))
 		abort();
 }
 
@@ -91,7 +100,7 @@ static void fuzz_override(const uint8_t *data, size_t size)
 		return;
 	if (migration_settings_override(&s, o, &error) < 0) {
 		if (!error || strncmp(error, "migration settings: ", 20) != 0 ||
-		    memcmp(&s, &before, sizeof(s)) != 0)
+		    !settings_equal(&s, &before))
 			abort();
 		free(error);
 		return;

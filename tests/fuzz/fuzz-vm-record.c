@@ -34,8 +34,9 @@ static void check_accepted(const vm_record *r)
 	    !json_object_equal(spec_a, spec_b) || strcmp(again.run_dir, r->run_dir) ||
 	    again.pid != r->pid || !again.vf != !r->vf || (r->vf && strcmp(again.vf, r->vf)) ||
 	    again.vf_plugged != r->vf_plugged || again.incoming != r->incoming ||
-	    !again.pinned != !r->pinned || (r->pinned && memcmp(again.pinned, r->pinned, sizeof(*r->pinned))) ||
-	    again.pinned_damaged)
+	    !again.pinned != !r->pinned || again.pinned_damaged ||
+	    (r->pinned && (again.pinned->n != r->pinned->n ||
+			   memcmp(again.pinned->pcpu, r->pinned->pcpu, r->pinned->n * sizeof(int)))))
 		abort();
 	vm_record_clear(&again);
 }
