@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The commands the CLI sends: hello, list, status, start, stop, migrate. */
+/* The commands the CLI sends: list, status, start, stop, migrate (hello: daemon_control.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,24 +40,6 @@ static vm *daemon_arg_vm(host_daemon *d, rpc_request *req, json_object *args)
 					"No VM named '%.64s' on %s; 'dmigrate list' shows the VMs here",
 					name, d->config->name);
 	return v;
-}
-
-void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args)
-{
-	json_object *ret = json_object_new_object(), *v;
-
-	if (args && json_object_object_get_ex(args, "version", &v) &&
-	    json_object_get_int(v) < 1) {
-		json_object_put(ret);
-		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Unsupported protocol version %d",
-					json_object_get_int(v));
-		return;
-	}
-	json_object_object_add(ret, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
-	json_object_object_add(ret, "host", json_object_new_string(d->config->name));
-	json_object_object_add(ret, "qemu", json_object_new_string(d->qemu_version));
-	json_object_object_add(ret, "features", json_object_new_array());
-	rpc_request_reply(req, ret);
 }
 
 void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
