@@ -54,7 +54,8 @@ static const control_field hello_returns[] = {
 	{ "name", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The VM." },                    \
 	{ "state", CONTROL_STRING, true, false, 1, 32,                                             \
 	  "`starting`, `running`, `paused`, `incoming`, `migrating`, `postmigrate`, `shutoff`" }, \
-	{ "pid", CONTROL_INT, true, true, 1, INT32_MAX, "QEMU's pid, null when it does not run." }, \
+	{ "run_dir", CONTROL_PATH, false, false, 2, 4095, "Its sockets and pid file." },            \
+	{ "pid", CONTROL_INT, true, true, 0, INT32_MAX, "QEMU's pid; 0 or null when it does not run." }, \
 	{ "vf", CONTROL_NAME, true, true, 1, CONTROL_NAME_MAX,                                    \
 	  "The passthrough device it holds, or null." },                                          \
 	{ "vf_plugged", CONTROL_BOOL, true, false, 0, 0, "Whether that device is in the VM now." }, \

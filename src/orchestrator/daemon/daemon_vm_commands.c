@@ -44,12 +44,21 @@ static vm *daemon_arg_vm(host_daemon *d, rpc_request *req, json_object *args)
 
 void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
 {
-	json_object *ret = json_object_new_object(), *vms = json_object_new_array();
+	_cleanup_json_ json_object *ret = json_object_new_object(), *vms = json_object_new_array();
 
-	for (vm *v = d->vms; v; v = v->next)
-		json_object_array_add(vms, vm_summary(v));
-	json_object_object_add(ret, "vms", vms);
-	rpc_request_reply(req, ret);
+	for (vm *v = d->vms; vms && v; v = v->next) {
+		json_object *summary = vm_summary(v);
+
+		if (!summary || json_object_array_add(vms, summary) < 0) {
+			json_object_put(summary);
+			json_object_put(TAKE_PTR(vms));
+		}
+	}
+	if (!ret || !vms || json_object_object_add(ret, "vms", TAKE_PTR(vms)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	rpc_request_reply(req, TAKE_PTR(ret));
 }
 
 /* What the guest says, for status: is its agent answering, and which slave carries traffic. */
@@ -60,8 +69,12 @@ typedef struct status_op {
 
 static void status_reply(status_op *op, json_object *guest)
 {
-	json_object_object_add(op->ret, "guest", guest);
-	rpc_request_reply(op->req, op->ret);
+	if (!op->ret || !guest || json_object_object_add(op->ret, "guest", guest) < 0) {
+		json_object_put(guest);
+		json_object_put(op->ret);
+		rpc_request_reply_error(op->req, CONTROL_ERR_FAILED, "Out of memory");
+	} else
+		rpc_request_reply(op->req, op->ret);
 	free(op);
 }
 
@@ -71,6 +84,8 @@ static void status_on_bond(agent_client *c, int error, json_object *bond, const 
 	static const char *const keys[] = { "bond", "active", "active-role" };
 	json_object *g = json_object_new_object(), *v;
 
+	if (!g)
+		return status_reply(userdata, NULL);
 	json_object_object_add(g, "agent", json_object_new_string(error < 0 ? "not answering" :
 									       "answering"));
 	if (error < 0)
@@ -99,6 +114,8 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	op->req = req;
 	op->ret = vm_summary(v);
+	if (!op->ret)
+		return status_reply(op, NULL);
 	if (vm_spec_to_json(v->spec, &spec) >= 0)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
@@ -107,7 +124,8 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 				       status_on_bond, op) >= 0)
 		return;
 	g = json_object_new_object();
-	json_object_object_add(g, "agent", json_object_new_string("not connected"));
+	if (g)
+		json_object_object_add(g, "agent", json_object_new_string("not connected"));
 	status_reply(op, g);
 }
 
@@ -161,11 +179,9 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r < 0)
 		goto fail_vm;
-	v->vf = strdup(vf);
-	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
-		free(v->spec->vfio_host);
-		v->spec->vfio_host = strdup(vf);
-	}
+	r = vm_hold_vf(v, vf);
+	if (r < 0)
+		goto fail_vm;
 	v->vf_plugged = true;
 	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
 		/* A QEMU started by someone else from this spec: take it over, VF included. */

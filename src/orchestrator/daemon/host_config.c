@@ -122,6 +122,9 @@ json_object *migration_settings_to_json(const migration_settings *s)
 {
 	json_object *o = json_object_new_object();
 
+	/* NULL out of memory: the caller's json_object_object_add() then adds a null member. */
+	if (!o)
+		return NULL;
 	json_object_object_add(o, "downtime_limit_ms", json_object_new_uint64(s->downtime_limit_ms));
 	json_object_object_add(o, "max_bandwidth_mibps",
 			       json_object_new_uint64(s->max_bandwidth_mibps));

@@ -69,6 +69,11 @@ int vf_pool_open(const host_config *c, vf_pool **ret)
 			if (i < 0 || !json_object_is_type(owner, json_type_string))
 				continue;
 			p->owners[i] = strdup(json_object_get_string(owner));
+			/* A reservation lost to a failed allocation would hand the VF out twice. */
+			if (!p->owners[i]) {
+				vf_pool_free(p);
+				return -ENOMEM;
+			}
 		}
 	}
 	*ret = p;
@@ -164,7 +169,7 @@ json_object *vf_pool_to_json(const vf_pool *p)
 {
 	json_object *o = json_object_new_object();
 
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; o && i < p->n; i++)
 		json_object_object_add(o, p->vfs[i],
 				       p->owners[i] ? json_object_new_string(p->owners[i]) : NULL);
 	return o;

@@ -22,7 +22,7 @@
 #define DEST_RUNNING_TIMEOUT_MS 30000
 #define DEST_POLL_MS 50
 /* An error code of our own: the incoming QEMU is gone, so the source may resume safely. */
-#define DEST_ERR_NOT_RUNNING "not-running"
+#define DEST_ERR_NOT_RUNNING CONTROL_ERR_NOT_RUNNING
 
 typedef struct dest_op {
 	host_daemon *d;
@@ -63,6 +63,19 @@ static void dest_op_fail(dest_op *op, const char *code, const char *fmt, ...)
 	log_warning("%s: %s", op->vm, message ? message : code);
 	rpc_request_reply_error(op->req, code, "%s", message ? message : code);
 	dest_op_free(op);
+}
+
+/* The reply's one member; false (and op answered and freed) when memory ran out. */
+static bool dest_op_set_result(dest_op *op, const char *key, json_object *value)
+{
+	if (!op->result)
+		op->result = json_object_new_object();
+	if (!value || !op->result || json_object_object_add(op->result, key, value) < 0) {
+		json_object_put(value);
+		dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory");
+		return false;
+	}
+	return true;
 }
 
 static void dest_op_next(dest_op *op)
@@ -237,9 +250,8 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
 	if (dest_parse_spec(op, args, &spec) < 0)
 		return;
 	vm_spec_free(spec);
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "free_vfs",
-			       json_object_new_uint64(vf_pool_count_free(d->pool)));
+	if (!dest_op_set_result(op, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool))))
+		return;
 	rpc_request_reply(req, TAKE_PTR(op->result));
 	dest_op_free(op);
 }
@@ -251,22 +263,23 @@ static void prepare_on_query(qmp_client *c, int error, json_object *ret, const c
 {
 	dest_op *op = userdata;
 	json_object *addrs, *a, *port;
-	char *uri;
+	unsigned long n = 0;
+	char *end = NULL;
 
+	/* QMP gives the port as a string; the source gets a checked number, never an address. */
 	if (error < 0 || !json_object_object_get_ex(ret, "socket-address", &addrs) ||
 	    !(a = json_object_array_get_idx(addrs, 0)) ||
-	    !json_object_object_get_ex(a, "port", &port)) {
+	    !json_object_object_get_ex(a, "port", &port) ||
+	    !json_object_is_type(port, json_type_string) ||
+	    (errno = 0, n = strtoul(json_object_get_string(port), &end, 10), errno != 0) ||
+	    end == json_object_get_string(port) || *end || n < 1 || n > 65535) {
 		dest_op_fail(op, CONTROL_ERR_FAILED, "QEMU did not say which port it listens on");
 		return;
 	}
-	if (asprintf(&uri, "tcp:%s:%s", op->d->config->migration_address,
-		     json_object_get_string(port)) < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory");
+	if (!dest_op_set_result(op, "port", json_object_new_int((int)n)))
 		return;
-	}
-	json_object_object_add(op->result, "uri", json_object_new_string(uri));
-	log_info("%s: incoming migration listens on %s", op->vm, uri);
-	free(uri);
+	log_info("%s: incoming migration listens on %s port %lu", op->vm,
+		 op->d->config->migration_address, n);
 	dest_op_next(op);
 }
 
@@ -287,8 +300,9 @@ static bool prepare_run(dest_op *op)
 		json_object_object_add(args, "capabilities", caps);
 		return dest_qmp(op, "migrate-set-capabilities", args, NULL);
 	case 1:
-		if (asprintf(&uri, "tcp:%s:0", op->d->config->migration_address) < 0)
-			return dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory"), true;
+		if (migration_uri_new(op->d->config->migration_address, 0, &uri) < 0)
+			return dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot listen on '%s'",
+					    op->d->config->migration_address), true;
 		args = qmp_args_new("uri", uri, NULL);
 		free(uri);
 		return dest_qmp(op, "migrate-incoming", args, NULL);
@@ -341,16 +355,17 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 			     d->config->name);
 		return;
 	}
-	v->vf = strdup(vf);
-	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
-		free(v->spec->vfio_host);
-		v->spec->vfio_host = strdup(vf);
+	if (vm_hold_vf(v, vf) < 0) {
+		vm_forget(v);
+		dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	if (!dest_op_set_result(op, "vf", json_object_new_string(vf))) {
+		vm_forget(v);
+		return;
 	}
 	v->incoming = true;
 	vm_save(v);
-
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "vf", json_object_new_string(vf));
 	op->multifd = json_object_object_get_ex(args, "settings", &settings) &&
 		      json_object_object_get_ex(settings, "multifd_channels", &mf) &&
 		      json_object_get_int(mf) > 0;
@@ -456,6 +471,8 @@ static bool switchover_run(dest_op *op)
 	switch (op->step) {
 	case 0:
 		op->timer = calloc(1, sizeof(*op->timer));
+		if (!op->timer)
+			return dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory"), true;
 		uv_timer_init(op->d->loop, op->timer);
 		op->timer->data = op;
 		switchover_poll(op->timer);
@@ -516,9 +533,8 @@ static void activate_done(int error, const char *message, uint64_t device_wait_m
 		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", message);
 		return;
 	}
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "device_wait_ms", json_object_new_uint64(device_wait_ms));
-	dest_op_next(op);
+	if (dest_op_set_result(op, "device_wait_ms", json_object_new_uint64(device_wait_ms)))
+		dest_op_next(op);
 }
 
 static bool activate_run(dest_op *op)
@@ -543,9 +559,8 @@ static void did_on_reply(agent_client *c, int error, json_object *ret, const cha
 			     message ? message : strerror(-error));
 		return;
 	}
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "skipped", json_object_new_boolean(error < 0));
-	dest_op_next(op);
+	if (dest_op_set_result(op, "skipped", json_object_new_boolean(error < 0)))
+		dest_op_next(op);
 }
 
 static bool did_on_run(dest_op *op)

@@ -6,6 +6,7 @@
  * (undo steps are idempotent, so a phase that failed half-way is undone too); from the
  * switchover on it never turns back and a failure only marks the result degraded.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
 #include "transport/peer_link.h"
+#include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 
@@ -233,6 +235,69 @@ static void job_finish(migration_job *j)
 static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			      const char *message, void *userdata);
 
+/* One peer call in flight: its reply is checked (peer_reply.h) before the step sees it. */
+typedef struct peer_call {
+	migration_job *j;
+	const control_command *cmd;
+	rpc_reply_cb cb;
+} peer_call;
+
+/*
+ * Every peer reply passes here: an error's code and message are cleaned, a return is checked
+ * against the protocol table, and one that fails reaches the step as an error (-EBADMSG) that
+ * says what the peer got wrong; before the switchover the job then rolls back.
+ */
+static void job_on_peer_checked(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	peer_call pc = *(peer_call *)userdata;
+	_cleanup_free_ char *why = NULL;
+	char problem[256];
+	peer_error e;
+
+	free(userdata);
+	if (error == -ECANCELED) {
+		pc.cb(c, error, NULL, NULL, NULL, pc.j);
+		return;
+	}
+	if (error == -EREMOTEIO) {
+		peer_error_clean(code, message, &e);
+		pc.cb(c, error, NULL, e.code, e.message, pc.j);
+		return;
+	}
+	if (error < 0) {
+		pc.cb(c, error, NULL, code, message, pc.j);
+		return;
+	}
+	if (control_reply_validate(pc.cmd, ret, problem, sizeof(problem)) < 0) {
+		if (asprintf(&why, "%s answered %s with %s; refusing the reply", pc.j->to, pc.cmd->name,
+			     problem) < 0)
+			why = NULL;
+		log_warning("%s: %s", pc.j->vm_name, why ? why : "a peer reply is malformed");
+		pc.cb(c, -EBADMSG, NULL, CONTROL_ERR_PROTOCOL, why ? why : "malformed peer reply", pc.j);
+		return;
+	}
+	pc.cb(c, 0, ret, NULL, NULL, pc.j);
+}
+
+static int job_rpc_call(migration_job *j, rpc_conn *conn, const char *cmd, json_object *args,
+			uint64_t timeout, rpc_reply_cb cb)
+{
+	peer_call *pc = calloc(1, sizeof(*pc));
+	int r;
+
+	if (!pc) {
+		json_object_put(args);
+		return -ENOMEM;
+	}
+	*pc = (peer_call){ .j = j, .cmd = control_command_find(cmd), .cb = cb };
+	assert(pc->cmd);
+	r = rpc_conn_call(conn, cmd, args, timeout, NULL, job_on_peer_checked, pc);
+	if (r < 0)
+		free(pc);
+	return r;
+}
+
 static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *message,
 			void *userdata)
 {
@@ -249,8 +314,7 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 		peer_link_close(dead);
 		return;
 	}
-	r = rpc_conn_call(conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, NULL,
-			  cb, j);
+	r = job_rpc_call(j, conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, cb);
 	if (r < 0)
 		cb(conn, r, NULL, CONTROL_ERR_FAILED, "Cannot send to the peer", j);
 }
@@ -263,9 +327,13 @@ static void job_peer_call(migration_job *j, const char *cmd, json_object *args, 
 
 	if (!args)
 		args = json_object_new_object();
-	json_object_object_add(args, "vm", json_object_new_string(j->vm_name));
+	if (!args || json_object_object_add(args, "vm", json_object_new_string(j->vm_name)) < 0) {
+		json_object_put(args);
+		cb(conn, -ENOMEM, NULL, CONTROL_ERR_FAILED, "Out of memory", j);
+		return;
+	}
 	if (conn) {
-		r = rpc_conn_call(conn, cmd, json_object_get(args), timeout, NULL, cb, j);
+		r = job_rpc_call(j, conn, cmd, json_object_get(args), timeout, cb);
 		if (r != -ECONNRESET) {
 			json_object_put(args);
 			if (r < 0)
@@ -563,7 +631,9 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			     const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *uri;
+	peer_prepare_reply reply;
+	char problem[256];
+	int r;
 
 	if (error == -ECANCELED)
 		return;
@@ -572,13 +642,19 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			      message ? message : strerror(-error));
 		return;
 	}
-	if (!json_object_object_get_ex(ret, "uri", &uri) ||
-	    !json_object_is_type(uri, json_type_string)) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a migration URI", j->to);
+	if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s answered peer-prepare with %s", j->to, problem);
 		return;
 	}
+	/* The address is ours to choose (the config's), never the peer's: only the port is its. */
 	free(j->uri);
-	j->uri = strdup(json_object_get_string(uri));
+	j->uri = NULL;
+	r = migration_uri_new(j->peer->migration_address, reply.port, &j->uri);
+	if (r < 0) {
+		job_step_done(j, r, "Cannot build the migration address for %s: %s", j->to, strerror(-r));
+		return;
+	}
+	log_info("%s: %s reserved %s and listens on %s", j->vm_name, j->to, reply.vf, j->uri);
 	job_step_done(j, 0, NULL);
 }
 
@@ -994,10 +1070,15 @@ static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char
 			    const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *w;
+	peer_activate_reply reply;
+	char problem[256];
 
-	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w))
-		j->rec[PHASE_ACTIVE].device_wait_ms = json_object_get_int64(w);
+	if (error == 0 && peer_reply_activate(ret, &reply, problem, sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s answered peer-activate with %s", j->to, problem);
+		return;
+	}
+	if (error == 0)
+		j->rec[PHASE_ACTIVE].device_wait_ms = (int64_t)reply.device_wait_ms;
 	job_on_peer_reply(c, error, ret, code, message, userdata);
 }
 
@@ -1228,10 +1309,14 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	j->settings = d->config->migration;
 	j->timer = calloc(1, sizeof(*j->timer));
 	if (!j->vm_name || !j->to || !j->timer || !j->peer) {
+		/* Decide before job_free(): j is gone after it. */
+		int r = j->peer ? -ENOMEM : -ENOENT;
+
 		free(j->timer);
 		j->timer = NULL;
+		j->v = NULL; /* v->job was never set: leave v alone */
 		job_free(j);
-		return j->peer ? -ENOMEM : -ENOENT;
+		return r;
 	}
 	uv_timer_init(d->loop, j->timer);
 	j->timer->data = j;
