@@ -409,20 +409,19 @@ int control_args_validate(const control_command *cmd, json_object *args, char *e
 
 int control_reply_validate(const control_command *cmd, json_object *ret, char *errbuf, size_t errlen)
 {
-	char what[96];
+	char what[64];
 	json_object *v;
 	int r;
 
 	if (!json_object_is_type(ret, json_type_object))
-		return fail(errbuf, errlen, -EBADMSG, "the reply to '%s' is not a JSON object", cmd->name);
+		return fail(errbuf, errlen, -EBADMSG, "not a JSON object");
 	for (const control_field *f = cmd->returns; f->name; f++) {
 		if (!json_object_object_get_ex(ret, f->name, &v)) {
 			if (f->required)
-				return fail(errbuf, errlen, -EBADMSG, "the reply to '%s' has no '%s'", cmd->name,
-					    f->name);
+				return fail(errbuf, errlen, -EBADMSG, "no member '%s'", f->name);
 			continue;
 		}
-		snprintf(what, sizeof(what), "'%s' in the reply to '%s'", f->name, cmd->name);
+		snprintf(what, sizeof(what), "'%s'", f->name);
 		r = control_field_check(f, v, what, errbuf, errlen);
 		if (r < 0)
 			return -EBADMSG;

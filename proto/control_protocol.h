@@ -161,8 +161,9 @@ int control_field_check(const control_field *f, json_object *v, const char *what
 int control_args_validate(const control_command *cmd, json_object *args, char *errbuf, size_t errlen);
 /*
  * A reply's "return" against cmd's table entry: not an object, wrong types, values out of range
- * and missing required members are refused with -EBADMSG and a message that names the member.
- * Members the table does not list are ignored (a newer peer may add some).
+ * and missing required members are refused with -EBADMSG and a message that names the member
+ * ("'port' must be within 1..65535"; the caller says whose reply to what). Members the table does
+ * not list are ignored (a newer peer may add some).
  */
 int control_reply_validate(const control_command *cmd, json_object *ret, char *errbuf, size_t errlen);
 

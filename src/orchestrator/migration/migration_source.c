@@ -270,8 +270,7 @@ static void job_on_peer_checked(rpc_conn *c, int error, json_object *ret, const 
 		return;
 	}
 	if (control_reply_validate(pc.cmd, ret, problem, sizeof(problem)) < 0) {
-		if (asprintf(&why, "%s answered %s with %s; refusing the reply", pc.j->to, pc.cmd->name,
-			     problem) < 0)
+		if (asprintf(&why, "%s's reply to %s is refused: %s", pc.j->to, pc.cmd->name, problem) < 0)
 			why = NULL;
 		log_warning("%s: %s", pc.j->vm_name, why ? why : "a peer reply is malformed");
 		pc.cb(c, -EBADMSG, NULL, CONTROL_ERR_PROTOCOL, why ? why : "malformed peer reply", pc.j);
@@ -637,13 +636,18 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 
 	if (error == -ECANCELED)
 		return;
+	if (error == -EBADMSG) {
+		/* The reply was refused, and the message says whose and why. */
+		job_step_done(j, error, "%s", message);
+		return;
+	}
 	if (error < 0) {
 		job_step_done(j, error, "%s could not prepare: %s", j->to,
 			      message ? message : strerror(-error));
 		return;
 	}
 	if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare with %s", j->to, problem);
+		job_step_done(j, -EBADMSG, "%s's reply to peer-prepare is refused: %s", j->to, problem);
 		return;
 	}
 	/* The address is ours to choose (the config's), never the peer's: only the port is its. */
@@ -1074,7 +1078,7 @@ static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char
 	char problem[256];
 
 	if (error == 0 && peer_reply_activate(ret, &reply, problem, sizeof(problem)) < 0) {
-		job_step_done(j, -EBADMSG, "%s answered peer-activate with %s", j->to, problem);
+		job_step_done(j, -EBADMSG, "%s's reply to peer-activate is refused: %s", j->to, problem);
 		return;
 	}
 	if (error == 0)

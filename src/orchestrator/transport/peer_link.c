@@ -81,7 +81,8 @@ static void peer_on_hello(rpc_conn *c, int error, json_object *ret, const char *
 		return;
 	}
 	if (peer_reply_hello(ret, l->peer->name, &l->hello, problem, sizeof(problem)) < 0) {
-		if (asprintf(&why, "Peer daemon at '%s' answered %s", l->opts.host, problem) < 0)
+		if (asprintf(&why, "Peer daemon %s at '%s': its reply to hello is refused: %s", l->peer->name,
+			     l->opts.host, problem) < 0)
 			why = NULL;
 		peer_link_fail(l, -EPROTONOSUPPORT, why);
 		return;

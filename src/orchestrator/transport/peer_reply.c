@@ -34,15 +34,15 @@ int peer_reply_hello(json_object *ret, const char *expected_host, peer_hello *ou
 	version = json_object_get_int64(member(ret, "version"));
 	if (version < CONTROL_PROTOCOL_VERSION_MIN_PEER || version > CONTROL_PROTOCOL_VERSION) {
 		snprintf(errbuf, errlen,
-			 "hello with protocol version %lld, this daemon speaks %d to %d to peers: install "
-			 "the same dmigrate release on both hosts",
+			 "protocol version %lld, but this daemon speaks %d to %d to peers: install the "
+			 "same dmigrate release on both hosts",
 			 (long long)version, CONTROL_PROTOCOL_VERSION_MIN_PEER, CONTROL_PROTOCOL_VERSION);
 		return -EBADMSG;
 	}
 	h.version = (int)version;
 	host = json_object_get_string(member(ret, "host"));
 	if (expected_host && strcmp(host, expected_host)) {
-		snprintf(errbuf, errlen, "hello as host '%s', not '%s': the peer's address in this "
+		snprintf(errbuf, errlen, "it is host '%s', not '%s': the peer's address in this "
 					 "daemon's config leads to another host",
 			 host, expected_host);
 		return -EBADMSG;
@@ -56,7 +56,7 @@ int peer_reply_hello(json_object *ret, const char *expected_host, peer_hello *ou
 		if (!strcmp(f, CONTROL_FEATURE_FAULT_INJECTION))
 			h.fault_injection = true;
 		else {
-			snprintf(errbuf, errlen, "hello with feature '%s', which this daemon never offered", f);
+			snprintf(errbuf, errlen, "feature '%s', which this daemon never offered", f);
 			return -EBADMSG;
 		}
 	}

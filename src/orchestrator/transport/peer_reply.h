@@ -7,7 +7,7 @@
  *
  * Each parser takes the reply's "return" value (any JSON value, or NULL), fills *ret only on
  * success, and on failure returns -EBADMSG with errbuf saying which member is wrong and how,
- * ready to follow "PEER answered COMMAND: ". Members the table does not list are ignored, as the
+ * ready to follow "PEER's reply to COMMAND is refused: ". Members the table does not list are ignored, as the
  * protocol's compatibility rules say.
  */
 #pragma once
