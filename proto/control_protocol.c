@@ -24,6 +24,9 @@ static const char *const migrate_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR
 static const char *const switchover_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_NOT_RUNNING,
 						 CONTROL_ERR_FAILED, NULL };
 static const char *const prepare_errors[] = { CONTROL_ERR_NOT_RUNNING, CONTROL_ERR_FAILED, NULL };
+static const char *const cancel_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_FAILED, NULL };
+/* After the switchover: the destination's own phases, degraded (failed) or lost. */
+static const char *const dest_phase_errors[] = { CONTROL_ERR_FAILED, CONTROL_ERR_VM_LOST, NULL };
 static const char *const fault_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_NOT_RUNNING,
 					    CONTROL_ERR_FAILED, NULL };
 
@@ -90,8 +93,8 @@ static const control_field migrate_args[] = {
 	{ "to", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "A peer name from the daemon's config." },
 	{ "settings", CONTROL_OBJECT, false, false, 0, 0,
 	  "Overrides of the config's migration settings: `downtime_limit_ms`, "
-	  "`max_bandwidth_mibps`, `multifd_channels`, `auto_converge`, `xbzrle` "
-	  "(examples/README-dmigrated.md)." },
+	  "`max_bandwidth_mibps`, `multifd_channels`, `auto_converge`, `xbzrle`, "
+	  "`migrate_timeout_ms` (examples/README-dmigrated.md)." },
 	{ "fault", CONTROL_OBJECT, false, false, 0, 0,
 	  "Drills only, refused unless the daemon's `fault_injection` is on: "
 	  "`{\"name\": \"kill-dest-qemu\", \"phase\": \"migrate\", \"duration_ms\": N}` "
@@ -102,8 +105,10 @@ static const control_field migrate_returns[] = {
 	{ "vm", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The VM." },
 	{ "from", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The source host." },
 	{ "to", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The destination host." },
-	{ "outcome", CONTROL_STRING, true, false, 1, 32, "`migrated`, `degraded`, `rolled-back` or `failed`." },
-	{ "runs_on", CONTROL_STRING, true, false, 1, CONTROL_NAME_MAX, "The host the VM runs on, or `unknown`." },
+	{ "outcome", CONTROL_STRING, true, false, 1, 32,
+	  "`migrated`, `degraded`, `rolled-back`, `lost` or `failed`." },
+	{ "runs_on", CONTROL_STRING, true, false, 1, CONTROL_NAME_MAX,
+	  "The host the VM runs on; `nowhere` when lost, `unknown` when failed." },
 	{ "message", CONTROL_STRING, false, false, 0, CONTROL_MAX_ERROR_MESSAGE,
 	  "Why it rolled back or degraded; absent on success." },
 	{ "phases", CONTROL_ARRAY, true, false, 0, 32, "Per phase: `phase`, `start_ms`, `duration_ms`, `state`, "
@@ -113,6 +118,20 @@ static const control_field migrate_returns[] = {
 	{ "total_ms", CONTROL_INT, true, false, 0, INT64_MAX, "The whole job." },
 	END,
 };
+
+static const control_field cancel_returns[] = {
+	{ "vm", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The VM." },
+	{ "state", CONTROL_STRING, true, false, 1, 32, "`cancelling`." },
+	END,
+};
+
+/* What the destination answers about one of its own phases (docs/design.md). */
+#define DEST_PHASE                                                                                 \
+	{ "phase", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The destination's phase." },   \
+	{ "state", CONTROL_STRING, true, false, 1, 32, "`done` or `skipped`." },                   \
+	{ "message", CONTROL_STRING, false, false, 0, CONTROL_MAX_ERROR_MESSAGE, "Why it was skipped." }
+
+static const control_field dest_phase_returns[] = { DEST_PHASE, END };
 
 static const control_field check_args[] = {
 	ARG_VM,
@@ -129,25 +148,31 @@ static const control_field check_returns[] = {
 static const control_field prepare_args[] = {
 	ARG_VM,
 	{ "spec", CONTROL_OBJECT, true, false, 0, 0, "The VM's spec." },
-	{ "settings", CONTROL_OBJECT, true, false, 0, 0, "The migration settings (multifd must match)." },
+	{ "settings", CONTROL_OBJECT, true, false, 0, 0,
+	  "The migration settings (multifd must match; a `migrate_timeout_ms` not shorter than the "
+	  "destination's `incoming_timeout_ms` is refused)." },
+	{ "from", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The source host, for the journal." },
 	END,
 };
 static const control_field prepare_returns[] = {
+	DEST_PHASE,
 	{ "port", CONTROL_INT, true, false, 1, 65535,
 	  "The TCP port the incoming QEMU listens on, at the destination's `migration_address`. "
 	  "The source connects to the address its own config gives for the peer, never to one the "
 	  "peer names." },
-	{ "vf", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX,
-	  "The passthrough device the destination reserved, for the log." },
+	END,
+};
+static const control_field switchover_args[] = {
+	ARG_VM,
+	{ "did", CONTROL_BOOL, true, false, 0, 0, "Turn DID on after the VF (the source had it on)." },
+	{ "fault", CONTROL_OBJECT, false, false, 0, 0,
+	  "A drill's fault at one of the destination's later phases (needs `fault-injection`)." },
 	END,
 };
 static const control_field activate_returns[] = {
+	DEST_PHASE,
 	{ "device_wait_ms", CONTROL_INT, true, false, 0, MAX_DEVICE_WAIT_MS,
 	  "Of the phase, how long went to waiting for the new VF (probe, carrier, bond)." },
-	END,
-};
-static const control_field did_on_returns[] = {
-	{ "skipped", CONTROL_BOOL, true, false, 0, 0, "True when the guest has no DID." },
 	END,
 };
 static const control_field fault_args[] = {
@@ -175,6 +200,12 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		migrate_args, migrate_returns,
 		"Migrate a VM to a peer. Sends `phase` and `progress` events while it runs (below).",
 		migrate_errors },
+	[CONTROL_CMD_CANCEL] = { CONTROL_CMD_CANCEL, "cancel", CONTROL_SIDE_CLI, 2, NULL, vm_args,
+		cancel_returns,
+		"Before the switchover: stop the VM's migration (QMP `migrate_cancel` during the copy) "
+		"and undo it; its `migrate` request gets the result `rolled-back`. After the switchover "
+		"it is refused with `failed`, saying why (the source may never run again).",
+		cancel_errors },
 	[CONTROL_CMD_PEER_CHECK] = { CONTROL_CMD_PEER_CHECK, "peer-check", CONTROL_SIDE_PEER, 2, NULL,
 		check_args, check_returns,
 		"Check that the destination does not run `vm` already, has a free passthrough device "
@@ -183,7 +214,8 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 	[CONTROL_CMD_PEER_PREPARE] = { CONTROL_CMD_PEER_PREPARE, "peer-prepare", CONTROL_SIDE_PEER, 2,
 		NULL, prepare_args, prepare_returns,
 		"Reserve a passthrough device, start QEMU from the spec without it with "
-		"`-incoming defer`, and `migrate-incoming` on `tcp:MIGRATION_ADDRESS:0`.",
+		"`-incoming defer`, and `migrate-incoming` on `tcp:MIGRATION_ADDRESS:0`; journals "
+		"`prepare`, then `incoming`.",
 		prepare_errors },
 	[CONTROL_CMD_PEER_ABORT] = { CONTROL_CMD_PEER_ABORT, "peer-abort", CONTROL_SIDE_PEER, 2, NULL,
 		vm_args, no_fields,
@@ -191,22 +223,30 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"Idempotent: a VM already gone is success.",
 		vm_errors },
 	[CONTROL_CMD_PEER_SWITCHOVER] = { CONTROL_CMD_PEER_SWITCHOVER, "peer-switchover",
-		CONTROL_SIDE_PEER, 2, NULL, vm_args, no_fields,
-		"Wait until the VM runs (migration complete, QEMU resumed), then `announce-self`. "
-		"`not-running` means the incoming QEMU is stopped for good, so the source may resume.",
+		CONTROL_SIDE_PEER, 2, NULL, switchover_args, dest_phase_returns,
+		"Wait for QEMU's `RESUME` (bounded), `announce-self`; then the destination goes on "
+		"alone: plug, active, did-on. `not-running` means the VM did not start running there and "
+		"its incoming QEMU is stopped for good, so the source may resume.",
 		switchover_errors },
 	[CONTROL_CMD_PEER_PLUG] = { CONTROL_CMD_PEER_PLUG, "peer-plug", CONTROL_SIDE_PEER, 2, NULL,
-		vm_args, no_fields, "`device_add` of the reserved device.", fault_errors },
+		vm_args, dest_phase_returns,
+		"Wait for the destination's plug phase: `device_add` of the reserved device.",
+		dest_phase_errors },
 	[CONTROL_CMD_PEER_ACTIVATE] = { CONTROL_CMD_PEER_ACTIVATE, "peer-activate", CONTROL_SIDE_PEER,
 		2, NULL, vm_args, activate_returns,
-		"Through the guest agent: enslave the new VF, wait for its carrier, make it active, "
-		"announce.",
-		vm_errors },
+		"Wait for the destination's active phase: through the guest agent, enslave the new VF, "
+		"wait for its carrier, make it active, announce.",
+		dest_phase_errors },
 	[CONTROL_CMD_PEER_DID_ON] = { CONTROL_CMD_PEER_DID_ON, "peer-did-on", CONTROL_SIDE_PEER, 2,
-		NULL, vm_args, did_on_returns, "Through the guest agent: turn DID on.", vm_errors },
+		NULL, vm_args, dest_phase_returns,
+		"Wait for the destination's did-on phase: through the guest agent, turn DID on "
+		"(`skipped` when the guest has none or the source had it off).",
+		dest_phase_errors },
 	[CONTROL_CMD_PEER_COMMIT] = { CONTROL_CMD_PEER_COMMIT, "peer-commit", CONTROL_SIDE_PEER, 2,
-		NULL, vm_args, no_fields, "The VM is the destination's now; its journal is closed.",
-		vm_errors },
+		NULL, vm_args, dest_phase_returns,
+		"The source let its copy go: the VM is the destination's, its journal is closed "
+		"(without it, after did-on the destination commits alone within 60 s).",
+		dest_phase_errors },
 	[CONTROL_CMD_PEER_FAULT] = { CONTROL_CMD_PEER_FAULT, "peer-fault", CONTROL_SIDE_PEER, 2,
 		CONTROL_FEATURE_FAULT_INJECTION, fault_args, no_fields,
 		"A drill's fault that lives on the destination: kill the VM's QEMU, make its agent "
@@ -227,6 +267,8 @@ const control_error control_errors[] = {
 	{ CONTROL_ERR_INCOMPATIBLE, 1, "`hello`: no version both sides speak." },
 	{ CONTROL_ERR_NOT_RUNNING, 1, "Peer only: the incoming QEMU is stopped for good, so the "
 				      "source may resume its VM." },
+	{ CONTROL_ERR_VM_LOST, 4, "Peer only: the destination's QEMU died after the switchover, "
+				  "with the only running copy of the VM." },
 };
 const size_t control_n_errors = sizeof(control_errors) / sizeof(control_errors[0]);
 

@@ -58,6 +58,7 @@
 #define CONTROL_ERR_PROTOCOL "protocol-error"
 #define CONTROL_ERR_INCOMPATIBLE "incompatible"
 #define CONTROL_ERR_NOT_RUNNING "not-running"
+#define CONTROL_ERR_VM_LOST "vm-lost"
 
 /* The features (control_features[]). */
 #define CONTROL_FEATURE_FAULT_INJECTION "fault-injection"
@@ -95,6 +96,7 @@ typedef enum control_command_id {
 	CONTROL_CMD_START,
 	CONTROL_CMD_STOP,
 	CONTROL_CMD_MIGRATE,
+	CONTROL_CMD_CANCEL,
 	CONTROL_CMD_PEER_CHECK,
 	CONTROL_CMD_PEER_PREPARE,
 	CONTROL_CMD_PEER_ABORT,

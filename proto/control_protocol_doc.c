@@ -84,7 +84,7 @@ static const char migrate_events[] =
 	"```json\n"
 	"{\n"
 	"  \"vm\": \"vm1\", \"from\": \"hostA\", \"to\": \"hostB\",\n"
-	"  \"outcome\": \"migrated\" | \"degraded\" | \"rolled-back\",\n"
+	"  \"outcome\": \"migrated\" | \"degraded\" | \"rolled-back\" | \"lost\" | \"failed\",\n"
 	"  \"runs_on\": \"hostB\",\n"
 	"  \"message\": \"why it rolled back or degraded, absent on success\",\n"
 	"  \"phases\": [{\"phase\": \"preflight\", \"start_ms\": 0, \"duration_ms\": 85, \"state\": \"done\"}, ...,\n"
@@ -96,17 +96,26 @@ static const char migrate_events[] =
 	"```\n"
 	"\n"
 	"`rolled-back` means the VM runs on the source with its VF active, as before. `degraded` means\n"
-	"it runs on the destination but without its VF or without DID. The CLI exits 0, 1 and 3 for the\n"
-	"three outcomes, and 2 for an error reply with code `invalid-argument` or `not-found`.\n"
+	"it runs on the destination but without its VF or without DID. `lost` means the destination's\n"
+	"QEMU died after the switchover, when it held the only running copy: `runs_on` is `nowhere`, the\n"
+	"source's paused copy was not resumed (it would run a stale state) and both VFs are free.\n"
+	"`failed` means neither side could be resumed safely (`runs_on` `unknown`; the journal is kept).\n"
+	"The CLI exits 0, 1, 3 and 4 for migrated, rolled-back (or failed), degraded and lost, and 2 for\n"
+	"an error reply with code `invalid-argument` or `not-found`.\n"
 	"`device_wait_ms` (in `active`) is how much of the phase went to waiting for the new VF: for the\n"
 	"guest to probe it, for its carrier, for the bond to see its link.\n\n";
 
 static const char peer_intro[] =
-	"The source daemon drives; the destination answers. Each is idempotent where the recovery of\n"
-	"an interrupted migration may repeat it. The source builds the migration stream's address\n"
-	"itself: the peer's `migration_address` from its own config (default: the peer's `address`)\n"
-	"and the `port` that `peer-prepare` answers, checked to be 1..65535. Nothing a peer answers\n"
-	"reaches QEMU, a file name or a log line unchecked.\n\n";
+	"The source daemon drives up to the switchover; from `peer-switchover` on the destination owns\n"
+	"the job and runs plug, active and did-on by itself (docs/design.md): `peer-plug`,\n"
+	"`peer-activate` and `peer-did-on` wait for the outcome of its phase and answer it, or the error\n"
+	"`failed` (degraded) or `vm-lost` (its QEMU died after the switchover). Each is idempotent:\n"
+	"after the switchover the source opens a broken link again and repeats the call.\n"
+	"\n"
+	"The source builds the migration stream's address itself: the peer's `migration_address` from\n"
+	"its own config (default: the peer's `address`) and the `port` that `peer-prepare` answers,\n"
+	"checked to be 1..65535. Nothing a peer answers reaches QEMU, a file name or a log line\n"
+	"unchecked.\n\n";
 
 static const char *type_name(const control_field *f)
 {

@@ -23,14 +23,19 @@ static void check_name(const char *s)
 
 static void parse_return(json_object *ret)
 {
-	static const control_command_id empty[] = { CONTROL_CMD_PEER_ABORT, CONTROL_CMD_PEER_SWITCHOVER,
-						    CONTROL_CMD_PEER_PLUG, CONTROL_CMD_PEER_COMMIT,
-						    CONTROL_CMD_PEER_FAULT };
+	static const struct {
+		control_command_id cmd;
+		const char *phase;
+	} phases[] = {
+		{ CONTROL_CMD_PEER_SWITCHOVER, "switchover" }, { CONTROL_CMD_PEER_PLUG, "plug" },
+		{ CONTROL_CMD_PEER_ACTIVATE, "active" },       { CONTROL_CMD_PEER_DID_ON, "did-on" },
+		{ CONTROL_CMD_PEER_COMMIT, "commit" },
+	};
+	static const control_command_id empty[] = { CONTROL_CMD_PEER_ABORT, CONTROL_CMD_PEER_FAULT };
 	peer_hello hello;
 	peer_check_reply check;
 	peer_prepare_reply prepare;
-	peer_activate_reply activate;
-	peer_did_on_reply did_on;
+	peer_phase_reply phase;
 	char errbuf[256];
 
 	if (peer_reply_hello(ret, "hostB", &hello, errbuf, sizeof(errbuf)) == 0 &&
@@ -42,15 +47,17 @@ static void parse_return(json_object *ret)
 	if (peer_reply_check(ret, &check, errbuf, sizeof(errbuf)) == 0 &&
 	    (check.free_vfs < 1 || check.free_vfs > 256))
 		abort();
-	if (peer_reply_prepare(ret, &prepare, errbuf, sizeof(errbuf)) == 0) {
-		if (prepare.port < 1)
-			abort();
-		check_name(prepare.vf);
-	}
-	if (peer_reply_activate(ret, &activate, errbuf, sizeof(errbuf)) == 0 &&
-	    activate.device_wait_ms > 10 * 60 * 1000)
+	if (peer_reply_prepare(ret, &prepare, errbuf, sizeof(errbuf)) == 0 && prepare.port < 1)
 		abort();
-	(void)peer_reply_did_on(ret, &did_on, errbuf, sizeof(errbuf));
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		if (peer_reply_phase(phases[i].cmd, phases[i].phase, ret, &phase, errbuf, sizeof(errbuf)) < 0)
+			continue;
+		/* Only the phase asked about, in a state the source knows. */
+		if (strcmp(json_object_get_string(json_object_object_get(ret, "phase")), phases[i].phase) ||
+		    phase.device_wait_ms > 10 * 60 * 1000 ||
+		    (phases[i].cmd != CONTROL_CMD_PEER_ACTIVATE && phase.device_wait_ms))
+			abort();
+	}
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
 		if (peer_reply_empty(empty[i], ret, errbuf, sizeof(errbuf)) == 0 &&
 		    !json_object_is_type(ret, json_type_object))

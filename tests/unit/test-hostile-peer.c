@@ -3,7 +3,8 @@
  * The source daemon against a peer that lies. The real source half runs in this process, driven
  * through the daemon's own control socket code like the CLI drives it; QEMU is a scripted QMP
  * server (mock_qmp.h), the guest agent the real agent request loop over a fake kernel
- * (agent-fake.h), and the destination a scripted peer daemon (fake_daemon.h) that answers hello,
+ * (agent-fake.h), and the destination a scripted peer daemon (fake_daemon.h, reached as a local
+ * peer: link "local") that answers hello,
  * peer-check and peer-prepare with a lie: wrong types, out-of-range ports, names with shell or
  * QMP metacharacters, missing members, a URI where the port belongs, error replies with escape
  * sequences and invented codes, a link that breaks. Every time the VM must be safe on the source:
@@ -71,7 +72,7 @@ static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_
 			rpc_request_reply_error(req, script->prepare_error, "%s", script->prepare_error_message);
 			return;
 		}
-		answer = script->prepare ? script->prepare : "{\"port\": 4444, \"vf\": \"vf1\"}";
+		answer = script->prepare ? script->prepare : "{\"phase\": \"prepare\", \"state\": \"done\", \"port\": 4444}";
 	} else if (!strcmp(cmd, "peer-abort"))
 		answer = "{}";
 	if (!answer) {
@@ -80,23 +81,6 @@ static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_
 	}
 	/* Any JSON value goes back as "return", also what no honest peer would send. */
 	rpc_request_reply(req, json_tokener_parse(answer));
-}
-
-static int connect_to_fake_peer(host_daemon *d, const peer_config *peer, int *ret_fd, char **ret_error)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fake-peer.sock", tmp);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		if (fd >= 0)
-			close(fd);
-		*ret_error = strdup("cannot reach the fake peer");
-		return r;
-	}
-	*ret_fd = fd;
-	return 0;
 }
 
 /* The guest agent's socket: one connection, served by the real agent over the fake kernel. */
@@ -213,13 +197,13 @@ static void daemon_setup(host_daemon *d)
 			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
 			     " \"state_dir\": \"%s\", \"run_dir\": \"%s\", \"migration_address\": \"127.0.0.1\","
 			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 2},"
-			     " \"peers\": {\"hostB\": {\"address\": \"127.0.0.2\", \"peer_socket\": \"/run/none.sock\","
-			     " \"migration_address\": \"192.0.2.77\"}}}",
-			     tmp, tmp, state, run) > 0);
+			     " \"peers\": {\"hostB\": {\"address\": \"127.0.0.2\", \"link\": \"local\","
+			     " \"peer_socket\": \"%s/fake-peer.sock\", \"migration_address\": \"192.0.2.77\"}}}",
+			     tmp, tmp, state, run, tmp) > 0);
 	ASSERT_TRUE(asprintf(&config_path, "%s/dmigrated.json", tmp) > 0);
 	write_file(config_path, config);
 
-	*d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1, .peer_connect = connect_to_fake_peer };
+	*d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
 	ASSERT_OK(host_config_load(config_path, &d->config, &error));
 	ASSERT_OK(state_dir_create(state));
 	ASSERT_OK(state_dir_create(run));
@@ -384,33 +368,42 @@ TEST(lies_in_peer_check)
 	}
 }
 
+/* The members of an honest peer-prepare reply but the port. */
+#define PREPARED "\"phase\": \"prepare\", \"state\": \"done\""
+
 TEST(lies_in_peer_prepare)
 {
 	static const struct {
 		const char *prepare, *want;
 	} lies[] = {
 		/* A URI where the port belongs, or instead of it: version 1's reply, never heard again. */
-		{ "{\"uri\": \"exec:sh -c 'touch /tmp/pwned'\", \"vf\": \"vf1\"}", "hostB's reply to peer-prepare is refused: no member 'port'" },
-		{ "{\"port\": \"exec:sh -c id\", \"vf\": \"vf1\"}", "hostB's reply to peer-prepare is refused: 'port' must be an integer" },
-		{ "{\"port\": \"tcp:198.51.100.7:4444\", \"vf\": \"vf1\"}", "must be an integer" },
+		{ "{" PREPARED ", \"uri\": \"exec:sh -c 'touch /tmp/pwned'\"}", "hostB's reply to peer-prepare is refused: no member 'port'" },
+		{ "{" PREPARED ", \"port\": \"exec:sh -c id\"}", "hostB's reply to peer-prepare is refused: 'port' must be an integer" },
+		{ "{" PREPARED ", \"port\": \"tcp:198.51.100.7:4444\"}", "'port' must be an integer" },
+		{ "{" PREPARED ", \"port\": \"4444\"}", "'port' must be an integer" },
 		/* Out of range. */
-		{ "{\"port\": 0, \"vf\": \"vf1\"}", "hostB's reply to peer-prepare is refused: 'port' must be within 1..65535" },
-		{ "{\"port\": 65536, \"vf\": \"vf1\"}", "must be within 1..65535" },
-		{ "{\"port\": -22, \"vf\": \"vf1\"}", "must be within 1..65535" },
-		{ "{\"port\": 18446744073709551616, \"vf\": \"vf1\"}", "must be" },
-		{ "{\"port\": 4444.0, \"vf\": \"vf1\"}", "must be an integer" },
-		/* Names with shell and QMP metacharacters. */
-		{ "{\"port\": 4444, \"vf\": \"vf1,id=x\"}", "hostB's reply to peer-prepare is refused: 'vf' must be a name" },
-		{ "{\"port\": 4444, \"vf\": \"vf1; rm -rf /\"}", "must be a name" },
-		{ "{\"port\": 4444, \"vf\": \"$(reboot)\"}", "must be a name" },
-		{ "{\"port\": 4444, \"vf\": \"../../etc/passwd\"}", "must be a name" },
-		{ "{\"port\": 4444, \"vf\": \"-vf\"}", "must be a name" },
-		{ "{\"port\": 4444, \"vf\": \"vf\\u0000x\"}", "must be a name" },
-		/* Missing members, wrong types. */
-		{ "{\"port\": 4444}", "refused: no member 'vf'" },
-		{ "{\"port\": 4444, \"vf\": 1}", "must be a name" },
-		{ "{\"port\": [4444], \"vf\": \"vf1\"}", "must be an integer" },
-		{ "null", "hostB's reply to peer-prepare is refused: no member 'port'" },
+		{ "{" PREPARED ", \"port\": 0}", "hostB's reply to peer-prepare is refused: 'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": 65536}", "'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": -22}", "'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": 18446744073709551616}", "'port' must be" },
+		{ "{" PREPARED ", \"port\": 4444.0}", "'port' must be an integer" },
+		/* Names with shell and QMP metacharacters, control characters, the wrong phase. */
+		{ "{\"phase\": \"prepare,id=x\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prepare; rm -rf /\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"$(reboot)\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"../../etc/passwd\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"-prepare\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prep\\u0000are\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prepare\", \"state\": \"done\\u001b[2J\", \"port\": 4444}", "'state' contains a NUL or control character" },
+		{ "{\"phase\": \"commit\", \"state\": \"done\", \"port\": 4444}", "it reports phase 'commit', not 'prepare'" },
+		{ "{\"phase\": \"prepare\", \"state\": \"teleported\", \"port\": 4444}", "'state' must be \"done\" or \"skipped\"" },
+		{ "{\"phase\": \"prepare\", \"state\": \"skipped\", \"port\": 4444}", "it skipped prepare" },
+		/* Missing members, wrong types, not an object. */
+		{ "{\"state\": \"done\", \"port\": 4444}", "refused: no member 'phase'" },
+		{ "{\"phase\": \"prepare\", \"port\": 4444}", "refused: no member 'state'" },
+		{ "{\"phase\": 1, \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{" PREPARED ", \"port\": [4444]}", "'port' must be an integer" },
+		{ "null", "hostB's reply to peer-prepare is refused: no member 'phase'" },
 		{ "7", "hostB's reply to peer-prepare is refused: not a JSON object" },
 	};
 
@@ -488,7 +481,7 @@ static void guest_unplugs_and_replugs(void)
 TEST(extra_uri_is_ignored)
 {
 	vf_left_the_bond = false;
-	peer_script s = { .prepare = "{\"port\": 4444, \"vf\": \"vf1\", \"uri\": \"exec:sh -c 'touch /tmp/pwned'\","
+	peer_script s = { .prepare = "{" PREPARED ", \"port\": 4444, \"uri\": \"exec:sh -c 'touch /tmp/pwned'\","
 				     " \"address\": \"198.51.100.7\"}" };
 
 	migrate_against(&s, qmp_migrate_to_our_address, guest_unplugs_and_replugs, "QEMU refused to migrate: the test stops here",

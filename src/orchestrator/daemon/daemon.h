@@ -10,6 +10,8 @@
 
 #include "control_protocol.h"
 
+struct dest_job;
+
 typedef struct vm vm;
 typedef struct host_daemon host_daemon;
 
@@ -22,25 +24,16 @@ typedef struct daemon_listener {
 	uv_poll_t poll;
 } daemon_listener;
 
-/*
- * Connect to a peer daemon's peer socket instead of through SSH (peer_link.h): what the unit
- * tests use to put a scripted peer on a socketpair. On success *ret_fd is a connected stream fd
- * (O_CLOEXEC); on failure a negative errno and *ret_error (malloc()ed) say why. Called on a worker
- * thread.
- */
-typedef int (*peer_connect_fn)(host_daemon *d, const peer_config *peer, int *ret_fd,
-			       char **ret_error);
-
 struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
 	vm *vms;
+	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
 	daemon_listener control; /* config->control_socket: the CLI */
 	daemon_listener peer;    /* config->peer_socket: peer daemons, through sshd */
 	uv_signal_t sigterm, sigint;
 	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
-	peer_connect_fn peer_connect; /* NULL: SSH, as configured */
 };
 
 /* Listen on config->control_socket and config->peer_socket (mode 0600) and serve the daemon
@@ -57,5 +50,6 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args);
 /* A string argument, or an invalid-argument reply naming it (then NULL is returned). */
 const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key);

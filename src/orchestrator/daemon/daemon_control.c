@@ -41,6 +41,7 @@ static const daemon_handler cli_handlers[_CONTROL_CMD_MAX] = {
 	[CONTROL_CMD_START] = daemon_cmd_start,
 	[CONTROL_CMD_STOP] = daemon_cmd_stop,
 	[CONTROL_CMD_MIGRATE] = daemon_cmd_migrate,
+	[CONTROL_CMD_CANCEL] = daemon_cmd_cancel,
 };
 
 /* The features this daemon offers: those its config allows. */

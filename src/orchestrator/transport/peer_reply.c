@@ -74,36 +74,67 @@ int peer_reply_check(json_object *ret, peer_check_reply *out, char *errbuf, size
 	return 0;
 }
 
+/* The destination's phase and its state, common to the replies about its phases. */
+static int phase_check(json_object *ret, const char *want_phase, bool *ret_skipped, char *errbuf,
+		       size_t errlen)
+{
+	const char *phase = json_object_get_string(member(ret, "phase"));
+	const char *state = json_object_get_string(member(ret, "state"));
+
+	if (want_phase && strcmp(phase, want_phase)) {
+		snprintf(errbuf, errlen, "it reports phase '%s', not '%s'", phase, want_phase);
+		return -EBADMSG;
+	}
+	if (strcmp(state, "done") && strcmp(state, "skipped")) {
+		snprintf(errbuf, errlen, "'state' must be \"done\" or \"skipped\"");
+		return -EBADMSG;
+	}
+	*ret_skipped = !strcmp(state, "skipped");
+	return 0;
+}
+
 int peer_reply_prepare(json_object *ret, peer_prepare_reply *out, char *errbuf, size_t errlen)
 {
-	int r = reply_check(CONTROL_CMD_PEER_PREPARE, ret, errbuf, errlen);
+	bool skipped;
+	int r;
 
+	/* Version 1 answered a URI that went to QEMU as it was; a peer that still does has no
+	 * port and is refused here. */
+	r = reply_check(CONTROL_CMD_PEER_PREPARE, ret, errbuf, errlen);
 	if (r < 0)
 		return r;
-	/* Version 1 answered a URI that went to QEMU as it was; a peer that still does is refused
-	 * by the check above (no port), and must not look like it could be heard. */
+	r = phase_check(ret, "prepare", &skipped, errbuf, errlen);
+	if (r < 0)
+		return r;
+	if (skipped) {
+		snprintf(errbuf, errlen, "it skipped prepare, which cannot be skipped");
+		return -EBADMSG;
+	}
 	out->port = (uint16_t)json_object_get_int64(member(ret, "port"));
-	snprintf(out->vf, sizeof(out->vf), "%s", json_object_get_string(member(ret, "vf")));
 	return 0;
 }
 
-int peer_reply_activate(json_object *ret, peer_activate_reply *out, char *errbuf, size_t errlen)
+int peer_reply_phase(control_command_id cmd, const char *want_phase, json_object *ret,
+		     peer_phase_reply *out, char *errbuf, size_t errlen)
 {
-	int r = reply_check(CONTROL_CMD_PEER_ACTIVATE, ret, errbuf, errlen);
+	peer_phase_reply p = {};
+	json_object *wait;
+	int r;
 
+	if ((unsigned)cmd >= _CONTROL_CMD_MAX) {
+		snprintf(errbuf, errlen, "no such command");
+		return -EINVAL;
+	}
+	r = reply_check(cmd, ret, errbuf, errlen);
 	if (r < 0)
 		return r;
-	out->device_wait_ms = (uint64_t)json_object_get_int64(member(ret, "device_wait_ms"));
-	return 0;
-}
-
-int peer_reply_did_on(json_object *ret, peer_did_on_reply *out, char *errbuf, size_t errlen)
-{
-	int r = reply_check(CONTROL_CMD_PEER_DID_ON, ret, errbuf, errlen);
-
+	r = phase_check(ret, want_phase, &p.skipped, errbuf, errlen);
 	if (r < 0)
 		return r;
-	out->skipped = json_object_get_boolean(member(ret, "skipped"));
+	wait = member(ret, "device_wait_ms");
+	if (cmd == CONTROL_CMD_PEER_ACTIVATE && wait)
+		p.device_wait_ms = (uint64_t)json_object_get_int64(wait);
+	*out = p;
 	return 0;
 }
 

@@ -38,21 +38,23 @@ int peer_reply_check(json_object *ret, peer_check_reply *out, char *errbuf, size
 
 typedef struct peer_prepare_reply {
 	uint16_t port; /* 1..65535: the source builds the URI from its own config's address */
-	char vf[CONTROL_NAME_MAX + 1];
 } peer_prepare_reply;
+/* peer-prepare: the destination's phase prepare done, and the port its QEMU listens on. */
 int peer_reply_prepare(json_object *ret, peer_prepare_reply *out, char *errbuf, size_t errlen);
 
-typedef struct peer_activate_reply {
-	uint64_t device_wait_ms;
-} peer_activate_reply;
-int peer_reply_activate(json_object *ret, peer_activate_reply *out, char *errbuf, size_t errlen);
+typedef struct peer_phase_reply {
+	bool skipped;            /* the phase's state: "skipped", otherwise "done" */
+	uint64_t device_wait_ms; /* peer-activate only */
+} peer_phase_reply;
+/*
+ * What the destination says about one of its own phases (peer-switchover, -plug, -activate,
+ * -did-on, -commit): the phase must be want_phase (the source's name for the one it waits for)
+ * and its state "done" or "skipped".
+ */
+int peer_reply_phase(control_command_id cmd, const char *want_phase, json_object *ret,
+		     peer_phase_reply *out, char *errbuf, size_t errlen);
 
-typedef struct peer_did_on_reply {
-	bool skipped;
-} peer_did_on_reply;
-int peer_reply_did_on(json_object *ret, peer_did_on_reply *out, char *errbuf, size_t errlen);
-
-/* The replies that carry nothing (peer-abort, -switchover, -plug, -commit, -fault): an object. */
+/* The replies that carry nothing (peer-abort, peer-fault): an object. */
 int peer_reply_empty(control_command_id cmd, json_object *ret, char *errbuf, size_t errlen);
 
 typedef struct peer_error {
