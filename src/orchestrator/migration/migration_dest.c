@@ -632,6 +632,7 @@ static void switchover_on_status(qmp_client *c, int error, json_object *ret, con
 static int switchover_run(dest_job *j)
 {
 	json_object *args;
+	char *running;
 	vm *v;
 
 	switch (j->step) {
@@ -648,9 +649,9 @@ static int switchover_run(dest_job *j)
 		return dest_qmp(j, "announce-self", args, NULL);
 	case 2:
 		v = dest_vm(j);
-		if (v) {
+		if (v && (running = strdup("running"))) {
 			free(v->status);
-			v->status = strdup("running");
+			v->status = running;
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
 		}
