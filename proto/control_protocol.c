@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VM_NAME_DOC "The VM."
@@ -62,7 +63,9 @@ static const control_field hello_returns[] = {
 	{ "vf", CONTROL_NAME, true, true, 1, CONTROL_NAME_MAX,                                    \
 	  "The passthrough device it holds, or null." },                                          \
 	{ "vf_plugged", CONTROL_BOOL, true, false, 0, 0, "Whether that device is in the VM now." }, \
-	{ "host", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "This host's name." }
+	{ "host", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "This host's name." },           \
+	{ "cpumap", CONTROL_ARRAY, false, false, 0, 4096,                                          \
+	  "`[[VCPU, PCPU], ...]`: the CPUs its vCPU threads are pinned to here; only for a pinned VM." }
 
 static const control_field list_returns[] = {
 	{ "vms", CONTROL_ARRAY, true, false, 0, MAX_VMS, "VM summaries (the members of `status` before `spec`)." },
@@ -72,6 +75,8 @@ static const control_field status_returns[] = {
 	VM_SUMMARY,
 	{ "spec", CONTROL_OBJECT, false, false, 0, 0, "The normalised VM spec (examples/specs/README.md)." },
 	{ "vf_pool", CONTROL_OBJECT, false, false, 0, 0, "Who holds which passthrough device." },
+	{ "vf_pool_problems", CONTROL_OBJECT, false, false, 0, 0,
+	  "The devices left out of the pool and why: `{\"0000:07:10.3\": \"why\"}`." },
 	{ "guest", CONTROL_OBJECT, false, false, 0, 0,
 	  "The agent, asked for at most 2 s: `agent` (`answering`, `not answering`, `not connected`) "
 	  "and the bond's `bond`, `active`, `active-role`." },
@@ -124,6 +129,24 @@ static const control_field cancel_returns[] = {
 	{ "state", CONTROL_STRING, true, false, 1, 32, "`cancelling`." },
 	END,
 };
+
+static const control_field doctor_args[] = {
+	{ "peer", CONTROL_NAME, false, false, 1, CONTROL_NAME_MAX,
+	  "Ask this peer's daemon (over the peer link, `peer-doctor`) instead of running this host's checks." },
+	END,
+};
+static const control_field doctor_returns[] = {
+	{ "host", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "Whose checks these are." },
+	{ "migration_possible", CONTROL_BOOL, true, false, 0, 0, "No blocking check failed." },
+	{ "qemu_machine", CONTROL_STRING, false, false, 0, 128, "QEMU's q35 machine type, when known." },
+	{ "pf_model", CONTROL_STRING, false, false, 0, 128, "The pool's PF vendor:device, when known." },
+	{ "checks", CONTROL_ARRAY, true, false, 0, 256,
+	  "`[{\"id\", \"title\", \"tag\", \"verdict\": \"ok\"|\"warn\"|\"fail\"|\"n/a\", \"blocking\", "
+	  "\"value\", \"fix\"}]` (`tag`, `fix` when known); from a peer, every control character in "
+	  "its text is shown as `?`." },
+	END,
+};
+static const char *const doctor_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_FAILED, NULL };
 
 /* What the destination answers about one of its own phases (docs/design.md). */
 #define DEST_PHASE                                                                                 \
@@ -206,6 +229,11 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"and undo it; its `migrate` request gets the result `rolled-back`. After the switchover "
 		"it is refused with `failed`, saying why (the source may never run again).",
 		cancel_errors },
+	[CONTROL_CMD_DOCTOR] = { CONTROL_CMD_DOCTOR, "doctor", CONTROL_SIDE_CLI, 2, NULL, doctor_args,
+		doctor_returns,
+		"This host's checks (`dmigrate doctor`), run by the daemon with its configuration; with "
+		"`peer`, those of that peer's daemon, asked over the peer link.",
+		doctor_errors },
 	[CONTROL_CMD_PEER_CHECK] = { CONTROL_CMD_PEER_CHECK, "peer-check", CONTROL_SIDE_PEER, 2, NULL,
 		check_args, check_returns,
 		"Check that the destination does not run `vm` already, has a free passthrough device "
@@ -252,6 +280,11 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"A drill's fault that lives on the destination: kill the VM's QEMU, make its agent "
 		"crash or stall, or hold the VF's link down for `duration_ms`.",
 		fault_errors },
+	[CONTROL_CMD_PEER_DOCTOR] = { CONTROL_CMD_PEER_DOCTOR, "peer-doctor", CONTROL_SIDE_PEER, 2,
+		NULL, no_fields, doctor_returns,
+		"The destination's own checks, for `dmigrate doctor --peer` on the other host (never "
+		"asked on to a third host).",
+		no_errors },
 };
 
 const control_error control_errors[] = {
@@ -387,11 +420,8 @@ int control_field_check(const control_field *f, json_object *v, const char *what
 		return 0;
 	case CONTROL_ARRAY:
 		if (!json_object_is_type(v, json_type_array) || (int64_t)json_object_array_length(v) > f->max)
-			return fail(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " objects",
+			return fail(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " entries",
 				    what, f->max);
-		for (size_t i = 0; i < json_object_array_length(v); i++)
-			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_object))
-				return fail(errbuf, errlen, -EINVAL, "%s: entry %zu is not an object", what, i);
 		return 0;
 	case CONTROL_NAME_LIST:
 		if (!json_object_is_type(v, json_type_array) || (int64_t)json_object_array_length(v) > f->max)
@@ -469,6 +499,49 @@ int control_reply_validate(const control_command *cmd, json_object *ret, char *e
 			return -EBADMSG;
 	}
 	return 0;
+}
+
+int control_value_text_clean(json_object *v, char *errbuf, size_t errlen)
+{
+	char *copy;
+	size_t len;
+	int r;
+
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		len = (size_t)json_object_get_string_len(v);
+		if (text_clean(json_object_get_string(v), len))
+			return 0;
+		copy = malloc(len + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, json_object_get_string(v), len + 1);
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)copy[i] < 0x20 || copy[i] == 0x7f)
+				copy[i] = '?';
+		r = json_object_set_string_len(v, copy, (int)len) ? 0 : -ENOMEM;
+		free(copy);
+		return r;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			r = control_value_text_clean(json_object_array_get_idx(v, i), errbuf, errlen);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			if (!text_clean(key, strlen(key)))
+				return fail(errbuf, errlen, -EBADMSG, "a member name holds a control character");
+			r = control_value_text_clean(val, errbuf, errlen);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
 }
 
 int control_version_negotiate(control_side side, int64_t min, int64_t max)

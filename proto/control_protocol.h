@@ -76,7 +76,7 @@ typedef enum control_type {
 	CONTROL_INT,       /* an integer within min..max */
 	CONTROL_BOOL,
 	CONTROL_OBJECT,    /* a JSON object, checked by the parser its doc names */
-	CONTROL_ARRAY,     /* a JSON array of at most max objects, shaped as its doc says */
+	CONTROL_ARRAY,     /* a JSON array of at most max entries, shaped as its doc says */
 	CONTROL_NAME_LIST, /* a JSON array of at most max distinct names */
 } control_type;
 
@@ -97,6 +97,7 @@ typedef enum control_command_id {
 	CONTROL_CMD_STOP,
 	CONTROL_CMD_MIGRATE,
 	CONTROL_CMD_CANCEL,
+	CONTROL_CMD_DOCTOR,
 	CONTROL_CMD_PEER_CHECK,
 	CONTROL_CMD_PEER_PREPARE,
 	CONTROL_CMD_PEER_ABORT,
@@ -106,6 +107,7 @@ typedef enum control_command_id {
 	CONTROL_CMD_PEER_DID_ON,
 	CONTROL_CMD_PEER_COMMIT,
 	CONTROL_CMD_PEER_FAULT,
+	CONTROL_CMD_PEER_DOCTOR,
 	_CONTROL_CMD_MAX,
 } control_command_id;
 
@@ -168,6 +170,13 @@ int control_args_validate(const control_command *cmd, json_object *args, char *e
  * not list are ignored (a newer peer may add some).
  */
 int control_reply_validate(const control_command *cmd, json_object *ret, char *errbuf, size_t errlen);
+
+/*
+ * Text from another host that an operator will read (a peer's doctor report): every control
+ * character in every string within v becomes '?', in place, so that nothing a peer says can drive
+ * the operator's terminal. -EBADMSG (errbuf says why) for a member name with one, -ENOMEM.
+ */
+int control_value_text_clean(json_object *v, char *errbuf, size_t errlen);
 
 /*
  * The version hello settles on: the highest in both [min, max] and ours for `side`, or -1 when

@@ -121,6 +121,9 @@ TEST(each_socket_serves_its_own_commands)
 	expect_error(peer, "migrate", "{\"vm\": \"vm1\", \"to\": \"hostB\"}", "unknown-command", "Unknown command 'migrate' on hostA's peer socket");
 	expect_error(peer, "start", "{\"spec\": \"/etc/vm1.json\"}", "unknown-command", "peer socket");
 	expect_error(peer, "list", NULL, "unknown-command", "peer socket");
+	/* A peer gets this host's doctor through peer-doctor, which cannot ask on to a third host. */
+	expect_error(peer, "doctor", "{\"peer\": \"hostC\"}", "unknown-command", "peer socket");
+	expect_error(cli, "peer-doctor", NULL, "unknown-command", "control socket");
 	/* Each still serves its own: an abort of a VM that is not there is done already. */
 	expect_ok(peer, "peer-abort", "{\"vm\": \"vm1\"}", NULL);
 	expect_ok(cli, "list", NULL, "{\"vms\":[]}");
@@ -193,7 +196,7 @@ int main(void)
 	d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
 	ASSERT_OK(host_config_load(path, &d.config, &error));
 	ASSERT_OK(state_dir_create(d.config->state_dir));
-	ASSERT_OK(vf_pool_open(d.config, &d.pool));
+	ASSERT_OK(vf_pool_open(d.config, NULL, &d.pool, &error));
 	d.qemu_version = strdup("QEMU emulator version 7.2.0");
 
 	RUN_TEST(hello_first_and_once);

@@ -207,7 +207,7 @@ static void daemon_setup(host_daemon *d)
 	ASSERT_OK(host_config_load(config_path, &d->config, &error));
 	ASSERT_OK(state_dir_create(state));
 	ASSERT_OK(state_dir_create(run));
-	ASSERT_OK(vf_pool_open(d->config, &d->pool));
+	ASSERT_OK(vf_pool_open(d->config, NULL, &d->pool, &error));
 	d->qemu_version = strdup("QEMU emulator version 7.2.0");
 
 	ASSERT_OK(vm_spec_parse(VM1_SPEC, strlen(VM1_SPEC), "vm1.json", "/", &spec, &error));

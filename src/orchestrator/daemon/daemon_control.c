@@ -42,6 +42,7 @@ static const daemon_handler cli_handlers[_CONTROL_CMD_MAX] = {
 	[CONTROL_CMD_STOP] = daemon_cmd_stop,
 	[CONTROL_CMD_MIGRATE] = daemon_cmd_migrate,
 	[CONTROL_CMD_CANCEL] = daemon_cmd_cancel,
+	[CONTROL_CMD_DOCTOR] = daemon_cmd_doctor,
 };
 
 /* The features this daemon offers: those its config allows. */
@@ -140,7 +141,10 @@ static void daemon_on_request(rpc_conn *c, rpc_request *req, const char *name, j
 						" (this daemon does not offer the feature)" : "");
 		return;
 	}
-	if (cmd->side == CONTROL_SIDE_PEER)
+	/* A peer's doctor is always this host's own: no asking on to another peer. */
+	if (cmd->id == CONTROL_CMD_PEER_DOCTOR)
+		daemon_cmd_doctor(dc->d, req, NULL);
+	else if (cmd->side == CONTROL_SIDE_PEER)
 		migration_dest_handle(dc->d, req, name, args);
 	else
 		cli_handlers[cmd->id](dc->d, req, args);
