@@ -287,8 +287,11 @@ void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	/* The migrate request that started the job gets the outcome: rolled back. */
 	o = json_object_new_object();
-	json_object_object_add(o, "vm", json_object_new_string(v->name));
-	json_object_object_add(o, "state", json_object_new_string("cancelling"));
+	if (o) {
+		json_object_object_add(o, "vm", json_object_new_string(v->name));
+		json_object_object_add(o, "state", json_object_new_string("cancelling"));
+	}
+	/* Out of memory the cancel still runs; its reply is then {} */
 	rpc_request_reply(req, o);
 }
 

@@ -30,14 +30,24 @@ static int vf_pool_save(vf_pool *p)
 	_cleanup_json_ json_object *o = json_object_new_object();
 	json_object *res = json_object_new_object();
 
-	/* Every reservation, also of a VF with a problem: the file is what a restart trusts. */
-	for (size_t i = 0; i < p->n; i++)
-		if (p->entries[i].owner || !p->entries[i].problem)
-			json_object_object_add(res, p->entries[i].name,
-					       p->entries[i].owner ?
-						       json_object_new_string(p->entries[i].owner) :
-						       NULL);
-	json_object_object_add(o, "reservations", res);
+	if (!o || !res || json_object_object_add(o, "reservations", res) < 0) {
+		json_object_put(res);
+		return -ENOMEM;
+	}
+	/* Every reservation, also of a VF with a problem: the file is what a restart trusts, so one
+	 * lost to a failed allocation must fail the write, never read back as a free VF. */
+	for (size_t i = 0; i < p->n; i++) {
+		json_object *owner = NULL;
+
+		if (!p->entries[i].owner && p->entries[i].problem)
+			continue;
+		if (p->entries[i].owner && !(owner = json_object_new_string(p->entries[i].owner)))
+			return -ENOMEM;
+		if (json_object_object_add(res, p->entries[i].name, owner) < 0) {
+			json_object_put(owner);
+			return -ENOMEM;
+		}
+	}
 	return state_file_write(p->path, o);
 }
 

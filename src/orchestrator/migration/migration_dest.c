@@ -588,10 +588,16 @@ static int prepare_run(dest_job *j)
 		/* multifd must be on at both ends; everything else is the source's business. */
 		caps = json_object_new_array();
 		cap = json_object_new_object();
+		args = json_object_new_object();
+		if (!caps || !cap || !args) {
+			json_object_put(caps);
+			json_object_put(cap);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
 		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
 		json_object_array_add(caps, cap);
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 2:
@@ -644,6 +650,8 @@ static int switchover_run(dest_job *j)
 	case 1:
 		/* Tell the switches where the VM's MAC lives now, before the guest says anything. */
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "initial", json_object_new_int(50));
 		json_object_object_add(args, "max", json_object_new_int(550));
 		json_object_object_add(args, "rounds", json_object_new_int(5));
@@ -873,6 +881,10 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 	}
 	vm_spec_free(spec);
 	result = json_object_new_object();
+	if (!result) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
 	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
 	rpc_request_reply(req, result);
 }

@@ -117,6 +117,8 @@ static void job_event(migration_job *j, const char *state, const char *message)
 	if (!j->req)
 		return;
 	o = json_object_new_object();
+	if (!o)
+		return; /* the event is lost, the journal and the log have it */
 	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "elapsed_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
@@ -172,6 +174,13 @@ static json_object *job_result(migration_job *j, const char *outcome)
 {
 	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
+	if (!o || !phases) {
+		/* The CLI gets an empty result; the log has the outcome. */
+		json_object_put(o);
+		json_object_put(phases);
+		return NULL;
+	}
+
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
@@ -189,6 +198,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		if (!j->rec[p].state)
 			continue;
 		ph = json_object_new_object();
+		if (!ph)
+			continue;
 		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
@@ -211,7 +222,7 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_object_add(o, "fault", f);
 	}
 	q = json_object_new_object();
-	if (j->qemu_stats) {
+	if (q && j->qemu_stats) {
 		static const struct {
 			const char *from, *to;
 		} keys[] = { { "downtime", "downtime_ms" },
@@ -528,6 +539,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_STALL_AGENT:
 		if (j->phase < PHASE_SWITCHOVER) {
 			args = json_object_new_object();
+			if (!args) {
+				job_fault_done(j, -ENOMEM, "out of memory");
+				return;
+			}
 			json_object_object_add(args, "kind",
 					       json_object_new_string(j->fault.kind == FAULT_KILL_AGENT ?
 									      "crash" : "stall"));
@@ -544,6 +559,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_KILL_DEST_QEMU:
 	case FAULT_VF_LINK_DOWN:
 		args = json_object_new_object();
+		if (!args) {
+			job_fault_done(j, -ENOMEM, "out of memory");
+			return;
+		}
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
 		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
 		return;
@@ -656,6 +675,8 @@ static int preflight_run(migration_job *j)
 		return job_agent(j, "did-status", NULL, preflight_on_did);
 	case 3:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "spec", job_spec_json(j));
 		if (j->fault.kind == FAULT_NO_FREE_VF)
 			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
@@ -710,6 +731,8 @@ static int prepare_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args)
+		return -ENOMEM;
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
@@ -882,8 +905,10 @@ static json_object *capability(const char *name, bool on)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "capability", json_object_new_string(name));
-	json_object_object_add(o, "state", json_object_new_boolean(on));
+	if (o) {
+		json_object_object_add(o, "capability", json_object_new_string(name));
+		json_object_object_add(o, "state", json_object_new_boolean(on));
+	}
 	return o;
 }
 
@@ -947,6 +972,10 @@ static void migrate_on_progress(qmp_client *c, int error, json_object *ret, cons
 		return;
 	}
 	p = json_object_new_object();
+	if (!p) {
+		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
 	json_object_object_add(p, "status", json_object_new_string(json_object_get_string(status)));
 	static const struct {
 		const char *from, *to;
@@ -1044,15 +1073,22 @@ static int migrate_run(migration_job *j)
 	switch (j->step) {
 	case 0:
 		caps = json_object_new_array();
+		args = json_object_new_object();
+		if (!caps || !args) {
+			json_object_put(caps);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_array_add(caps, capability("events", true));
 		json_object_array_add(caps, capability("auto-converge", j->settings.auto_converge));
 		json_object_array_add(caps, capability("xbzrle", j->settings.xbzrle));
 		json_object_array_add(caps, capability("multifd", j->settings.multifd_channels > 0));
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return job_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 1:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "downtime-limit",
 				       json_object_new_uint64(j->settings.downtime_limit_ms));
 		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
@@ -1180,6 +1216,11 @@ static int switchover_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args) {
+		/* The copy is complete: whether the destination runs the VM is not ours to know. */
+		j->stuck = true;
+		return -ENOMEM;
+	}
 	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
 	if (job_fault_lives_on_dest(&j->fault)) {
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
