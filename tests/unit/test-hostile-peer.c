@@ -186,7 +186,7 @@ static pid_t spawn_sleeper(void)
 /* The daemon of hostA with vm1 running, its VF vf0 plugged; hostB is reached through the fake. */
 static void daemon_setup(host_daemon *d)
 {
-	_cleanup_free_ char *config_path = NULL, *config = NULL, *error = NULL, *qmp = NULL, *agent = NULL;
+	_cleanup_free_ char *config_path = NULL, *config = NULL, *error = NULL;
 	_cleanup_free_ char *run = NULL, *state = NULL;
 	vm_spec *spec;
 	const char *vf;
