@@ -264,9 +264,9 @@ TEST(migrate_errors)
 		  "'at' given twice");
 	/* migration_fault_check()'s message, as it is. */
 	parse_bad(VM M "fault no-free-vf at migrate expect rolled-back\n", 2,
-		  "fault 'no-free-vf' can only fire at 'preflight', not at 'migrate'");
+		  "fault 'no-free-vf' cannot fire at 'migrate': the destination's pool is only asked at the preflight");
 	parse_bad(VM M "fault kill-dest-qemu at preflight expect rolled-back\n", 2,
-		  "fault 'kill-dest-qemu' can fire from 'standby' to ");
+		  "fault 'kill-dest-qemu' cannot fire at 'preflight': no destination QEMU exists yet");
 	parse_bad(VM M "fault kill-agent at migrate for 5 expect migrated\n", 2,
 		  "fault 'kill-agent' takes no 'for SECONDS' (only stall-agent vf-link-down do)");
 	parse_bad(VM M "fault stall-agent at unplug for 0 expect degraded\n", 2,

@@ -46,6 +46,8 @@ int migration_journal_write(host_daemon *d, const migration_journal *j)
 	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
 	json_object_object_add(o, "did_available", json_object_new_boolean(j->did_available));
 	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
+	if (j->resumed)
+		json_object_object_add(o, "resumed", json_object_new_boolean(true));
 	if (j->deadline_ms)
 		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
 	if (j->fault.kind != FAULT_NONE)
@@ -89,6 +91,8 @@ static int journal_parse(json_object *o, migration_journal *j)
 		j->did_available = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "degraded", &v))
 		j->degraded = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "resumed", &v))
+		j->resumed = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "deadline_ms", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
 			return -EBADMSG;

@@ -27,6 +27,7 @@ typedef struct migration_journal {
 	 * ms; 0: none), and the drill fault it fires at one of its phases (kind FAULT_NONE: none). */
 	uint64_t deadline_ms;
 	migration_fault fault;
+	bool resumed; /* destination: `cont` was sent, the VM may have run there */
 } migration_journal;
 
 int migration_journal_write(host_daemon *d, const migration_journal *j);

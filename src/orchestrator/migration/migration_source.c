@@ -9,10 +9,12 @@
  * marks the result degraded, or lost when the destination's QEMU died with the only copy.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control_protocol.h"
 #include "log.h"
@@ -65,6 +67,7 @@ typedef struct migration_job {
 	bool cancel;          /* `dmigrate cancel`: fail the current step when it ends */
 	bool device_deleted;
 	bool dest_skipped; /* the destination skipped the phase it just reported */
+	bool dest_not_running; /* the destination confirmed the VM never ran there */
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
 
@@ -423,9 +426,14 @@ static void job_fault_done(migration_job *j, int error, const char *message)
 static void fault_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 				const char *message, void *userdata)
 {
+	migration_job *j = userdata;
+
 	if (error == -ECANCELED)
 		return;
-	job_fault_done(userdata, error, message);
+	/* A destination daemon that killed itself answers nothing: the broken link is the sign. */
+	if (j->fault.kind == FAULT_KILL_DEST_DAEMON && error == -ECONNRESET)
+		error = 0;
+	job_fault_done(j, error, message);
 }
 
 static void fault_on_agent_reply(agent_client *c, int error, json_object *ret, const char *code,
@@ -456,6 +464,12 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		break;
 	case FAULT_NO_FREE_VF:
 		break; /* the preflight's peer-check carries it */
+	case FAULT_KILL_SOURCE_DAEMON:
+		/* The phase is in the journal already: a restarted daemon takes it from there. */
+		log_warning("%s: fault kill-source-daemon: %s kills itself (SIGKILL), as the drill asked",
+			    j->vm_name, j->d->config->name);
+		(void)kill(getpid(), SIGKILL);
+		break;
 	case FAULT_KILL_AGENT:
 	case FAULT_STALL_AGENT:
 		if (j->phase < PHASE_SWITCHOVER) {
@@ -473,6 +487,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		}
 		/* after the switchover the agent answers on the destination */
 		__attribute__((fallthrough));
+	case FAULT_KILL_DEST_DAEMON:
 	case FAULT_KILL_DEST_QEMU:
 	case FAULT_VF_LINK_DOWN:
 		args = json_object_new_object();
@@ -630,6 +645,15 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 	job_step_done(j, 0, NULL);
 }
 
+/* From the switchover on the destination runs the phases, and breaks what is its own there. */
+static bool job_fault_lives_on_dest(const migration_fault *f)
+{
+	return f->phase >= PHASE_SWITCHOVER &&
+	       (f->kind == FAULT_KILL_DEST_QEMU || f->kind == FAULT_KILL_AGENT ||
+		f->kind == FAULT_STALL_AGENT || f->kind == FAULT_VF_LINK_DOWN ||
+		f->kind == FAULT_KILL_DEST_DAEMON);
+}
+
 static int prepare_run(migration_job *j)
 {
 	json_object *args;
@@ -640,6 +664,11 @@ static int prepare_run(migration_job *j)
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
+	/* A drill's fault at one of the destination's own phases: it fires it when it gets there. */
+	if (job_fault_lives_on_dest(&j->fault)) {
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		j->fault_fired = true;
+	}
 	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
 	return 0;
 }
@@ -1012,7 +1041,7 @@ static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, co
 	 * run the VM now: resuming the source would run it twice, so go forward instead.
 	 */
 	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
-	    !strcmp(json_object_get_string(status), "completed")) {
+	    !strcmp(json_object_get_string(status), "completed") && !j->dest_not_running) {
 		log_warning("%s: the migration completed while being cancelled; finishing it instead",
 			    j->vm_name);
 		j->rolling_back = false;
@@ -1073,7 +1102,9 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
 	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_NOT_RUNNING)) {
-		/* The destination confirmed its QEMU is gone: the source may safely resume. */
+		/* The destination confirmed the VM never ran there (it is told to run, `cont`, only
+		 * after its journal says so) and its QEMU is gone: the source may safely resume. */
+		j->dest_not_running = true;
 		job_step_done(j, -EIO, "%s: %s", j->to, message);
 		return;
 	}
@@ -1088,12 +1119,6 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	job_step_done(j, 0, NULL);
 }
 
-/* A drill's fault at one of the destination's own phases travels with the switchover. */
-static bool job_fault_lives_on_dest(const migration_fault *f)
-{
-	return f->kind != FAULT_NONE && f->phase > PHASE_SWITCHOVER && f->kind != FAULT_DROP_SSH;
-}
-
 static int switchover_run(migration_job *j)
 {
 	json_object *args;
@@ -1102,10 +1127,6 @@ static int switchover_run(migration_job *j)
 		return 1;
 	args = json_object_new_object();
 	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
-	if (job_fault_lives_on_dest(&j->fault)) {
-		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
-		j->fault_fired = true; /* the destination fires it */
-	}
 	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
 }
