@@ -47,7 +47,8 @@
 
 #define GUEST_LINKS_MAX 8
 #define QMP_CLIENTS_MAX 8
-#define AGENT_RESTART_MS 100
+/* As the lab guest's supervisor: the agent is back a second or two after it crashed. */
+#define AGENT_RESTART_MS 2000
 
 /* The guest: shared with the agent child, and what a migration carries. */
 typedef struct guest {
@@ -56,6 +57,9 @@ typedef struct guest {
 	int next_ifindex;
 	bool did_present, did_on;
 	unsigned did_enables;
+	/* A stalled agent stays stalled wherever the guest goes, a crashed one stays down until its
+	 * supervisor restarts it (CLOCK_REALTIME ms; 0: none). */
+	uint64_t agent_stalled_until, agent_down_until;
 } guest;
 
 static guest *g;
@@ -419,14 +423,21 @@ static void agent_restart(uv_timer_t *t)
 	agent_spawn();
 }
 
+static uint64_t realtime_ms(void);
+
 static void guest_poll_closed(uv_handle_t *h)
 {
-	uv_timer_start(&agent_restart_timer, agent_restart, AGENT_RESTART_MS, 0);
+	uint64_t now = realtime_ms();
+
+	uv_timer_start(&agent_restart_timer, agent_restart,
+		       g->agent_down_until > now ? g->agent_down_until - now : 0, 0);
 }
 
 /* The agent child died (a drill's crash): its supervisor starts it again. */
 static void agent_died(void)
 {
+	if (g->agent_down_until < realtime_ms())
+		g->agent_down_until = realtime_ms() + AGENT_RESTART_MS;
 	uv_poll_stop(&guest_poll);
 	close(guest_fd);
 	close(notify_fd);
@@ -439,12 +450,62 @@ static void agent_died(void)
 
 static void host_closed(void);
 
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The agent stalls itself in its own process; the guest's memory must say so too, so that the
+ * stall goes on where the guest migrates (a real agent is part of the guest). A request line
+ * {"id":N,"cmd":"fault","args":{"kind":"stall","ms":M}} on its way to the agent marks it.
+ */
+static void relay_note_stall(const char *buf, size_t n)
+{
+	char line[512];
+	const char *ms;
+
+	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), buf);
+	if (strstr(line, "\"cmd\":\"fault\"") && strstr(line, "\"stall\"") &&
+	    (ms = strstr(line, "\"ms\":")))
+		g->agent_stalled_until = realtime_ms() + strtoull(ms + 5, NULL, 10);
+}
+
+/* Where the guest resumes with its agent still stalled, this agent stalls for the rest. */
+static uv_timer_t stall_timer;
+
+static void stall_over(uv_timer_t *t)
+{
+	if (agent_pid)
+		kill(agent_pid, SIGCONT);
+}
+
+static void stall_carry_on(void)
+{
+	uint64_t now = realtime_ms();
+
+	/* The guest's agent crashed where it ran before: it is down here too, until restarted. */
+	if (g->agent_down_until > now && agent_pid) {
+		kill(agent_pid, SIGKILL);
+		return;
+	}
+	if (g->agent_stalled_until > now && agent_pid) {
+		kill(agent_pid, SIGSTOP);
+		uv_timer_start(&stall_timer, stall_over, g->agent_stalled_until - now, 0);
+	}
+}
+
 static void relay(int from, int to, bool from_guest)
 {
 	char buf[65536];
 	ssize_t n = read(from, buf, sizeof(buf));
 
 	if (n > 0) {
+		if (!from_guest)
+			relay_note_stall(buf, (size_t)n);
 		if (to >= 0)
 			write_all(to, buf, (size_t)n);
 		return;
@@ -459,7 +520,13 @@ static void relay(int from, int to, bool from_guest)
 
 static void on_host_readable(uv_poll_t *h, int status, int events)
 {
-	relay(host_fd, guest_fd, false);
+	/* The host went away while nothing passes: the chardev frees itself for the next one. */
+	if (!host_polling && (events & UV_DISCONNECT)) {
+		host_closed();
+		return;
+	}
+	if (host_polling)
+		relay(host_fd, guest_fd, false);
 }
 
 static void on_guest_readable(uv_poll_t *h, int status, int events)
@@ -472,11 +539,10 @@ static void relay_update(void)
 {
 	bool on = running() && host_fd >= 0 && guest_fd >= 0;
 
-	if (host_fd >= 0 && on != host_polling) {
-		if (on)
-			uv_poll_start(host_poll, UV_READABLE, on_host_readable);
-		else
-			uv_poll_stop(host_poll);
+	if (host_fd >= 0) {
+		/* Paused: only a hang-up is noticed, as QEMU's chardev does; bytes wait. */
+		uv_poll_start(host_poll, on ? UV_READABLE | UV_DISCONNECT : UV_DISCONNECT,
+			      on_host_readable);
 		host_polling = on;
 	}
 	if (guest_fd >= 0 && on != guest_polling) {
@@ -869,6 +935,8 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 		}
 		if (!strcmp(state, "postmigrate"))
 			resumed_after_migration = true;
+		if (!running())
+			stall_carry_on();
 		set_state("running");
 		return NULL;
 	}
@@ -1048,6 +1116,7 @@ int main(int argc, char **argv)
 	uv_timer_init(loop, &copy_timer);
 	uv_timer_init(loop, &event_timer);
 	uv_timer_init(loop, &agent_restart_timer);
+	uv_timer_init(loop, &stall_timer);
 	uv_poll_init(loop, &qmp_listen_poll, qmp_listen_fd);
 	uv_poll_start(&qmp_listen_poll, UV_READABLE, on_qmp_accept);
 	uv_poll_init(loop, &agent_listen_poll, agent_listen_fd);

@@ -154,6 +154,7 @@ static void dest_journal(dest_job *j)
 		.degraded = j->degraded,
 		.deadline_ms = j->deadline_ms,
 		.resumed = j->resumed,
+		.lost = j->lost,
 		.fault = j->fault_fired ? (migration_fault){ 0 } : j->fault,
 	};
 	int r = migration_journal_write(j->d, &jr);
@@ -245,6 +246,7 @@ static void dest_wait_for(dest_job *j, rpc_request *req, dest_phase p)
 
 static void dest_enter(dest_job *j, dest_phase p);
 static void dest_step(dest_job *j);
+static void dest_arm_deadline(dest_job *j);
 
 static void dest_set_record(dest_job *j, dest_phase p, const char *state, const char *message)
 {
@@ -274,9 +276,10 @@ static void dest_undo_on_stopped(vm *v, int error, const char *message, void *us
 {
 	dest_job *j = userdata;
 
+	/* The journal goes last: a daemon that dies before would undo it all again. */
 	vm_forget(v);
-	if (!dest_release(j))
-		migration_journal_remove(j->d, j->vm);
+	migration_journal_remove(j->d, j->vm);
+	dest_release(j);
 }
 
 static void dest_undo(dest_job *j, const char *why)
@@ -286,14 +289,16 @@ static void dest_undo(dest_job *j, const char *why)
 	log_warning("%s: incoming migration from %s undone: %s", j->vm, j->source, why);
 	if (j->phase < _DEST_PHASE_MAX && !j->rec[j->phase].state)
 		dest_set_record(j, j->phase, "failed", why);
-	migration_journal_remove(j->d, j->vm);
 	if (v) {
 		v->incoming_job = NULL;
 		dest_hold(j);
 		if (vm_stop_qemu(v, true, dest_undo_on_stopped, j) < 0) {
-			dest_release(j);
+			j->pending--;
 			vm_forget(v);
+			migration_journal_remove(j->d, j->vm);
 		}
+	} else {
+		migration_journal_remove(j->d, j->vm);
 	}
 	dest_end(j);
 }
@@ -306,11 +311,27 @@ static void dest_lose(dest_job *j, const char *why)
 	log_error("VM '%s' IS LOST: %s. It migrated from %s, whose copy stays paused and is never resumed; restart it from its spec.",
 		  j->vm, why, j->source);
 	j->lost = true;
-	migration_journal_remove(j->d, j->vm);
+	j->in_phase = false;
+	uv_timer_stop(j->phase_timer);
 	if (v) {
 		v->incoming_job = NULL;
 		vm_forget(v); /* releases the VF: nothing stays reserved for a VM that is gone */
 	}
+	/*
+	 * The job stays, in memory and in the journal, until the source has heard it (its
+	 * peer-commit) or the deadline: a source told "not running" instead would resume a copy
+	 * whose state the lost one had moved past.
+	 */
+	dest_journal(j);
+	j->deadline_ms = realtime_ms() + j->d->config->incoming_timeout_ms;
+	dest_arm_deadline(j);
+	dest_answer_waiters(j);
+}
+
+/* The source heard that the VM is lost, or never will: forget it. */
+static void dest_forget_lost(dest_job *j)
+{
+	migration_journal_remove(j->d, j->vm);
 	dest_end(j);
 }
 
@@ -468,6 +489,10 @@ static void dest_on_deadline(uv_timer_t *t)
 {
 	dest_job *j = t->data;
 
+	if (j->lost) {
+		dest_forget_lost(j);
+		return;
+	}
 	/* From the switchover on, each phase has its own bound. */
 	if (j->phase < DEST_SWITCHOVER)
 		dest_undo(j, "its source did not switch it over before the deadline (incoming_timeout_ms)");
@@ -974,6 +999,7 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	v->incoming_job = j;
 	j->multifd = settings.multifd_channels > 0;
 	j->fault = fault;
+	j->did = json_object_object_get_ex(args, "did", &o) && json_object_get_boolean(o);
 	j->deadline_ms = realtime_ms() + d->config->incoming_timeout_ms;
 	dest_arm_deadline(j);
 	/* Answered once the incoming QEMU listens (or with why it does not). */
@@ -1013,7 +1039,6 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 {
 	dest_job *j = dest_job_find(d, name);
 	vm *v = vm_find(d, name);
-	json_object *o;
 
 	if (!j) {
 		if (v && !v->incoming && !strcmp(v->status, "running")) {
@@ -1025,11 +1050,6 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 					"'%s' is not running on %s (no incoming migration)", name,
 					d->config->name);
 		return;
-	}
-	if (json_object_object_get_ex(args, "did", &o) && json_object_is_type(o, json_type_boolean) &&
-	    j->did != json_object_get_boolean(o)) {
-		j->did = json_object_get_boolean(o);
-		dest_journal(j);
 	}
 	dest_wait_for(j, req, DEST_SWITCHOVER);
 	/* Usually under way already, since QEMU said the copy completed. */
@@ -1072,6 +1092,12 @@ static void dest_commit_request(host_daemon *d, rpc_request *req, const char *na
 	dest_job *j = dest_job_find(d, name);
 	vm *v = vm_find(d, name);
 
+	if (j && j->lost) {
+		/* The source let its copy go: tell it (once more) that this one is gone too. */
+		dest_answer(j, req, DEST_COMMIT);
+		dest_forget_lost(j);
+		return;
+	}
 	if (j && j->phase >= DEST_SWITCHOVER) {
 		dest_wait_for(j, req, DEST_COMMIT);
 		j->commit_asked = true;
@@ -1142,12 +1168,15 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 	j->deadline_ms = jr->deadline_ms;
 	j->fault = jr->fault;
 	j->resumed = jr->resumed;
+	j->lost = jr->lost;
 	j->fault_fired = jr->fault.kind == FAULT_NONE;
 	if (v)
 		v->incoming_job = j;
 	dest_arm_deadline(j);
 	for (int p = 0; p < (int)jr->phase && p < DEST_INCOMING; p++)
 		dest_set_record(j, p, "done", NULL);
+	if (j->lost)
+		return; /* until the source hears it, or the deadline */
 	if (!v) {
 		if (j->resumed)
 			dest_lose(j, "its QEMU exited while dmigrated was down, after the switchover");
@@ -1162,6 +1191,9 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 	}
 	for (int p = 0; p < (int)jr->phase; p++)
 		dest_set_record(j, p, "done", NULL);
+	/* It was told to run (the registry guesses "inmigrate" for an incoming VM). */
+	free(v->status);
+	v->status = strdup("running");
 	/* Every phase from here is idempotent: run it again, then go on. */
 	dest_enter(j, jr->phase > DEST_SWITCHOVER ? jr->phase : DEST_SWITCHOVER);
 }

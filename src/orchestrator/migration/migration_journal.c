@@ -48,6 +48,8 @@ int migration_journal_write(host_daemon *d, const migration_journal *j)
 	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
 	if (j->resumed)
 		json_object_object_add(o, "resumed", json_object_new_boolean(true));
+	if (j->lost)
+		json_object_object_add(o, "lost", json_object_new_boolean(true));
 	if (j->deadline_ms)
 		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
 	if (j->fault.kind != FAULT_NONE)
@@ -93,6 +95,8 @@ static int journal_parse(json_object *o, migration_journal *j)
 		j->degraded = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "resumed", &v))
 		j->resumed = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "lost", &v))
+		j->lost = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "deadline_ms", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
 			return -EBADMSG;

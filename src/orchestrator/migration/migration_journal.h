@@ -28,6 +28,7 @@ typedef struct migration_journal {
 	uint64_t deadline_ms;
 	migration_fault fault;
 	bool resumed; /* destination: `cont` was sent, the VM may have run there */
+	bool lost;    /* destination: ... and its QEMU died: kept until the source hears it */
 } migration_journal;
 
 int migration_journal_write(host_daemon *d, const migration_journal *j);

@@ -34,6 +34,7 @@
 #define DEST_PHASE_WAIT_MS 120000
 /* After the switchover a broken peer link is opened again, this often, until the phase's bound. */
 #define PEER_RETRY_MS 500
+#define UNDO_RETRY_MS 60000
 #define PROGRESS_INTERVAL_MS 250
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
 
@@ -68,6 +69,7 @@ typedef struct migration_job {
 	bool device_deleted;
 	bool dest_skipped; /* the destination skipped the phase it just reported */
 	bool dest_not_running; /* the destination confirmed the VM never ran there */
+	bool vf_never_left;    /* unplug's undo found the VF still plugged */
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
 
@@ -97,6 +99,8 @@ static void job_retry_step(uv_timer_t *t)
 {
 	job_step(t->data);
 }
+
+static bool job_undo_retry(migration_job *j);
 static void job_run_phase(migration_job *j);
 static void job_undo_phase(migration_job *j);
 
@@ -664,6 +668,8 @@ static int prepare_run(migration_job *j)
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
+	/* The destination turns DID on after the VF by itself: tell it whether it was on. */
+	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
 	/* A drill's fault at one of the destination's own phases: it fires it when it gets there. */
 	if (job_fault_lives_on_dest(&j->fault)) {
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
@@ -778,8 +784,12 @@ static void replug_on_reply(qmp_client *c, int error, json_object *ret, const ch
 	migration_job *j = userdata;
 
 	/* "Duplicate ID": the VF (or its netdev) never left. Undo steps are idempotent. */
-	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))
+	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate")) {
+		/* The device itself still there: the guest still has it enslaved. */
+		if (j->step == 1)
+			j->vf_never_left = true;
 		error = 0;
+	}
 	if (error < 0)
 		job_step_done(j, error, "QEMU: %s", desc ? desc : strerror(-error));
 	else
@@ -821,6 +831,9 @@ static int unplug_undo(migration_job *j)
 	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
+		/* A VF that never left is still in the bond: standby's undo makes it active again. */
+		if (j->vf_never_left)
+			return 1;
 		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;
@@ -1101,6 +1114,11 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 
 	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_LOST)) {
+		j->lost = true;
+		job_step_done(j, -EHOSTDOWN, "%s: %s", j->to, message);
+		return;
+	}
 	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_NOT_RUNNING)) {
 		/* The destination confirmed the VM never ran there (it is told to run, `cont`, only
 		 * after its journal says so) and its QEMU is gone: the source may safely resume. */
@@ -1126,7 +1144,6 @@ static int switchover_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
-	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
 	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
 }
@@ -1184,8 +1201,7 @@ static int commit_run(migration_job *j)
 		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
 		return r;
 	case 1:
-		if (j->lost)
-			return 1; /* nothing left there to commit */
+		/* Also for a lost VM: the destination keeps its word for us until we heard it. */
 		job_peer_call(j, "peer-commit", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
 		return 0;
 	}
@@ -1228,6 +1244,20 @@ static uint64_t phase_timeout(const migration_job *j)
 	default:
 		return phase_defs[j->phase].timeout_ms;
 	}
+}
+
+/*
+ * An undo step that timed out (a stalled guest agent, a QEMU slow to answer) is tried again
+ * for up to UNDO_RETRY_MS: giving up leaves the VM on its standby, or without DID.
+ */
+static bool job_undo_retry(migration_job *j)
+{
+	if (!j->retry_until)
+		j->retry_until = now_ms() + UNDO_RETRY_MS;
+	if (now_ms() >= j->retry_until)
+		return false;
+	uv_timer_start(j->retry_timer, job_retry_step, PEER_RETRY_MS, 0);
+	return true;
 }
 
 static bool job_peer_retry(migration_job *j, int error, const char *code)
@@ -1322,6 +1352,7 @@ static void job_undo_phase(migration_job *j)
 	}
 	j->step = 0;
 	j->phase_t0 = now_ms();
+	j->retry_until = 0;
 	job_journal(j);
 	job_event(j, "undoing", NULL);
 	job_step(j);
@@ -1347,15 +1378,22 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	if (error >= 0) {
 		j->step++;
+		j->retry_until = 0;
 		job_step(j);
 		return;
 	}
 
+	if (j->rolling_back && error == -ETIMEDOUT && job_undo_retry(j)) {
+		log_warning("%s: undoing %s: %s; trying again", j->vm_name,
+			    migration_phase_name(j->phase), message ? message : strerror(-error));
+		return;
+	}
 	if (j->rolling_back) {
 		/* Best effort: one undo that fails must not keep the others from running. */
 		log_warning("%s: undoing %s failed: %s", j->vm_name, migration_phase_name(j->phase),
 			    message ? message : strerror(-error));
 		j->step++;
+		j->retry_until = 0;
 		job_step(j);
 		return;
 	}
@@ -1368,7 +1406,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		job_finish(j);
 		return;
 	}
-	if (j->phase < PHASE_SWITCHOVER || (j->phase == PHASE_SWITCHOVER && error == -EIO)) {
+	if (j->phase < PHASE_SWITCHOVER || (j->phase == PHASE_SWITCHOVER && j->dest_not_running)) {
 		/* Before the point of no return: undo everything, this phase included. */
 		j->rolling_back = true;
 		if (j->phase == PHASE_SWITCHOVER)
@@ -1378,7 +1416,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	/* After it: the VM runs on the destination; carry on, degraded. */
 	j->degraded = true;
-	if (j->lost) {
+	if (j->lost && j->phase < PHASE_COMMIT) {
 		/* Nothing runs there any more: only our own paused copy is left to let go. */
 		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
 			j->rec[p].state = "skipped";
