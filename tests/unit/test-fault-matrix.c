@@ -379,20 +379,22 @@ static const char *fault_label(migration_fault_kind k)
 	return migration_fault_name(k);
 }
 
-static void cell_run(migration_fault_kind kind, migration_phase phase, observed *o)
+/*
+ * Run cells[0..n) on one pair of hosts, one after the other: several only when each leaves the
+ * hosts as it found them (refusals).
+ */
+static void cells_run(const migration_fault *cells, size_t n, observed *out)
 {
 	char root[] = "/tmp/dmfm.XXXXXX", path[256], spec[512], status[32];
 	host a = { .name = "hostA" }, b = { .name = "hostB" };
 	json_object *args, *f, *result = NULL, *v;
-	migration_fault fault = { .kind = kind, .phase = phase };
-	call k, mig = { 0 };
+	call k, mig;
 	uv_loop_t loop;
 	rpc_conn *c;
-	bool on_a, on_b, closed = false;
+	bool on_a, on_b, closed;
 	uint64_t until;
 	host *runs = NULL;
 
-	memset(o, 0, sizeof(*o));
 	ASSERT_OK(uv_loop_init(&loop));
 	ASSERT_TRUE(mkdtemp(root) != NULL);
 	host_config(root, &a, &b);
@@ -418,104 +420,115 @@ static void cell_run(migration_fault_kind kind, migration_phase phase, observed 
 		TEST_FAIL("vm1 did not start on hostA: %s (%s)", k.message, a.dir);
 	json_object_put(k.ret);
 
-	/* The migration, with its fault. */
-	args = json_object_new_object();
-	json_object_object_add(args, "vm", json_object_new_string("vm1"));
-	json_object_object_add(args, "to", json_object_new_string("hostB"));
-	if (migration_fault_has_duration(kind))
-		fault.duration_ms = FAULT_DURATION_MS;
-	f = json_object_new_object();
-	json_object_object_add(f, "name", json_object_new_string(migration_fault_name(kind)));
-	json_object_object_add(f, "phase", json_object_new_string(migration_phase_name(phase)));
-	if (fault.duration_ms)
-		json_object_object_add(f, "duration_ms", json_object_new_uint64(fault.duration_ms));
-	json_object_object_add(args, "fault", f);
-	c = connect_host(&loop, &a, &closed);
-	ASSERT_TRUE(c != NULL);
-	ASSERT_OK(rpc_conn_call(c, "migrate", args, 0, NULL, on_reply, &mig));
-	until = now_ms() + 30000;
-	while (!mig.done && now_ms() < until) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		host_reap(&a);
-		host_reap(&b);
-		usleep(5000);
-	}
-	ASSERT_TRUE(mig.done);
-	if (!closed)
-		rpc_conn_close(c);
+	for (size_t cell = 0; cell < n; cell++) {
+		migration_fault_kind kind = cells[cell].kind;
+		migration_phase phase = cells[cell].phase;
+		migration_fault fault = { .kind = kind, .phase = phase };
+		observed *o = &out[cell];
 
-	if (mig.error == -EREMOTEIO) {
-		/* Refused before anything changed. */
-		snprintf(o->outcome, sizeof(o->outcome), "refused");
-		o->exit_code = !strcmp(mig.code, CONTROL_ERR_INVALID) ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-		snprintf(o->message, sizeof(o->message), "%s", mig.message);
-	} else if (mig.error < 0) {
-		/* Our daemon died under the request: the CLI would say so and exit 1. */
-		snprintf(o->outcome, sizeof(o->outcome), "recovered");
-		o->exit_code = CLI_EXIT_FAILED;
-	} else {
-		result = mig.ret;
-		snprintf(o->outcome, sizeof(o->outcome), "%s",
-			 json_object_object_get_ex(result, "outcome", &v) ? json_object_get_string(v) :
-									    "?");
-		o->exit_code = cli_migrate_exit_code(result);
-		if (json_object_object_get_ex(result, "message", &v))
-			snprintf(o->message, sizeof(o->message), "%s", json_object_get_string(v));
-	}
-
-	/* Both halves settle: killed daemons back, journals gone (or for good, if kept). */
-	until = now_ms() + SETTLE_MAX_MS;
-	do {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		host_reap(&a);
-		host_reap(&b);
-		usleep(20000);
-	} while (now_ms() < until && (a.restart_at || b.restart_at || !a.pid || !b.pid ||
-				      !journals_empty(&a, &b)));
-
-	on_a = fake_qemu_alive(&a, status, sizeof(status)) && !strcmp(status, "running");
-	on_b = fake_qemu_alive(&b, status, sizeof(status)) && !strcmp(status, "running");
-	/* Once a copy ran on the destination, the source's must never have been resumed. */
-	if ((on_a && on_b) ||
-	    (fake_qemu_flag(&a, "resumed_after_migration") && fake_qemu_flag(&b, "ran")))
-		snprintf(o->runs_on, sizeof(o->runs_on), "twice");
-	else
-		snprintf(o->runs_on, sizeof(o->runs_on), "%s", on_a ? "hostA" : on_b ? "hostB" :
-								      "nowhere");
-	runs = on_a ? &a : on_b ? &b : NULL;
-	pool_holder(&a, o->vf_a, sizeof(o->vf_a));
-	pool_holder(&b, o->vf_b, sizeof(o->vf_b));
-	journal_left(&a, o->journal_a, sizeof(o->journal_a));
-	journal_left(&b, o->journal_b, sizeof(o->journal_b));
-	snprintf(o->plugged, sizeof(o->plugged), "-");
-	snprintf(o->bond, sizeof(o->bond), "-");
-	/* Its guest agent may be down a moment yet (restarted after a crash): wait for it. */
-	until = now_ms() + 6000;
-	while (runs && !(on_a && on_b)) {
-		json_object *guest, *role;
-
+		memset(o, 0, sizeof(*o));
+		memset(&mig, 0, sizeof(mig));
+		closed = false;
+		result = NULL;
+		/* The migration, with its fault. */
 		args = json_object_new_object();
 		json_object_object_add(args, "vm", json_object_new_string("vm1"));
-		if (ask(&loop, runs, "status", args, &k)) {
-			snprintf(o->plugged, sizeof(o->plugged), "%s",
-				 json_object_object_get_ex(k.ret, "vf_plugged", &v) &&
-						 json_object_get_boolean(v) ? "yes" : "no");
-			if (json_object_object_get_ex(k.ret, "guest", &guest) &&
-			    json_object_object_get_ex(guest, "active-role", &role))
-				snprintf(o->bond, sizeof(o->bond), "%s", json_object_get_string(role));
-			json_object_put(k.ret);
+		json_object_object_add(args, "to", json_object_new_string("hostB"));
+		if (migration_fault_has_duration(kind))
+			fault.duration_ms = FAULT_DURATION_MS;
+		f = json_object_new_object();
+		json_object_object_add(f, "name", json_object_new_string(migration_fault_name(kind)));
+		json_object_object_add(f, "phase", json_object_new_string(migration_phase_name(phase)));
+		if (fault.duration_ms)
+			json_object_object_add(f, "duration_ms", json_object_new_uint64(fault.duration_ms));
+		json_object_object_add(args, "fault", f);
+		c = connect_host(&loop, &a, &closed);
+		ASSERT_TRUE(c != NULL);
+		ASSERT_OK(rpc_conn_call(c, "migrate", args, 0, NULL, on_reply, &mig));
+		until = now_ms() + 30000;
+		while (!mig.done && now_ms() < until) {
+			uv_run(&loop, UV_RUN_NOWAIT);
+			host_reap(&a);
+			host_reap(&b);
+			usleep(5000);
 		}
-		if (strcmp(o->bond, "-") || now_ms() >= until)
-			break;
-		usleep(200000);
+		ASSERT_TRUE(mig.done);
+		if (!closed)
+			rpc_conn_close(c);
+
+		if (mig.error == -EREMOTEIO) {
+			/* Refused before anything changed. */
+			snprintf(o->outcome, sizeof(o->outcome), "refused");
+			o->exit_code = !strcmp(mig.code, CONTROL_ERR_INVALID) ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+			snprintf(o->message, sizeof(o->message), "%s", mig.message);
+		} else if (mig.error < 0) {
+			/* Our daemon died under the request: the CLI would say so and exit 1. */
+			snprintf(o->outcome, sizeof(o->outcome), "recovered");
+			o->exit_code = CLI_EXIT_FAILED;
+		} else {
+			result = mig.ret;
+			snprintf(o->outcome, sizeof(o->outcome), "%s",
+				 json_object_object_get_ex(result, "outcome", &v) ? json_object_get_string(v) :
+										    "?");
+			o->exit_code = cli_migrate_exit_code(result);
+			if (json_object_object_get_ex(result, "message", &v))
+				snprintf(o->message, sizeof(o->message), "%s", json_object_get_string(v));
+		}
+
+		/* Both halves settle: killed daemons back, journals gone (or for good, if kept). */
+		until = now_ms() + SETTLE_MAX_MS;
+		do {
+			uv_run(&loop, UV_RUN_NOWAIT);
+			host_reap(&a);
+			host_reap(&b);
+			usleep(20000);
+		} while (now_ms() < until && (a.restart_at || b.restart_at || !a.pid || !b.pid ||
+					      !journals_empty(&a, &b)));
+
+		on_a = fake_qemu_alive(&a, status, sizeof(status)) && !strcmp(status, "running");
+		on_b = fake_qemu_alive(&b, status, sizeof(status)) && !strcmp(status, "running");
+		/* Once a copy ran on the destination, the source's must never have been resumed. */
+		if ((on_a && on_b) ||
+		    (fake_qemu_flag(&a, "resumed_after_migration") && fake_qemu_flag(&b, "ran")))
+			snprintf(o->runs_on, sizeof(o->runs_on), "twice");
+		else
+			snprintf(o->runs_on, sizeof(o->runs_on), "%s", on_a ? "hostA" : on_b ? "hostB" :
+									      "nowhere");
+		runs = on_a ? &a : on_b ? &b : NULL;
+		pool_holder(&a, o->vf_a, sizeof(o->vf_a));
+		pool_holder(&b, o->vf_b, sizeof(o->vf_b));
+		journal_left(&a, o->journal_a, sizeof(o->journal_a));
+		journal_left(&b, o->journal_b, sizeof(o->journal_b));
+		snprintf(o->plugged, sizeof(o->plugged), "-");
+		snprintf(o->bond, sizeof(o->bond), "-");
+		/* Its guest agent may be down a moment yet (restarted after a crash): wait for it. */
+		until = now_ms() + 6000;
+		while (runs && !(on_a && on_b)) {
+			json_object *guest, *role;
+
+			args = json_object_new_object();
+			json_object_object_add(args, "vm", json_object_new_string("vm1"));
+			if (ask(&loop, runs, "status", args, &k)) {
+				snprintf(o->plugged, sizeof(o->plugged), "%s",
+					 json_object_object_get_ex(k.ret, "vf_plugged", &v) &&
+							 json_object_get_boolean(v) ? "yes" : "no");
+				if (json_object_object_get_ex(k.ret, "guest", &guest) &&
+				    json_object_object_get_ex(guest, "active-role", &role))
+					snprintf(o->bond, sizeof(o->bond), "%s", json_object_get_string(role));
+				json_object_put(k.ret);
+			}
+			if (strcmp(o->bond, "-") || now_ms() >= until)
+				break;
+			usleep(200000);
+		}
+		if (!strcmp(o->outcome, "recovered"))
+			snprintf(o->outcome, sizeof(o->outcome), "recovered:%s",
+				 runs == &a ? "rolled-back" : runs == &b ?
+				 (!strcmp(o->plugged, "yes") && !strcmp(o->bond, "vf") ? "migrated" :
+											  "degraded") :
+				 "lost");
+		json_object_put(result);
 	}
-	if (!strcmp(o->outcome, "recovered"))
-		snprintf(o->outcome, sizeof(o->outcome), "recovered:%s",
-			 runs == &a ? "rolled-back" : runs == &b ?
-			 (!strcmp(o->plugged, "yes") && !strcmp(o->bond, "vf") ? "migrated" :
-										  "degraded") :
-			 "lost");
-	json_object_put(result);
 
 	if (getenv("FAULT_MATRIX_KEEP")) {
 		/* Left running for a look: the caller ends them (pids in the log and pidfiles). */
@@ -531,8 +544,8 @@ static void cell_run(migration_fault_kind kind, migration_phase phase, observed 
 	if (!getenv("FAULT_MATRIX_KEEP")) {
 		ASSERT_OK(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS));
 	} else {
-		fprintf(stderr, "%s@%s: kept %s\n", fault_label(kind), migration_phase_name(phase),
-			root);
+		fprintf(stderr, "%s@%s: kept %s\n", fault_label(cells[0].kind),
+			migration_phase_name(cells[0].phase), root);
 	}
 }
 
@@ -554,7 +567,7 @@ static const char *const expected[_PHASE_MAX] = {
 	[PHASE_SWITCHOVER] = "RXXMXXmM",
 	[PHASE_PLUG] = "LDDMXXmM",
 	[PHASE_ACTIVE] = "LDDMDXmM",
-	[PHASE_DID_ON] = "LDDMXXmM",
+	[PHASE_DID_ON] = "LMMMXXmM",
 	[PHASE_COMMIT] = "XXXMXXmM",
 };
 
@@ -739,17 +752,18 @@ static void reap_leftovers(void)
 }
 
 typedef struct job {
-	migration_fault_kind kind;
-	migration_phase phase;
+	migration_fault cells[N_FAULTS * _PHASE_MAX];
+	size_t n;
 	pid_t pid;
 	int fd;
+	uint64_t t0;
 } job;
 
 int main(int argc, char **argv)
 {
 	const char *check_file = NULL, *only = NULL;
 	bool print_markdown = false;
-	job jobs[N_FAULTS * _PHASE_MAX];
+	static job jobs[N_FAULTS * _PHASE_MAX];
 	size_t n = 0, next = 0, running = 0;
 	int failures = 0;
 
@@ -793,15 +807,23 @@ int main(int argc, char **argv)
 		free(text);
 	}
 
+	/* The refusals change nothing: one pair of hosts answers them all, in one job. */
+	n = 1;
 	for (size_t i = 0; i < N_FAULTS; i++)
 		for (int p = 0; p < _PHASE_MAX; p++) {
 			char name[64];
+			job *jb;
 
 			snprintf(name, sizeof(name), "%s@%s", migration_fault_name(faults[i]),
 				 migration_phase_name(p));
-			if (!only || !strcmp(only, name))
-				jobs[n++] = (job){ .kind = faults[i], .phase = p };
+			if (only && strcmp(only, name))
+				continue;
+			jb = migration_fault_refused(faults[i], p) ? &jobs[0] : &jobs[n++];
+			jb->cells[jb->n++] = (migration_fault){ .kind = faults[i], .phase = p };
 		}
+	/* No refusal among the cells asked for: no job for them. */
+	if (jobs[0].n == 0)
+		next = 1;
 	signal(SIGPIPE, SIG_IGN);
 	/* Daemonized fake-qemus of a cell that failed half-way come to us: see reap_leftovers(). */
 	ASSERT_OK(prctl(PR_SET_CHILD_SUBREAPER, 1));
@@ -811,14 +833,16 @@ int main(int argc, char **argv)
 			job *jb = &jobs[next++];
 
 			ASSERT_OK(pipe2(sv, O_CLOEXEC));
+			jb->t0 = now_ms();
 			jb->pid = fork();
 			ASSERT_TRUE(jb->pid >= 0);
 			if (jb->pid == 0) {
-				observed o;
+				static observed o[N_FAULTS * _PHASE_MAX];
 
 				close(sv[0]);
-				cell_run(jb->kind, jb->phase, &o);
-				ASSERT_EQ(write(sv[1], &o, sizeof(o)), (ssize_t)sizeof(o));
+				cells_run(jb->cells, jb->n, o);
+				ASSERT_EQ(write(sv[1], o, jb->n * sizeof(o[0])),
+					  (ssize_t)(jb->n * sizeof(o[0])));
 				exit(0);
 			}
 			close(sv[1]);
@@ -834,18 +858,23 @@ int main(int argc, char **argv)
 				continue;
 			jb->pid = 0;
 			running--;
-			if (read(jb->fd, &o, sizeof(o)) != (ssize_t)sizeof(o)) {
-				fprintf(stderr, "FAIL %s at %s: the cell crashed (status %d)\n",
-					migration_fault_name(jb->kind), migration_phase_name(jb->phase),
-					status);
-				failures++;
-			} else {
-				int f = check_cell(jb->kind, jb->phase, &o);
+			for (size_t c = 0; c < jb->n; c++) {
+				const migration_fault *cl = &jb->cells[c];
+				int f;
 
+				if (read(jb->fd, &o, sizeof(o)) != (ssize_t)sizeof(o)) {
+					fprintf(stderr, "FAIL %s at %s: the cell crashed (status %d)\n",
+						migration_fault_name(cl->kind),
+						migration_phase_name(cl->phase), status);
+					failures++;
+					continue;
+				}
+				f = check_cell(cl->kind, cl->phase, &o);
 				failures += f;
-				fprintf(stderr, "%-4s %s at %s: %s, exit %d, runs on %s\n", f ? "FAIL" : "ok",
-					migration_fault_name(jb->kind), migration_phase_name(jb->phase),
-					o.outcome, o.exit_code, o.runs_on);
+				fprintf(stderr, "%-4s %s at %s: %s, exit %d, runs on %s (%.1f s)\n",
+					f ? "FAIL" : "ok", migration_fault_name(cl->kind),
+					migration_phase_name(cl->phase), o.outcome, o.exit_code,
+					o.runs_on, (double)(now_ms() - jb->t0) / 1000);
 			}
 			close(jb->fd);
 		}

@@ -808,6 +808,18 @@ static void did_on_reply(agent_client *c, int error, json_object *ret, const cha
 			dest_set_record(j, DEST_DID_ON, "skipped", "the guest has no DID");
 		error = 0;
 	}
+	/*
+	 * An agent that does not answer (stalled, restarting, or a link just made by a restarted
+	 * daemon) is asked again until the phase's bound: the VF works already, DID is worth the
+	 * wait, and the source is not held up (it committed its side or waits for ours).
+	 */
+	if (error == -ETIMEDOUT && !j->ended && j->phase == DEST_DID_ON && j->in_phase) {
+		log_info("%s: the guest agent did not answer did-enable; asking again", j->vm);
+		dest_release(j);
+		j->step = 0;
+		dest_step(j);
+		return;
+	}
 	dest_step_done(j, DEST_DID_ON, error, "guest agent: %s", message ?: strerror(-error));
 }
 
