@@ -251,7 +251,7 @@ TEST(migrate_errors)
 	/* The brief's own example, in full. */
 	parse_bad(VM "\n" M "fault kill-qemu at migrate expect migrated\n", 3,
 		  "unknown fault 'kill-qemu' (known: kill-dest-qemu kill-agent stall-agent drop-ssh "
-		  "vf-link-down no-free-vf)");
+		  "vf-link-down no-free-vf kill-source-daemon kill-dest-daemon)");
 	parse_bad(VM M "fault none at migrate expect migrated\n", 2, "unknown fault 'none' (known:");
 	parse_bad(VM M "fault\n", 2, "'fault' needs a FAULT (known: kill-dest-qemu");
 	parse_bad(VM M "fault kill-agent expect migrated\n", 2,
