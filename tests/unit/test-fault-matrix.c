@@ -445,7 +445,7 @@ static void cells_run(const migration_fault *cells, size_t n, observed *out)
 		c = connect_host(&loop, &a, &closed);
 		ASSERT_TRUE(c != NULL);
 		ASSERT_OK(rpc_conn_call(c, "migrate", args, 0, NULL, on_reply, &mig));
-		until = now_ms() + 30000;
+		until = now_ms() + 120000;
 		while (!mig.done && now_ms() < until) {
 			uv_run(&loop, UV_RUN_NOWAIT);
 			host_reap(&a);
