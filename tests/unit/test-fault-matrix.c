@@ -114,14 +114,15 @@ static void host_config(const char *root, host *h, const host *peer)
 	snprintf(h->sock, sizeof(h->sock), "%s/d.sock", h->dir);
 	ASSERT_OK(mkdir(h->dir, 0700));
 	snprintf(text, sizeof(text),
-		 "{\"name\": \"%s\", \"control_socket\": \"%s\", \"state_dir\": \"%s/state\",\n"
+		 "{\"name\": \"%s\", \"control_socket\": \"%s\", \"peer_socket\": \"%s/p.sock\",\n"
+		 " \"state_dir\": \"%s/state\",\n"
 		 " \"run_dir\": \"%s/vms\", \"qemu_binary\": \"%s\", \"migration_address\": \"127.0.0.1\",\n"
 		 " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}, \"fault_injection\": true,\n"
 		 " \"agent_timeout_ms\": 1000, \"incoming_timeout_ms\": 20000,\n"
 		 " \"migration\": {\"migrate_timeout_ms\": 10000},\n"
-		 " \"peers\": {\"%s\": {\"address\": \"127.0.0.1\", \"control_socket\": \"%s/%s/d.sock\",\n"
+		 " \"peers\": {\"%s\": {\"address\": \"127.0.0.1\", \"peer_socket\": \"%s/%s/p.sock\",\n"
 		 "  \"link\": \"local\"}}}\n",
-		 h->name, h->sock, h->dir, h->dir, fake_qemu_bin, peer->name, root, peer->name);
+		 h->name, h->sock, h->dir, h->dir, h->dir, fake_qemu_bin, peer->name, root, peer->name);
 	snprintf(path, sizeof(path), "%s/config.json", h->dir);
 	write_file(path, text);
 }
@@ -374,31 +375,21 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return remove(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-static const char *fault_label(migration_fault_kind k)
-{
-	return migration_fault_name(k);
-}
-
 /*
  * Run cells[0..n) on one pair of hosts, one after the other: several only when each leaves the
  * hosts as it found them (refusals).
  */
-static void cells_run(const migration_fault *cells, size_t n, observed *out)
+/* Two hosts in root (a mkdtemp template), vm1 started on hostA; QEMU's copy takes copy_ms. */
+static void pair_up(char *root, host *a, host *b, uv_loop_t *loop, const char *copy_ms)
 {
-	char root[] = "/tmp/dmfm.XXXXXX", path[256], spec[512], status[32];
-	host a = { .name = "hostA" }, b = { .name = "hostB" };
-	json_object *args, *f, *result = NULL, *v;
-	call k, mig;
-	uv_loop_t loop;
-	rpc_conn *c;
-	bool on_a, on_b, closed;
-	uint64_t until;
-	host *runs = NULL;
+	char path[256], spec[512];
+	json_object *args;
+	call k;
 
-	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(uv_loop_init(loop));
 	ASSERT_TRUE(mkdtemp(root) != NULL);
-	host_config(root, &a, &b);
-	host_config(root, &b, &a);
+	host_config(root, a, b);
+	host_config(root, b, a);
 	snprintf(path, sizeof(path), "%s/kernel", root);
 	write_file(path, "");
 	snprintf(spec, sizeof(spec),
@@ -408,17 +399,43 @@ static void cells_run(const migration_fault *cells, size_t n, observed *out)
 		 root);
 	snprintf(path, sizeof(path), "%s/vm1.json", root);
 	write_file(path, spec);
-	setenv("FAKE_QEMU_COPY_MS", "150", 1);
-	host_start(&a);
-	host_start(&b);
-	host_wait(&a);
-	host_wait(&b);
-
+	setenv("FAKE_QEMU_COPY_MS", copy_ms, 1);
+	host_start(a);
+	host_start(b);
+	host_wait(a);
+	host_wait(b);
 	args = json_object_new_object();
 	json_object_object_add(args, "spec", json_object_new_string(path));
-	if (!ask(&loop, &a, "start", args, &k))
-		TEST_FAIL("vm1 did not start on hostA: %s (%s)", k.message, a.dir);
+	if (!ask(loop, a, "start", args, &k))
+		TEST_FAIL("vm1 did not start on hostA: %s (%s)", k.message, a->dir);
 	json_object_put(k.ret);
+}
+
+static void pair_down(char *root, host *a, host *b, uv_loop_t *loop)
+{
+	host_stop(a);
+	host_stop(b);
+	fake_qemu_kill(a);
+	fake_qemu_kill(b);
+	uv_run(loop, UV_RUN_NOWAIT);
+	(void)uv_loop_close(loop);
+	if (!getenv("FAULT_MATRIX_KEEP"))
+		ASSERT_OK(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS));
+}
+
+static void cells_run(const migration_fault *cells, size_t n, observed *out)
+{
+	char root[] = "/tmp/dmfm.XXXXXX", status[32];
+	host a = { .name = "hostA" }, b = { .name = "hostB" };
+	json_object *args, *f, *result = NULL, *v;
+	call k, mig;
+	uv_loop_t loop;
+	rpc_conn *c;
+	bool on_a, on_b, closed;
+	uint64_t until;
+	host *runs = NULL;
+
+	pair_up(root, &a, &b, &loop, "150");
 
 	for (size_t cell = 0; cell < n; cell++) {
 		migration_fault_kind kind = cells[cell].kind;
@@ -535,19 +552,137 @@ static void cells_run(const migration_fault *cells, size_t n, observed *out)
 		fprintf(stderr, "daemons %d %d left running\n", (int)a.pid, (int)b.pid);
 		return;
 	}
-	host_stop(&a);
-	host_stop(&b);
-	fake_qemu_kill(&a);
-	fake_qemu_kill(&b);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	(void)uv_loop_close(&loop);
-	if (!getenv("FAULT_MATRIX_KEEP")) {
-		ASSERT_OK(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS));
-	} else {
-		fprintf(stderr, "%s@%s: kept %s\n", fault_label(cells[0].kind),
-			migration_phase_name(cells[0].phase), root);
-	}
+	pair_down(root, &a, &b, &loop);
 }
+
+/* --- beyond the matrix: `dmigrate cancel`, and the bound of the copy --- */
+
+typedef struct watched {
+	call mig; /* first: on_reply() takes the struct as its call */
+	const char *phase;
+	bool seen;
+} watched;
+
+static void on_phase_event(rpc_conn *c, const char *event, json_object *data, void *userdata)
+{
+	watched *w = userdata;
+	json_object *p, *st;
+
+	if (w->phase && !strcmp(event, "phase") && json_object_object_get_ex(data, "phase", &p) &&
+	    json_object_object_get_ex(data, "state", &st) &&
+	    !strcmp(json_object_get_string(p), w->phase) &&
+	    !strcmp(json_object_get_string(st), "started"))
+		w->seen = true;
+}
+
+/*
+ * Migrate vm1 (QEMU copying for copy_ms, with settings and fault as JSON or NULL); when `phase`
+ * starts, `dmigrate cancel` it if cancel_why is given: NULL to expect the cancel accepted, else a
+ * part of the refusal. Then expect the outcome, a part of its message, and where the VM runs.
+ */
+static void scenario(const char *name, const char *copy_ms, const char *settings, const char *fault,
+		     const char *phase, const char *cancel_refused, const char *want_outcome,
+		     const char *want_message, const char *want_host)
+{
+	char root[] = "/tmp/dmfm.XXXXXX", status[32];
+	host a = { .name = "hostA" }, b = { .name = "hostB" };
+	watched w = { .phase = phase };
+	json_object *args, *v;
+	bool closed = false, cancelled = false, on_a, on_b;
+	uv_loop_t loop;
+	rpc_conn *c;
+	uint64_t until;
+	call k;
+
+	pair_up(root, &a, &b, &loop, copy_ms);
+	args = json_object_new_object();
+	json_object_object_add(args, "vm", json_object_new_string("vm1"));
+	json_object_object_add(args, "to", json_object_new_string("hostB"));
+	if (settings)
+		json_object_object_add(args, "settings", json_tokener_parse(settings));
+	if (fault)
+		json_object_object_add(args, "fault", json_tokener_parse(fault));
+	c = connect_host(&loop, &a, &closed);
+	ASSERT_TRUE(c != NULL);
+	ASSERT_OK(rpc_conn_call(c, "migrate", args, 0, on_phase_event, on_reply, &w));
+	until = now_ms() + 120000;
+	while (!w.mig.done && now_ms() < until) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (w.seen && !cancelled && phase) {
+			args = json_object_new_object();
+			json_object_object_add(args, "vm", json_object_new_string("vm1"));
+			ask(&loop, &a, "cancel", args, &k);
+			json_object_put(k.ret);
+			cancelled = true;
+			if (cancel_refused) {
+				if (k.error != -EREMOTEIO || !strstr(k.message, cancel_refused))
+					TEST_FAIL("%s: cancel was not refused with '%s': %s", name,
+						  cancel_refused, k.message);
+			} else if (k.error < 0) {
+				TEST_FAIL("%s: cancel was refused: %s", name, k.message);
+			}
+		}
+		usleep(5000);
+	}
+	ASSERT_TRUE(w.mig.done);
+	if (!closed)
+		rpc_conn_close(c);
+	if (phase && !cancelled)
+		TEST_FAIL("%s: phase %s never started", name, phase);
+	if (w.mig.error < 0 || !json_object_object_get_ex(w.mig.ret, "outcome", &v) ||
+	    strcmp(json_object_get_string(v), want_outcome))
+		TEST_FAIL("%s: expected %s, got %s (%s)", name, want_outcome,
+			  w.mig.ret ? json_object_to_json_string(w.mig.ret) : "no result", w.mig.message);
+	if (!json_object_object_get_ex(w.mig.ret, "message", &v) ||
+	    !strstr(json_object_get_string(v), want_message))
+		TEST_FAIL("%s: the result does not say '%s': %s", name, want_message,
+			  json_object_to_json_string(w.mig.ret));
+	json_object_put(w.mig.ret);
+	on_a = fake_qemu_alive(&a, status, sizeof(status)) && !strcmp(status, "running");
+	on_b = fake_qemu_alive(&b, status, sizeof(status)) && !strcmp(status, "running");
+	if (on_a == on_b || strcmp(on_a ? "hostA" : "hostB", want_host))
+		TEST_FAIL("%s: the VM must run on %s only (hostA %d, hostB %d)", name, want_host, on_a,
+			  on_b);
+	pair_down(root, &a, &b, &loop);
+}
+
+static void scenario_cancel_copy(void)
+{
+	scenario("cancel during the copy", "60000", NULL, NULL, "migrate", NULL, "rolled-back",
+		 "cancelled by the operator", "hostA");
+}
+
+static void scenario_cancel_after_switchover(void)
+{
+	/* The stalled agent holds the job in active, past the switchover. */
+	scenario("cancel after the switchover", "150", NULL,
+		 "{\"name\": \"stall-agent\", \"phase\": \"active\", \"duration_ms\": 3000}", "active",
+		 "past the switchover", "degraded", "guest agent", "hostB");
+}
+
+static void scenario_migrate_timeout(void)
+{
+	scenario("a copy that does not converge", "60000", "{\"migrate_timeout_ms\": 1500}", NULL,
+		 NULL, NULL, "rolled-back", "did not complete within 1500 ms", "hostA");
+}
+
+static const struct {
+	const char *name, *what;
+	void (*run)(void);
+} scenarios[] = {
+	{ "cancel during the copy",
+	  "`dmigrate cancel` while QEMU copies: accepted, the migration is rolled back (exit 1) and "
+	  "the VM runs on hostA only",
+	  scenario_cancel_copy },
+	{ "cancel after the switchover",
+	  "`dmigrate cancel` during `active`: refused, saying the migration is past the switchover; "
+	  "the migration goes on (here degraded by a stalled agent) and the VM runs on hostB only",
+	  scenario_cancel_after_switchover },
+	{ "a copy that does not converge",
+	  "`migrate_timeout_ms` 1500 against a copy that takes a minute: the copy is cancelled, "
+	  "the migration rolled back, the VM runs on hostA only",
+	  scenario_migrate_timeout },
+};
 
 /* --- the matrix --- */
 
@@ -705,6 +840,9 @@ static void markdown(FILE *out)
 			fprintf(out, " %s |", cell_text(expected[p][i]));
 		fprintf(out, "\n");
 	}
+	fprintf(out, "\nThe same test also runs, each on its own pair of hosts:\n\n");
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(out, "- %s: %s\n", scenarios[i].name, scenarios[i].what);
 	fprintf(out, "\n## Refused cells\n\n"
 		     "Where a fault has no meaning, asking for it is refused before anything changes,\n"
 		     "with the reason (`migration_fault_refused()`):\n\n"
@@ -754,6 +892,7 @@ static void reap_leftovers(void)
 typedef struct job {
 	migration_fault cells[N_FAULTS * _PHASE_MAX];
 	size_t n;
+	int scenario; /* 1 + its index in scenarios[], or 0: cells */
 	pid_t pid;
 	int fd;
 	uint64_t t0;
@@ -763,12 +902,12 @@ int main(int argc, char **argv)
 {
 	const char *check_file = NULL, *only = NULL;
 	bool print_markdown = false;
-	static job jobs[N_FAULTS * _PHASE_MAX];
+	static job jobs[N_FAULTS * _PHASE_MAX + 8];
 	size_t n = 0, next = 0, running = 0;
 	int failures = 0;
 
 	if (argc < 3)
-		TEST_FAIL("usage: test-fault-matrix DMIGRATED FAKE_QEMU [--markdown | --check FILE] [--only FAULT@PHASE]");
+		TEST_FAIL("usage: test-fault-matrix DMIGRATED FAKE_QEMU [--markdown | --check FILE] [--only FAULT@PHASE | --only scenarios]");
 	dmigrated_bin = argv[1];
 	fake_qemu_bin = argv[2];
 	for (int i = 3; i < argc; i++) {
@@ -821,6 +960,9 @@ int main(int argc, char **argv)
 			jb = migration_fault_refused(faults[i], p) ? &jobs[0] : &jobs[n++];
 			jb->cells[jb->n++] = (migration_fault){ .kind = faults[i], .phase = p };
 		}
+	for (size_t i = 0; (!only || !strcmp(only, "scenarios")) &&
+			   i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		jobs[n++].scenario = (int)i + 1;
 	/* No refusal among the cells asked for: no job for them. */
 	if (jobs[0].n == 0)
 		next = 1;
@@ -836,6 +978,10 @@ int main(int argc, char **argv)
 			jb->t0 = now_ms();
 			jb->pid = fork();
 			ASSERT_TRUE(jb->pid >= 0);
+			if (jb->pid == 0 && jb->scenario) {
+				scenarios[jb->scenario - 1].run();
+				exit(0);
+			}
 			if (jb->pid == 0) {
 				static observed o[N_FAULTS * _PHASE_MAX];
 
@@ -858,6 +1004,14 @@ int main(int argc, char **argv)
 				continue;
 			jb->pid = 0;
 			running--;
+			if (jb->scenario) {
+				bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+				failures += !ok;
+				fprintf(stderr, "%-4s %s (%.1f s)\n", ok ? "ok" : "FAIL",
+					scenarios[jb->scenario - 1].name,
+					(double)(now_ms() - jb->t0) / 1000);
+			}
 			for (size_t c = 0; c < jb->n; c++) {
 				const migration_fault *cl = &jb->cells[c];
 				int f;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -17,15 +18,37 @@
 
 typedef enum passthrough_type {
 	PASSTHROUGH_EMULATED, /* lab: an emulated e1000e on a hot-pluggable root port */
-	PASSTHROUGH_VFIO,     /* production: an SR-IOV VF bound to vfio-pci */
+	PASSTHROUGH_VFIO,     /* production: SR-IOV VFs bound to vfio-pci, listed by address */
+	PASSTHROUGH_SRIOV,    /* production: the VFs of a PF, created and bound by dmigrated */
 } passthrough_type;
+
+/* IFLA_VF_LINK_STATE_*: what a VF's link does while a VM holds it. */
+typedef enum vf_link_state {
+	VF_LINK_AUTO,    /* follows the PF's link */
+	VF_LINK_ENABLE,  /* up whatever the PF's link */
+	VF_LINK_DISABLE, /* down */
+} vf_link_state;
+
+/* How dmigrated sets a VF through its PF while a VM holds it (netlink, host/vf_netlink.h). */
+typedef struct vf_settings {
+	bool spoofchk;             /* drop frames whose source MAC is not the VF's: on */
+	bool trust;                /* let the guest change its MAC or go promiscuous: off */
+	vf_link_state link_state;  /* auto */
+} vf_settings;
+
+typedef struct sriov_config {
+	char *pf;     /* an interface name, or a PCI address DDDD:BB:DD.F */
+	unsigned vfs; /* how many of its VFs make the pool */
+	vf_settings settings;
+} sriov_config;
 
 typedef struct peer_config {
 	char *name;
-	char *address;       /* the peer's sshd, also its known_hosts key */
+	char *address;           /* the peer's sshd, also its known_hosts key */
 	unsigned port;
-	char *control_socket; /* the peer daemon's socket, reached via direct-streamlocal */
-	bool local; /* control_socket is on this machine: connect to it, no SSH (tests) */
+	char *peer_socket;       /* the peer daemon's peer socket, reached via direct-streamlocal */
+	char *migration_address; /* where our QEMU sends the migration stream; default: address */
+	bool local; /* peer_socket is on this machine: connect to it, no SSH (tests) */
 } peer_config;
 
 typedef struct migration_settings {
@@ -52,14 +75,18 @@ typedef struct migration_settings {
 typedef struct host_config {
 	char *path; /* the file it was read from, for messages */
 	char *name;
-	char *control_socket;
+	char *control_socket; /* the CLI's commands */
+	char *peer_socket;    /* the peer-* commands, for peers coming through sshd */
 	char *state_dir;
 	char *run_dir;
 	char *qemu_binary;
 	char *migration_address; /* incoming migrations listen here */
 	passthrough_type passthrough;
-	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ... */
-	size_t n_vfs;
+	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ...; sriov: NULL */
+	size_t n_vfs; /* sriov: the VFs asked for (host/vf_pool.h knows which exist) */
+	sriov_config sriov;
+	char *system_root; /* sysfs and procfs are read below it: "/" but in tests */
+	cpu_set_t dedicated_cpus; /* CPUs for pinned vCPUs ("2-7,10" in the file); empty: none */
 	char *ssh_user;
 	char *ssh_identity_file;
 	char *ssh_known_hosts_file;
@@ -78,3 +105,8 @@ const peer_config *host_config_find_peer(const host_config *c, const char *name)
 /* Apply overrides from a request ({"downtime_limit_ms": 100, ...}); same field names and checks. */
 int migration_settings_override(migration_settings *s, json_object *overrides, char **ret_error);
 json_object *migration_settings_to_json(const migration_settings *s);
+/*
+ * The QEMU migration URI for a configured address (host_config checked it) and a port:
+ * tcp:ADDRESS:PORT, or tcp:[ADDRESS]:PORT for IPv6. -EINVAL for anything else.
+ */
+int migration_uri_new(const char *address, uint64_t port, char **ret);

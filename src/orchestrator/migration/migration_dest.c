@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The destination half of a migration (docs/design.md, "The destination half"). It answers the
+ * The destination half of a migration (docs/design.md, "The destination's half"). It answers the
  * source's peer-* commands, and it is a job of its own: it records its phase in its own journal
  * (prepare, incoming, switchover, plug, active, did-on, commit), and from the switchover on it
  * owns the migration. Once the VM runs here, plug, active and did-on run without waiting for the
@@ -26,6 +26,8 @@
 #include "migration/migration_journal.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/cpu_pinning.h"
+#include "host/vf_steering.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
 /* Past agent_timeout_ms (at most 60 s) of its one agent call. */
@@ -617,19 +619,31 @@ static int prepare_run(dest_job *j)
 		/* multifd must be on at both ends; events tell us the copy completed. */
 		caps = json_object_new_array();
 		cap = json_object_new_object();
+		args = json_object_new_object();
+		if (!caps || !cap || !args) {
+			json_object_put(caps);
+			json_object_put(cap);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
 		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
 		json_object_array_add(caps, cap);
 		cap = json_object_new_object();
+		if (!cap) {
+			json_object_put(caps);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_object_add(cap, "capability", json_object_new_string("events"));
 		json_object_object_add(cap, "state", json_object_new_boolean(true));
 		json_object_array_add(caps, cap);
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 2:
-		if (asprintf(&uri, "tcp:%s:0", j->d->config->migration_address) < 0)
-			return -ENOMEM;
+		r = migration_uri_new(j->d->config->migration_address, 0, &uri);
+		if (r < 0)
+			return r;
 		args = qmp_args_new("uri", uri, NULL);
 		free(uri);
 		return dest_qmp(j, "migrate-incoming", args, NULL);
@@ -688,6 +702,7 @@ static void switchover_on_query(qmp_client *c, int error, json_object *ret, cons
 static int switchover_run(dest_job *j)
 {
 	json_object *args;
+	char *running;
 	vm *v;
 
 	switch (j->step) {
@@ -700,6 +715,8 @@ static int switchover_run(dest_job *j)
 		return dest_qmp(j, "cont", NULL, NULL);
 	case 2:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "initial", json_object_new_int(50));
 		json_object_object_add(args, "max", json_object_new_int(550));
 		json_object_object_add(args, "rounds", json_object_new_int(5));
@@ -707,11 +724,13 @@ static int switchover_run(dest_job *j)
 		return dest_qmp(j, "announce-self", args, NULL);
 	case 3:
 		v = dest_vm(j);
-		if (v) {
+		if (v && (running = strdup("running"))) {
 			free(v->status);
-			v->status = strdup("running");
+			v->status = running;
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
+			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
+			vm_cpus_pin(v);
 		}
 		return 1;
 	}
@@ -785,12 +804,16 @@ static void active_on_done(int error, const char *message, uint64_t device_wait_
 
 static int active_run(dest_job *j)
 {
+	vm *v;
 	int r;
 
 	if (j->step > 0)
 		return 1;
 	if (j->rec[DEST_PLUG].state && strcmp(j->rec[DEST_PLUG].state, "done"))
 		return -ENODEV;
+	/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
+	if ((v = dest_vm(j)))
+		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
 	dest_hold(j);
 	r = vf_activate_start(j->d, j->vm, active_on_done, j);
 	if (r < 0)
@@ -925,8 +948,26 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 	}
 	if (dest_parse_spec(d, req, args, &spec) < 0)
 		return;
+	/* Enough free dedicated CPUs here for a pinned VM: a preflight check, nothing taken. */
+	if (spec->cpumap) {
+		cpu_set_t taken;
+		cpumap m;
+		char why[256];
+
+		cpu_pinning_taken(d, NULL, &taken);
+		if (cpu_pinning_plan(&d->config->dedicated_cpus, &taken, spec->cpumap, false,
+				     d->config->name, &m, why, sizeof(why)) < 0) {
+			vm_spec_free(spec);
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", why);
+			return;
+		}
+	}
 	vm_spec_free(spec);
 	result = json_object_new_object();
+	if (!result) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
 	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
 	rpc_request_reply(req, result);
 }
@@ -934,6 +975,7 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
 	_cleanup_free_ char *error = NULL;
+	char why[256];
 	migration_settings settings = d->config->migration;
 	migration_fault fault = { FAULT_NONE };
 	json_object *o;
@@ -988,6 +1030,12 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 					strerror(-r));
 		return;
 	}
+	r = vm_cpus_plan(v, false, why, sizeof(why));
+	if (r < 0) {
+		vm_forget(v);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", why);
+		return;
+	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
 	if (r < 0) {
 		vm_forget(v);
@@ -995,19 +1043,15 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 					d->config->name);
 		return;
 	}
-	v->vf = strdup(vf);
-	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
-		free(v->spec->vfio_host);
-		v->spec->vfio_host = strdup(vf);
-	}
 	v->incoming = true;
-	if (!v->vf || (v->spec->passthrough == VM_PASSTHROUGH_VFIO && !v->spec->vfio_host) ||
-	    dest_job_new(d, name, from, &j) < 0) {
+	/* vm_hold_vf() gives the VF back itself when it fails; vm_forget() does once v holds it. */
+	if (vm_hold_vf(v, vf) < 0 || dest_job_new(d, name, from, &j) < 0) {
 		vm_forget(v);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		return;
 	}
 	vm_save(v);
+	vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
 	v->incoming_job = j;
 	j->multifd = settings.multifd_channels > 0;
 	j->fault = fault;

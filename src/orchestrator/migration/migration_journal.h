@@ -2,7 +2,7 @@
 /*
  * A migration's journal: STATE_DIR/jobs/VM.json, rewritten atomically whenever the job enters a
  * phase or changes direction, removed when the job ends. Each half keeps its own (docs/design.md,
- * "Journals"): the source in its phase names, the destination in its own (migration_phase.h). It
+ * "The destination's half"): the source in its phase names, the destination in its own (migration_phase.h). It
  * holds what a restarted daemon needs to finish or undo the job.
  */
 #pragma once

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The source half of a migration (docs/design.md, "Phases"). It drives the phases up to the
+ * The source half of a migration (docs/design.md, "The migration: eleven phases"). It drives the phases up to the
  * switchover, the destination's through peer-* calls; from the switchover on the destination
  * owns the job (migration_dest.c) and the source waits for each of its phases' outcome. The
  * runner below goes forward phase by phase; before the switchover a failure turns it around and
@@ -8,6 +8,7 @@
  * failed half-way is undone too); from the switchover on it never turns back and a failure only
  * marks the result degraded, or lost when the destination's QEMU died with the only copy.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,8 +23,10 @@
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
 #include "transport/peer_link.h"
+#include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/vf_steering.h"
 
 #define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
@@ -121,6 +124,8 @@ static void job_event(migration_job *j, const char *state, const char *message)
 	if (!j->req)
 		return;
 	o = json_object_new_object();
+	if (!o)
+		return; /* the event is lost, the journal and the log have it */
 	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "elapsed_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
@@ -176,6 +181,13 @@ static json_object *job_result(migration_job *j, const char *outcome)
 {
 	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
+	if (!o || !phases) {
+		/* The CLI gets an empty result; the log has the outcome. */
+		json_object_put(o);
+		json_object_put(phases);
+		return NULL;
+	}
+
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
@@ -193,6 +205,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		if (!j->rec[p].state)
 			continue;
 		ph = json_object_new_object();
+		if (!ph)
+			continue;
 		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
@@ -215,7 +229,7 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_object_add(o, "fault", f);
 	}
 	q = json_object_new_object();
-	if (j->qemu_stats) {
+	if (q && j->qemu_stats) {
 		static const struct {
 			const char *from, *to;
 		} keys[] = { { "downtime", "downtime_ms" },
@@ -268,6 +282,68 @@ static void job_finish(migration_job *j)
 static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			      const char *message, void *userdata);
 
+/* One peer call in flight: its reply is checked (peer_reply.h) before the step sees it. */
+typedef struct peer_call {
+	migration_job *j;
+	const control_command *cmd;
+	rpc_reply_cb cb;
+} peer_call;
+
+/*
+ * Every peer reply passes here: an error's code and message are cleaned, a return is checked
+ * against the protocol table, and one that fails reaches the step as an error (-EBADMSG) that
+ * says what the peer got wrong; before the switchover the job then rolls back.
+ */
+static void job_on_peer_checked(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	peer_call pc = *(peer_call *)userdata;
+	_cleanup_free_ char *why = NULL;
+	char problem[256];
+	peer_error e;
+
+	free(userdata);
+	if (error == -ECANCELED) {
+		pc.cb(c, error, NULL, NULL, NULL, pc.j);
+		return;
+	}
+	if (error == -EREMOTEIO) {
+		peer_error_clean(code, message, &e);
+		pc.cb(c, error, NULL, e.code, e.message, pc.j);
+		return;
+	}
+	if (error < 0) {
+		pc.cb(c, error, NULL, code, message, pc.j);
+		return;
+	}
+	if (control_reply_validate(pc.cmd, ret, problem, sizeof(problem)) < 0) {
+		if (asprintf(&why, "%s's reply to %s is refused: %s", pc.j->to, pc.cmd->name, problem) < 0)
+			why = NULL;
+		log_warning("%s: %s", pc.j->vm_name, why ? why : "a peer reply is malformed");
+		pc.cb(c, -EBADMSG, NULL, CONTROL_ERR_PROTOCOL, why ? why : "malformed peer reply", pc.j);
+		return;
+	}
+	pc.cb(c, 0, ret, NULL, NULL, pc.j);
+}
+
+static int job_rpc_call(migration_job *j, rpc_conn *conn, const char *cmd, json_object *args,
+			uint64_t timeout, rpc_reply_cb cb)
+{
+	peer_call *pc = calloc(1, sizeof(*pc));
+	int r;
+
+	if (!pc) {
+		json_object_put(args);
+		return -ENOMEM;
+	}
+	*pc = (peer_call){ .j = j, .cmd = control_command_find(cmd), .cb = cb };
+	assert(pc->cmd);
+	r = rpc_conn_call(conn, cmd, args, timeout, NULL, job_on_peer_checked, pc);
+	if (r < 0)
+		free(pc);
+	return r;
+}
+
 static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *message,
 			void *userdata)
 {
@@ -284,8 +360,7 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 		peer_link_close(dead);
 		return;
 	}
-	r = rpc_conn_call(conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, NULL,
-			  cb, j);
+	r = job_rpc_call(j, conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, cb);
 	if (r < 0)
 		cb(conn, r, NULL, CONTROL_ERR_FAILED, "Cannot send to the peer", j);
 }
@@ -298,9 +373,13 @@ static void job_peer_call(migration_job *j, const char *cmd, json_object *args, 
 
 	if (!args)
 		args = json_object_new_object();
-	json_object_object_add(args, "vm", json_object_new_string(j->vm_name));
+	if (!args || json_object_object_add(args, "vm", json_object_new_string(j->vm_name)) < 0) {
+		json_object_put(args);
+		cb(conn, -ENOMEM, NULL, CONTROL_ERR_FAILED, "Out of memory", j);
+		return;
+	}
 	if (conn) {
-		r = rpc_conn_call(conn, cmd, json_object_get(args), timeout, NULL, cb, j);
+		r = job_rpc_call(j, conn, cmd, json_object_get(args), timeout, cb);
 		if (r != -ECONNRESET) {
 			json_object_put(args);
 			if (r < 0)
@@ -478,6 +557,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_STALL_AGENT:
 		if (j->phase < PHASE_SWITCHOVER) {
 			args = json_object_new_object();
+			if (!args) {
+				job_fault_done(j, -ENOMEM, "out of memory");
+				return;
+			}
 			json_object_object_add(args, "kind",
 					       json_object_new_string(j->fault.kind == FAULT_KILL_AGENT ?
 									      "crash" : "stall"));
@@ -495,6 +578,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_KILL_DEST_QEMU:
 	case FAULT_VF_LINK_DOWN:
 		args = json_object_new_object();
+		if (!args) {
+			job_fault_done(j, -ENOMEM, "out of memory");
+			return;
+		}
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
 		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
 		return;
@@ -607,6 +694,8 @@ static int preflight_run(migration_job *j)
 		return job_agent(j, "did-status", NULL, preflight_on_did);
 	case 3:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "spec", job_spec_json(j));
 		if (j->fault.kind == FAULT_NO_FREE_VF)
 			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
@@ -622,30 +711,35 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			     const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *port;
+	peer_prepare_reply reply;
+	char problem[256];
+	int r;
 
 	if (error == -ECANCELED)
 		return;
+	if (error == -EBADMSG) {
+		/* The reply was refused, and the message says whose and why. */
+		job_step_done(j, error, "%s", message);
+		return;
+	}
 	if (error < 0) {
 		job_step_done(j, error, "%s could not prepare: %s", j->to,
 			      message ? message : strerror(-error));
 		return;
 	}
-	/* A port, never an address: ours is the peer's address from our own config. */
-	if (!json_object_object_get_ex(ret, "port", &port) ||
-	    !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
-	    json_object_get_int64(port) > 65535) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a valid port (1..65535)",
-			      j->to);
+	if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s's reply to peer-prepare is refused: %s", j->to, problem);
 		return;
 	}
+	/* The address is ours to choose (the config's), never the peer's: only the port is its. */
 	free(j->uri);
-	if (asprintf(&j->uri, "tcp:%s:%lld", j->peer->address,
-		     (long long)json_object_get_int64(port)) < 0) {
-		j->uri = NULL;
-		job_step_done(j, -ENOMEM, "Out of memory");
+	j->uri = NULL;
+	r = migration_uri_new(j->peer->migration_address, reply.port, &j->uri);
+	if (r < 0) {
+		job_step_done(j, r, "Cannot build the migration address for %s: %s", j->to, strerror(-r));
 		return;
 	}
+	log_info("%s: %s listens on %s", j->vm_name, j->to, j->uri);
 	job_step_done(j, 0, NULL);
 }
 
@@ -665,6 +759,8 @@ static int prepare_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args)
+		return -ENOMEM;
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
@@ -691,6 +787,9 @@ static int prepare_undo(migration_job *j)
 
 static int standby_run(migration_job *j)
 {
+	/* The standby carries the traffic: the NIC must stop sending the VM's frames to the VF. */
+	if (j->step == 1 && j->v)
+		vf_steering_apply_logged(j->v, VF_EVENT_STANDBY);
 	if (j->step > 0)
 		return 1;
 	return job_agent(j, "bond-set-active", args_role("standby"), NULL);
@@ -700,6 +799,8 @@ static int standby_undo(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
+	if (j->v)
+		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 	return job_agent(j, "bond-set-active", args_role("vf"), NULL);
 }
 
@@ -831,6 +932,7 @@ static int unplug_undo(migration_job *j)
 	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
+		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 		/* A VF that never left is still in the bond: standby's undo makes it active again. */
 		if (j->vf_never_left)
 			return 1;
@@ -845,8 +947,10 @@ static json_object *capability(const char *name, bool on)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "capability", json_object_new_string(name));
-	json_object_object_add(o, "state", json_object_new_boolean(on));
+	if (o) {
+		json_object_object_add(o, "capability", json_object_new_string(name));
+		json_object_object_add(o, "state", json_object_new_boolean(on));
+	}
 	return o;
 }
 
@@ -910,6 +1014,10 @@ static void migrate_on_progress(qmp_client *c, int error, json_object *ret, cons
 		return;
 	}
 	p = json_object_new_object();
+	if (!p) {
+		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
 	json_object_object_add(p, "status", json_object_new_string(json_object_get_string(status)));
 	static const struct {
 		const char *from, *to;
@@ -1007,15 +1115,22 @@ static int migrate_run(migration_job *j)
 	switch (j->step) {
 	case 0:
 		caps = json_object_new_array();
+		args = json_object_new_object();
+		if (!caps || !args) {
+			json_object_put(caps);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_array_add(caps, capability("events", true));
 		json_object_array_add(caps, capability("auto-converge", j->settings.auto_converge));
 		json_object_array_add(caps, capability("xbzrle", j->settings.xbzrle));
 		json_object_array_add(caps, capability("multifd", j->settings.multifd_channels > 0));
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return job_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 1:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "downtime-limit",
 				       json_object_new_uint64(j->settings.downtime_limit_ms));
 		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
@@ -1144,38 +1259,49 @@ static int switchover_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args) {
+		/* The copy is complete: whether the destination runs the VM is not ours to know. */
+		j->stuck = true;
+		return -ENOMEM;
+	}
 	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
 }
+
+/* The destination's own phases after the switchover, and the call that waits for each. */
+static const char *const dest_phase_cmds[_PHASE_MAX] = {
+	[PHASE_PLUG] = "peer-plug",
+	[PHASE_ACTIVE] = "peer-activate",
+	[PHASE_DID_ON] = "peer-did-on",
+};
 
 /* The outcome of one of the destination's own phases (migration_dest.c). */
 static void dest_phase_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 				const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *w, *state;
+	peer_phase_reply reply;
+	char problem[256];
 
-	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w) &&
-	    json_object_is_type(w, json_type_int) && json_object_get_int64(w) >= 0)
-		j->rec[j->phase].device_wait_ms = json_object_get_int64(w);
-	if (error == 0 && json_object_object_get_ex(ret, "state", &state) &&
-	    json_object_is_type(state, json_type_string) &&
-	    !strcmp(json_object_get_string(state), "skipped"))
-		j->dest_skipped = true;
+	if (error == 0 && peer_reply_phase(control_command_find(dest_phase_cmds[j->phase])->id,
+					   migration_phase_name(j->phase), ret, &reply, problem,
+					   sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s's reply to %s is refused: %s", j->to,
+			      dest_phase_cmds[j->phase], problem);
+		return;
+	}
+	if (error == 0) {
+		j->rec[j->phase].device_wait_ms = (int64_t)reply.device_wait_ms;
+		j->dest_skipped = reply.skipped;
+	}
 	job_on_peer_reply(c, error, ret, code, message, userdata);
 }
 
 static int dest_phase_run(migration_job *j)
 {
-	static const char *const cmds[_PHASE_MAX] = {
-		[PHASE_PLUG] = "peer-plug",
-		[PHASE_ACTIVE] = "peer-activate",
-		[PHASE_DID_ON] = "peer-did-on",
-	};
-
 	if (j->step > 0)
 		return 1;
-	job_peer_call(j, cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
+	job_peer_call(j, dest_phase_cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
 	return 0;
 }
 
@@ -1209,7 +1335,7 @@ static int commit_run(migration_job *j)
 }
 
 /*
- * The source's phases (docs/design.md, "Phases"): where each runs, what starts its steps and
+ * The source's phases (docs/design.md, "The migration: eleven phases"): where each runs, what starts its steps and
  * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
  * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
  * the bound is how long we wait for its outcome.
@@ -1262,8 +1388,9 @@ static bool job_undo_retry(migration_job *j)
 
 static bool job_peer_retry(migration_job *j, int error, const char *code)
 {
-	/* Only a broken link: an answer, even an error, is the destination's word. */
-	if (error >= 0 || error == -EREMOTEIO || j->phase < PHASE_SWITCHOVER || j->rolling_back)
+	/* Only a broken link: an answer, even an error or one refused, is the destination's word. */
+	if (error >= 0 || error == -EREMOTEIO || error == -EBADMSG || j->phase < PHASE_SWITCHOVER ||
+	    j->rolling_back)
 		return false;
 	if (!j->retry_until)
 		j->retry_until = now_ms() + phase_timeout(j);
