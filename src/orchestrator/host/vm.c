@@ -15,7 +15,9 @@
 
 #include "log.h"
 #include "migration/migration_job.h"
+#include "host/cpu_pinning.h"
 #include "host/qemu_argv.h"
+#include "host/vf_steering.h"
 #include "daemon/state_file.h"
 
 #define VM_QUIT_TIMEOUT_MS 10000
@@ -96,6 +98,8 @@ int vm_save(vm *v)
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
 	json_object_object_add(o, "incoming", json_object_new_boolean(v->incoming));
+	if (v->pinned)
+		json_object_object_add(o, "pinned", cpumap_to_json(v->pinned));
 	return state_file_write(path, o);
 }
 
@@ -140,8 +144,10 @@ void vm_forget(vm *v)
 		qmp_client_close(v->qmp);
 	if (v->agent)
 		agent_client_close(v->agent);
-	if (v->vf)
+	if (v->vf) {
+		vf_steering_apply_logged(v, VF_EVENT_RELEASE);
 		vf_pool_release(d->pool, v->vf, v->name);
+	}
 	if (path)
 		state_file_remove(path);
 	for (vm **p = &d->vms; *p; p = &(*p)->next)
@@ -153,6 +159,7 @@ void vm_forget(vm *v)
 	free(v->name);
 	free(v->run_dir);
 	free(v->vf);
+	free(v->pinned);
 	free(v->status);
 	free(v);
 }
@@ -521,6 +528,8 @@ json_object *vm_summary(vm *v)
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
 	json_object_object_add(o, "host", json_object_new_string(v->daemon->config->name));
+	if (v->pinned)
+		json_object_object_add(o, "cpumap", cpumap_to_json(v->pinned));
 	return o;
 }
 
@@ -628,6 +637,14 @@ static int vm_registry_load_one(host_daemon *d, const char *path)
 	}
 	if (json_object_object_get_ex(o, "vf_plugged", &x))
 		v->vf_plugged = json_object_get_boolean(x);
+	if (json_object_object_get_ex(o, "pinned", &x)) {
+		cpumap m;
+
+		if (cpumap_from_json(x, &m) < 0)
+			log_warning("VM '%s': its record's CPU map is damaged; it is not pinned", v->name);
+		else if ((v->pinned = malloc(sizeof(m))))
+			*v->pinned = m;
+	}
 	if (json_object_object_get_ex(o, "incoming", &x))
 		v->incoming = json_object_get_boolean(x);
 

@@ -31,6 +31,7 @@ struct vm {
 	char *run_dir;
 	pid_t pid;      /* 0 while not running */
 	char *vf;       /* the passthrough device it holds (from the pool), or NULL */
+	cpumap *pinned; /* the host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL */
 	bool vf_plugged;
 	bool incoming;  /* this host is the destination of an unfinished migration */
 	char *status;   /* QEMU's run state as last seen ("running", "inmigrate", ...) */
