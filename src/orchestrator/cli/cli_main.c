@@ -29,7 +29,7 @@ static void cli_usage(FILE *f)
 		   "       dmigrate [GLOBAL OPTIONS] VM --to HOST   (short for: dmigrate migrate VM --to HOST)\n\n"
 		   "Global options (before the command, or after it as the command's own):\n"
 		   "  --json         print the command's result as JSON (list, status, start, migrate,\n"
-		   "                 drill run)\n"
+		   "                 doctor, drill run)\n"
 		   "  --socket PATH  dmigrated's socket (default: $%s,\n"
 		   "                 else %s)\n"
 		   "  --version      print the version\n"
