@@ -3,7 +3,7 @@
  * The agent protocol, defined once: the tables in agent_protocol.c list every command with its
  * typed arguments, every event and every error code. The guest agent validates requests with
  * them, the host client validates its own calls and the agent's answers with them, and
- * proto/agent-protocol.md is generated from them (`agent-protocol-doc`, checked by
+ * proto/agent-protocol.md is generated from them (`protocol-doc agent`, checked by
  * `meson test`), so the three cannot drift apart.
  *
  * Wire shapes (one JSON object per line, proto/json_stream.h framing):

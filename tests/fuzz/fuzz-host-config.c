@@ -71,7 +71,7 @@ static void check_config(const host_config *c)
 	for (size_t i = 0; i < c->n_peers; i++)
 		if (host_config_find_peer(c, c->peers[i].name) != &c->peers[i] ||
 		    c->peers[i].port < 1 || c->peers[i].port > 65535 || !*c->peers[i].address ||
-		    !*c->peers[i].control_socket)
+		    c->peers[i].peer_socket[0] != '/' || !*c->peers[i].migration_address)
 			abort();
 	check_settings(&c->migration);
 }

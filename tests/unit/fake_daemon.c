@@ -32,6 +32,7 @@ struct fake_daemon {
 	char commands[1024];
 	char *last_cmd;
 	json_object *last_args, *hello_args;
+	json_object *hello_ret; /* fake_daemon_set_hello(), or NULL for the default */
 };
 
 static void fake_conn_forget(fake_daemon *d, rpc_conn *c)
@@ -68,6 +69,11 @@ static void fake_on_request(rpc_conn *c, rpc_request *req, const char *cmd, json
 
 		if (!d->hello_args)
 			d->hello_args = json_object_get(args);
+		if (d->hello_ret) {
+			json_object_put(ret);
+			rpc_request_reply(req, json_object_get(d->hello_ret));
+			return;
+		}
 		json_object_object_add(ret, "version", json_object_new_int(d->version));
 		json_object_object_add(ret, "host", json_object_new_string("hostA"));
 		json_object_object_add(ret, "qemu", json_object_new_string("7.2.0"));
@@ -141,6 +147,7 @@ static void fake_daemon_free_cb(uv_handle_t *h)
 	free(d->last_cmd);
 	json_object_put(d->last_args);
 	json_object_put(d->hello_args);
+	json_object_put(d->hello_ret);
 	free(d);
 }
 
@@ -154,6 +161,14 @@ void fake_daemon_free(fake_daemon *d)
 			rpc_conn_close(c);
 		}
 	uv_close((uv_handle_t *)&d->listener, fake_daemon_free_cb);
+}
+
+void fake_daemon_set_hello(fake_daemon *d, const char *return_json)
+{
+	json_object_put(d->hello_ret);
+	d->hello_ret = json_tokener_parse(return_json);
+	if (!d->hello_ret)
+		TEST_FAIL("fake_daemon_set_hello: not JSON: %s", return_json);
 }
 
 void fake_daemon_set_version(fake_daemon *d, int version)

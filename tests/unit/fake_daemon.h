@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A scripted stand-in for dmigrated in the CLI tests. It listens on a Unix socket on the test's
+ * A scripted stand-in for dmigrated in the CLI tests, and for a peer daemon in the source's. It listens on a Unix socket on the test's
  * own libuv loop and speaks the daemon protocol through the real rpc_conn (server side). It
  * answers hello itself and hands every other request to the test's handler, which may send
  * events, reply, reply with an error, close the connection, or hold the request unanswered.
@@ -30,6 +30,8 @@ void fake_daemon_free(fake_daemon *d);
 
 /* The protocol version hello answers with (default: CONTROL_PROTOCOL_VERSION). */
 void fake_daemon_set_version(fake_daemon *d, int version);
+/* Answer hello with exactly this "return" (any JSON value), for peers that lie in it. */
+void fake_daemon_set_hello(fake_daemon *d, const char *return_json);
 /* Break off: close req's connection without answering, as a dying daemon would. */
 void fake_daemon_disconnect(fake_daemon *d, rpc_request *req);
 /* Keep req unanswered until its connection closes (then it is released). */

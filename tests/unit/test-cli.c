@@ -300,7 +300,7 @@ TEST(migrate_json_with_settings)
 			  "\"max_bandwidth_mibps\":1000,\"multifd_channels\":4,"
 			  "\"auto_converge\":true,\"xbzrle\":true}}");
 	assert_json_equal(fake_daemon_hello_args(d),
-			  "{\"version\":1,\"client\":\"dmigrate\",\"features\":[]}");
+			  "{\"version\":2,\"min_version\":1,\"client\":\"dmigrate\",\"features\":[]}");
 	daemon_stop(d);
 }
 
@@ -465,11 +465,11 @@ TEST(protocol_version_mismatch)
 	fake_daemon *d = daemon_start(&s);
 	child c;
 
-	fake_daemon_set_version(d, 2);
+	fake_daemon_set_version(d, 3);
 	run_cli(&c, false, "list", "--socket", sock_path, NULL);
 	ASSERT_EQ(c.exit_code, 1);
-	ASSERT_CONTAINS(c.err.buf, "dmigrated speaks daemon protocol version 2, this dmigrate speaks "
-				   "version 1");
+	ASSERT_CONTAINS(c.err.buf, "dmigrated speaks daemon protocol version 3, this dmigrate speaks "
+				   "versions 1 to 2");
 	/* Nothing but hello was sent. */
 	ASSERT_STREQ(fake_daemon_commands(d), "hello");
 	daemon_stop(d);

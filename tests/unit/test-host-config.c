@@ -30,8 +30,8 @@
 	"          \"known_hosts_file\": \"/etc/dmt/known_hosts\"},\n"                               \
 	"  \"peers\": {\n"                                                                         \
 	"    \"hostB\": {\"address\": \"198.18.0.2\", \"port\": 2222,\n"                            \
-	"              \"control_socket\": \"/run/dmigrate/dmigrated.sock\"},\n"                    \
-	"    \"hostC\": {\"address\": \"hostc.example\", \"control_socket\": \"/run/c.sock\"}\n"    \
+	"              \"peer_socket\": \"/run/dmigrate/dmigrated.sock\"},\n"                    \
+	"    \"hostC\": {\"address\": \"hostc.example\", \"peer_socket\": \"/run/c.sock\"}\n"    \
 	"  },\n"                                                                                   \
 	"  \"migration\": {\"downtime_limit_ms\": 100, \"max_bandwidth_mibps\": 1000,\n"             \
 	"                \"multifd_channels\": 4, \"auto_converge\": true, \"xbzrle\": true}\n"      \
@@ -145,12 +145,12 @@ TEST(full_config)
 	ASSERT_STREQ(p->name, "hostB");
 	ASSERT_STREQ(p->address, "198.18.0.2");
 	ASSERT_EQ(p->port, 2222);
-	ASSERT_STREQ(p->control_socket, "/run/dmigrate/dmigrated.sock");
+	ASSERT_STREQ(p->peer_socket, "/run/dmigrate/dmigrated.sock");
 	p = host_config_find_peer(c, "hostC");
 	ASSERT_TRUE(p != NULL);
 	ASSERT_STREQ(p->address, "hostc.example");
 	ASSERT_EQ(p->port, 22);
-	ASSERT_STREQ(p->control_socket, "/run/c.sock");
+	ASSERT_STREQ(p->peer_socket, "/run/c.sock");
 	ASSERT_TRUE(host_config_find_peer(c, "hostD") == NULL);
 	ASSERT_TRUE(host_config_find_peer(c, "hosta") == NULL);
 	ASSERT_EQ(c->migration.downtime_limit_ms, 100);
@@ -192,7 +192,7 @@ TEST(defaults)
 	/* Empty sections are fine and change nothing; so are the limits of every range. */
 	ASSERT_OK(load("{\"name\": \"h\", \"migration_address\": \"10.0.0.1\","
 		       " \"passthrough\": {\"type\": \"emulated\", \"slots\": 256}, \"ssh\": {},"
-		       " \"peers\": {\"p\": {\"address\": \"a\", \"control_socket\": \"/s\", \"port\": 65535}},"
+		       " \"peers\": {\"p\": {\"address\": \"a\", \"peer_socket\": \"/s\", \"port\": 65535}},"
 		       " \"migration\": {\"downtime_limit_ms\": 60000, \"multifd_channels\": 64,"
 		       " \"max_bandwidth_mibps\": 1000000}}",
 		       &c, &error));
@@ -288,7 +288,7 @@ TEST(peers)
 	expect_invalid(FULL, "peers.hostB", "null", "peers.hostB", "expected a JSON object");
 	expect_invalid(FULL, "peers.hostB.address", NULL, "peers.hostB.address",
 		       "missing (required)");
-	expect_invalid(FULL, "peers.hostB.control_socket", "7", "peers.hostB.control_socket",
+	expect_invalid(FULL, "peers.hostB.peer_socket", "7", "peers.hostB.peer_socket",
 		       "expected a non-empty string, got 7");
 
 	/* One peer too many. */
@@ -297,7 +297,7 @@ TEST(peers)
 	len += (size_t)sprintf(text, "{\"name\": \"h\", \"migration_address\": \"a\","
 				     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}, \"peers\": {");
 	for (int i = 0; i <= HOST_CONFIG_MAX_PEERS; i++)
-		len += (size_t)sprintf(text + len, "%s\"p%d\": {\"address\": \"a\", \"control_socket\": \"/s\"}",
+		len += (size_t)sprintf(text + len, "%s\"p%d\": {\"address\": \"a\", \"peer_socket\": \"/s\"}",
 				       i ? ", " : "", i);
 	sprintf(text + len, "}}");
 	expect_invalid_text(text, "peers", "more than 64 peers");

@@ -136,13 +136,14 @@ static void cli_on_hello(rpc_conn *c, int error, json_object *ret, const char *c
 	}
 	if (json_object_object_get_ex(ret, "version", &v) && json_object_is_type(v, json_type_int))
 		version = json_object_get_int64(v);
-	if (version != CONTROL_PROTOCOL_VERSION) {
-		char text[128];
+	if (version < CONTROL_PROTOCOL_VERSION_MIN || version > CONTROL_PROTOCOL_VERSION ||
+	    control_reply_validate(&control_commands[CONTROL_CMD_HELLO], ret, NULL, 0) < 0) {
+		char text[160];
 
 		snprintf(text, sizeof(text),
 			 "dmigrated speaks daemon protocol version %" PRId64
-			 ", this dmigrate speaks version %d; install matching versions",
-			 version, CONTROL_PROTOCOL_VERSION);
+			 ", this dmigrate speaks versions %d to %d; install matching versions",
+			 version, CONTROL_PROTOCOL_VERSION_MIN, CONTROL_PROTOCOL_VERSION);
 		cli_client_keep_error(cl, CONTROL_ERR_PROTOCOL, text);
 		cli_client_finish(cl, -EPROTONOSUPPORT);
 		return;
@@ -186,6 +187,7 @@ static int cli_client_start(cli_client *cl)
 	if (!hello)
 		return -ENOMEM;
 	json_object_object_add(hello, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
+	json_object_object_add(hello, "min_version", json_object_new_int(CONTROL_PROTOCOL_VERSION_MIN));
 	json_object_object_add(hello, "client", json_object_new_string("dmigrate"));
 	json_object_object_add(hello, "features", json_object_new_array());
 	/* Catch the operator's interrupt before the daemon can start anything for us. */

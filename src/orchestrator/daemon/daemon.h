@@ -8,28 +8,43 @@
 #include "daemon/host_config.h"
 #include "host/vf_pool.h"
 
-typedef struct vm vm;
+#include "control_protocol.h"
+
 struct dest_job;
 
-typedef struct host_daemon {
+typedef struct vm vm;
+typedef struct host_daemon host_daemon;
+
+/* One of the daemon's sockets; it serves the commands of its side only (control_protocol.h). */
+typedef struct daemon_listener {
+	host_daemon *d;
+	control_side side;
+	const char *path;
+	int fd;
+	uv_poll_t poll;
+} daemon_listener;
+
+struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
 	vm *vms;
 	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
-	int control_fd;
-	uv_poll_t control;
+	daemon_listener control; /* config->control_socket: the CLI */
+	daemon_listener peer;    /* config->peer_socket: peer daemons, through sshd */
 	uv_signal_t sigterm, sigint;
 	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
-} host_daemon;
+};
 
-/* Listen on config->control_socket (mode 0600) and serve the daemon protocol. */
+/* Listen on config->control_socket and config->peer_socket (mode 0600) and serve the daemon
+ * protocol, each socket its own side's commands. */
 int daemon_control_listen(host_daemon *d);
 void daemon_control_close(host_daemon *d);
+/* Serve the daemon protocol on one connected fd (taken in every case) as `side` would. */
+int daemon_control_serve_fd(host_daemon *d, control_side side, int fd);
 
 typedef struct rpc_request rpc_request;
 /* The commands the CLI uses (daemon_vm_commands.c). */
-void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args);

@@ -12,6 +12,7 @@
 #include "host/doctor.h"
 #include "log.h"
 #include "transport/peer_link.h"
+#include "transport/peer_reply.h"
 
 /* The peer's checks include its KVM probe (2 s at most) and its own peers' sshd (3 s each). */
 #define DOCTOR_PEER_TIMEOUT_MS 60000
@@ -34,12 +35,22 @@ static void doctor_on_peer_reply(rpc_conn *c, int error, json_object *ret, const
 {
 	doctor_forward *f = userdata;
 
+	char problem[256];
+	peer_error e;
+
 	if (error == -ECANCELED)
 		return;
-	if (error < 0)
+	/* The peer's report goes to the operator's terminal: checked, and its text cleaned. */
+	if (error == 0 && (control_reply_validate(&control_commands[CONTROL_CMD_PEER_DOCTOR], ret, problem,
+						  sizeof(problem)) < 0 ||
+			   control_value_text_clean(ret, problem, sizeof(problem)) < 0)) {
+		rpc_request_reply_error(f->req, CONTROL_ERR_FAILED, "%s's reply to peer-doctor is refused: %s",
+					f->peer, problem);
+	} else if (error < 0) {
+		peer_error_clean(code, message ? message : strerror(-error), &e);
 		rpc_request_reply_error(f->req, CONTROL_ERR_FAILED, "%s did not run its checks: %s",
-					f->peer, message ? message : strerror(-error));
-	else
+					f->peer, e.message);
+	} else
 		rpc_request_reply(f->req, json_object_get(ret));
 	doctor_forward_free(f);
 }
@@ -56,7 +67,7 @@ static void doctor_on_link(peer_link *l, rpc_conn *conn, int error, const char *
 		doctor_forward_free(f);
 		return;
 	}
-	r = rpc_conn_call(conn, "doctor", json_object_new_object(), DOCTOR_PEER_TIMEOUT_MS, NULL,
+	r = rpc_conn_call(conn, "peer-doctor", json_object_new_object(), DOCTOR_PEER_TIMEOUT_MS, NULL,
 			  doctor_on_peer_reply, f);
 	if (r < 0) {
 		rpc_request_reply_error(f->req, CONTROL_ERR_FAILED, "Cannot ask %s: %s", f->peer,

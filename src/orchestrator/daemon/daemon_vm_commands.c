@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The commands the CLI sends: hello, list, status, start, stop, migrate. */
+/* The commands the CLI sends: list, status, start, stop, migrate (hello: daemon_control.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,32 +44,23 @@ static vm *daemon_arg_vm(host_daemon *d, rpc_request *req, json_object *args)
 	return v;
 }
 
-void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args)
-{
-	json_object *ret = json_object_new_object(), *v;
-
-	if (args && json_object_object_get_ex(args, "version", &v) &&
-	    json_object_get_int(v) < 1) {
-		json_object_put(ret);
-		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Unsupported protocol version %d",
-					json_object_get_int(v));
-		return;
-	}
-	json_object_object_add(ret, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
-	json_object_object_add(ret, "host", json_object_new_string(d->config->name));
-	json_object_object_add(ret, "qemu", json_object_new_string(d->qemu_version));
-	json_object_object_add(ret, "features", json_object_new_array());
-	rpc_request_reply(req, ret);
-}
-
 void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
 {
-	json_object *ret = json_object_new_object(), *vms = json_object_new_array();
+	_cleanup_json_ json_object *ret = json_object_new_object(), *vms = json_object_new_array();
 
-	for (vm *v = d->vms; v; v = v->next)
-		json_object_array_add(vms, vm_summary(v));
-	json_object_object_add(ret, "vms", vms);
-	rpc_request_reply(req, ret);
+	for (vm *v = d->vms; vms && v; v = v->next) {
+		json_object *summary = vm_summary(v);
+
+		if (!summary || json_object_array_add(vms, summary) < 0) {
+			json_object_put(summary);
+			json_object_put(TAKE_PTR(vms));
+		}
+	}
+	if (!ret || !vms || json_object_object_add(ret, "vms", TAKE_PTR(vms)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	rpc_request_reply(req, TAKE_PTR(ret));
 }
 
 /* What the guest says, for status: is its agent answering, and which slave carries traffic. */
@@ -80,8 +71,12 @@ typedef struct status_op {
 
 static void status_reply(status_op *op, json_object *guest)
 {
-	json_object_object_add(op->ret, "guest", guest);
-	rpc_request_reply(op->req, op->ret);
+	if (!op->ret || !guest || json_object_object_add(op->ret, "guest", guest) < 0) {
+		json_object_put(guest);
+		json_object_put(op->ret);
+		rpc_request_reply_error(op->req, CONTROL_ERR_FAILED, "Out of memory");
+	} else
+		rpc_request_reply(op->req, op->ret);
 	free(op);
 }
 
@@ -91,6 +86,8 @@ static void status_on_bond(agent_client *c, int error, json_object *bond, const 
 	static const char *const keys[] = { "bond", "active", "active-role" };
 	json_object *g = json_object_new_object(), *v;
 
+	if (!g)
+		return status_reply(userdata, NULL);
 	json_object_object_add(g, "agent", json_object_new_string(error < 0 ? "not answering" :
 									       "answering"));
 	if (error < 0)
@@ -119,6 +116,8 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	op->req = req;
 	op->ret = vm_summary(v);
+	if (!op->ret)
+		return status_reply(op, NULL);
 	if (vm_spec_to_json(v->spec, &spec) >= 0)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
@@ -128,7 +127,8 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 				       status_on_bond, op) >= 0)
 		return;
 	g = json_object_new_object();
-	json_object_object_add(g, "agent", json_object_new_string("not connected"));
+	if (g)
+		json_object_object_add(g, "agent", json_object_new_string("not connected"));
 	status_reply(op, g);
 }
 
@@ -190,11 +190,9 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r < 0)
 		goto fail_vm;
-	v->vf = strdup(vf);
-	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
-		free(v->spec->vfio_host);
-		v->spec->vfio_host = strdup(vf);
-	}
+	r = vm_hold_vf(v, vf);
+	if (r < 0)
+		goto fail_vm;
 	v->vf_plugged = true;
 	if (!(args && json_object_object_get_ex(args, "adopt", &adopt)) &&
 	    (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
@@ -289,8 +287,11 @@ void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	/* The migrate request that started the job gets the outcome: rolled back. */
 	o = json_object_new_object();
-	json_object_object_add(o, "vm", json_object_new_string(v->name));
-	json_object_object_add(o, "state", json_object_new_string("cancelling"));
+	if (o) {
+		json_object_object_add(o, "vm", json_object_new_string(v->name));
+		json_object_object_add(o, "state", json_object_new_string("cancelling"));
+	}
+	/* Out of memory the cancel still runs; its reply is then {} */
 	rpc_request_reply(req, o);
 }
 

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* dmigrated: the per-host daemon. Thin: it loads the config and state, then runs the loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -26,20 +29,41 @@ static void usage(FILE *f)
 		   HOST_CONFIG_DEFAULT_PATH);
 }
 
+/*
+ * The first line of `QEMU_BINARY --version`, run as an argv (no shell: the binary's name comes
+ * from the config and is never parsed as a command), with stdin and stderr on /dev/null.
+ */
 static char *qemu_version_of(const char *binary)
 {
-	_cleanup_free_ char *cmd = NULL;
+	char *const argv[] = { (char *)binary, (char *)"--version", NULL };
+	posix_spawn_file_actions_t actions;
 	char line[256] = "unknown";
-	FILE *p;
+	int pipefd[2], status;
+	FILE *f = NULL;
+	pid_t pid = -1;
 
-	if (asprintf(&cmd, "'%s' --version 2>/dev/null", binary) < 0)
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return strdup("unknown");
-	p = popen(cmd, "re");
-	if (p) {
-		if (!fgets(line, sizeof(line), p))
-			strcpy(line, "unknown");
-		pclose(p);
+	if (posix_spawn_file_actions_init(&actions) == 0) {
+		if (posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0) == 0 &&
+		    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO) == 0 &&
+		    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0) == 0 &&
+		    posix_spawnp(&pid, binary, &actions, NULL, argv, environ) != 0)
+			pid = -1;
+		posix_spawn_file_actions_destroy(&actions);
 	}
+	close(pipefd[1]);
+	if (pid > 0)
+		f = fdopen(pipefd[0], "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			strcpy(line, "unknown");
+		fclose(f);
+	} else
+		close(pipefd[0]);
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	line[strcspn(line, "\n")] = '\0';
 	return strdup(line);
 }
@@ -69,7 +93,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = HOST_CONFIG_DEFAULT_PATH;
 	_cleanup_free_ char *error = NULL, *vms_dir = NULL;
-	host_daemon d = { .loop = uv_default_loop(), .control_fd = -1 };
+	host_daemon d = { .loop = uv_default_loop(), .control.fd = -1, .peer.fd = -1 };
 	int c, r;
 
 	/* Whatever fds our parent leaked to us must not reach the QEMUs we start. */
@@ -109,6 +133,10 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	d.qemu_version = qemu_version_of(d.config->qemu_binary);
+	if (!d.qemu_version) {
+		log_error("Out of memory");
+		return EXIT_FAILURE;
+	}
 	r = vf_pool_open(d.config, NULL, &d.pool, &error);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the passthrough pool of %s: %s", config_path,
@@ -122,7 +150,8 @@ int main(int argc, char **argv)
 	vf_pool_reconcile(d.pool, vm_is_known, &d);
 	r = daemon_control_listen(&d);
 	if (r < 0) {
-		log_error_errno(r, "Failed to listen on '%s': %m", d.config->control_socket);
+		log_error_errno(r, "Failed to listen on '%s' and '%s': %m", d.config->control_socket,
+				d.config->peer_socket);
 		return EXIT_FAILURE;
 	}
 	migration_source_recover(&d);
@@ -134,8 +163,8 @@ int main(int argc, char **argv)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 
-	log_info("%s ready on %s (%s, %zu passthrough devices)", d.config->name,
-		 d.config->control_socket, d.qemu_version, d.config->n_vfs);
+	log_info("%s ready on %s, peers on %s (%s, %zu passthrough devices)", d.config->name,
+		 d.config->control_socket, d.config->peer_socket, d.qemu_version, d.config->n_vfs);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	return EXIT_SUCCESS;
 }

@@ -37,6 +37,43 @@ static bool pci_address_normalize(const char *s, char out[static 13])
 	return sscanf(out + 8, "%2x", &dev) == 1 && dev < 32 && out[11] <= '7';
 }
 
+/*
+ * A migration address goes into a QEMU URI (tcp:ADDRESS:PORT): a host name or IPv4 address of
+ * [A-Za-z0-9.-], or an IPv6 address of hex digits, ':' and '.'. Nothing QEMU would read as
+ * another URI part or option (',', '@', '/', spaces) gets through.
+ */
+static bool address_valid(const char *s)
+{
+	size_t len = strlen(s);
+	bool colon = strchr(s, ':') != NULL;
+
+	if (len == 0 || len > 253 || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *c = s; *c; c++)
+		if (colon ? !(isxdigit((unsigned char)*c) || *c == ':' || *c == '.') :
+			    !(isalnum((unsigned char)*c) || *c == '.' || *c == '-'))
+			return false;
+	return true;
+}
+
+static int address_check(cfg_reader *r, const char *field, const char *address)
+{
+	if (!address_valid(address))
+		return cfg_fail(r, field, "expected a host name, IPv4 or IPv6 address, got \"%s\"",
+				address);
+	return 0;
+}
+
+int migration_uri_new(const char *address, uint64_t port, char **ret)
+{
+	if (!address_valid(address) || port > 65535)
+		return -EINVAL;
+	if (asprintf(ret, strchr(address, ':') ? "tcp:[%s]:%" PRIu64 : "tcp:%s:%" PRIu64, address,
+		     port) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int migration_settings_parse(cfg_reader *r, json_object *o, const char *field,
 				    migration_settings *s)
 {
@@ -90,6 +127,9 @@ json_object *migration_settings_to_json(const migration_settings *s)
 {
 	json_object *o = json_object_new_object();
 
+	/* NULL out of memory: the caller's json_object_object_add() then adds a null member. */
+	if (!o)
+		return NULL;
 	json_object_object_add(o, "downtime_limit_ms", json_object_new_uint64(s->downtime_limit_ms));
 	json_object_object_add(o, "max_bandwidth_mibps",
 			       json_object_new_uint64(s->max_bandwidth_mibps));
@@ -235,7 +275,8 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 
 static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config *c)
 {
-	static const char *const known[] = { "address", "port", "control_socket", "link", NULL };
+	static const char *const known[] = { "address", "port", "peer_socket", "migration_address",
+					     "link", NULL };
 	json_object *peers;
 	int e;
 
@@ -252,19 +293,35 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 
 	json_object_object_foreach(peers, name, p) {
 		peer_config *pc = &c->peers[c->n_peers++];
-		const char *address, *sock, *link = "ssh";
+		const char *address, *sock, *maddr = NULL, *link = "ssh";
 		uint64_t port = 22;
-		char f[3][192];
+		char f[4][192];
 
 		snprintf(f[0], sizeof(f[0]), "peers.%s", name);
 		snprintf(f[1], sizeof(f[1]), "peers.%s.address", name);
-		snprintf(f[2], sizeof(f[2]), "peers.%s.control_socket", name);
+		snprintf(f[2], sizeof(f[2]), "peers.%s.peer_socket", name);
+		snprintf(f[3], sizeof(f[3]), "peers.%s.migration_address", name);
+		if (!control_name_valid(name, strlen(name)))
+			return cfg_fail(r, f[0], "a peer name is 1 to %d characters from A-Z a-z 0-9 . _ : -, "
+					"starting with a letter or digit",
+					CONTROL_NAME_MAX);
 		if (!json_object_is_type(p, json_type_object))
 			return cfg_fail(r, f[0], "expected a JSON object");
+		/* The one socket of protocol version 1 served the CLI and peers alike. */
+		if (json_object_object_get_ex(p, "control_socket", NULL))
+			return cfg_fail(r, f[0], "'control_socket' is now 'peer_socket': the peer daemon's "
+					"peer socket (its 'peer_socket', default /run/dmigrate/peer.sock), "
+					"which serves only the peer commands");
 		pc->name = strdup(name);
 		if ((e = cfg_no_unknown(r, p, f[0], known)) < 0 ||
 		    (e = cfg_string(r, p, f[1], "address", true, &address)) < 0 ||
-		    (e = cfg_string(r, p, f[2], "control_socket", true, &sock)) < 0)
+		    (e = cfg_string(r, p, f[2], "peer_socket", true, &sock)) < 0 ||
+		    cfg_string(r, p, f[3], "migration_address", false, &maddr) == -EINVAL)
+			return e < 0 ? e : -EINVAL;
+		if (sock[0] != '/')
+			return cfg_fail(r, f[2], "expected an absolute path, got \"%s\"", sock);
+		if ((e = address_check(r, f[1], address)) < 0 ||
+		    (maddr && (e = address_check(r, f[3], maddr)) < 0))
 			return e;
 		snprintf(f[1], sizeof(f[1]), "peers.%s.port", name);
 		if (cfg_uint(r, p, f[1], "port", false, 1, 65535, &port) == -EINVAL)
@@ -276,9 +333,10 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 			return cfg_fail(r, f[1], "expected \"ssh\" or \"local\", got \"%s\"", link);
 		pc->local = !strcmp(link, "local");
 		pc->address = strdup(address);
-		pc->control_socket = strdup(sock);
+		pc->peer_socket = strdup(sock);
+		pc->migration_address = strdup(maddr ? maddr : address);
 		pc->port = (unsigned)port;
-		if (!pc->name || !pc->address || !pc->control_socket)
+		if (!pc->name || !pc->address || !pc->peer_socket || !pc->migration_address)
 			return -ENOMEM;
 	}
 	return 0;
@@ -286,13 +344,14 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 
 static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 {
-	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
+	static const char *const known[] = { "name", "control_socket", "peer_socket", "state_dir", "run_dir",
 					     "qemu_binary", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
 					     "incoming_timeout_ms", "agent_timeout_ms", "system_root",
 					     "dedicated_cpus", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
-	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
+	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *peer_sock = "/run/dmigrate/peer.sock",
+		   *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
 	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
 		   *known_hosts = "/etc/dmigrate/known_hosts", *sysroot = "/", *dedicated = NULL;
@@ -303,7 +362,14 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    (e = cfg_string(r, root, "name", "name", true, &name)) < 0 ||
 	    (e = cfg_string(r, root, "migration_address", "migration_address", true, &maddr)) < 0)
 		return e;
+	if (!control_name_valid(name, strlen(name)))
+		return cfg_fail(r, "name", "expected 1 to %d characters from A-Z a-z 0-9 . _ : -, starting "
+				"with a letter or digit, got \"%s\"",
+				CONTROL_NAME_MAX, name);
+	if ((e = address_check(r, "migration_address", maddr)) < 0)
+		return e;
 	if (cfg_string(r, root, "control_socket", "control_socket", false, &sock) == -EINVAL ||
+	    cfg_string(r, root, "peer_socket", "peer_socket", false, &peer_sock) == -EINVAL ||
 	    cfg_string(r, root, "state_dir", "state_dir", false, &state) == -EINVAL ||
 	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
 	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
@@ -338,14 +404,19 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 		       cfg_string(r, ssh, "ssh.known_hosts_file", "known_hosts_file", false,
 				  &known_hosts) == -EINVAL))
 		return -EINVAL;
-	const char *const paths[][2] = { { "control_socket", sock }, { "state_dir", state },
-					 { "system_root", sysroot },
+	const char *const paths[][2] = { { "control_socket", sock }, { "peer_socket", peer_sock },
+					 { "state_dir", state }, { "system_root", sysroot },
 					 { "run_dir", run }, { "ssh.identity_file", identity },
 					 { "ssh.known_hosts_file", known_hosts } };
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
 		if (paths[i][1][0] != '/')
 			return cfg_fail(r, paths[i][0], "expected an absolute path, got \"%s\"",
 					paths[i][1]);
+
+	if (!strcmp(sock, peer_sock))
+		return cfg_fail(r, "peer_socket", "must differ from control_socket (\"%s\"): each socket "
+				"serves its own commands",
+				sock);
 
 	c->migration = (migration_settings){ .downtime_limit_ms = 300,
 					     .migrate_timeout_ms = MIGRATE_TIMEOUT_DEFAULT_MS };
@@ -362,6 +433,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 
 	c->name = strdup(name);
 	c->control_socket = strdup(sock);
+	c->peer_socket = strdup(peer_sock);
 	c->state_dir = strdup(state);
 	c->run_dir = strdup(run);
 	c->qemu_binary = strdup(qemu);
@@ -370,7 +442,8 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	c->ssh_identity_file = strdup(identity);
 	c->ssh_known_hosts_file = strdup(known_hosts);
 	c->system_root = strdup(sysroot);
-	if (!c->system_root || !c->name || !c->control_socket || !c->state_dir || !c->run_dir || !c->qemu_binary ||
+	if (!c->system_root || !c->name || !c->control_socket || !c->peer_socket || !c->state_dir ||
+	    !c->run_dir || !c->qemu_binary ||
 	    !c->migration_address || !c->ssh_user || !c->ssh_identity_file ||
 	    !c->ssh_known_hosts_file)
 		return -ENOMEM;
@@ -414,12 +487,14 @@ host_config *host_config_free(host_config *c)
 	for (size_t i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].name);
 		free(c->peers[i].address);
-		free(c->peers[i].control_socket);
+		free(c->peers[i].peer_socket);
+		free(c->peers[i].migration_address);
 	}
 	free(c->peers);
 	free(c->path);
 	free(c->name);
 	free(c->control_socket);
+	free(c->peer_socket);
 	free(c->state_dir);
 	free(c->run_dir);
 	free(c->qemu_binary);

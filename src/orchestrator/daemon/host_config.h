@@ -44,10 +44,11 @@ typedef struct sriov_config {
 
 typedef struct peer_config {
 	char *name;
-	char *address;       /* the peer's sshd, also its known_hosts key */
+	char *address;           /* the peer's sshd, also its known_hosts key */
 	unsigned port;
-	char *control_socket; /* the peer daemon's socket, reached via direct-streamlocal */
-	bool local; /* control_socket is on this machine: connect to it, no SSH (tests) */
+	char *peer_socket;       /* the peer daemon's peer socket, reached via direct-streamlocal */
+	char *migration_address; /* where our QEMU sends the migration stream; default: address */
+	bool local; /* peer_socket is on this machine: connect to it, no SSH (tests) */
 } peer_config;
 
 typedef struct migration_settings {
@@ -74,7 +75,8 @@ typedef struct migration_settings {
 typedef struct host_config {
 	char *path; /* the file it was read from, for messages */
 	char *name;
-	char *control_socket;
+	char *control_socket; /* the CLI's commands */
+	char *peer_socket;    /* the peer-* commands, for peers coming through sshd */
 	char *state_dir;
 	char *run_dir;
 	char *qemu_binary;
@@ -103,3 +105,8 @@ const peer_config *host_config_find_peer(const host_config *c, const char *name)
 /* Apply overrides from a request ({"downtime_limit_ms": 100, ...}); same field names and checks. */
 int migration_settings_override(migration_settings *s, json_object *overrides, char **ret_error);
 json_object *migration_settings_to_json(const migration_settings *s);
+/*
+ * The QEMU migration URI for a configured address (host_config checked it) and a port:
+ * tcp:ADDRESS:PORT, or tcp:[ADDRESS]:PORT for IPv6. -EINVAL for anything else.
+ */
+int migration_uri_new(const char *address, uint64_t port, char **ret);

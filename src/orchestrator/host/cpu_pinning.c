@@ -157,9 +157,13 @@ json_object *cpumap_to_json(const cpumap *m)
 {
 	json_object *a = json_object_new_array();
 
-	for (unsigned i = 0; i < m->n; i++) {
+	for (unsigned i = 0; a && i < m->n; i++) {
 		json_object *pair = json_object_new_array();
 
+		if (!pair) {
+			json_object_put(a);
+			return NULL;
+		}
 		json_object_array_add(pair, json_object_new_int((int)i));
 		json_object_array_add(pair, json_object_new_int(m->pcpu[i]));
 		json_object_array_add(a, pair);

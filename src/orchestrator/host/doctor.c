@@ -763,6 +763,11 @@ json_object *doctor_report_to_json(const doctor_report *r, const char *host)
 {
 	json_object *o = json_object_new_object(), *checks = json_object_new_array();
 
+	if (!o || !checks) {
+		json_object_put(o);
+		json_object_put(checks);
+		return NULL;
+	}
 	json_add_string(o, "host", host);
 	json_object_object_add(o, "migration_possible", json_object_new_boolean(doctor_report_ok(r)));
 	json_add_string(o, "qemu_machine", r->qemu_machine);
@@ -771,6 +776,8 @@ json_object *doctor_report_to_json(const doctor_report *r, const char *host)
 		const doctor_check *c = &r->checks[i];
 		json_object *j = json_object_new_object();
 
+		if (!j)
+			continue;
 		json_add_string(j, "id", c->id);
 		json_add_string(j, "title", c->title);
 		json_add_string(j, "tag", c->tag);

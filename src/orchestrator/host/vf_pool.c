@@ -30,14 +30,24 @@ static int vf_pool_save(vf_pool *p)
 	_cleanup_json_ json_object *o = json_object_new_object();
 	json_object *res = json_object_new_object();
 
-	/* Every reservation, also of a VF with a problem: the file is what a restart trusts. */
-	for (size_t i = 0; i < p->n; i++)
-		if (p->entries[i].owner || !p->entries[i].problem)
-			json_object_object_add(res, p->entries[i].name,
-					       p->entries[i].owner ?
-						       json_object_new_string(p->entries[i].owner) :
-						       NULL);
-	json_object_object_add(o, "reservations", res);
+	if (!o || !res || json_object_object_add(o, "reservations", res) < 0) {
+		json_object_put(res);
+		return -ENOMEM;
+	}
+	/* Every reservation, also of a VF with a problem: the file is what a restart trusts, so one
+	 * lost to a failed allocation must fail the write, never read back as a free VF. */
+	for (size_t i = 0; i < p->n; i++) {
+		json_object *owner = NULL;
+
+		if (!p->entries[i].owner && p->entries[i].problem)
+			continue;
+		if (p->entries[i].owner && !(owner = json_object_new_string(p->entries[i].owner)))
+			return -ENOMEM;
+		if (json_object_object_add(res, p->entries[i].name, owner) < 0) {
+			json_object_put(owner);
+			return -ENOMEM;
+		}
+	}
 	return state_file_write(p->path, o);
 }
 
@@ -157,6 +167,11 @@ int vf_pool_open(const host_config *c, const sysfs *fs, vf_pool **ret, char **re
 				continue;
 			}
 			p->entries[i].owner = strdup(json_object_get_string(owner));
+			/* A reservation lost to a failed allocation would hand the VF out twice. */
+			if (!p->entries[i].owner) {
+				vf_pool_free(p);
+				return -ENOMEM;
+			}
 		}
 	}
 	*ret = p;
@@ -276,7 +291,7 @@ json_object *vf_pool_to_json(const vf_pool *p)
 {
 	json_object *o = json_object_new_object();
 
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; o && i < p->n; i++)
 		if (!p->entries[i].problem || p->entries[i].owner)
 			json_object_object_add(o, p->entries[i].name,
 					       p->entries[i].owner ?
@@ -289,7 +304,7 @@ json_object *vf_pool_problems_to_json(const vf_pool *p)
 {
 	json_object *o = json_object_new_object();
 
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; o && i < p->n; i++)
 		if (p->entries[i].problem)
 			json_object_object_add(o, p->entries[i].name,
 					       json_object_new_string(p->entries[i].problem));

@@ -80,6 +80,26 @@ static void vm_set_status(vm *v, const char *status)
 	}
 }
 
+int vm_hold_vf(vm *v, const char *vf)
+{
+	_cleanup_free_ char *name = strdup(vf), *host = NULL;
+
+	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO)
+		host = strdup(vf);
+	if (!name || (v->spec->passthrough == VM_PASSTHROUGH_VFIO && !host)) {
+		/* v does not know it holds vf, so vm_forget() would not give it back: do it here. */
+		vf_pool_release(v->daemon->pool, vf, v->name);
+		return -ENOMEM;
+	}
+	if (host) {
+		free(v->spec->vfio_host);
+		v->spec->vfio_host = TAKE_PTR(host);
+	}
+	free(v->vf);
+	v->vf = TAKE_PTR(name);
+	return 0;
+}
+
 int vm_save(vm *v)
 {
 	_cleanup_free_ char *path = vm_record_path(v);
@@ -520,6 +540,8 @@ json_object *vm_summary(vm *v)
 {
 	json_object *o = json_object_new_object();
 
+	if (!o)
+		return NULL;
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
 									   "migrating" : v->status));

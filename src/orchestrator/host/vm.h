@@ -58,6 +58,9 @@ int vm_new(host_daemon *d, vm_spec *spec, vm **ret);
 /* Forget a VM: stop watching, close links, remove its record and release its VF. */
 void vm_forget(vm *v);
 int vm_save(vm *v);
+/* Record that v holds the passthrough device vf (reserved in the pool by the caller); a vfio
+ * spec's host address becomes vf. -ENOMEM leaves v as it was and gives vf back to the pool. */
+int vm_hold_vf(vm *v, const char *vf);
 /* Load every record from STATE_DIR/vms and reattach to the QEMUs still running. */
 int vm_registry_load(host_daemon *d);
 

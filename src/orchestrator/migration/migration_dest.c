@@ -588,15 +588,22 @@ static int prepare_run(dest_job *j)
 		/* multifd must be on at both ends; everything else is the source's business. */
 		caps = json_object_new_array();
 		cap = json_object_new_object();
+		args = json_object_new_object();
+		if (!caps || !cap || !args) {
+			json_object_put(caps);
+			json_object_put(cap);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
 		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
 		json_object_array_add(caps, cap);
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 2:
-		if (asprintf(&uri, "tcp:%s:0", j->d->config->migration_address) < 0)
-			return -ENOMEM;
+		r = migration_uri_new(j->d->config->migration_address, 0, &uri);
+		if (r < 0)
+			return r;
 		args = qmp_args_new("uri", uri, NULL);
 		free(uri);
 		return dest_qmp(j, "migrate-incoming", args, NULL);
@@ -633,6 +640,7 @@ static void switchover_on_status(qmp_client *c, int error, json_object *ret, con
 static int switchover_run(dest_job *j)
 {
 	json_object *args;
+	char *running;
 	vm *v;
 
 	switch (j->step) {
@@ -642,6 +650,8 @@ static int switchover_run(dest_job *j)
 	case 1:
 		/* Tell the switches where the VM's MAC lives now, before the guest says anything. */
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "initial", json_object_new_int(50));
 		json_object_object_add(args, "max", json_object_new_int(550));
 		json_object_object_add(args, "rounds", json_object_new_int(5));
@@ -649,9 +659,9 @@ static int switchover_run(dest_job *j)
 		return dest_qmp(j, "announce-self", args, NULL);
 	case 2:
 		v = dest_vm(j);
-		if (v) {
+		if (v && (running = strdup("running"))) {
 			free(v->status);
-			v->status = strdup("running");
+			v->status = running;
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
 			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
@@ -871,6 +881,10 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 	}
 	vm_spec_free(spec);
 	result = json_object_new_object();
+	if (!result) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
 	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
 	rpc_request_reply(req, result);
 }
@@ -930,14 +944,9 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 					d->config->name);
 		return;
 	}
-	v->vf = strdup(vf);
-	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
-		free(v->spec->vfio_host);
-		v->spec->vfio_host = strdup(vf);
-	}
 	v->incoming = true;
-	if (!v->vf || (v->spec->passthrough == VM_PASSTHROUGH_VFIO && !v->spec->vfio_host) ||
-	    dest_job_new(d, name, from, &j) < 0) {
+	/* vm_hold_vf() gives the VF back itself when it fails; vm_forget() does once v holds it. */
+	if (vm_hold_vf(v, vf) < 0 || dest_job_new(d, name, from, &j) < 0) {
 		vm_forget(v);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		return;

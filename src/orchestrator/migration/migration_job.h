@@ -12,15 +12,16 @@
 
 #include <json-c/json.h>
 
+#include "control_protocol.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_phase.h"
 #include "transport/rpc_conn.h"
 #include "host/vm.h"
 
 /* An error code of the destination's: its incoming QEMU is gone, so the source may resume. */
-#define DEST_ERR_NOT_RUNNING "not-running"
+#define DEST_ERR_NOT_RUNNING CONTROL_ERR_NOT_RUNNING
 /* An error code of the destination's: the VM ran here after the switchover and its QEMU died. */
-#define DEST_ERR_LOST "vm-lost"
+#define DEST_ERR_LOST CONTROL_ERR_VM_LOST
 
 /* Start migrating v to the peer named `to`; req gets events and, at the end, the result. */
 int migration_source_start(vm *v, const char *to, json_object *settings,

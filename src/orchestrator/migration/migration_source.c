@@ -8,6 +8,7 @@
  * failed half-way is undone too); from the switchover on it never turns back and a failure only
  * marks the result degraded, or lost when the destination's QEMU died with the only copy.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
 #include "transport/peer_link.h"
+#include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 #include "host/vf_steering.h"
@@ -115,6 +117,8 @@ static void job_event(migration_job *j, const char *state, const char *message)
 	if (!j->req)
 		return;
 	o = json_object_new_object();
+	if (!o)
+		return; /* the event is lost, the journal and the log have it */
 	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "elapsed_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
@@ -170,6 +174,13 @@ static json_object *job_result(migration_job *j, const char *outcome)
 {
 	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
+	if (!o || !phases) {
+		/* The CLI gets an empty result; the log has the outcome. */
+		json_object_put(o);
+		json_object_put(phases);
+		return NULL;
+	}
+
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
@@ -187,6 +198,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		if (!j->rec[p].state)
 			continue;
 		ph = json_object_new_object();
+		if (!ph)
+			continue;
 		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
@@ -209,7 +222,7 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_object_add(o, "fault", f);
 	}
 	q = json_object_new_object();
-	if (j->qemu_stats) {
+	if (q && j->qemu_stats) {
 		static const struct {
 			const char *from, *to;
 		} keys[] = { { "downtime", "downtime_ms" },
@@ -262,6 +275,68 @@ static void job_finish(migration_job *j)
 static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			      const char *message, void *userdata);
 
+/* One peer call in flight: its reply is checked (peer_reply.h) before the step sees it. */
+typedef struct peer_call {
+	migration_job *j;
+	const control_command *cmd;
+	rpc_reply_cb cb;
+} peer_call;
+
+/*
+ * Every peer reply passes here: an error's code and message are cleaned, a return is checked
+ * against the protocol table, and one that fails reaches the step as an error (-EBADMSG) that
+ * says what the peer got wrong; before the switchover the job then rolls back.
+ */
+static void job_on_peer_checked(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	peer_call pc = *(peer_call *)userdata;
+	_cleanup_free_ char *why = NULL;
+	char problem[256];
+	peer_error e;
+
+	free(userdata);
+	if (error == -ECANCELED) {
+		pc.cb(c, error, NULL, NULL, NULL, pc.j);
+		return;
+	}
+	if (error == -EREMOTEIO) {
+		peer_error_clean(code, message, &e);
+		pc.cb(c, error, NULL, e.code, e.message, pc.j);
+		return;
+	}
+	if (error < 0) {
+		pc.cb(c, error, NULL, code, message, pc.j);
+		return;
+	}
+	if (control_reply_validate(pc.cmd, ret, problem, sizeof(problem)) < 0) {
+		if (asprintf(&why, "%s's reply to %s is refused: %s", pc.j->to, pc.cmd->name, problem) < 0)
+			why = NULL;
+		log_warning("%s: %s", pc.j->vm_name, why ? why : "a peer reply is malformed");
+		pc.cb(c, -EBADMSG, NULL, CONTROL_ERR_PROTOCOL, why ? why : "malformed peer reply", pc.j);
+		return;
+	}
+	pc.cb(c, 0, ret, NULL, NULL, pc.j);
+}
+
+static int job_rpc_call(migration_job *j, rpc_conn *conn, const char *cmd, json_object *args,
+			uint64_t timeout, rpc_reply_cb cb)
+{
+	peer_call *pc = calloc(1, sizeof(*pc));
+	int r;
+
+	if (!pc) {
+		json_object_put(args);
+		return -ENOMEM;
+	}
+	*pc = (peer_call){ .j = j, .cmd = control_command_find(cmd), .cb = cb };
+	assert(pc->cmd);
+	r = rpc_conn_call(conn, cmd, args, timeout, NULL, job_on_peer_checked, pc);
+	if (r < 0)
+		free(pc);
+	return r;
+}
+
 static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *message,
 			void *userdata)
 {
@@ -278,8 +353,7 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 		peer_link_close(dead);
 		return;
 	}
-	r = rpc_conn_call(conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, NULL,
-			  cb, j);
+	r = job_rpc_call(j, conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, cb);
 	if (r < 0)
 		cb(conn, r, NULL, CONTROL_ERR_FAILED, "Cannot send to the peer", j);
 }
@@ -292,9 +366,13 @@ static void job_peer_call(migration_job *j, const char *cmd, json_object *args, 
 
 	if (!args)
 		args = json_object_new_object();
-	json_object_object_add(args, "vm", json_object_new_string(j->vm_name));
+	if (!args || json_object_object_add(args, "vm", json_object_new_string(j->vm_name)) < 0) {
+		json_object_put(args);
+		cb(conn, -ENOMEM, NULL, CONTROL_ERR_FAILED, "Out of memory", j);
+		return;
+	}
 	if (conn) {
-		r = rpc_conn_call(conn, cmd, json_object_get(args), timeout, NULL, cb, j);
+		r = job_rpc_call(j, conn, cmd, json_object_get(args), timeout, cb);
 		if (r != -ECONNRESET) {
 			json_object_put(args);
 			if (r < 0)
@@ -461,6 +539,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_STALL_AGENT:
 		if (j->phase < PHASE_SWITCHOVER) {
 			args = json_object_new_object();
+			if (!args) {
+				job_fault_done(j, -ENOMEM, "out of memory");
+				return;
+			}
 			json_object_object_add(args, "kind",
 					       json_object_new_string(j->fault.kind == FAULT_KILL_AGENT ?
 									      "crash" : "stall"));
@@ -477,6 +559,10 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	case FAULT_KILL_DEST_QEMU:
 	case FAULT_VF_LINK_DOWN:
 		args = json_object_new_object();
+		if (!args) {
+			job_fault_done(j, -ENOMEM, "out of memory");
+			return;
+		}
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
 		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
 		return;
@@ -589,6 +675,8 @@ static int preflight_run(migration_job *j)
 		return job_agent(j, "did-status", NULL, preflight_on_did);
 	case 3:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "spec", job_spec_json(j));
 		if (j->fault.kind == FAULT_NO_FREE_VF)
 			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
@@ -604,30 +692,35 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			     const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *port;
+	peer_prepare_reply reply;
+	char problem[256];
+	int r;
 
 	if (error == -ECANCELED)
 		return;
+	if (error == -EBADMSG) {
+		/* The reply was refused, and the message says whose and why. */
+		job_step_done(j, error, "%s", message);
+		return;
+	}
 	if (error < 0) {
 		job_step_done(j, error, "%s could not prepare: %s", j->to,
 			      message ? message : strerror(-error));
 		return;
 	}
-	/* A port, never an address: ours is the peer's address from our own config. */
-	if (!json_object_object_get_ex(ret, "port", &port) ||
-	    !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
-	    json_object_get_int64(port) > 65535) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a valid port (1..65535)",
-			      j->to);
+	if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s's reply to peer-prepare is refused: %s", j->to, problem);
 		return;
 	}
+	/* The address is ours to choose (the config's), never the peer's: only the port is its. */
 	free(j->uri);
-	if (asprintf(&j->uri, "tcp:%s:%lld", j->peer->address,
-		     (long long)json_object_get_int64(port)) < 0) {
-		j->uri = NULL;
-		job_step_done(j, -ENOMEM, "Out of memory");
+	j->uri = NULL;
+	r = migration_uri_new(j->peer->migration_address, reply.port, &j->uri);
+	if (r < 0) {
+		job_step_done(j, r, "Cannot build the migration address for %s: %s", j->to, strerror(-r));
 		return;
 	}
+	log_info("%s: %s listens on %s", j->vm_name, j->to, j->uri);
 	job_step_done(j, 0, NULL);
 }
 
@@ -638,6 +731,8 @@ static int prepare_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args)
+		return -ENOMEM;
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
@@ -810,8 +905,10 @@ static json_object *capability(const char *name, bool on)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "capability", json_object_new_string(name));
-	json_object_object_add(o, "state", json_object_new_boolean(on));
+	if (o) {
+		json_object_object_add(o, "capability", json_object_new_string(name));
+		json_object_object_add(o, "state", json_object_new_boolean(on));
+	}
 	return o;
 }
 
@@ -875,6 +972,10 @@ static void migrate_on_progress(qmp_client *c, int error, json_object *ret, cons
 		return;
 	}
 	p = json_object_new_object();
+	if (!p) {
+		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
 	json_object_object_add(p, "status", json_object_new_string(json_object_get_string(status)));
 	static const struct {
 		const char *from, *to;
@@ -972,15 +1073,22 @@ static int migrate_run(migration_job *j)
 	switch (j->step) {
 	case 0:
 		caps = json_object_new_array();
+		args = json_object_new_object();
+		if (!caps || !args) {
+			json_object_put(caps);
+			json_object_put(args);
+			return -ENOMEM;
+		}
 		json_object_array_add(caps, capability("events", true));
 		json_object_array_add(caps, capability("auto-converge", j->settings.auto_converge));
 		json_object_array_add(caps, capability("xbzrle", j->settings.xbzrle));
 		json_object_array_add(caps, capability("multifd", j->settings.multifd_channels > 0));
-		args = json_object_new_object();
 		json_object_object_add(args, "capabilities", caps);
 		return job_qmp(j, "migrate-set-capabilities", args, NULL);
 	case 1:
 		args = json_object_new_object();
+		if (!args)
+			return -ENOMEM;
 		json_object_object_add(args, "downtime-limit",
 				       json_object_new_uint64(j->settings.downtime_limit_ms));
 		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
@@ -1108,6 +1216,11 @@ static int switchover_run(migration_job *j)
 	if (j->step > 0)
 		return 1;
 	args = json_object_new_object();
+	if (!args) {
+		/* The copy is complete: whether the destination runs the VM is not ours to know. */
+		j->stuck = true;
+		return -ENOMEM;
+	}
 	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
 	if (job_fault_lives_on_dest(&j->fault)) {
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
@@ -1117,34 +1230,40 @@ static int switchover_run(migration_job *j)
 	return 0;
 }
 
+/* The destination's own phases after the switchover, and the call that waits for each. */
+static const char *const dest_phase_cmds[_PHASE_MAX] = {
+	[PHASE_PLUG] = "peer-plug",
+	[PHASE_ACTIVE] = "peer-activate",
+	[PHASE_DID_ON] = "peer-did-on",
+};
+
 /* The outcome of one of the destination's own phases (migration_dest.c). */
 static void dest_phase_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 				const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *w, *state;
+	peer_phase_reply reply;
+	char problem[256];
 
-	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w) &&
-	    json_object_is_type(w, json_type_int) && json_object_get_int64(w) >= 0)
-		j->rec[j->phase].device_wait_ms = json_object_get_int64(w);
-	if (error == 0 && json_object_object_get_ex(ret, "state", &state) &&
-	    json_object_is_type(state, json_type_string) &&
-	    !strcmp(json_object_get_string(state), "skipped"))
-		j->dest_skipped = true;
+	if (error == 0 && peer_reply_phase(control_command_find(dest_phase_cmds[j->phase])->id,
+					   migration_phase_name(j->phase), ret, &reply, problem,
+					   sizeof(problem)) < 0) {
+		job_step_done(j, -EBADMSG, "%s's reply to %s is refused: %s", j->to,
+			      dest_phase_cmds[j->phase], problem);
+		return;
+	}
+	if (error == 0) {
+		j->rec[j->phase].device_wait_ms = (int64_t)reply.device_wait_ms;
+		j->dest_skipped = reply.skipped;
+	}
 	job_on_peer_reply(c, error, ret, code, message, userdata);
 }
 
 static int dest_phase_run(migration_job *j)
 {
-	static const char *const cmds[_PHASE_MAX] = {
-		[PHASE_PLUG] = "peer-plug",
-		[PHASE_ACTIVE] = "peer-activate",
-		[PHASE_DID_ON] = "peer-did-on",
-	};
-
 	if (j->step > 0)
 		return 1;
-	job_peer_call(j, cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
+	job_peer_call(j, dest_phase_cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
 	return 0;
 }
 
@@ -1218,8 +1337,9 @@ static uint64_t phase_timeout(const migration_job *j)
 
 static bool job_peer_retry(migration_job *j, int error, const char *code)
 {
-	/* Only a broken link: an answer, even an error, is the destination's word. */
-	if (error >= 0 || error == -EREMOTEIO || j->phase < PHASE_SWITCHOVER || j->rolling_back)
+	/* Only a broken link: an answer, even an error or one refused, is the destination's word. */
+	if (error >= 0 || error == -EREMOTEIO || error == -EBADMSG || j->phase < PHASE_SWITCHOVER ||
+	    j->rolling_back)
 		return false;
 	if (!j->retry_until)
 		j->retry_until = now_ms() + phase_timeout(j);

@@ -132,14 +132,15 @@ static void vf_activate_step(vf_activate *a)
 		vf_activate_finish(a, -ENOTCONN, "the guest agent cannot be reached");
 		return;
 	}
-	if (a->step == 0) {
-		args = json_object_new_object();
+	if (a->step <= 1 && !(args = json_object_new_object())) {
+		vf_activate_finish(a, -ENOMEM, "out of memory");
+		return;
+	}
+	if (a->step == 0)
 		json_object_object_add(args, "timeout-ms",
 				       json_object_new_int((int)a->d->config->agent_timeout_ms));
-	} else if (a->step == 1) {
-		args = json_object_new_object();
+	else if (a->step == 1)
 		json_object_object_add(args, "role", json_object_new_string("vf"));
-	}
 	/* The enslave waits up to agent_timeout_ms for carrier in the guest: give it that twice. */
 	r = agent_client_call(agent, cmds[a->step], args, 2 * a->d->config->agent_timeout_ms,
 			      vf_activate_on_reply, a);

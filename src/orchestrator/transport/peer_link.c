@@ -11,13 +11,16 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "transport/peer_reply.h"
 #include "transport/peer_ssh.h"
 
 #define PEER_HELLO_TIMEOUT_MS 10000
 
 struct peer_link {
 	host_daemon *d;
+	const peer_config *peer;
 	peer_ssh_options opts;
+	peer_hello hello;
 	peer_link_cb cb;
 	void *userdata;
 	uv_work_t work;
@@ -91,21 +94,22 @@ static void peer_on_hello(rpc_conn *c, int error, json_object *ret, const char *
 {
 	peer_link *l = userdata;
 	_cleanup_free_ char *why = NULL;
-	json_object *v;
+	char problem[256];
+	peer_error e;
 
 	if (error == -ECANCELED)
 		return;
 	if (error < 0) {
-		if (asprintf(&why, "Peer daemon at '%s' did not answer hello: %s", l->opts.host,
-			     message ? message : strerror(-error)) < 0)
+		peer_error_clean(code, message ? message : strerror(-error), &e);
+		if (asprintf(&why, "Peer daemon %s at '%s' refused hello (%s): %s", l->peer->name,
+			     l->opts.host, e.code, e.message) < 0)
 			why = NULL;
 		peer_link_fail(l, error, why);
 		return;
 	}
-	if (!json_object_object_get_ex(ret, "version", &v) ||
-	    json_object_get_int(v) != CONTROL_PROTOCOL_VERSION) {
-		if (asprintf(&why, "Peer daemon at '%s' speaks protocol version %s, we speak %d",
-			     l->opts.host, json_object_get_string(v), CONTROL_PROTOCOL_VERSION) < 0)
+	if (peer_reply_hello(ret, l->peer->name, &l->hello, problem, sizeof(problem)) < 0) {
+		if (asprintf(&why, "Peer daemon %s at '%s': its reply to hello is refused: %s", l->peer->name,
+			     l->opts.host, problem) < 0)
 			why = NULL;
 		peer_link_fail(l, -EPROTONOSUPPORT, why);
 		return;
@@ -125,6 +129,33 @@ static void peer_on_closed(rpc_conn *c, int error, void *userdata)
 	/* The owner's pending calls got -ECONNRESET already; only a handshake in flight needs this. */
 	l->conn = NULL;
 	peer_link_fail(l, error, "The peer link closed during the handshake");
+}
+
+/* We offer every feature we know; the peer answers those it knows too. */
+static json_object *peer_hello_args(host_daemon *d)
+{
+	_cleanup_json_ json_object *args = json_object_new_object();
+	json_object *features = json_object_new_array();
+
+	if (!args || !features ||
+	    json_object_object_add(args, "features", features) < 0) {
+		json_object_put(features);
+		return NULL;
+	}
+	for (size_t i = 0; i < control_n_features; i++) {
+		json_object *name = json_object_new_string(control_features[i].name);
+
+		if (!name || json_object_array_add(features, name) < 0) {
+			json_object_put(name);
+			return NULL;
+		}
+	}
+	if (json_object_object_add(args, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION)) < 0 ||
+	    json_object_object_add(args, "min_version",
+				   json_object_new_int(CONTROL_PROTOCOL_VERSION_MIN_PEER)) < 0 ||
+	    json_object_object_add(args, "client", json_object_new_string(d->config->name)) < 0)
+		return NULL;
+	return TAKE_PTR(args);
 }
 
 static void peer_link_after_work(uv_work_t *w, int status)
@@ -151,10 +182,11 @@ static void peer_link_after_work(uv_work_t *w, int status)
 		peer_link_fail(l, r, "Cannot set up the peer link");
 		return;
 	}
-	args = json_object_new_object();
-	json_object_object_add(args, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
-	json_object_object_add(args, "client", json_object_new_string(l->d->config->name));
-	json_object_object_add(args, "features", json_object_new_array());
+	args = peer_hello_args(l->d);
+	if (!args) {
+		peer_link_fail(l, -ENOMEM, "Out of memory");
+		return;
+	}
 	r = rpc_conn_call(l->conn, "hello", args, PEER_HELLO_TIMEOUT_MS, NULL, peer_on_hello, l);
 	if (r < 0)
 		peer_link_fail(l, r, "Cannot send hello to the peer");
@@ -169,6 +201,7 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 	if (!l)
 		return -ENOMEM;
 	l->d = d;
+	l->peer = peer;
 	l->cb = cb;
 	l->userdata = userdata;
 	l->fd = -1;
@@ -178,7 +211,7 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 		.user = d->config->ssh_user,
 		.identity_file = d->config->ssh_identity_file,
 		.known_hosts_file = d->config->ssh_known_hosts_file,
-		.remote_socket = peer->control_socket,
+		.remote_socket = peer->peer_socket,
 		.connect_timeout_ms = 10000,
 	};
 	l->local = peer->local;
@@ -196,6 +229,11 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 rpc_conn *peer_link_conn(peer_link *l)
 {
 	return l->cb ? NULL : l->conn;
+}
+
+const peer_hello *peer_link_hello(peer_link *l)
+{
+	return l && !l->cb && l->conn ? &l->hello : NULL;
 }
 
 static void peer_link_stop(peer_link *l, bool cut)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A daemon-protocol connection to a peer daemon: peer_ssh's blocking handshake runs on a libuv
- * worker thread, then the pipe it returns becomes an rpc_conn and `hello` checks the version.
+ * A daemon-protocol connection to a peer daemon's peer socket: peer_ssh's blocking handshake runs
+ * on a libuv worker thread, then the pipe it returns becomes an rpc_conn and `hello` settles the
+ * version and features (its reply checked by peer_reply_hello()).
  */
 #pragma once
 
 #include "daemon/daemon.h"
+#include "transport/peer_reply.h"
 #include "transport/rpc_conn.h"
 
 typedef struct peer_link peer_link;
@@ -18,6 +20,8 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 		   peer_link **ret);
 /* The open connection, or NULL before the handshake and after it broke. */
 rpc_conn *peer_link_conn(peer_link *l);
+/* What the peer said in hello (version, host, features in effect); NULL while not open. */
+const peer_hello *peer_link_hello(peer_link *l);
 /* Safe at any time, also while the handshake runs (cb is then never called). */
 void peer_link_close(peer_link *l);
 /* Close it as a network failure would (peer_ssh_cut()): drills' drop-ssh. */

@@ -257,8 +257,11 @@ void rpc_request_reply_error(rpc_request *req, const char *code, const char *fmt
 	if (vasprintf(&message, fmt, ap) < 0)
 		message = NULL;
 	va_end(ap);
-	json_object_object_add(err, "code", json_object_new_string(code));
-	json_object_object_add(err, "message", json_object_new_string(message ? message : code));
+	/* Out of memory, the request is still answered (with "error": null) and freed. */
+	if (err) {
+		json_object_object_add(err, "code", json_object_new_string(code));
+		json_object_object_add(err, "message", json_object_new_string(message ? message : code));
+	}
 	free(message);
 	rpc_request_answer(req, "error", err);
 }

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The source daemon against a peer that lies. The real source half runs in this process, driven
+ * through the daemon's own control socket code like the CLI drives it; QEMU is a scripted QMP
+ * server (mock_qmp.h), the guest agent the real agent request loop over a fake kernel
+ * (agent-fake.h), and the destination a scripted peer daemon (fake_daemon.h, reached as a local
+ * peer: link "local") that answers hello,
+ * peer-check and peer-prepare with a lie: wrong types, out-of-range ports, names with shell or
+ * QMP metacharacters, missing members, a URI where the port belongs, error replies with escape
+ * sequences and invented codes, a link that breaks. Every time the VM must be safe on the source:
+ * the migration rolled back with a message that names the lie, the VM running with its VF
+ * plugged and reserved, no journal left, and the peer told to abort whenever it may have started
+ * something. One peer tells the truth about the port but adds a URI: QEMU must be sent to the
+ * address in our config, not the peer's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent-fake.h"
+#include "daemon/daemon.h"
+#include "daemon/state_file.h"
+#include "fake_daemon.h"
+#include "host/qemu_argv.h"
+#include "host/vm.h"
+#include "log.h"
+#include "mock_qmp.h"
+#include "test.h"
+
+/* What the peer in one test case answers; NULL members tell the truth. */
+typedef struct peer_script {
+	const char *hello;         /* hello's "return" */
+	const char *check;         /* peer-check's "return" */
+	const char *prepare;       /* peer-prepare's "return" */
+	const char *prepare_error; /* peer-prepare answers this error code instead ... */
+	const char *prepare_error_message; /* ... with this message */
+	bool prepare_hangs_up;     /* peer-prepare: the link breaks instead of an answer */
+} peer_script;
+
+static uv_loop_t loop;
+static char tmp[] = "/tmp/test-hostile-peer.XXXXXX";
+static const peer_script *script;
+
+/* The result of one migrate request, as the CLI would get it. */
+static struct {
+	bool done;
+	int error;
+	json_object *result;
+	char message[1024];
+} seen;
+
+static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_object *args,
+			void *userdata)
+{
+	const char *answer = NULL;
+
+	if (!strcmp(cmd, "peer-check"))
+		answer = script->check ? script->check : "{\"free_vfs\": 1}";
+	else if (!strcmp(cmd, "peer-prepare")) {
+		if (script->prepare_hangs_up) {
+			fake_daemon_disconnect(f, req);
+			return;
+		}
+		if (script->prepare_error) {
+			rpc_request_reply_error(req, script->prepare_error, "%s", script->prepare_error_message);
+			return;
+		}
+		answer = script->prepare ? script->prepare : "{\"phase\": \"prepare\", \"state\": \"done\", \"port\": 4444}";
+	} else if (!strcmp(cmd, "peer-abort"))
+		answer = "{}";
+	if (!answer) {
+		rpc_request_reply_error(req, "failed", "the script has no answer to %s", cmd);
+		return;
+	}
+	/* Any JSON value goes back as "return", also what no honest peer would send. */
+	rpc_request_reply(req, json_tokener_parse(answer));
+}
+
+/* The guest agent's socket: one connection, served by the real agent over the fake kernel. */
+typedef struct agent_listener {
+	int fd;
+	uv_poll_t poll;
+	agent_server *server;
+} agent_listener;
+
+static void agent_on_connection(uv_poll_t *p, int status, int events)
+{
+	agent_listener *l = p->data;
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd >= 0)
+		ASSERT_OK(agent_server_attach_fd(l->server, fd));
+}
+
+static void agent_listen(agent_listener *l, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ASSERT_TRUE(l->fd >= 0);
+	ASSERT_OK(bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_OK(listen(l->fd, 4));
+	ASSERT_OK(agent_server_new(&loop, &fake_backend, &l->server));
+	ASSERT_OK(uv_poll_init(&loop, &l->poll, l->fd));
+	l->poll.data = l;
+	ASSERT_OK(uv_poll_start(&l->poll, UV_READABLE, agent_on_connection));
+}
+
+static void agent_unlisten(agent_listener *l)
+{
+	uv_close((uv_handle_t *)&l->poll, NULL);
+	close(l->fd);
+	agent_server_free(l->server);
+}
+
+static void on_migrate(rpc_conn *c, int error, json_object *ret, const char *code, const char *message,
+		       void *userdata)
+{
+	seen.done = true;
+	seen.error = error;
+	seen.result = json_object_get(ret);
+	snprintf(seen.message, sizeof(seen.message), "%s", message ? message : "");
+}
+
+static void on_hello(rpc_conn *c, int error, json_object *ret, const char *code, const char *message,
+		     void *userdata)
+{
+	ASSERT_EQ(error, 0);
+	ASSERT_OK(rpc_conn_call(c, "migrate", json_tokener_parse("{\"vm\": \"vm1\", \"to\": \"hostB\"}"), 0,
+				NULL, on_migrate, NULL));
+}
+
+/* guest: what the guest's kernel does meanwhile, called between loop iterations (or NULL). */
+static void run_until_done(void (*guest)(void))
+{
+	for (int i = 0; i < 20000 && !seen.done; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (guest)
+			guest();
+		if (!seen.done)
+			usleep(500);
+	}
+	ASSERT_TRUE(seen.done);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	ASSERT_TRUE(f != NULL);
+	fputs(text, f);
+	ASSERT_OK(fclose(f));
+}
+
+/* A stand-in for the VM's QEMU process: the daemon only needs a live pid. */
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		/* Not holding the test's output open if the test dies first. */
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execlp("sleep", "sleep", "60", NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+#define VM1_SPEC                                                                                   \
+	"{\"name\": \"vm1\", \"memory_mib\": 256, \"mac\": \"52:54:00:12:34:56\","                    \
+	" \"passthrough\": {\"type\": \"emulated\"}, \"boot\": {\"kernel\": \"/boot/vmlinuz\"}}"
+
+/* The daemon of hostA with vm1 running, its VF vf0 plugged; hostB is reached through the fake. */
+static void daemon_setup(host_daemon *d)
+{
+	_cleanup_free_ char *config_path = NULL, *config = NULL, *error = NULL, *qmp = NULL, *agent = NULL;
+	_cleanup_free_ char *run = NULL, *state = NULL;
+	vm_spec *spec;
+	const char *vf;
+	vm *v;
+
+	ASSERT_TRUE(asprintf(&run, "%s/run", tmp) > 0 && asprintf(&state, "%s/state", tmp) > 0);
+	ASSERT_TRUE(asprintf(&config,
+			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
+			     " \"state_dir\": \"%s\", \"run_dir\": \"%s\", \"migration_address\": \"127.0.0.1\","
+			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 2},"
+			     " \"peers\": {\"hostB\": {\"address\": \"127.0.0.2\", \"link\": \"local\","
+			     " \"peer_socket\": \"%s/fake-peer.sock\", \"migration_address\": \"192.0.2.77\"}}}",
+			     tmp, tmp, state, run, tmp) > 0);
+	ASSERT_TRUE(asprintf(&config_path, "%s/dmigrated.json", tmp) > 0);
+	write_file(config_path, config);
+
+	*d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
+	ASSERT_OK(host_config_load(config_path, &d->config, &error));
+	ASSERT_OK(state_dir_create(state));
+	ASSERT_OK(state_dir_create(run));
+	ASSERT_OK(vf_pool_open(d->config, NULL, &d->pool, &error));
+	d->qemu_version = strdup("QEMU emulator version 7.2.0");
+
+	ASSERT_OK(vm_spec_parse(VM1_SPEC, strlen(VM1_SPEC), "vm1.json", "/", &spec, &error));
+	ASSERT_OK(vm_new(d, spec, &v));
+	ASSERT_OK(vf_pool_reserve(d->pool, "vm1", &vf));
+	ASSERT_OK(vm_hold_vf(v, vf));
+	ASSERT_STREQ(v->vf, "vf0");
+	v->vf_plugged = true;
+	free(v->status);
+	v->status = strdup("running");
+	v->pid = spawn_sleeper();
+	ASSERT_TRUE(mkdir(v->run_dir, 0700) == 0 || errno == EEXIST);
+}
+
+static void daemon_teardown(host_daemon *d)
+{
+	pid_t pid = d->vms ? d->vms->pid : 0;
+
+	while (d->vms)
+		vm_forget(d->vms);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	vf_pool_free(d->pool);
+	host_config_free(d->config);
+	free(d->qemu_version);
+}
+
+/*
+ * Migrate vm1 to the lying peer and check that it stayed on hostA, whole. qmp_tail: what QMP
+ * sees after the preflight's query-status (NULL for nothing); guest: see run_until_done().
+ * want_message: in the result's message. want_peer: the commands the peer got.
+ */
+static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m), void (*guest)(void),
+			    const char *want_message, const char *want_peer)
+{
+	_cleanup_free_ char *qmp_path = NULL, *agent_path = NULL, *peer_path = NULL, *journal = NULL;
+	json_object *v, *pool;
+	agent_listener agent;
+	host_daemon d;
+	fake_daemon *peer;
+	mock_qmp *m;
+	rpc_conn *cli;
+	int sv[2];
+
+	memset(&seen, 0, sizeof(seen));
+	script = s;
+	fake_reset();
+	daemon_setup(&d);
+	ASSERT_TRUE(asprintf(&qmp_path, "%s/%s", d.vms->run_dir, QEMU_RUN_QMP_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&agent_path, "%s/%s", d.vms->run_dir, QEMU_RUN_AGENT_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&peer_path, "%s/fake-peer.sock", tmp) > 0);
+	ASSERT_TRUE(asprintf(&journal, "%s/state/jobs/vm1.json", tmp) > 0);
+
+	unlink(qmp_path);
+	unlink(peer_path);
+	ASSERT_OK(mock_qmp_new_listen(&loop, qmp_path, &m));
+	mock_qmp_handshake(m);
+	mock_qmp_expect(m, "query-status", NULL);
+	mock_qmp_reply(m, "{\"status\": \"running\", \"running\": true}");
+	if (qmp_tail)
+		qmp_tail(m);
+	agent_listen(&agent, agent_path);
+	ASSERT_OK(fake_daemon_new(&loop, peer_path, peer_handle, NULL, &peer));
+	fake_daemon_set_hello(peer, s->hello ? s->hello :
+				    "{\"version\": 2, \"host\": \"hostB\", \"qemu\": \"7.2.0\", \"features\": []}");
+
+	/* The CLI's side of the control socket, through the daemon's own dispatch. */
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(daemon_control_serve_fd(&d, CONTROL_SIDE_CLI, sv[0]));
+	ASSERT_OK(rpc_conn_new(&loop, sv[1], &(rpc_conn_callbacks){ 0 }, NULL, &cli));
+	ASSERT_OK(rpc_conn_call(cli, "hello", json_tokener_parse("{\"version\": 2}"), 5000, NULL, on_hello, NULL));
+	run_until_done(guest);
+
+	/* Rolled back, and it says why. */
+	ASSERT_EQ(seen.error, 0);
+	fprintf(stderr, "   -> %s\n", json_object_to_json_string(seen.result));
+	ASSERT_TRUE(json_object_object_get_ex(seen.result, "outcome", &v));
+	ASSERT_STREQ(json_object_get_string(v), "rolled-back");
+	ASSERT_TRUE(json_object_object_get_ex(seen.result, "runs_on", &v));
+	ASSERT_STREQ(json_object_get_string(v), "hostA");
+	ASSERT_TRUE(json_object_object_get_ex(seen.result, "message", &v));
+	if (!strstr(json_object_get_string(v), want_message))
+		TEST_FAIL("the message '%s' does not say '%s'", json_object_get_string(v), want_message);
+	for (const char *c = json_object_get_string(v); *c; c++)
+		ASSERT_TRUE((unsigned char)*c >= 0x20 && *c != 0x7f);
+
+	/* The VM is where it was, whole: running here, its VF plugged and still reserved for it. */
+	ASSERT_TRUE(d.vms && !strcmp(d.vms->name, "vm1") && !d.vms->next);
+	ASSERT_TRUE(d.vms->job == NULL);
+	ASSERT_STREQ(d.vms->status, "running");
+	ASSERT_STREQ(d.vms->vf, "vf0");
+	ASSERT_TRUE(d.vms->vf_plugged);
+	pool = vf_pool_to_json(d.pool);
+	ASSERT_STREQ(json_object_to_json_string_ext(pool, JSON_C_TO_STRING_PLAIN), "{\"vf0\":\"vm1\",\"vf1\":null}");
+	json_object_put(pool);
+	ASSERT_TRUE(access(journal, F_OK) < 0 && errno == ENOENT);
+	/* The guest's traffic is on its VF, as before. */
+	ASSERT_EQ(fake_link("bond0")->active_slave, 3);
+	ASSERT_STREQ(fake_daemon_commands(peer), want_peer);
+
+	json_object_put(seen.result);
+	rpc_conn_close(cli);
+	daemon_teardown(&d);
+	mock_qmp_free(m);
+	fake_daemon_free(peer);
+	agent_unlisten(&agent);
+	for (int i = 0; i < 50; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+#define AFTER_CHECK "hello peer-check"
+#define AFTER_PREPARE "hello peer-check peer-prepare peer-abort"
+
+TEST(lies_in_hello)
+{
+	static const struct {
+		const char *hello, *want;
+	} lies[] = {
+		{ "{\"version\": 1, \"host\": \"hostB\", \"features\": []}", "its reply to hello is refused: protocol version 1, but this daemon speaks 2 to 2" },
+		{ "{\"version\": 3, \"host\": \"hostB\", \"features\": []}", "protocol version 3, but" },
+		{ "{\"version\": \"2\", \"host\": \"hostB\", \"features\": []}", "its reply to hello is refused: 'version' must be an integer" },
+		{ "{\"version\": 2, \"host\": \"hostC\", \"features\": []}", "it is host 'hostC', not 'hostB'" },
+		{ "{\"version\": 2, \"host\": \"hostB; reboot\", \"features\": []}", "'host' must be a name" },
+		{ "{\"version\": 2, \"features\": []}", "refused: no member 'host'" },
+		{ "{\"version\": 2, \"host\": \"hostB\", \"features\": [\"teleport\"]}", "feature 'teleport', which this daemon never offered" },
+		{ "{\"version\": 2, \"host\": \"hostB\", \"features\": \"fault-injection\"}", "'features' must be an array" },
+		{ "[2]", "its reply to hello is refused: not a JSON object" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(lies); i++) {
+		peer_script s = { .hello = lies[i].hello };
+
+		fprintf(stderr, "-- hello answers %s\n", lies[i].hello);
+		migrate_against(&s, NULL, NULL, lies[i].want, "hello");
+	}
+}
+
+TEST(lies_in_peer_check)
+{
+	static const struct {
+		const char *check, *want;
+	} lies[] = {
+		{ "{\"free_vfs\": 0}", "hostB's reply to peer-check is refused: 'free_vfs' must be within 1..256" },
+		{ "{\"free_vfs\": 100000}", "must be within 1..256" },
+		{ "{\"free_vfs\": \"2\"}", "'free_vfs' must be an integer" },
+		{ "{\"free_vfs\": 2.5}", "must be an integer" },
+		{ "{}", "refused: no member 'free_vfs'" },
+		{ "\"ok\"", "hostB's reply to peer-check is refused: not a JSON object" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(lies); i++) {
+		peer_script s = { .check = lies[i].check };
+
+		fprintf(stderr, "-- peer-check answers %s\n", lies[i].check);
+		migrate_against(&s, NULL, NULL, lies[i].want, AFTER_CHECK);
+	}
+}
+
+/* The members of an honest peer-prepare reply but the port. */
+#define PREPARED "\"phase\": \"prepare\", \"state\": \"done\""
+
+TEST(lies_in_peer_prepare)
+{
+	static const struct {
+		const char *prepare, *want;
+	} lies[] = {
+		/* A URI where the port belongs, or instead of it: version 1's reply, never heard again. */
+		{ "{" PREPARED ", \"uri\": \"exec:sh -c 'touch /tmp/pwned'\"}", "hostB's reply to peer-prepare is refused: no member 'port'" },
+		{ "{" PREPARED ", \"port\": \"exec:sh -c id\"}", "hostB's reply to peer-prepare is refused: 'port' must be an integer" },
+		{ "{" PREPARED ", \"port\": \"tcp:198.51.100.7:4444\"}", "'port' must be an integer" },
+		{ "{" PREPARED ", \"port\": \"4444\"}", "'port' must be an integer" },
+		/* Out of range. */
+		{ "{" PREPARED ", \"port\": 0}", "hostB's reply to peer-prepare is refused: 'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": 65536}", "'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": -22}", "'port' must be within 1..65535" },
+		{ "{" PREPARED ", \"port\": 18446744073709551616}", "'port' must be" },
+		{ "{" PREPARED ", \"port\": 4444.0}", "'port' must be an integer" },
+		/* Names with shell and QMP metacharacters, control characters, the wrong phase. */
+		{ "{\"phase\": \"prepare,id=x\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prepare; rm -rf /\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"$(reboot)\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"../../etc/passwd\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"-prepare\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prep\\u0000are\", \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{\"phase\": \"prepare\", \"state\": \"done\\u001b[2J\", \"port\": 4444}", "'state' contains a NUL or control character" },
+		{ "{\"phase\": \"commit\", \"state\": \"done\", \"port\": 4444}", "it reports phase 'commit', not 'prepare'" },
+		{ "{\"phase\": \"prepare\", \"state\": \"teleported\", \"port\": 4444}", "'state' must be \"done\" or \"skipped\"" },
+		{ "{\"phase\": \"prepare\", \"state\": \"skipped\", \"port\": 4444}", "it skipped prepare" },
+		/* Missing members, wrong types, not an object. */
+		{ "{\"state\": \"done\", \"port\": 4444}", "refused: no member 'phase'" },
+		{ "{\"phase\": \"prepare\", \"port\": 4444}", "refused: no member 'state'" },
+		{ "{\"phase\": 1, \"state\": \"done\", \"port\": 4444}", "'phase' must be a name" },
+		{ "{" PREPARED ", \"port\": [4444]}", "'port' must be an integer" },
+		{ "null", "hostB's reply to peer-prepare is refused: no member 'phase'" },
+		{ "7", "hostB's reply to peer-prepare is refused: not a JSON object" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(lies); i++) {
+		peer_script s = { .prepare = lies[i].prepare };
+
+		fprintf(stderr, "-- peer-prepare answers %s\n", lies[i].prepare);
+		migrate_against(&s, NULL, NULL, lies[i].want, AFTER_PREPARE);
+	}
+}
+
+TEST(lies_in_error_replies)
+{
+	/* An escape sequence for the operator's terminal and an invented code: cleaned, refused. */
+	peer_script s = { .prepare_error = "resume-the-vm",
+			  .prepare_error_message = "\x1b[2J\x1b]0;owned\x07 all fine, honestly" };
+
+	migrate_against(&s, NULL, NULL, "could not prepare: ?[2J?]0;owned? all fine, honestly", AFTER_PREPARE);
+
+	/* The peer's own word that its QEMU is gone still rolls back, with the rest of its text. */
+	s = (peer_script){ .prepare_error = "not-running", .prepare_error_message = "no QEMU here" };
+	migrate_against(&s, NULL, NULL, "could not prepare: no QEMU here", AFTER_PREPARE);
+}
+
+TEST(link_breaks_at_prepare)
+{
+	peer_script s = { .prepare_hangs_up = true };
+
+	/* The abort goes out on a fresh link: the peer may have started an incoming QEMU. */
+	migrate_against(&s, NULL, NULL, "could not prepare", "hello peer-check peer-prepare hello peer-abort");
+}
+
+/* QEMU's part of a migration that gets as far as `migrate`, which QEMU then refuses. */
+static void qmp_migrate_to_our_address(mock_qmp *m)
+{
+	mock_qmp_expect(m, "device_del", "{\"id\": \"" QEMU_ID_VF "\"}");
+	mock_qmp_reply(m, "{}");
+	mock_qmp_event(m, "DEVICE_DELETED", "{\"device\": \"" QEMU_ID_VF "\", \"path\": \"/machine/peripheral/vf0\"}");
+	mock_qmp_expect(m, "netdev_del", "{\"id\": \"" QEMU_ID_VF_NETDEV "\"}");
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "migrate-set-capabilities", NULL);
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "migrate-set-parameters", NULL);
+	mock_qmp_reply(m, "{}");
+	/* The whole point: our config's address for hostB, the peer's port, nothing of its URI. */
+	mock_qmp_expect(m, "migrate", "{\"uri\": \"tcp:192.0.2.77:4444\"}");
+	mock_qmp_reply_error(m, "GenericError", "the test stops here");
+	mock_qmp_expect(m, "migrate_cancel", NULL);
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "query-migrate", NULL);
+	mock_qmp_reply(m, "{\"status\": \"failed\"}");
+	mock_qmp_expect(m, "query-status", NULL);
+	mock_qmp_reply(m, "{\"status\": \"running\", \"running\": true}");
+	mock_qmp_expect(m, "netdev_add", NULL);
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "device_add", NULL);
+	mock_qmp_reply(m, "{}");
+}
+
+/*
+ * The guest's side of the VF leaving and coming back: once traffic is on the standby (the unplug
+ * follows), the VF is no longer the bond's; after the replug it is a free interface that the
+ * rollback enslaves and makes active again.
+ */
+static bool vf_left_the_bond;
+
+static void guest_unplugs_and_replugs(void)
+{
+	if (!vf_left_the_bond && fake_link("bond0")->active_slave == 4) {
+		fake_link("eth0")->master = 0;
+		vf_left_the_bond = true;
+	}
+}
+
+TEST(extra_uri_is_ignored)
+{
+	vf_left_the_bond = false;
+	peer_script s = { .prepare = "{" PREPARED ", \"port\": 4444, \"uri\": \"exec:sh -c 'touch /tmp/pwned'\","
+				     " \"address\": \"198.51.100.7\"}" };
+
+	migrate_against(&s, qmp_migrate_to_our_address, guest_unplugs_and_replugs, "QEMU refused to migrate: the test stops here",
+			AFTER_PREPARE);
+}
+
+int main(void)
+{
+	log_set_max_level(LOG_WARNING);
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+	ASSERT_OK(uv_loop_init(&loop));
+	RUN_TEST(lies_in_hello);
+	RUN_TEST(lies_in_peer_check);
+	RUN_TEST(lies_in_peer_prepare);
+	RUN_TEST(lies_in_error_replies);
+	RUN_TEST(link_breaks_at_prepare);
+	RUN_TEST(extra_uri_is_ignored);
+	return 0;
+}
