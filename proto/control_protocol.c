@@ -175,6 +175,11 @@ static const control_field prepare_args[] = {
 	  "The migration settings (multifd must match; a `migrate_timeout_ms` not shorter than the "
 	  "destination's `incoming_timeout_ms` is refused)." },
 	{ "from", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The source host, for the journal." },
+	{ "did", CONTROL_BOOL, true, false, 0, 0,
+	  "Turn DID on after the VF, in the destination's did-on phase (the source had it on)." },
+	{ "fault", CONTROL_OBJECT, false, false, 0, 0,
+	  "A drill's fault at one of the destination's own phases from the switchover on, fired when "
+	  "it enters it, also after a restart (needs `fault-injection`)." },
 	END,
 };
 static const control_field prepare_returns[] = {
@@ -183,13 +188,6 @@ static const control_field prepare_returns[] = {
 	  "The TCP port the incoming QEMU listens on, at the destination's `migration_address`. "
 	  "The source connects to the address its own config gives for the peer, never to one the "
 	  "peer names." },
-	END,
-};
-static const control_field switchover_args[] = {
-	ARG_VM,
-	{ "did", CONTROL_BOOL, true, false, 0, 0, "Turn DID on after the VF (the source had it on)." },
-	{ "fault", CONTROL_OBJECT, false, false, 0, 0,
-	  "A drill's fault at one of the destination's later phases (needs `fault-injection`)." },
 	END,
 };
 static const control_field activate_returns[] = {
@@ -251,10 +249,12 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"Idempotent: a VM already gone is success.",
 		vm_errors },
 	[CONTROL_CMD_PEER_SWITCHOVER] = { CONTROL_CMD_PEER_SWITCHOVER, "peer-switchover",
-		CONTROL_SIDE_PEER, 2, NULL, switchover_args, dest_phase_returns,
-		"Wait for QEMU's `RESUME` (bounded), `announce-self`; then the destination goes on "
-		"alone: plug, active, did-on. `not-running` means the VM did not start running there and "
-		"its incoming QEMU is stopped for good, so the source may resume.",
+		CONTROL_SIDE_PEER, 2, NULL, vm_args, dest_phase_returns,
+		"The destination's switchover (usually under way already: it starts when its QEMU's "
+		"`MIGRATION` event says the copy completed): `cont` of the incoming QEMU, started with "
+		"`-S`, journalled first; `announce-self`; then the destination goes on alone: plug, "
+		"active, did-on. `not-running` means the VM never ran there and its incoming QEMU is "
+		"stopped for good, so the source may resume; `vm-lost`, that it ran there and died.",
 		switchover_errors },
 	[CONTROL_CMD_PEER_PLUG] = { CONTROL_CMD_PEER_PLUG, "peer-plug", CONTROL_SIDE_PEER, 2, NULL,
 		vm_args, dest_phase_returns,

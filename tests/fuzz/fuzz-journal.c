@@ -40,7 +40,8 @@ static void check_accepted(const migration_journal *j)
 	if (!o || migration_journal_parse(o, &again, &error) < 0 || strcmp(again.vm, j->vm) ||
 	    strcmp(again.role, j->role) || strcmp(again.peer, j->peer) || again.phase != j->phase ||
 	    again.rolling_back != j->rolling_back || again.did_available != j->did_available ||
-	    again.degraded != j->degraded || again.deadline_ms != j->deadline_ms ||
+	    again.degraded != j->degraded || again.resumed != j->resumed || again.lost != j->lost ||
+	    again.deadline_ms != j->deadline_ms ||
 	    memcmp(&again.fault, &j->fault, sizeof(j->fault)) != 0)
 		abort();
 }

@@ -641,7 +641,75 @@ TEST(help_documents_exit_codes)
 	ASSERT_EQ(c.exit_code, 0);
 	ASSERT_CONTAINS(c.out.buf, "  3  migrated, but");
 	ASSERT_CONTAINS(c.out.buf, "  130  migrate interrupted");
-	ASSERT_CONTAINS(c.out.buf, "dmigrate VM --to HOST");
+	ASSERT_CONTAINS(c.out.buf, "dmigrate [GLOBAL OPTIONS] VM --to HOST");
+}
+
+TEST(global_options_before_the_command)
+{
+	fake_daemon *d = daemon_start(&migrated);
+	char socket_eq[sizeof(sock_path) + 16];
+	child c;
+
+	/* As virsh takes them: dmigrate --json vm1 --to hostB. */
+	run_cli(&c, false, "--json", "--socket", sock_path, "vm1", "--to", "hostB", NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	assert_stdout_is_json(&c, RESULT_MIGRATED);
+	ASSERT_STREQ(fake_daemon_commands(d), "hello migrate");
+	assert_json_equal(fake_daemon_last_args(d), "{\"vm\":\"vm1\",\"to\":\"hostB\"}");
+
+	snprintf(socket_eq, sizeof(socket_eq), "--socket=%s", sock_path);
+	run_cli(&c, false, socket_eq, "--json", "migrate", "vm1", "--to", "hostB", NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	assert_stdout_is_json(&c, RESULT_MIGRATED);
+
+	/* The same option after the command wins over the one before it. */
+	run_cli(&c, false, "--socket", "/nonexistent/dmigrated.sock", "vm1", "--to", "hostB",
+		"--json", "--socket", sock_path, NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	assert_stdout_is_json(&c, RESULT_MIGRATED);
+	run_cli(&c, false, "--socket", sock_path, "vm1", "--to", "hostB", "--socket",
+		"/nonexistent/dmigrated.sock", NULL);
+	ASSERT_EQ(c.exit_code, 1);
+	ASSERT_CONTAINS(c.err.buf, "/nonexistent/dmigrated.sock");
+	daemon_stop(d);
+
+	run_cli(&c, false, "--version", NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	ASSERT_CONTAINS(c.out.buf, "dmigrate ");
+	run_cli(&c, false, "version", "--help", NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	ASSERT_CONTAINS(c.out.buf, "Usage: dmigrate version");
+}
+
+TEST(global_options_that_do_not_fit_are_usage_errors)
+{
+	static const script s = { .reply = "{}" };
+	static const struct {
+		const char *args[6];
+		const char *message;
+	} cases[] = {
+		{ { "--json" }, "Usage: dmigrate [GLOBAL OPTIONS] COMMAND" },
+		{ { "--socket" }, "Option '--socket' needs a value" },
+		{ { "--bogus", "list" }, "Unknown option '--bogus' before the command" },
+		{ { "--to", "hostB", "vm1" }, "Unknown option '--to' before the command" },
+		/* stop has no --json: it says so, as it does when --json comes after it. */
+		{ { "--json", "stop", "vm1" }, "Unknown or malformed option '--json' for 'dmigrate stop'" },
+		{ { "--json", "agent", "--socket", "/x", "hello" }, "Unknown or malformed option '--json' for 'dmigrate agent'" },
+		{ { "version", "now" }, "Unexpected argument 'now' for 'dmigrate version'" },
+	};
+	fake_daemon *d = daemon_start(&s);
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const char *const *a = cases[i].args;
+		child c;
+
+		run_cli(&c, false, a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+		ASSERT_EQ(c.exit_code, 2);
+		ASSERT_CONTAINS(c.err.buf, cases[i].message);
+		ASSERT_EQ(c.out.len, 0);
+	}
+	ASSERT_EQ(fake_daemon_connections(d), 0);
+	daemon_stop(d);
 }
 
 TEST(hostile_input_is_refused_before_contacting_the_daemon)
@@ -670,7 +738,7 @@ TEST(hostile_input_is_refused_before_contacting_the_daemon)
 		{ { "migrate", "--to", "hostB" }, "Missing the VM to migrate" },
 		{ { "", "--to", "hostB" }, "The VM name is empty" },
 		{ { "VM_1", "--to", "hostB" }, "Invalid VM name 'VM_1'" },
-		{ { "-x", "--to", "hostB" }, "Unknown or malformed option '-x'" },
+		{ { "-x", "--to", "hostB" }, "Unknown option '-x' before the command" },
 		{ { "vm1", "--to", "" }, "The destination host is empty" },
 		{ { "vm1", "--to", "--json" }, "Invalid destination host '--json'" },
 		{ { "vm1", "--to", "host B" }, "Invalid destination host 'host B'" },
@@ -824,6 +892,8 @@ int main(void)
 	RUN_TEST(stop_and_force);
 	RUN_TEST(help_documents_exit_codes);
 	RUN_TEST(drill_refuses_bad_input_before_contacting_the_daemon);
+	RUN_TEST(global_options_before_the_command);
+	RUN_TEST(global_options_that_do_not_fit_are_usage_errors);
 	RUN_TEST(hostile_input_is_refused_before_contacting_the_daemon);
 
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -145,7 +145,11 @@ TEST(arguments_checked_against_the_table)
 	expect_error(c, "status", "{\"vm\": \"vm1\"}", "not-found", "No VM named 'vm1'");
 	expect_error(p, "peer-prepare", "{\"vm\": \"vm1\", \"spec\": \"{}\", \"settings\": {}, \"from\": \"hostB\"}",
 		     "invalid-argument", "argument 'spec' of 'peer-prepare' must be a JSON object");
-	expect_error(p, "peer-switchover", "{\"vm\": \"vm1\", \"did\": 1}", "invalid-argument", "must be true or false");
+	expect_error(p, "peer-prepare",
+		     "{\"vm\": \"vm1\", \"spec\": {}, \"settings\": {}, \"from\": \"hostB\", \"did\": 1}",
+		     "invalid-argument", "argument 'did' of 'peer-prepare' must be true or false");
+	expect_error(p, "peer-switchover", "{\"vm\": \"vm1\", \"did\": true}", "invalid-argument",
+		     "'peer-switchover' takes no argument 'did'");
 	hang_up(c);
 	hang_up(p);
 }

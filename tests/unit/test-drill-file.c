@@ -251,7 +251,7 @@ TEST(migrate_errors)
 	/* The brief's own example, in full. */
 	parse_bad(VM "\n" M "fault kill-qemu at migrate expect migrated\n", 3,
 		  "unknown fault 'kill-qemu' (known: kill-dest-qemu kill-agent stall-agent drop-ssh "
-		  "vf-link-down no-free-vf)");
+		  "vf-link-down no-free-vf kill-source-daemon kill-dest-daemon)");
 	parse_bad(VM M "fault none at migrate expect migrated\n", 2, "unknown fault 'none' (known:");
 	parse_bad(VM M "fault\n", 2, "'fault' needs a FAULT (known: kill-dest-qemu");
 	parse_bad(VM M "fault kill-agent expect migrated\n", 2,
@@ -264,9 +264,9 @@ TEST(migrate_errors)
 		  "'at' given twice");
 	/* migration_fault_check()'s message, as it is. */
 	parse_bad(VM M "fault no-free-vf at migrate expect rolled-back\n", 2,
-		  "fault 'no-free-vf' can only fire at 'preflight', not at 'migrate'");
+		  "fault 'no-free-vf' cannot fire at 'migrate': the destination's pool is only asked at the preflight");
 	parse_bad(VM M "fault kill-dest-qemu at preflight expect rolled-back\n", 2,
-		  "fault 'kill-dest-qemu' can fire from 'standby' to ");
+		  "fault 'kill-dest-qemu' cannot fire at 'preflight': no destination QEMU exists yet");
 	parse_bad(VM M "fault kill-agent at migrate for 5 expect migrated\n", 2,
 		  "fault 'kill-agent' takes no 'for SECONDS' (only stall-agent vf-link-down do)");
 	parse_bad(VM M "fault stall-agent at unplug for 0 expect degraded\n", 2,

@@ -25,10 +25,13 @@ static int n_seen;
 static void collect(host_daemon *d, const migration_journal *j)
 {
 	ASSERT_TRUE(n_seen < (int)ELEMENTSOF(seen));
-	snprintf(seen[n_seen++], sizeof(seen[0]), "%s %s %s %s%s%s%s", j->vm, j->role, j->peer,
+	snprintf(seen[n_seen++], sizeof(seen[0]), "%s %s %s %s%s%s%s%s%s%s%s", j->vm, j->role, j->peer,
 		 strcmp(j->role, "source") ? dest_phase_name(j->phase) : migration_phase_name(j->phase),
 		 j->rolling_back ? " rolling-back" : "",
-		 j->did_available ? " did" : "", j->degraded ? " degraded" : "");
+		 j->did_available ? " did" : "", j->degraded ? " degraded" : "",
+		 j->resumed ? " resumed" : "", j->lost ? " lost" : "",
+		 j->deadline_ms ? " deadline" : "",
+		 j->fault.kind != FAULT_NONE ? " fault" : "");
 }
 
 static int cmp(const void *a, const void *b)
@@ -102,6 +105,32 @@ TEST(write_read_remove)
 	ASSERT_STREQ(scan(&d), "");
 }
 
+/* What a destination needs after a restart: its deadline, whether it ran the VM, its drill fault. */
+TEST(destination_fields)
+{
+	host_config c = { .state_dir = dir };
+	host_daemon d = { .config = &c };
+	migration_journal j = { .vm = "vm3", .role = "destination", .peer = "hostA",
+				.phase = DEST_PLUG, .resumed = true, .deadline_ms = 1234567,
+				.fault = { .kind = FAULT_KILL_DEST_DAEMON, .phase = PHASE_ACTIVE } };
+
+	ASSERT_OK(migration_journal_write(&d, &j));
+	ASSERT_STREQ(scan(&d), "vm3 destination hostA plug resumed deadline fault");
+	j.lost = true;
+	j.fault.kind = FAULT_NONE;
+	j.deadline_ms = 0;
+	ASSERT_OK(migration_journal_write(&d, &j));
+	ASSERT_STREQ(scan(&d), "vm3 destination hostA plug resumed lost");
+	/* A fault that cannot fire where it says, or a negative deadline: the file is refused. */
+	write_text("vm3.json", "{\"vm\": \"vm3\", \"role\": \"destination\", \"peer\": \"hostA\", "
+			       "\"phase\": \"plug\", \"fault\": {\"name\": \"no-free-vf\", \"phase\": \"plug\"}}");
+	ASSERT_STREQ(scan(&d), "");
+	write_text("vm3.json", "{\"vm\": \"vm3\", \"role\": \"destination\", \"peer\": \"hostA\", "
+			       "\"phase\": \"plug\", \"deadline_ms\": -5}");
+	ASSERT_STREQ(scan(&d), "");
+	ASSERT_OK(migration_journal_remove(&d, "vm3"));
+}
+
 TEST(damaged_and_foreign_files_skipped)
 {
 	host_config c = { .state_dir = dir };
@@ -157,6 +186,7 @@ int main(void)
 
 	ASSERT_TRUE(mkdtemp(dir) != NULL);
 	RUN_TEST(write_read_remove);
+	RUN_TEST(destination_fields);
 	RUN_TEST(damaged_and_foreign_files_skipped);
 	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
 	ASSERT_OK(rmdir(jobs));

@@ -95,6 +95,7 @@ TEST(no_vf_incoming)
 
 	ASSERT_OK(qemu_argv_build(s, "/run/vm1", QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, &argv));
 	ASSERT_STREQ(argv_find(argv, "-incoming", ""), "defer");
+	ASSERT_TRUE(argv_contains(argv, "-S"));
 	ASSERT_TRUE(argv_find(argv, "-device", "pcie-root-port,id=vfport0") != NULL);
 	ASSERT_TRUE(!argv_contains(argv, "vf0"));
 	ASSERT_TRUE(!argv_contains(argv, "vfnet0"));

@@ -11,6 +11,7 @@
 
 #include "transport/agent_client.h"
 #include "agent_protocol.h"
+#include "cli/cli_args.h"
 #include "cli/cli_commands.h"
 #include "log.h"
 
@@ -28,7 +29,16 @@ static void cli_agent_help(void)
 	printf("Usage: dmigrate agent --socket PATH [--timeout MS] COMMAND [JSON-ARGS]\n\n"
 	       "Send one request to the guest agent behind a QEMU chardev socket and print the\n"
 	       "reply as JSON. COMMAND is any command of proto/agent-protocol.md, or `hello` to\n"
-	       "print what the agent announced. Examples:\n"
+	       "print what the agent announced.\n\n"
+	       "Options:\n"
+	       "  --socket PATH  the agent's QEMU chardev socket (required; not dmigrated's)\n"
+	       "  --timeout MS   how long to wait for the reply (1 to 3600000, default 10000)\n"
+	       "  -h, --help     show this help\n\n"
+	       "Exit codes:\n"
+	       "  0  the agent answered\n"
+	       "  1  it refused, did not answer in time, or could not be reached\n"
+	       "  2  usage error\n\n"
+	       "Examples:\n"
 	       "  dmigrate agent --socket /run/vm1-agent.sock bond-status\n"
 	       "  dmigrate agent --socket /run/vm1-agent.sock bond-set-active '{\"role\":\"standby\"}'\n");
 }
@@ -114,7 +124,9 @@ int cli_agent(int argc, char **argv)
 	char *end;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
 		switch (opt) {
 		case 's':
 			socket_path = optarg;
@@ -130,7 +142,7 @@ int cli_agent(int argc, char **argv)
 			cli_agent_help();
 			return CLI_EXIT_OK;
 		default:
-			return CLI_EXIT_USAGE;
+			return cli_option_error("agent", opt, argv);
 		}
 	if (!socket_path || optind >= argc || argc - optind > 2) {
 		cli_agent_help();

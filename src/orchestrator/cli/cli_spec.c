@@ -24,7 +24,13 @@ static void cli_spec_usage(FILE *f)
 		   "  qemu-args  print the QEMU command line for the spec, one argument per line;\n"
 		   "             sockets and logs go to DIR (absolute)\n"
 		   "    --no-vf     leave the VF's hot-plug port empty (it is plugged later over QMP)\n"
-		   "    --incoming  wait for an incoming migration (-incoming defer)\n");
+		   "    --incoming  wait for an incoming migration (-incoming defer)\n\n"
+		   "Options:\n"
+		   "  -h, --help  show this help\n\n"
+		   "Exit codes:\n"
+		   "  0  the spec is valid (and was shown or turned into a command line)\n"
+		   "  1  the command line could not be built\n"
+		   "  2  usage error, no such file, or an invalid spec (the message names the field)\n");
 }
 
 static int cli_spec_load(const char *path, vm_spec **ret)

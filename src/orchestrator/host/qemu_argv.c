@@ -332,6 +332,9 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	if (flags & QEMU_ARGV_INCOMING) {
 		argv_push(&b, "-incoming");
 		argv_push(&b, "defer");
+		/* Paused once the state is in: the destination daemon decides when the VM runs here
+		 * (`cont`), so it knows for sure whether it ever did (docs/design.md, switchover). */
+		argv_push(&b, "-S");
 	}
 
 	if (b.r < 0) {

@@ -34,7 +34,8 @@
 
 typedef enum qemu_argv_flags {
 	QEMU_ARGV_NO_VF = 1 << 0,    /* leave vfport0 empty: the VF is plugged later over QMP */
-	QEMU_ARGV_INCOMING = 1 << 1, /* -incoming defer: wait for a migration stream */
+	QEMU_ARGV_INCOMING = 1 << 1, /* -incoming defer -S: wait for a migration stream, then stay
+				      * paused until `cont` */
 } qemu_argv_flags;
 
 /*

@@ -507,9 +507,19 @@ void vm_agent_listen(vm *v,
 	v->agent_event_userdata = userdata;
 }
 
+/* A (re)started agent: what it announced before it went away is lost, so listeners look again. */
+static void vm_on_agent_ready(agent_client *c, void *userdata)
+{
+	vm *v = userdata;
+
+	if (v->agent_event)
+		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
+		.ready = vm_on_agent_ready,
 		.event = vm_on_agent_event,
 		.disconnected = vm_on_agent_disconnected,
 	};

@@ -39,7 +39,8 @@ struct vm {
 	agent_client *agent;
 	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
 	struct dest_job *incoming_job; /* ... or as its destination */
-	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen(). */
+	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen().
+	 * "ready" (data NULL): the agent (re)connected, and may have missed what happened. */
 	void (*agent_event)(vm *v, const char *event, json_object *data, void *userdata);
 	void *agent_event_userdata;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The destination half of a migration (docs/design.md, "The destination half"). It answers the
+ * The destination half of a migration (docs/design.md, "The destination's half"). It answers the
  * source's peer-* commands, and it is a job of its own: it records its phase in its own journal
  * (prepare, incoming, switchover, plug, active, did-on, commit), and from the switchover on it
  * owns the migration. Once the VM runs here, plug, active and did-on run without waiting for the
@@ -61,6 +61,7 @@ struct dest_job {
 	bool ended;      /* committed, undone or lost: freed once no callback is pending */
 	bool multifd;
 	bool commit_asked; /* the source sent peer-commit: its copy is gone */
+	bool resumed;      /* `cont` was sent: the VM may have run here, so never again there */
 	unsigned pending; /* callbacks still to come that hold j */
 	uint64_t deadline_ms; /* CLOCK_REALTIME: an incoming VM not switched over by then is removed */
 	migration_fault fault; /* a drill's fault at one of our phases after the switchover */
@@ -154,6 +155,8 @@ static void dest_journal(dest_job *j)
 		.did_available = j->did,
 		.degraded = j->degraded,
 		.deadline_ms = j->deadline_ms,
+		.resumed = j->resumed,
+		.lost = j->lost,
 		.fault = j->fault_fired ? (migration_fault){ 0 } : j->fault,
 	};
 	int r = migration_journal_write(j->d, &jr);
@@ -245,6 +248,7 @@ static void dest_wait_for(dest_job *j, rpc_request *req, dest_phase p)
 
 static void dest_enter(dest_job *j, dest_phase p);
 static void dest_step(dest_job *j);
+static void dest_arm_deadline(dest_job *j);
 
 static void dest_set_record(dest_job *j, dest_phase p, const char *state, const char *message)
 {
@@ -274,9 +278,10 @@ static void dest_undo_on_stopped(vm *v, int error, const char *message, void *us
 {
 	dest_job *j = userdata;
 
+	/* The journal goes last: a daemon that dies before would undo it all again. */
 	vm_forget(v);
-	if (!dest_release(j))
-		migration_journal_remove(j->d, j->vm);
+	migration_journal_remove(j->d, j->vm);
+	dest_release(j);
 }
 
 static void dest_undo(dest_job *j, const char *why)
@@ -286,14 +291,16 @@ static void dest_undo(dest_job *j, const char *why)
 	log_warning("%s: incoming migration from %s undone: %s", j->vm, j->source, why);
 	if (j->phase < _DEST_PHASE_MAX && !j->rec[j->phase].state)
 		dest_set_record(j, j->phase, "failed", why);
-	migration_journal_remove(j->d, j->vm);
 	if (v) {
 		v->incoming_job = NULL;
 		dest_hold(j);
 		if (vm_stop_qemu(v, true, dest_undo_on_stopped, j) < 0) {
-			dest_release(j);
+			j->pending--;
 			vm_forget(v);
+			migration_journal_remove(j->d, j->vm);
 		}
+	} else {
+		migration_journal_remove(j->d, j->vm);
 	}
 	dest_end(j);
 }
@@ -306,11 +313,27 @@ static void dest_lose(dest_job *j, const char *why)
 	log_error("VM '%s' IS LOST: %s. It migrated from %s, whose copy stays paused and is never resumed; restart it from its spec.",
 		  j->vm, why, j->source);
 	j->lost = true;
-	migration_journal_remove(j->d, j->vm);
+	j->in_phase = false;
+	uv_timer_stop(j->phase_timer);
 	if (v) {
 		v->incoming_job = NULL;
 		vm_forget(v); /* releases the VF: nothing stays reserved for a VM that is gone */
 	}
+	/*
+	 * The job stays, in memory and in the journal, until the source has heard it (its
+	 * peer-commit) or the deadline: a source told "not running" instead would resume a copy
+	 * whose state the lost one had moved past.
+	 */
+	dest_journal(j);
+	j->deadline_ms = realtime_ms() + j->d->config->incoming_timeout_ms;
+	dest_arm_deadline(j);
+	dest_answer_waiters(j);
+}
+
+/* The source heard that the VM is lost, or never will: forget it. */
+static void dest_forget_lost(dest_job *j)
+{
+	migration_journal_remove(j->d, j->vm);
 	dest_end(j);
 }
 
@@ -336,7 +359,7 @@ static void dest_phase_failed(dest_job *j, const char *message)
 	uv_timer_stop(j->phase_timer);
 	j->in_phase = false;
 	log_warning("%s: destination phase %s failed: %s", j->vm, dest_phase_name(p), message);
-	if (p == DEST_SWITCHOVER && j->step > 0) {
+	if (p == DEST_SWITCHOVER && j->resumed) {
 		/* It runs here: only the announcement failed. The guest's own ARP follows. */
 		dest_set_record(j, p, "done", message);
 		dest_answer_waiters(j);
@@ -442,14 +465,18 @@ static bool dest_fault_due(dest_job *j)
 
 static void dest_enter(dest_job *j, dest_phase p)
 {
+	bool fault = false;
+
 	j->phase = p;
 	j->step = 0;
 	j->in_phase = true;
+	/* Fired once: a daemon the fault killed must not meet it again from its journal. */
+	if (dest_fault_due(j))
+		fault = j->fault_fired = true;
 	dest_journal(j);
 	if (dest_phases[p].timeout_ms)
 		uv_timer_start(j->phase_timer, dest_on_phase_timeout, dest_phases[p].timeout_ms, 0);
-	if (dest_fault_due(j)) {
-		j->fault_fired = true;
+	if (fault) {
 		log_info("%s: destination phase %s: injecting fault %s", j->vm, dest_phase_name(p),
 			 migration_fault_name(j->fault.kind));
 		dest_hold(j);
@@ -464,6 +491,10 @@ static void dest_on_deadline(uv_timer_t *t)
 {
 	dest_job *j = t->data;
 
+	if (j->lost) {
+		dest_forget_lost(j);
+		return;
+	}
 	/* From the switchover on, each phase has its own bound. */
 	if (j->phase < DEST_SWITCHOVER)
 		dest_undo(j, "its source did not switch it over before the deadline (incoming_timeout_ms)");
@@ -585,7 +616,7 @@ static int prepare_run(dest_job *j)
 			j->pending--;
 		return r;
 	case 1:
-		/* multifd must be on at both ends; everything else is the source's business. */
+		/* multifd must be on at both ends; events tell us the copy completed. */
 		caps = json_object_new_array();
 		cap = json_object_new_object();
 		args = json_object_new_object();
@@ -597,6 +628,15 @@ static int prepare_run(dest_job *j)
 		}
 		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
 		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
+		json_object_array_add(caps, cap);
+		cap = json_object_new_object();
+		if (!cap) {
+			json_object_put(caps);
+			json_object_put(args);
+			return -ENOMEM;
+		}
+		json_object_object_add(cap, "capability", json_object_new_string("events"));
+		json_object_object_add(cap, "state", json_object_new_boolean(true));
 		json_object_array_add(caps, cap);
 		json_object_object_add(args, "capabilities", caps);
 		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
@@ -613,27 +653,49 @@ static int prepare_run(dest_job *j)
 	return 1;
 }
 
-/* --- incoming: nothing runs; the source copies, then asks for the switchover (or aborts) --- */
+/*
+ * --- incoming: the source copies; the incoming QEMU takes the state in and stays paused (-S).
+ * Once its MIGRATION event says the copy completed, the switchover is ours. ---
+ */
+
+static void incoming_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+			      const char *desc, void *userdata)
+{
+	dest_job *j = userdata;
+	json_object *status;
+
+	if (!dest_release(j) && !j->ended && j->phase == DEST_INCOMING && error == 0 &&
+	    json_object_object_get_ex(ret, "status", &status) &&
+	    !strcmp(json_object_get_string(status), "completed"))
+		dest_enter(j, DEST_SWITCHOVER);
+}
 
 static int incoming_run(dest_job *j)
 {
+	/* A restarted daemon may find the copy done already; otherwise the event tells. */
+	if (j->step == 0)
+		(void)dest_qmp(j, "query-migrate", NULL, incoming_on_query);
 	return 1;
 }
 
-/* --- switchover: the VM runs here once QEMU says RESUME; then tell the switches --- */
+/*
+ * --- switchover: once the state is complete, the VM runs here (`cont`), then the switches
+ * learn where its MAC lives. Before the `cont` a failure undoes this half and the source may
+ * resume; from the `cont` on (journalled first) the VM may have run here, and never again there.
+ */
 
-static void switchover_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
-				 const char *desc, void *userdata)
+static void switchover_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+				const char *desc, void *userdata)
 {
 	dest_job *j = userdata;
 	json_object *status;
 
 	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
-	    !strcmp(json_object_get_string(status), "running") && j->step == 0) {
+	    !strcmp(json_object_get_string(status), "completed") && j->step == 0) {
 		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);
 		return;
 	}
-	/* Not yet: QEMU's RESUME event ends the step (migration_dest_qmp_event). */
+	/* Not yet: QEMU's MIGRATION event ends the step (migration_dest_qmp_event). */
 	dest_release(j);
 }
 
@@ -645,10 +707,13 @@ static int switchover_run(dest_job *j)
 
 	switch (j->step) {
 	case 0:
-		/* It may have resumed already: ask once, then wait for the event. */
-		return dest_qmp(j, "query-status", NULL, switchover_on_status);
+		return dest_qmp(j, "query-migrate", NULL, switchover_on_query);
 	case 1:
-		/* Tell the switches where the VM's MAC lives now, before the guest says anything. */
+		/* The point of no return: recorded before it is passed. */
+		j->resumed = true;
+		dest_journal(j);
+		return dest_qmp(j, "cont", NULL, NULL);
+	case 2:
 		args = json_object_new_object();
 		if (!args)
 			return -ENOMEM;
@@ -657,7 +722,7 @@ static int switchover_run(dest_job *j)
 		json_object_object_add(args, "rounds", json_object_new_int(5));
 		json_object_object_add(args, "step", json_object_new_int(100));
 		return dest_qmp(j, "announce-self", args, NULL);
-	case 2:
+	case 3:
 		v = dest_vm(j);
 		if (v && (running = strdup("running"))) {
 			free(v->status);
@@ -674,8 +739,14 @@ static int switchover_run(dest_job *j)
 
 void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data)
 {
-	if (!strcmp(event, "RESUME") && j->phase == DEST_SWITCHOVER && j->in_phase &&
-	    j->step == 0) {
+	json_object *status;
+
+	if (strcmp(event, "MIGRATION") || !json_object_object_get_ex(data, "status", &status) ||
+	    strcmp(json_object_get_string(status), "completed"))
+		return;
+	if (j->phase == DEST_INCOMING && !j->ended)
+		dest_enter(j, DEST_SWITCHOVER);
+	else if (j->phase == DEST_SWITCHOVER && j->in_phase && j->step == 0) {
 		dest_hold(j);
 		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);
 	}
@@ -683,8 +754,8 @@ void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object
 
 void migration_dest_vm_exited(struct dest_job *j)
 {
-	/* Running here (switchover done, or resumed and announcing): the only copy died. */
-	if (j->phase > DEST_SWITCHOVER || (j->phase == DEST_SWITCHOVER && j->step > 0)) {
+	/* It was told to run here: the only copy that may have run since the copy died. */
+	if (j->resumed) {
 		dest_lose(j, "its QEMU exited after the switchover");
 		return;
 	}
@@ -759,6 +830,18 @@ static void did_on_reply(agent_client *c, int error, json_object *ret, const cha
 		if (!j->ended && j->phase == DEST_DID_ON)
 			dest_set_record(j, DEST_DID_ON, "skipped", "the guest has no DID");
 		error = 0;
+	}
+	/*
+	 * An agent that does not answer (stalled, restarting, or a link just made by a restarted
+	 * daemon) is asked again until the phase's bound: the VF works already, DID is worth the
+	 * wait, and the source is not held up (it committed its side or waits for ours).
+	 */
+	if (error == -ETIMEDOUT && !j->ended && j->phase == DEST_DID_ON && j->in_phase) {
+		log_info("%s: the guest agent did not answer did-enable; asking again", j->vm);
+		dest_release(j);
+		j->step = 0;
+		dest_step(j);
+		return;
 	}
 	dest_step_done(j, DEST_DID_ON, error, "guest agent: %s", message ?: strerror(-error));
 }
@@ -894,6 +977,7 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	_cleanup_free_ char *error = NULL;
 	char why[256];
 	migration_settings settings = d->config->migration;
+	migration_fault fault = { FAULT_NONE };
 	json_object *o;
 	const char *vf, *from = d->config->name;
 	vm_spec *spec;
@@ -923,6 +1007,21 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	if (json_object_object_get_ex(args, "from", &o) && json_object_is_type(o, json_type_string) &&
 	    host_config_find_peer(d->config, json_object_get_string(o)))
 		from = json_object_get_string(o);
+	/* A drill's fault at one of our own phases, fired when we enter it. */
+	if (json_object_object_get_ex(args, "fault", &o)) {
+		free(error);
+		error = NULL;
+		if (!d->config->fault_injection) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+						"%s does not inject faults: set fault_injection in %s (drills only)",
+						d->config->name, d->config->path);
+			return;
+		}
+		if (migration_fault_from_json(o, &fault, &error) < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s", error);
+			return;
+		}
+	}
 	if (dest_parse_spec(d, req, args, &spec) < 0)
 		return;
 	r = vm_new(d, spec, &v);
@@ -955,6 +1054,8 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
 	v->incoming_job = j;
 	j->multifd = settings.multifd_channels > 0;
+	j->fault = fault;
+	j->did = json_object_object_get_ex(args, "did", &o) && json_object_get_boolean(o);
 	j->deadline_ms = realtime_ms() + d->config->incoming_timeout_ms;
 	dest_arm_deadline(j);
 	/* Answered once the incoming QEMU listens (or with why it does not). */
@@ -967,7 +1068,7 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 	dest_job *j = dest_job_find(d, name);
 	vm *v = vm_find(d, name);
 
-	if (j && j->phase >= DEST_SWITCHOVER && !(j->phase == DEST_SWITCHOVER && j->step == 0)) {
+	if (j && j->resumed) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"'%s' runs on %s: refusing to abort a VM that switched over",
 					name, d->config->name);
@@ -992,10 +1093,8 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 
 static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
-	_cleanup_free_ char *error = NULL;
 	dest_job *j = dest_job_find(d, name);
 	vm *v = vm_find(d, name);
-	json_object *o;
 
 	if (!j) {
 		if (v && !v->incoming && !strcmp(v->status, "running")) {
@@ -1008,20 +1107,10 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 					d->config->name);
 		return;
 	}
-	if (j->phase < DEST_SWITCHOVER) {
-		if (json_object_object_get_ex(args, "did", &o))
-			j->did = json_object_get_boolean(o);
-		if (json_object_object_get_ex(args, "fault", &o) && d->config->fault_injection &&
-		    migration_fault_from_json(o, &j->fault, &error) < 0) {
-			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s", error);
-			return;
-		}
-		dest_wait_for(j, req, DEST_SWITCHOVER);
-		dest_enter(j, DEST_SWITCHOVER);
-		return;
-	}
-	/* Asked again (a retry after the link broke): answer when it is known. */
 	dest_wait_for(j, req, DEST_SWITCHOVER);
+	/* Usually under way already, since QEMU said the copy completed. */
+	if (j->phase < DEST_SWITCHOVER)
+		dest_enter(j, DEST_SWITCHOVER);
 }
 
 /* peer-plug, peer-activate, peer-did-on: the outcome of our own phase. */
@@ -1059,6 +1148,12 @@ static void dest_commit_request(host_daemon *d, rpc_request *req, const char *na
 	dest_job *j = dest_job_find(d, name);
 	vm *v = vm_find(d, name);
 
+	if (j && j->lost) {
+		/* The source let its copy go: tell it (once more) that this one is gone too. */
+		dest_answer(j, req, DEST_COMMIT);
+		dest_forget_lost(j);
+		return;
+	}
 	if (j && j->phase >= DEST_SWITCHOVER) {
 		dest_wait_for(j, req, DEST_COMMIT);
 		j->commit_asked = true;
@@ -1128,35 +1223,35 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 	j->degraded = jr->degraded;
 	j->deadline_ms = jr->deadline_ms;
 	j->fault = jr->fault;
+	j->resumed = jr->resumed;
+	j->lost = jr->lost;
+	j->fault_fired = jr->fault.kind == FAULT_NONE;
 	if (v)
 		v->incoming_job = j;
 	dest_arm_deadline(j);
-	if (jr->phase < DEST_SWITCHOVER) {
-		if (!v) {
+	for (int p = 0; p < (int)jr->phase && p < DEST_INCOMING; p++)
+		dest_set_record(j, p, "done", NULL);
+	if (j->lost)
+		return; /* until the source hears it, or the deadline */
+	if (!v) {
+		if (j->resumed)
+			dest_lose(j, "its QEMU exited while dmigrated was down, after the switchover");
+		else
 			dest_undo(j, "its incoming QEMU is gone");
-			return;
-		}
-		/* The source may still be copying (QEMU to QEMU, no daemon needed): wait for it. */
-		for (int p = 0; p < DEST_INCOMING; p++)
-			dest_set_record(j, p, "done", NULL);
-		j->phase = DEST_INCOMING;
-		j->port = 0;
-		dest_journal(j);
 		return;
 	}
-	if (!v) {
-		if (jr->phase == DEST_SWITCHOVER) {
-			/* Gone before we confirmed it runs: the source's paused copy is the only one. */
-			dest_undo(j, "its incoming QEMU is gone");
-			return;
-		}
-		dest_lose(j, "its QEMU exited while dmigrated was down, after the switchover");
+	if (!j->resumed) {
+		/* The source may still be copying (QEMU to QEMU, no daemon needed): wait for it. */
+		dest_enter(j, DEST_INCOMING);
 		return;
 	}
 	for (int p = 0; p < (int)jr->phase; p++)
 		dest_set_record(j, p, "done", NULL);
+	/* It was told to run (the registry guesses "inmigrate" for an incoming VM). */
+	free(v->status);
+	v->status = strdup("running");
 	/* Every phase from here is idempotent: run it again, then go on. */
-	dest_enter(j, jr->phase);
+	dest_enter(j, jr->phase > DEST_SWITCHOVER ? jr->phase : DEST_SWITCHOVER);
 }
 
 int migration_dest_recover(host_daemon *d)

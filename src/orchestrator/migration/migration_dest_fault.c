@@ -139,6 +139,12 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 	op->fault = *f;
 	op->cb = cb;
 	op->userdata = userdata;
+	if (f->kind == FAULT_KILL_DEST_DAEMON) {
+		/* As a crash would: no reply, no cleanup; the journal on disk is all that is left. */
+		log_warning("Fault kill-dest-daemon: %s kills itself (SIGKILL), as the drill asked",
+			    d->config->name);
+		(void)kill(getpid(), SIGKILL);
+	}
 	v = vm_find(d, op->vm);
 	if (!v) {
 		fault_op_done(op, -ENOENT, "no such VM here");

@@ -8,23 +8,53 @@
 
 #include "macro.h"
 
+/* Why a fault means nothing at a phase: asking for it there is refused with this reason. */
+#define NO_DEST_QEMU "no destination QEMU exists yet: prepare starts it"
+#define NO_LINK "no peer link is open yet: the preflight opens it"
+#define GUEST_PAUSED "the guest is paused at the switchover on both hosts: no agent runs to break"
+#define AGENT_GONE_COMMIT "at commit the guest's part is over (it runs on the destination, its agent untouched by the commit)"
+#define QEMU_GONE_COMMIT "at commit the VM runs on the destination and the job only lets the source's copy go: a destination QEMU killed then is a crash of a running VM, not a migration fault"
+#define NO_VF_YET "the destination's VF is not plugged before the active phase"
+#define VF_DONE "the destination's VF is active already: its link is the running VM's business"
+#define POOL_CHECKED "the destination's pool is only asked at the preflight; from prepare on the VF is reserved"
+
 /*
- * Where each fault means something: a destination QEMU exists from `standby` on (prepare
- * started it); the SSH link is open once the preflight reached the peer; the destination's VF
- * is plugged once `active` starts; a full pool is found by the preflight.
+ * Where each fault means something: every phase whose `refused` entry is NULL. Otherwise the
+ * entry says why, and a request for the fault there is refused with it (docs/fault-matrix.md
+ * lists them).
  */
 static const struct fault_def {
 	const char *name;
-	migration_phase first, last;
 	bool has_duration;
+	const char *refused[_PHASE_MAX];
 } fault_defs[_FAULT_MAX] = {
-	[FAULT_NONE] = { "none", PHASE_PREFLIGHT, PHASE_COMMIT, false },
-	[FAULT_KILL_DEST_QEMU] = { "kill-dest-qemu", PHASE_STANDBY, PHASE_DID_ON, false },
-	[FAULT_KILL_AGENT] = { "kill-agent", PHASE_PREFLIGHT, PHASE_DID_ON, false },
-	[FAULT_STALL_AGENT] = { "stall-agent", PHASE_PREFLIGHT, PHASE_DID_ON, true },
-	[FAULT_DROP_SSH] = { "drop-ssh", PHASE_PREPARE, PHASE_COMMIT, false },
-	[FAULT_VF_LINK_DOWN] = { "vf-link-down", PHASE_ACTIVE, PHASE_ACTIVE, true },
-	[FAULT_NO_FREE_VF] = { "no-free-vf", PHASE_PREFLIGHT, PHASE_PREFLIGHT, false },
+	[FAULT_NONE] = { "none", false, {} },
+	[FAULT_KILL_DEST_QEMU] = { "kill-dest-qemu", false,
+				   { [PHASE_PREFLIGHT] = NO_DEST_QEMU,
+				     [PHASE_PREPARE] = "prepare is starting the destination QEMU: it does not exist until the phase ends (a QEMU that dies starting fails the phase as any start failure)",
+				     [PHASE_COMMIT] = QEMU_GONE_COMMIT } },
+	[FAULT_KILL_AGENT] = { "kill-agent", false,
+			       { [PHASE_SWITCHOVER] = GUEST_PAUSED,
+				 [PHASE_COMMIT] = AGENT_GONE_COMMIT } },
+	[FAULT_STALL_AGENT] = { "stall-agent", true,
+				{ [PHASE_SWITCHOVER] = GUEST_PAUSED,
+				  [PHASE_COMMIT] = AGENT_GONE_COMMIT } },
+	[FAULT_DROP_SSH] = { "drop-ssh", false, { [PHASE_PREFLIGHT] = NO_LINK } },
+	[FAULT_VF_LINK_DOWN] = { "vf-link-down", true,
+				 { [PHASE_PREFLIGHT] = NO_VF_YET, [PHASE_PREPARE] = NO_VF_YET,
+				   [PHASE_STANDBY] = NO_VF_YET, [PHASE_DID_OFF] = NO_VF_YET,
+				   [PHASE_UNPLUG] = NO_VF_YET, [PHASE_MIGRATE] = NO_VF_YET,
+				   [PHASE_SWITCHOVER] = NO_VF_YET,
+				   [PHASE_PLUG] = "the VF is being plugged: its link is not up to be held down before the active phase brings it up",
+				   [PHASE_DID_ON] = VF_DONE, [PHASE_COMMIT] = VF_DONE } },
+	[FAULT_NO_FREE_VF] = { "no-free-vf", false,
+			       { [PHASE_PREPARE] = POOL_CHECKED, [PHASE_STANDBY] = POOL_CHECKED,
+				 [PHASE_DID_OFF] = POOL_CHECKED, [PHASE_UNPLUG] = POOL_CHECKED,
+				 [PHASE_MIGRATE] = POOL_CHECKED, [PHASE_SWITCHOVER] = POOL_CHECKED,
+				 [PHASE_PLUG] = POOL_CHECKED, [PHASE_ACTIVE] = POOL_CHECKED,
+				 [PHASE_DID_ON] = POOL_CHECKED, [PHASE_COMMIT] = POOL_CHECKED } },
+	[FAULT_KILL_SOURCE_DAEMON] = { "kill-source-daemon", false, {} },
+	[FAULT_KILL_DEST_DAEMON] = { "kill-dest-daemon", false, {} },
 };
 
 const char *migration_fault_name(migration_fault_kind kind)
@@ -59,34 +89,44 @@ bool migration_fault_has_duration(migration_fault_kind kind)
 
 int migration_fault_default_phase(migration_fault_kind kind)
 {
+	int only = -1;
+
 	if ((unsigned)kind >= _FAULT_MAX)
 		return -1;
 	/* Only a fault with a single possible phase needs none named. */
-	return fault_defs[kind].first == fault_defs[kind].last ? (int)fault_defs[kind].first : -1;
+	for (int p = 0; p < _PHASE_MAX; p++)
+		if (!fault_defs[kind].refused[p]) {
+			if (only >= 0)
+				return -1;
+			only = p;
+		}
+	return only;
+}
+
+const char *migration_fault_refused(migration_fault_kind kind, migration_phase phase)
+{
+	if ((unsigned)kind >= _FAULT_MAX || (unsigned)phase >= _PHASE_MAX)
+		return "unknown fault or phase";
+	return fault_defs[kind].refused[phase];
 }
 
 int migration_fault_check(const migration_fault *f, char **error)
 {
 	const struct fault_def *def;
+	const char *why;
 
-	if ((unsigned)f->kind >= _FAULT_MAX || (unsigned)f->phase >= _PHASE_MAX) {
-		if (asprintf(error, "unknown fault or phase") < 0)
-			*error = NULL;
-		return -EINVAL;
-	}
-	def = &fault_defs[f->kind];
-	if (f->phase < def->first || f->phase > def->last) {
-		if (def->first == def->last) {
-			if (asprintf(error, "fault '%s' can only fire at '%s', not at '%s'", def->name,
-				     migration_phase_name(def->first), migration_phase_name(f->phase)) < 0)
+	why = migration_fault_refused(f->kind, f->phase);
+	if (why) {
+		if ((unsigned)f->kind >= _FAULT_MAX || (unsigned)f->phase >= _PHASE_MAX) {
+			if (asprintf(error, "%s", why) < 0)
 				*error = NULL;
-		} else if (asprintf(error, "fault '%s' can fire from '%s' to '%s', not at '%s'",
-				    def->name, migration_phase_name(def->first),
-				    migration_phase_name(def->last), migration_phase_name(f->phase)) < 0) {
+		} else if (asprintf(error, "fault '%s' cannot fire at '%s': %s",
+				    fault_defs[f->kind].name, migration_phase_name(f->phase), why) < 0) {
 			*error = NULL;
 		}
 		return -EINVAL;
 	}
+	def = &fault_defs[f->kind];
 	if (f->duration_ms > MIGRATION_FAULT_MAX_DURATION_MS ||
 	    (def->has_duration && f->duration_ms == 0) || (!def->has_duration && f->duration_ms)) {
 		if (asprintf(error,

@@ -23,6 +23,8 @@ typedef enum migration_fault_kind {
 	FAULT_DROP_SSH,       /* the source cuts its SSH connection to the destination */
 	FAULT_VF_LINK_DOWN,   /* the destination VF's link is held down for duration_ms */
 	FAULT_NO_FREE_VF,     /* the destination behaves as if its VF pool were full */
+	FAULT_KILL_SOURCE_DAEMON, /* the source's dmigrated SIGKILLs itself (restarted, it recovers) */
+	FAULT_KILL_DEST_DAEMON,   /* the destination's dmigrated SIGKILLs itself (likewise) */
 	_FAULT_MAX,
 } migration_fault_kind;
 
@@ -43,7 +45,9 @@ const char *migration_fault_names(void);
 bool migration_fault_has_duration(migration_fault_kind kind);
 int migration_fault_default_phase(migration_fault_kind kind);
 
-/* Whether `phase` is one the fault can fire at; on error, *error says which ones are. */
+/* Why the fault means nothing at phase (so is refused there), or NULL when it can fire there. */
+const char *migration_fault_refused(migration_fault_kind kind, migration_phase phase);
+/* Whether the fault can fire at its phase, with a valid duration; *error says why not. */
 int migration_fault_check(const migration_fault *f, char **error);
 
 json_object *migration_fault_to_json(const migration_fault *f);

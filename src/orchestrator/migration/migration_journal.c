@@ -42,6 +42,10 @@ json_object *migration_journal_to_json(const migration_journal *j)
 	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
 	json_object_object_add(o, "did_available", json_object_new_boolean(j->did_available));
 	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
+	if (j->resumed)
+		json_object_object_add(o, "resumed", json_object_new_boolean(true));
+	if (j->lost)
+		json_object_object_add(o, "lost", json_object_new_boolean(true));
 	if (j->deadline_ms)
 		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
 	if (j->fault.kind != FAULT_NONE)
@@ -125,7 +129,9 @@ int migration_journal_parse(json_object *o, migration_journal *ret, char **error
 	    (r = journal_string(o, "phase", 32, &phase, error)) < 0 ||
 	    (r = journal_flag(o, "rolling_back", &j.rolling_back, error)) < 0 ||
 	    (r = journal_flag(o, "did_available", &j.did_available, error)) < 0 ||
-	    (r = journal_flag(o, "degraded", &j.degraded, error)) < 0)
+	    (r = journal_flag(o, "degraded", &j.degraded, error)) < 0 ||
+	    (r = journal_flag(o, "resumed", &j.resumed, error)) < 0 ||
+	    (r = journal_flag(o, "lost", &j.lost, error)) < 0)
 		return r;
 	if (!vm_spec_name_valid(name))
 		return asprintf(error, "'vm' is not a VM name: '%s'", name) < 0 ? -ENOMEM : -EBADMSG;

@@ -2,7 +2,7 @@
 /*
  * A migration's journal: STATE_DIR/jobs/VM.json, rewritten atomically whenever the job enters a
  * phase or changes direction, removed when the job ends. Each half keeps its own (docs/design.md,
- * "Journals"): the source in its phase names, the destination in its own (migration_phase.h). It
+ * "The destination's half"): the source in its phase names, the destination in its own (migration_phase.h). It
  * holds what a restarted daemon needs to finish or undo the job.
  */
 #pragma once
@@ -27,6 +27,8 @@ typedef struct migration_journal {
 	 * ms; 0: none), and the drill fault it fires at one of its phases (kind FAULT_NONE: none). */
 	uint64_t deadline_ms;
 	migration_fault fault;
+	bool resumed; /* destination: `cont` was sent, the VM may have run there */
+	bool lost;    /* destination: ... and its QEMU died: kept until the source hears it */
 } migration_journal;
 
 /* Longest peer name a journal may hold. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The phases of a migration, by number and by name (docs/design.md, "Phases"): the eleven the
+ * The phases of a migration, by number and by name (docs/design.md, "The migration: eleven phases"): the eleven the
  * source drives, and the seven the destination records in its own journal.
  */
 #pragma once

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The source half of a migration (docs/design.md, "Phases"). It drives the phases up to the
+ * The source half of a migration (docs/design.md, "The migration: eleven phases"). It drives the phases up to the
  * switchover, the destination's through peer-* calls; from the switchover on the destination
  * owns the job (migration_dest.c) and the source waits for each of its phases' outcome. The
  * runner below goes forward phase by phase; before the switchover a failure turns it around and
@@ -10,10 +10,12 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control_protocol.h"
 #include "log.h"
@@ -35,6 +37,7 @@
 #define DEST_PHASE_WAIT_MS 120000
 /* After the switchover a broken peer link is opened again, this often, until the phase's bound. */
 #define PEER_RETRY_MS 500
+#define UNDO_RETRY_MS 60000
 #define PROGRESS_INTERVAL_MS 250
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
 
@@ -68,6 +71,8 @@ typedef struct migration_job {
 	bool cancel;          /* `dmigrate cancel`: fail the current step when it ends */
 	bool device_deleted;
 	bool dest_skipped; /* the destination skipped the phase it just reported */
+	bool dest_not_running; /* the destination confirmed the VM never ran there */
+	bool vf_never_left;    /* unplug's undo found the VF still plugged */
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
 
@@ -97,6 +102,8 @@ static void job_retry_step(uv_timer_t *t)
 {
 	job_step(t->data);
 }
+
+static bool job_undo_retry(migration_job *j);
 static void job_run_phase(migration_job *j);
 static void job_undo_phase(migration_job *j);
 
@@ -502,9 +509,14 @@ static void job_fault_done(migration_job *j, int error, const char *message)
 static void fault_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 				const char *message, void *userdata)
 {
+	migration_job *j = userdata;
+
 	if (error == -ECANCELED)
 		return;
-	job_fault_done(userdata, error, message);
+	/* A destination daemon that killed itself answers nothing: the broken link is the sign. */
+	if (j->fault.kind == FAULT_KILL_DEST_DAEMON && error == -ECONNRESET)
+		error = 0;
+	job_fault_done(j, error, message);
 }
 
 static void fault_on_agent_reply(agent_client *c, int error, json_object *ret, const char *code,
@@ -535,6 +547,12 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		break;
 	case FAULT_NO_FREE_VF:
 		break; /* the preflight's peer-check carries it */
+	case FAULT_KILL_SOURCE_DAEMON:
+		/* The phase is in the journal already: a restarted daemon takes it from there. */
+		log_warning("%s: fault kill-source-daemon: %s kills itself (SIGKILL), as the drill asked",
+			    j->vm_name, j->d->config->name);
+		(void)kill(getpid(), SIGKILL);
+		break;
 	case FAULT_KILL_AGENT:
 	case FAULT_STALL_AGENT:
 		if (j->phase < PHASE_SWITCHOVER) {
@@ -556,6 +574,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		}
 		/* after the switchover the agent answers on the destination */
 		__attribute__((fallthrough));
+	case FAULT_KILL_DEST_DAEMON:
 	case FAULT_KILL_DEST_QEMU:
 	case FAULT_VF_LINK_DOWN:
 		args = json_object_new_object();
@@ -724,6 +743,15 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 	job_step_done(j, 0, NULL);
 }
 
+/* From the switchover on the destination runs the phases, and breaks what is its own there. */
+static bool job_fault_lives_on_dest(const migration_fault *f)
+{
+	return f->phase >= PHASE_SWITCHOVER &&
+	       (f->kind == FAULT_KILL_DEST_QEMU || f->kind == FAULT_KILL_AGENT ||
+		f->kind == FAULT_STALL_AGENT || f->kind == FAULT_VF_LINK_DOWN ||
+		f->kind == FAULT_KILL_DEST_DAEMON);
+}
+
 static int prepare_run(migration_job *j)
 {
 	json_object *args;
@@ -736,6 +764,13 @@ static int prepare_run(migration_job *j)
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
+	/* The destination turns DID on after the VF by itself: tell it whether it was on. */
+	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
+	/* A drill's fault at one of the destination's own phases: it fires it when it gets there. */
+	if (job_fault_lives_on_dest(&j->fault)) {
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		j->fault_fired = true;
+	}
 	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
 	return 0;
 }
@@ -850,8 +885,12 @@ static void replug_on_reply(qmp_client *c, int error, json_object *ret, const ch
 	migration_job *j = userdata;
 
 	/* "Duplicate ID": the VF (or its netdev) never left. Undo steps are idempotent. */
-	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))
+	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate")) {
+		/* The device itself still there: the guest still has it enslaved. */
+		if (j->step == 1)
+			j->vf_never_left = true;
 		error = 0;
+	}
 	if (error < 0)
 		job_step_done(j, error, "QEMU: %s", desc ? desc : strerror(-error));
 	else
@@ -894,6 +933,9 @@ static int unplug_undo(migration_job *j)
 		j->v->vf_plugged = true;
 		vm_save(j->v);
 		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
+		/* A VF that never left is still in the bond: standby's undo makes it active again. */
+		if (j->vf_never_left)
+			return 1;
 		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;
@@ -1127,7 +1169,7 @@ static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, co
 	 * run the VM now: resuming the source would run it twice, so go forward instead.
 	 */
 	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
-	    !strcmp(json_object_get_string(status), "completed")) {
+	    !strcmp(json_object_get_string(status), "completed") && !j->dest_not_running) {
 		log_warning("%s: the migration completed while being cancelled; finishing it instead",
 			    j->vm_name);
 		j->rolling_back = false;
@@ -1187,8 +1229,15 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 
 	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_LOST)) {
+		j->lost = true;
+		job_step_done(j, -EHOSTDOWN, "%s: %s", j->to, message);
+		return;
+	}
 	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_NOT_RUNNING)) {
-		/* The destination confirmed its QEMU is gone: the source may safely resume. */
+		/* The destination confirmed the VM never ran there (it is told to run, `cont`, only
+		 * after its journal says so) and its QEMU is gone: the source may safely resume. */
+		j->dest_not_running = true;
 		job_step_done(j, -EIO, "%s: %s", j->to, message);
 		return;
 	}
@@ -1203,12 +1252,6 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	job_step_done(j, 0, NULL);
 }
 
-/* A drill's fault at one of the destination's own phases travels with the switchover. */
-static bool job_fault_lives_on_dest(const migration_fault *f)
-{
-	return f->kind != FAULT_NONE && f->phase > PHASE_SWITCHOVER && f->kind != FAULT_DROP_SSH;
-}
-
 static int switchover_run(migration_job *j)
 {
 	json_object *args;
@@ -1220,11 +1263,6 @@ static int switchover_run(migration_job *j)
 		/* The copy is complete: whether the destination runs the VM is not ours to know. */
 		j->stuck = true;
 		return -ENOMEM;
-	}
-	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
-	if (job_fault_lives_on_dest(&j->fault)) {
-		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
-		j->fault_fired = true; /* the destination fires it */
 	}
 	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
@@ -1289,8 +1327,7 @@ static int commit_run(migration_job *j)
 		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
 		return r;
 	case 1:
-		if (j->lost)
-			return 1; /* nothing left there to commit */
+		/* Also for a lost VM: the destination keeps its word for us until we heard it. */
 		job_peer_call(j, "peer-commit", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
 		return 0;
 	}
@@ -1298,7 +1335,7 @@ static int commit_run(migration_job *j)
 }
 
 /*
- * The source's phases (docs/design.md, "Phases"): where each runs, what starts its steps and
+ * The source's phases (docs/design.md, "The migration: eleven phases"): where each runs, what starts its steps and
  * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
  * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
  * the bound is how long we wait for its outcome.
@@ -1333,6 +1370,20 @@ static uint64_t phase_timeout(const migration_job *j)
 	default:
 		return phase_defs[j->phase].timeout_ms;
 	}
+}
+
+/*
+ * An undo step that timed out (a stalled guest agent, a QEMU slow to answer) is tried again
+ * for up to UNDO_RETRY_MS: giving up leaves the VM on its standby, or without DID.
+ */
+static bool job_undo_retry(migration_job *j)
+{
+	if (!j->retry_until)
+		j->retry_until = now_ms() + UNDO_RETRY_MS;
+	if (now_ms() >= j->retry_until)
+		return false;
+	uv_timer_start(j->retry_timer, job_retry_step, PEER_RETRY_MS, 0);
+	return true;
 }
 
 static bool job_peer_retry(migration_job *j, int error, const char *code)
@@ -1428,6 +1479,7 @@ static void job_undo_phase(migration_job *j)
 	}
 	j->step = 0;
 	j->phase_t0 = now_ms();
+	j->retry_until = 0;
 	job_journal(j);
 	job_event(j, "undoing", NULL);
 	job_step(j);
@@ -1453,15 +1505,22 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	if (error >= 0) {
 		j->step++;
+		j->retry_until = 0;
 		job_step(j);
 		return;
 	}
 
+	if (j->rolling_back && error == -ETIMEDOUT && job_undo_retry(j)) {
+		log_warning("%s: undoing %s: %s; trying again", j->vm_name,
+			    migration_phase_name(j->phase), message ? message : strerror(-error));
+		return;
+	}
 	if (j->rolling_back) {
 		/* Best effort: one undo that fails must not keep the others from running. */
 		log_warning("%s: undoing %s failed: %s", j->vm_name, migration_phase_name(j->phase),
 			    message ? message : strerror(-error));
 		j->step++;
+		j->retry_until = 0;
 		job_step(j);
 		return;
 	}
@@ -1474,7 +1533,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		job_finish(j);
 		return;
 	}
-	if (j->phase < PHASE_SWITCHOVER || (j->phase == PHASE_SWITCHOVER && error == -EIO)) {
+	if (j->phase < PHASE_SWITCHOVER || (j->phase == PHASE_SWITCHOVER && j->dest_not_running)) {
 		/* Before the point of no return: undo everything, this phase included. */
 		j->rolling_back = true;
 		if (j->phase == PHASE_SWITCHOVER)
@@ -1484,7 +1543,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	/* After it: the VM runs on the destination; carry on, degraded. */
 	j->degraded = true;
-	if (j->lost) {
+	if (j->lost && j->phase < PHASE_COMMIT) {
 		/* Nothing runs there any more: only our own paused copy is left to let go. */
 		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
 			j->rec[p].state = "skipped";

@@ -71,7 +71,7 @@ static void vf_activate_on_event(vm *v, const char *event, json_object *data, vo
 
 	if (!a->waiting)
 		return;
-	if ((a->step == 0 && !strcmp(event, "vf-added")) ||
+	if (!strcmp(event, "ready") || (a->step == 0 && !strcmp(event, "vf-added")) ||
 	    (a->step == 1 && (!strcmp(event, "link-up") || !strcmp(event, "active-changed"))))
 		vf_activate_again(a);
 }
