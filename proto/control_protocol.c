@@ -86,6 +86,8 @@ static const control_field summary_returns[] = { VM_SUMMARY, END };
 
 static const control_field start_args[] = {
 	{ "spec", CONTROL_PATH, true, false, 2, 4095, "The VM spec file on this host." },
+	{ "adopt", CONTROL_PATH, false, false, 2, 4095,
+	  "Do not start QEMU: take over the one already running from this run directory (its `qmp.sock`)." },
 	END,
 };
 static const control_field stop_args[] = {
