@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_args.h"
-#include "cli_migrate_view.h"
+#include "cli/cli_args.h"
+#include "cli/cli_migrate_view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qmp_client.h"
+#include "transport/qmp_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,7 +18,7 @@
 
 #include "control_protocol.h"
 #include "macro.h"
-#include "rpc_conn.h"
+#include "transport/rpc_conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "macro.h"
-#include "qemu_argv.h"
-#include "vm_spec.h"
+#include "host/qemu_argv.h"
+#include "host/vm_spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

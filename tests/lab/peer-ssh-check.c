@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "peer_ssh.h"
+#include "transport/peer_ssh.h"
 #include "test.h"
 
 #define BULK_SIZE (1024 * 1024)

@@ -9,7 +9,7 @@
  *
  * QEMU runs with PR_SET_PDEATHSIG, so a failing (aborting) test leaves no QEMU behind.
  */
-#include "qmp_client.h"
+#include "transport/qmp_client.h"
 
 #include <errno.h>
 #include <signal.h>

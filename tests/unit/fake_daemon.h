@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 #include <uv.h>
 
-#include "rpc_conn.h"
+#include "transport/rpc_conn.h"
 
 typedef struct fake_daemon fake_daemon;
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "agent-fake.h"
-#include "agent_client.h"
+#include "transport/agent_client.h"
 #include "agent_server.h"
 #include "test.h"
 

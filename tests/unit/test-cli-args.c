@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What the operator types: strict numbers, names, and safe quoting of whatever they gave. */
-#include "cli_args.h"
+#include "cli/cli_args.h"
 
 #include <errno.h>
 

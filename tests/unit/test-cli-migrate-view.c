@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What `dmigrate migrate` shows, read back from a memory stream. */
-#include "cli_migrate_view.h"
+#include "cli/cli_migrate_view.h"
 
 #include <stdlib.h>
 
-#include "cli.h"
-#include "cli_format.h"
+#include "cli/cli.h"
+#include "cli/cli_format.h"
 #include "macro.h"
 #include "test.h"
 

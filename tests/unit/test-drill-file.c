@@ -7,7 +7,7 @@
  *
  * Usage: test-drill-file SOURCE_ROOT
  */
-#include "drill_file.h"
+#include "cli/drill_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * values it must refuse, each with a message naming the file and the exact field. Hostile configs
  * are the full one with one field changed (config_with()), so each case tests one thing.
  */
-#include "host_config.h"
+#include "daemon/host_config.h"
 
 #include <errno.h>
 #include <stdarg.h>

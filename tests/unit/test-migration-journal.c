@@ -3,7 +3,7 @@
  * Migration journals in a temporary state directory: what is written is what a restarted daemon
  * reads back, the latest write wins, and damaged or foreign files are skipped, not fatal.
  */
-#include "migration_journal.h"
+#include "migration/migration_journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "migration_job.h"
+#include "migration/migration_job.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test-migration-journal.XXXXXX";

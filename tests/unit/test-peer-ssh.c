@@ -15,7 +15,7 @@
 
 #include <libssh/libssh.h>
 
-#include "peer_ssh.h"
+#include "transport/peer_ssh.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test-peer-ssh.XXXXXX";

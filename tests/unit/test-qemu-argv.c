@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "macro.h"
-#include "qemu_argv.h"
+#include "host/qemu_argv.h"
 #include "test.h"
 
 static vm_spec *spec_new(const char *json)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The QMP client against the scripted mock QEMU (mock_qmp.h), all on one loop. */
-#include "qmp_client.h"
+#include "transport/qmp_client.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
  * rpc_conn would never send. Every test ends with uv_loop_close() succeeding, so a handle left
  * open is a failure, and LeakSanitizer checks that nothing allocated is left behind.
  */
-#include "rpc_conn.h"
+#include "transport/rpc_conn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * The passthrough pool and the atomic state files it is kept in, in a temporary state directory:
  * reservations, conflicts, what survives a restart, and state files that are damaged.
  */
-#include "vf_pool.h"
+#include "host/vf_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "state_file.h"
+#include "daemon/state_file.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test-vf-pool.XXXXXX";

@@ -10,7 +10,7 @@
 
 #include "macro.h"
 #include "test.h"
-#include "vm_spec.h"
+#include "host/vm_spec.h"
 
 #define ORIGIN "specs/t.json"
 #define BASE "/srv/specs"

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `dmigrate spec`: check a VM spec, print it normalised, or print the QEMU command line it
+ * makes. The lab starts its guests from `spec qemu-args`, so the lab and the daemon run the
+ * same command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_commands.h"
+#include "log.h"
+#include "host/qemu_argv.h"
+#include "host/vm_spec.h"
+
+static void cli_spec_usage(FILE *f)
+{
+	fprintf(f, "Usage: dmigrate spec check FILE\n"
+		   "       dmigrate spec show FILE\n"
+		   "       dmigrate spec qemu-args FILE --run-dir DIR [--no-vf] [--incoming]\n\n"
+		   "  check      validate a VM spec (examples/specs/README.md lists its fields)\n"
+		   "  show       print the spec as JSON with defaults filled in and paths absolute\n"
+		   "  qemu-args  print the QEMU command line for the spec, one argument per line;\n"
+		   "             sockets and logs go to DIR (absolute)\n"
+		   "    --no-vf     leave the VF's hot-plug port empty (it is plugged later over QMP)\n"
+		   "    --incoming  wait for an incoming migration (-incoming defer)\n");
+}
+
+static int cli_spec_load(const char *path, vm_spec **ret)
+{
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = vm_spec_load(path, ret, &error);
+	if (r < 0) {
+		if (error)
+			log_error("%s", error);
+		else
+			log_error_errno(r, "Failed to load VM spec '%s': %m", path);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int cli_spec_check(const char *path)
+{
+	_cleanup_vm_spec_ vm_spec *spec = NULL;
+	int rc;
+
+	rc = cli_spec_load(path, &spec);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	printf("%s: ok (VM '%s')\n", path, spec->name);
+	return CLI_EXIT_OK;
+}
+
+static int cli_spec_show(const char *path)
+{
+	_cleanup_vm_spec_ vm_spec *spec = NULL;
+	_cleanup_json_ json_object *obj = NULL;
+	int rc, r;
+
+	rc = cli_spec_load(path, &spec);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	r = vm_spec_to_json(spec, &obj);
+	if (r < 0) {
+		log_error_errno(r, "Failed to format VM spec '%s': %m", path);
+		return CLI_EXIT_FAILED;
+	}
+	printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_SPACED |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	return CLI_EXIT_OK;
+}
+
+static int cli_spec_qemu_args(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "no-vf", no_argument, NULL, 'n' },
+		{ "incoming", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_vm_spec_ vm_spec *spec = NULL;
+	_cleanup_argv_ char **qargv = NULL;
+	const char *run_dir = NULL;
+	unsigned flags = 0;
+	int c, rc, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'n':
+			flags |= QEMU_ARGV_NO_VF;
+			break;
+		case 'i':
+			flags |= QEMU_ARGV_INCOMING;
+			break;
+		case 'h':
+			cli_spec_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			cli_spec_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !run_dir) {
+		log_error("spec qemu-args needs a spec FILE and --run-dir DIR.");
+		cli_spec_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	rc = cli_spec_load(argv[optind], &spec);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	r = qemu_argv_build(spec, run_dir, flags, &qargv);
+	if (r == -EINVAL) {
+		log_error("--run-dir '%s': expected an absolute path.", run_dir);
+		return CLI_EXIT_USAGE;
+	}
+	if (r == -ENAMETOOLONG) {
+		log_error("--run-dir '%s': too long for the Unix socket paths inside it; use a shorter directory.",
+			  run_dir);
+		return CLI_EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to build the QEMU command line for '%s': %m", argv[optind]);
+		return CLI_EXIT_FAILED;
+	}
+	for (char **a = qargv; *a; a++)
+		printf("%s\n", *a);
+	return CLI_EXIT_OK;
+}
+
+int cli_spec(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cli_spec_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "qemu-args"))
+		return cli_spec_qemu_args(argc - 1, argv + 1);
+	if (argc == 3 && !strcmp(argv[2], "--help")) {
+		cli_spec_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc != 3) {
+		log_error("spec %s needs exactly one FILE.", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "check"))
+		return cli_spec_check(argv[2]);
+	if (!strcmp(argv[1], "show"))
+		return cli_spec_show(argv[2]);
+	log_error("Unknown 'spec' command '%s'. Run 'dmigrate spec --help'.", argv[1]);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dmigrated's state: one per process, owned by dmigrated_main.c. */
+#pragma once
+
+#include <json-c/json.h>
+#include <uv.h>
+
+#include "daemon/host_config.h"
+#include "host/vf_pool.h"
+
+typedef struct vm vm;
+
+typedef struct host_daemon {
+	uv_loop_t *loop;
+	host_config *config;
+	vf_pool *pool;
+	vm *vms;
+	int control_fd;
+	uv_poll_t control;
+	uv_signal_t sigterm, sigint;
+	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
+} host_daemon;
+
+/* Listen on config->control_socket (mode 0600) and serve the daemon protocol. */
+int daemon_control_listen(host_daemon *d);
+void daemon_control_close(host_daemon *d);
+
+typedef struct rpc_request rpc_request;
+/* The commands the CLI uses (daemon_vm_commands.c). */
+void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args);
+/* A string argument, or an invalid-argument reply naming it (then NULL is returned). */
+const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key);

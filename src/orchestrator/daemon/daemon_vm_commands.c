@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The commands the CLI sends: hello, list, status, start, stop, migrate. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control_protocol.h"
+#include "daemon/daemon.h"
+#include "log.h"
+#include "migration/migration_job.h"
+#include "transport/rpc_conn.h"
+#include "host/vm.h"
+
+/* status asks the guest agent too, briefly: a stalled agent must not stall the answer. */
+#define STATUS_AGENT_TIMEOUT_MS 2000
+
+const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key)
+{
+	json_object *v;
+
+	if (!args || !json_object_object_get_ex(args, key, &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"Argument '%s' is missing or not a non-empty string", key);
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+static vm *daemon_arg_vm(host_daemon *d, rpc_request *req, json_object *args)
+{
+	const char *name = daemon_arg_string(req, args, "vm");
+	vm *v;
+
+	if (!name)
+		return NULL;
+	v = vm_find(d, name);
+	if (!v)
+		rpc_request_reply_error(req, CONTROL_ERR_NOT_FOUND,
+					"No VM named '%.64s' on %s; 'dmigrate list' shows the VMs here",
+					name, d->config->name);
+	return v;
+}
+
+void daemon_cmd_hello(host_daemon *d, rpc_request *req, json_object *args)
+{
+	json_object *ret = json_object_new_object(), *v;
+
+	if (args && json_object_object_get_ex(args, "version", &v) &&
+	    json_object_get_int(v) < 1) {
+		json_object_put(ret);
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Unsupported protocol version %d",
+					json_object_get_int(v));
+		return;
+	}
+	json_object_object_add(ret, "version", json_object_new_int(CONTROL_PROTOCOL_VERSION));
+	json_object_object_add(ret, "host", json_object_new_string(d->config->name));
+	json_object_object_add(ret, "qemu", json_object_new_string(d->qemu_version));
+	json_object_object_add(ret, "features", json_object_new_array());
+	rpc_request_reply(req, ret);
+}
+
+void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
+{
+	json_object *ret = json_object_new_object(), *vms = json_object_new_array();
+
+	for (vm *v = d->vms; v; v = v->next)
+		json_object_array_add(vms, vm_summary(v));
+	json_object_object_add(ret, "vms", vms);
+	rpc_request_reply(req, ret);
+}
+
+/* What the guest says, for status: is its agent answering, and which slave carries traffic. */
+typedef struct status_op {
+	rpc_request *req;
+	json_object *ret;
+} status_op;
+
+static void status_reply(status_op *op, json_object *guest)
+{
+	json_object_object_add(op->ret, "guest", guest);
+	rpc_request_reply(op->req, op->ret);
+	free(op);
+}
+
+static void status_on_bond(agent_client *c, int error, json_object *bond, const char *code,
+			   const char *message, void *userdata)
+{
+	static const char *const keys[] = { "bond", "active", "active-role" };
+	json_object *g = json_object_new_object(), *v;
+
+	json_object_object_add(g, "agent", json_object_new_string(error < 0 ? "not answering" :
+									       "answering"));
+	if (error < 0)
+		json_object_object_add(g, "message",
+				       json_object_new_string(message ?: strerror(-error)));
+	else
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			if (json_object_object_get_ex(bond, keys[i], &v))
+				json_object_object_add(g, keys[i], json_object_get(v));
+	status_reply(userdata, g);
+}
+
+void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
+{
+	vm *v = daemon_arg_vm(d, req, args);
+	agent_client *agent;
+	json_object *spec, *g;
+	status_op *op;
+
+	if (!v)
+		return;
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	op->req = req;
+	op->ret = vm_summary(v);
+	if (vm_spec_to_json(v->spec, &spec) >= 0)
+		json_object_object_add(op->ret, "spec", spec);
+	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
+	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
+	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
+				       status_on_bond, op) >= 0)
+		return;
+	g = json_object_new_object();
+	json_object_object_add(g, "agent", json_object_new_string("not connected"));
+	status_reply(op, g);
+}
+
+static void daemon_on_started(vm *v, int error, const char *message, void *userdata)
+{
+	rpc_request *req = userdata;
+
+	if (error < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s",
+					message ? message : "QEMU did not start");
+		vm_forget(v);
+		return;
+	}
+	log_info("Started VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf ? v->vf : "none");
+	rpc_request_reply(req, vm_summary(v));
+}
+
+void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
+{
+	const char *path = daemon_arg_string(req, args, "spec");
+	_cleanup_free_ char *error = NULL;
+	json_object *adopt;
+	const char *vf;
+	vm_spec *spec;
+	vm *v;
+	int r;
+
+	if (!path)
+		return;
+	r = vm_spec_load(path, &spec, &error);
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : path);
+		return;
+	}
+	r = vm_new(d, spec, &v);
+	if (r == -EEXIST) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"A VM named '%s' exists on %s already", spec->name,
+					d->config->name);
+		return;
+	}
+	if (r < 0)
+		goto fail;
+	r = vf_pool_reserve(d->pool, v->name, &vf);
+	if (r == -ENOSPC) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"No free passthrough device on %s for '%s' (%zu configured, all taken)",
+					d->config->name, v->name, d->config->n_vfs);
+		vm_forget(v);
+		return;
+	}
+	if (r < 0)
+		goto fail_vm;
+	v->vf = strdup(vf);
+	if (v->spec->passthrough == VM_PASSTHROUGH_VFIO) {
+		free(v->spec->vfio_host);
+		v->spec->vfio_host = strdup(vf);
+	}
+	v->vf_plugged = true;
+	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
+		/* A QEMU started by someone else from this spec: take it over, VF included. */
+		r = json_object_is_type(adopt, json_type_string) ?
+			    vm_adopt_qemu(v, json_object_get_string(adopt)) : -EINVAL;
+		if (r < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+						"Cannot adopt '%s' from '%s': %s (is its QEMU running with "
+						"its QMP socket there?)",
+						v->name, json_object_get_string(adopt), strerror(-r));
+			vm_forget(v);
+			return;
+		}
+		log_info("Adopted VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf);
+		rpc_request_reply(req, vm_summary(v));
+		return;
+	}
+	r = vm_save(v);
+	if (r < 0)
+		goto fail_vm;
+	r = vm_start_qemu(v, 0, daemon_on_started, req);
+	if (r < 0)
+		goto fail_vm;
+	return;
+
+fail_vm:
+	vm_forget(v);
+fail:
+	rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to start '%s': %s", path,
+				strerror(-r));
+}
+
+static void daemon_on_stopped(vm *v, int error, const char *message, void *userdata)
+{
+	rpc_request *req = userdata;
+
+	log_info("Stopped VM '%s'", v->name);
+	vm_forget(v);
+	rpc_request_reply(req, NULL);
+}
+
+void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
+{
+	vm *v = daemon_arg_vm(d, req, args);
+	json_object *force;
+	int r;
+
+	if (!v)
+		return;
+	if (v->job) {
+		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
+					"VM '%s' is being migrated; stop it when the migration ends",
+					v->name);
+		return;
+	}
+	r = vm_stop_qemu(v, args && json_object_object_get_ex(args, "force", &force) &&
+				    json_object_get_boolean(force),
+			 daemon_on_stopped, req);
+	if (r < 0)
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to stop '%s': %s", v->name,
+					strerror(-r));
+}
+
+void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
+{
+	_cleanup_free_ char *error = NULL;
+	migration_fault fault = { FAULT_NONE };
+	const char *to;
+	json_object *settings = NULL, *f;
+	vm *v = daemon_arg_vm(d, req, args);
+	int r;
+
+	if (!v || !(to = daemon_arg_string(req, args, "to")))
+		return;
+	if (v->job) {
+		rpc_request_reply_error(req, CONTROL_ERR_BUSY, "VM '%s' is being migrated already",
+					v->name);
+		return;
+	}
+	if (!strcmp(to, d->config->name)) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "VM '%s' runs on %s already",
+					v->name, to);
+		return;
+	}
+	if (!host_config_find_peer(d->config, to)) {
+		rpc_request_reply_error(req, CONTROL_ERR_NOT_FOUND,
+					"Unknown host '%.64s': it is not among the peers in %s", to,
+					d->config->path);
+		return;
+	}
+	if (args && json_object_object_get_ex(args, "fault", &f)) {
+		if (!d->config->fault_injection) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+						"%s does not inject faults: set fault_injection in %s (drills only)",
+						d->config->name, d->config->path);
+			return;
+		}
+		if (migration_fault_from_json(f, &fault, &error) < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s", error);
+			return;
+		}
+	}
+	if (args)
+		json_object_object_get_ex(args, "settings", &settings);
+	r = migration_source_start(v, to, settings, fault.kind != FAULT_NONE ? &fault : NULL, req);
+	if (r < 0)
+		log_debug_errno(r, "Migration of '%s' did not start: %m", v->name);
+}

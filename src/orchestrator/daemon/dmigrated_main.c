@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* dmigrated: the per-host daemon. Thin: it loads the config and state, then runs the loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/close_range.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "log.h"
+#include "migration/migration_job.h"
+#include "daemon/state_file.h"
+#include "host/vm.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: dmigrated [--config FILE] [-v]\n\n"
+		   "The dmigrate daemon of one host: runs VMs from specs, migrates them to and from\n"
+		   "its peers, and serves the dmigrate CLI on its Unix socket.\n\n"
+		   "  -c, --config FILE   configuration (default %s)\n"
+		   "  -v, --verbose       log debug messages\n"
+		   "  -h, --help          this text\n",
+		   HOST_CONFIG_DEFAULT_PATH);
+}
+
+static char *qemu_version_of(const char *binary)
+{
+	_cleanup_free_ char *cmd = NULL;
+	char line[256] = "unknown";
+	FILE *p;
+
+	if (asprintf(&cmd, "'%s' --version 2>/dev/null", binary) < 0)
+		return strdup("unknown");
+	p = popen(cmd, "re");
+	if (p) {
+		if (!fgets(line, sizeof(line), p))
+			strcpy(line, "unknown");
+		pclose(p);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return strdup(line);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	host_daemon *d = s->data;
+
+	/* VMs keep running: QEMU is daemonized, and the next dmigrated finds them again. */
+	log_info("Got signal %d, exiting", signum);
+	daemon_control_close(d);
+	uv_stop(d->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *config_path = HOST_CONFIG_DEFAULT_PATH;
+	_cleanup_free_ char *error = NULL, *vms_dir = NULL;
+	host_daemon d = { .loop = uv_default_loop(), .control_fd = -1 };
+	int c, r;
+
+	/* Whatever fds our parent leaked to us must not reach the QEMUs we start. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	log_set_ident("dmigrated");
+	log_set_timestamps(true);
+	while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'v':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	if (optind < argc) {
+		log_error("Unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+
+	r = host_config_load(config_path, &d.config, &error);
+	if (r < 0) {
+		log_error("%s", error);
+		return 2;
+	}
+	if ((r = state_dir_create(d.config->state_dir)) < 0 ||
+	    (r = state_dir_create(d.config->run_dir)) < 0) {
+		log_error_errno(r, "Failed to create '%s' or '%s': %m", d.config->state_dir,
+				d.config->run_dir);
+		return EXIT_FAILURE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.qemu_version = qemu_version_of(d.config->qemu_binary);
+	r = vf_pool_open(d.config, &d.pool);
+	if (r < 0) {
+		log_error_errno(r, "Failed to open the VF pool in '%s': %m", d.config->state_dir);
+		return EXIT_FAILURE;
+	}
+	r = vm_registry_load(&d);
+	if (r < 0)
+		log_warning_errno(r, "Failed to load the VM registry: %m");
+	r = daemon_control_listen(&d);
+	if (r < 0) {
+		log_error_errno(r, "Failed to listen on '%s': %m", d.config->control_socket);
+		return EXIT_FAILURE;
+	}
+	migration_source_recover(&d);
+
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+	log_info("%s ready on %s (%s, %zu passthrough devices)", d.config->name,
+		 d.config->control_socket, d.qemu_version, d.config->n_vfs);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	return EXIT_SUCCESS;
+}

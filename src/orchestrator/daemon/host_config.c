@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/host_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/config_reader.h"
+#include "control_protocol.h"
+#include "macro.h"
+
+#define HOST_CONFIG_MAX_SIZE (64 * 1024)
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* DDDD:BB:DD.F exactly, the form sysfs and vfio-pci use; upper-case hex is folded to lower. */
+static bool pci_address_normalize(const char *s, char out[static 13])
+{
+	static const char shape[] = "hhhh:hh:hh.h";
+	unsigned dev;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'h' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[sizeof(shape) - 1] = '\0';
+	return sscanf(out + 8, "%2x", &dev) == 1 && dev < 32 && out[11] <= '7';
+}
+
+static int migration_settings_parse(cfg_reader *r, json_object *o, const char *field,
+				    migration_settings *s)
+{
+	static const char *const known[] = { "downtime_limit_ms", "max_bandwidth_mibps",
+					     "multifd_channels", "auto_converge", "xbzrle", NULL };
+	char f[128];
+	int e = 0;
+
+#define FIELD(k) (snprintf(f, sizeof(f), "%s%s" k, field, *field ? "." : ""), f)
+	if (cfg_uint(r, o, FIELD("downtime_limit_ms"), "downtime_limit_ms", false,
+		     MIGRATE_DOWNTIME_MIN_MS, MIGRATE_DOWNTIME_MAX_MS,
+		     &s->downtime_limit_ms) == -EINVAL ||
+	    cfg_uint(r, o, FIELD("max_bandwidth_mibps"), "max_bandwidth_mibps", false, 0,
+		     MIGRATE_BANDWIDTH_MAX_MIBPS,
+		     &s->max_bandwidth_mibps) == -EINVAL ||
+	    cfg_uint(r, o, FIELD("multifd_channels"), "multifd_channels", false, 0,
+		     MIGRATE_MULTIFD_MAX,
+		     &s->multifd_channels) == -EINVAL ||
+	    cfg_bool(r, o, FIELD("auto_converge"), "auto_converge", false, &s->auto_converge) ==
+		    -EINVAL ||
+	    cfg_bool(r, o, FIELD("xbzrle"), "xbzrle", false, &s->xbzrle) == -EINVAL)
+		e = -EINVAL;
+#undef FIELD
+	if (e == 0)
+		e = cfg_no_unknown(r, o, field, known);
+	return e;
+}
+
+int migration_settings_override(migration_settings *s, json_object *overrides, char **ret_error)
+{
+	cfg_reader r = { .file = "migration settings" };
+	migration_settings copy = *s;
+	int e;
+
+	if (!overrides)
+		return 0;
+	e = migration_settings_parse(&r, overrides, "", &copy);
+	if (e < 0) {
+		*ret_error = TAKE_PTR(r.error);
+		return e;
+	}
+	*s = copy;
+	return 0;
+}
+
+json_object *migration_settings_to_json(const migration_settings *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "downtime_limit_ms", json_object_new_uint64(s->downtime_limit_ms));
+	json_object_object_add(o, "max_bandwidth_mibps",
+			       json_object_new_uint64(s->max_bandwidth_mibps));
+	json_object_object_add(o, "multifd_channels", json_object_new_uint64(s->multifd_channels));
+	json_object_object_add(o, "auto_converge", json_object_new_boolean(s->auto_converge));
+	json_object_object_add(o, "xbzrle", json_object_new_boolean(s->xbzrle));
+	return o;
+}
+
+static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_config *c)
+{
+	static const char *const known[] = { "type", "slots", "devices", NULL };
+	json_object *pt, *devices;
+	const char *type;
+	uint64_t slots = 0;
+	int e;
+
+	e = cfg_object(r, root, "passthrough", "passthrough", true, &pt);
+	if (e < 0)
+		return e;
+	e = cfg_no_unknown(r, pt, "passthrough", known);
+	if (e < 0)
+		return e;
+	e = cfg_string(r, pt, "passthrough.type", "type", true, &type);
+	if (e < 0)
+		return e;
+
+	if (!strcmp(type, "emulated")) {
+		c->passthrough = PASSTHROUGH_EMULATED;
+		e = cfg_uint(r, pt, "passthrough.slots", "slots", true, 1, HOST_CONFIG_MAX_VFS, &slots);
+		if (e < 0)
+			return e;
+		c->vfs = calloc(slots, sizeof(char *));
+		if (!c->vfs)
+			return -ENOMEM;
+		for (c->n_vfs = 0; c->n_vfs < slots; c->n_vfs++)
+			if (asprintf(&c->vfs[c->n_vfs], "vf%zu", c->n_vfs) < 0)
+				return -ENOMEM;
+		return 0;
+	}
+	if (strcmp(type, "vfio"))
+		return cfg_fail(r, "passthrough.type", "expected \"emulated\" or \"vfio\", got \"%s\"",
+				type);
+
+	c->passthrough = PASSTHROUGH_VFIO;
+	if (!json_object_object_get_ex(pt, "devices", &devices) ||
+	    !json_object_is_type(devices, json_type_array) ||
+	    json_object_array_length(devices) == 0 ||
+	    json_object_array_length(devices) > HOST_CONFIG_MAX_VFS)
+		return cfg_fail(r, "passthrough.devices",
+				"expected a list of 1..%d PCI addresses such as \"0000:3b:02.1\"",
+				HOST_CONFIG_MAX_VFS);
+	c->vfs = calloc(json_object_array_length(devices), sizeof(char *));
+	if (!c->vfs)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_object_array_length(devices); i++) {
+		json_object *d = json_object_array_get_idx(devices, i);
+		char bdf[13];
+
+		if (!json_object_is_type(d, json_type_string) ||
+		    !pci_address_normalize(json_object_get_string(d), bdf))
+			return cfg_fail(r, "passthrough.devices",
+					"entry %zu: expected a PCI address such as \"0000:3b:02.1\", got %s",
+					i, json_object_to_json_string(d));
+		for (size_t k = 0; k < c->n_vfs; k++)
+			if (!strcmp(c->vfs[k], bdf))
+				return cfg_fail(r, "passthrough.devices", "entry %zu: %s is listed twice",
+						i, bdf);
+		c->vfs[c->n_vfs] = strdup(bdf);
+		if (!c->vfs[c->n_vfs++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config *c)
+{
+	static const char *const known[] = { "address", "port", "control_socket", NULL };
+	json_object *peers;
+	int e;
+
+	e = cfg_object(r, root, "peers", "peers", false, &peers);
+	if (e == -ENOENT)
+		return 0;
+	if (e < 0)
+		return e;
+	if (json_object_object_length(peers) > HOST_CONFIG_MAX_PEERS)
+		return cfg_fail(r, "peers", "more than %d peers", HOST_CONFIG_MAX_PEERS);
+	c->peers = calloc((size_t)json_object_object_length(peers) + 1, sizeof(peer_config));
+	if (!c->peers)
+		return -ENOMEM;
+
+	json_object_object_foreach(peers, name, p) {
+		peer_config *pc = &c->peers[c->n_peers++];
+		const char *address, *sock;
+		uint64_t port = 22;
+		char f[3][192];
+
+		snprintf(f[0], sizeof(f[0]), "peers.%s", name);
+		snprintf(f[1], sizeof(f[1]), "peers.%s.address", name);
+		snprintf(f[2], sizeof(f[2]), "peers.%s.control_socket", name);
+		if (!json_object_is_type(p, json_type_object))
+			return cfg_fail(r, f[0], "expected a JSON object");
+		pc->name = strdup(name);
+		if ((e = cfg_no_unknown(r, p, f[0], known)) < 0 ||
+		    (e = cfg_string(r, p, f[1], "address", true, &address)) < 0 ||
+		    (e = cfg_string(r, p, f[2], "control_socket", true, &sock)) < 0)
+			return e;
+		snprintf(f[1], sizeof(f[1]), "peers.%s.port", name);
+		if (cfg_uint(r, p, f[1], "port", false, 1, 65535, &port) == -EINVAL)
+			return -EINVAL;
+		pc->address = strdup(address);
+		pc->control_socket = strdup(sock);
+		pc->port = (unsigned)port;
+		if (!pc->name || !pc->address || !pc->control_socket)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
+{
+	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
+					     "qemu_binary", "migration_address", "passthrough",
+					     "ssh", "peers", "migration", "fault_injection", NULL };
+	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
+	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
+			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
+	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
+		   *known_hosts = "/etc/dmigrate/known_hosts";
+	json_object *ssh, *mig;
+	int e;
+
+	if ((e = cfg_no_unknown(r, root, "", known)) < 0 ||
+	    (e = cfg_string(r, root, "name", "name", true, &name)) < 0 ||
+	    (e = cfg_string(r, root, "migration_address", "migration_address", true, &maddr)) < 0)
+		return e;
+	if (cfg_string(r, root, "control_socket", "control_socket", false, &sock) == -EINVAL ||
+	    cfg_string(r, root, "state_dir", "state_dir", false, &state) == -EINVAL ||
+	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
+	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
+	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
+		    -EINVAL)
+		return -EINVAL;
+	e = cfg_object(r, root, "ssh", "ssh", false, &ssh);
+	if (e == -EINVAL)
+		return e;
+	if (e == 0 && ((e = cfg_no_unknown(r, ssh, "ssh", ssh_known)) < 0 ||
+		       cfg_string(r, ssh, "ssh.user", "user", false, &user) == -EINVAL ||
+		       cfg_string(r, ssh, "ssh.identity_file", "identity_file", false, &identity) ==
+			       -EINVAL ||
+		       cfg_string(r, ssh, "ssh.known_hosts_file", "known_hosts_file", false,
+				  &known_hosts) == -EINVAL))
+		return -EINVAL;
+	const char *const paths[][2] = { { "control_socket", sock }, { "state_dir", state },
+					 { "run_dir", run }, { "ssh.identity_file", identity },
+					 { "ssh.known_hosts_file", known_hosts } };
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		if (paths[i][1][0] != '/')
+			return cfg_fail(r, paths[i][0], "expected an absolute path, got \"%s\"",
+					paths[i][1]);
+
+	c->migration = (migration_settings){ .downtime_limit_ms = 300 };
+	e = cfg_object(r, root, "migration", "migration", false, &mig);
+	if (e == -EINVAL)
+		return e;
+	if (e == 0 && (e = migration_settings_parse(r, mig, "migration", &c->migration)) < 0)
+		return e;
+
+	c->name = strdup(name);
+	c->control_socket = strdup(sock);
+	c->state_dir = strdup(state);
+	c->run_dir = strdup(run);
+	c->qemu_binary = strdup(qemu);
+	c->migration_address = strdup(maddr);
+	c->ssh_user = strdup(user);
+	c->ssh_identity_file = strdup(identity);
+	c->ssh_known_hosts_file = strdup(known_hosts);
+	if (!c->name || !c->control_socket || !c->state_dir || !c->run_dir || !c->qemu_binary ||
+	    !c->migration_address || !c->ssh_user || !c->ssh_identity_file ||
+	    !c->ssh_known_hosts_file)
+		return -ENOMEM;
+
+	if ((e = host_config_parse_passthrough(r, root, c)) < 0)
+		return e;
+	return host_config_parse_peers(r, root, c);
+}
+
+int host_config_load(const char *path, host_config **ret, char **ret_error)
+{
+	cfg_reader r = { 0 };
+	_cleanup_json_ json_object *root = NULL;
+	host_config *c;
+	int e;
+
+	e = cfg_load(&r, path, HOST_CONFIG_MAX_SIZE, &root);
+	c = calloc(1, sizeof(*c));
+	if (e >= 0 && !c)
+		e = -ENOMEM;
+	if (e >= 0) {
+		c->path = strdup_or_null(path);
+		e = host_config_parse(&r, root, c);
+	}
+	if (e < 0) {
+		host_config_free(c);
+		*ret_error = r.error ? TAKE_PTR(r.error) : strdup(strerror(-e));
+		return e;
+	}
+	*ret = c;
+	return 0;
+}
+
+host_config *host_config_free(host_config *c)
+{
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < c->n_vfs; i++)
+		free(c->vfs[i]);
+	free(c->vfs);
+	for (size_t i = 0; i < c->n_peers; i++) {
+		free(c->peers[i].name);
+		free(c->peers[i].address);
+		free(c->peers[i].control_socket);
+	}
+	free(c->peers);
+	free(c->path);
+	free(c->name);
+	free(c->control_socket);
+	free(c->state_dir);
+	free(c->run_dir);
+	free(c->qemu_binary);
+	free(c->migration_address);
+	free(c->ssh_user);
+	free(c->ssh_identity_file);
+	free(c->ssh_known_hosts_file);
+	free(c);
+	return NULL;
+}
+
+const peer_config *host_config_find_peer(const host_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (!strcmp(c->peers[i].name, name))
+			return &c->peers[i];
+	return NULL;
+}

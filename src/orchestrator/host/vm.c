@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "host/vm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "migration/migration_job.h"
+#include "host/qemu_argv.h"
+#include "daemon/state_file.h"
+
+#define VM_QUIT_TIMEOUT_MS 10000
+#define VM_QMP_SOCKET_WAIT_MS 5000
+
+vm *vm_find(host_daemon *d, const char *name)
+{
+	for (vm *v = d->vms; v; v = v->next)
+		if (!strcmp(v->name, name))
+			return v;
+	return NULL;
+}
+
+static char *vm_record_path(const vm *v)
+{
+	char *p;
+
+	return asprintf(&p, "%s/vms/%s.json", v->daemon->config->state_dir, v->name) < 0 ? NULL : p;
+}
+
+int vm_new(host_daemon *d, vm_spec *spec, vm **ret)
+{
+	vm *v;
+
+	if (vm_find(d, spec->name)) {
+		vm_spec_free(spec);
+		return -EEXIST;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		vm_spec_free(spec);
+		return -ENOMEM;
+	}
+	v->daemon = d;
+	v->spec = spec;
+	v->pidfd = -1;
+	v->name = strdup(spec->name);
+	v->status = strdup("shutoff");
+	if (!v->name || !v->status ||
+	    asprintf(&v->run_dir, "%s/%s", d->config->run_dir, spec->name) < 0) {
+		free(v->name);
+		free(v->status);
+		free(v);
+		vm_spec_free(spec);
+		return -ENOMEM;
+	}
+	v->next = d->vms;
+	d->vms = v;
+	*ret = v;
+	return 0;
+}
+
+static void vm_set_status(vm *v, const char *status)
+{
+	char *s = strdup(status);
+
+	if (s) {
+		free(v->status);
+		v->status = s;
+	}
+}
+
+int vm_save(vm *v)
+{
+	_cleanup_free_ char *path = vm_record_path(v);
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *spec;
+	int r;
+
+	if (!path || !o)
+		return -ENOMEM;
+	r = vm_spec_to_json(v->spec, &spec);
+	if (r < 0)
+		return r;
+	json_object_object_add(o, "spec", spec);
+	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
+	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
+	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
+	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
+	json_object_object_add(o, "incoming", json_object_new_boolean(v->incoming));
+	return state_file_write(path, o);
+}
+
+static void vm_close_handle_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void vm_unwatch(vm *v)
+{
+	if (v->pid_watch) {
+		uv_close((uv_handle_t *)v->pid_watch, vm_close_handle_cb);
+		v->pid_watch = NULL;
+	}
+	if (v->pidfd >= 0) {
+		close(v->pidfd);
+		v->pidfd = -1;
+	}
+}
+
+static void vm_stop_finish(vm *v, int error, const char *message)
+{
+	vm_done_cb done = v->stop_done;
+
+	if (v->stop_timer) {
+		uv_close((uv_handle_t *)v->stop_timer, vm_close_handle_cb);
+		v->stop_timer = NULL;
+	}
+	v->stop_done = NULL;
+	if (done)
+		done(v, error, message, v->stop_userdata);
+}
+
+void vm_forget(vm *v)
+{
+	host_daemon *d = v->daemon;
+	_cleanup_free_ char *path = vm_record_path(v);
+
+	vm_unwatch(v);
+	vm_stop_finish(v, -ECANCELED, "the VM was forgotten");
+	if (v->qmp)
+		qmp_client_close(v->qmp);
+	if (v->agent)
+		agent_client_close(v->agent);
+	if (v->vf)
+		vf_pool_release(d->pool, v->vf, v->name);
+	if (path)
+		state_file_remove(path);
+	for (vm **p = &d->vms; *p; p = &(*p)->next)
+		if (*p == v) {
+			*p = v->next;
+			break;
+		}
+	vm_spec_free(v->spec);
+	free(v->name);
+	free(v->run_dir);
+	free(v->vf);
+	free(v->status);
+	free(v);
+}
+
+static void vm_on_exit(uv_poll_t *h, int status, int events)
+{
+	vm *v = h->data;
+
+	log_info("QEMU of '%s' (pid %d) exited", v->name, (int)v->pid);
+	vm_unwatch(v);
+	v->pid = 0;
+	v->vf_plugged = false;
+	vm_set_status(v, "shutoff");
+	if (v->qmp) {
+		qmp_client_close(v->qmp);
+		v->qmp = NULL;
+	}
+	vm_agent_reset(v);
+	if (v->stop_done) {
+		vm_stop_finish(v, 0, NULL);
+		return;
+	}
+	if (v->job) {
+		migration_job_vm_exited(v->job);
+		return;
+	}
+	/* Nobody asked for this: QEMU crashed or the guest powered off. */
+	log_warning("VM '%s' is gone; its record and VF are released", v->name);
+	vm_forget(v);
+}
+
+static int vm_watch(vm *v)
+{
+	int fd = (int)syscall(SYS_pidfd_open, v->pid, 0);
+
+	if (fd < 0)
+		return -errno;
+	v->pid_watch = calloc(1, sizeof(*v->pid_watch));
+	if (!v->pid_watch) {
+		close(fd);
+		return -ENOMEM;
+	}
+	v->pidfd = fd;
+	uv_poll_init(v->daemon->loop, v->pid_watch, fd);
+	v->pid_watch->data = v;
+	return uv_poll_start(v->pid_watch, UV_READABLE, vm_on_exit);
+}
+
+typedef struct vm_spawn {
+	vm *v;
+	vm_done_cb done;
+	void *userdata;
+	unsigned flags;
+	uv_process_t process;
+	char *log_path;
+} vm_spawn;
+
+static void vm_spawn_free_cb(uv_handle_t *h)
+{
+	vm_spawn *s = h->data;
+
+	free(s->log_path);
+	free(s);
+}
+
+/* The last line QEMU wrote: it says why it refused to start. */
+static char *vm_read_last_words(const char *log_path)
+{
+	char buf[4096], *last = NULL;
+	FILE *f = fopen(log_path, "re");
+
+	if (!f)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f))
+		if (buf[0] != '\n') {
+			free(last);
+			buf[strcspn(buf, "\n")] = '\0';
+			last = strdup(buf);
+		}
+	fclose(f);
+	return last;
+}
+
+static int vm_read_pidfile(vm *v)
+{
+	_cleanup_free_ char *path = NULL;
+	FILE *f;
+	int pid = 0;
+
+	if (asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_PIDFILE) < 0)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+		pid = -EBADMSG;
+	fclose(f);
+	return pid;
+}
+
+static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+	vm_spawn *s = p->data;
+	vm *v = s->v;
+	int pid;
+
+	uv_close((uv_handle_t *)p, vm_spawn_free_cb);
+	if (status != 0 || term_signal != 0) {
+		_cleanup_free_ char *why = vm_read_last_words(s->log_path);
+		_cleanup_free_ char *msg = NULL;
+
+		if (asprintf(&msg, "QEMU for '%s' did not start (exit status %lld): %s", v->name,
+			     (long long)status, why ? why : "no message, see its log") < 0)
+			msg = NULL;
+		s->done(v, -EIO, msg, s->userdata);
+		return;
+	}
+	/* -daemonize returns once QEMU is initialised: its sockets exist and its pidfile is written. */
+	pid = vm_read_pidfile(v);
+	if (pid < 0) {
+		s->done(v, pid, "QEMU started but wrote no pidfile", s->userdata);
+		return;
+	}
+	v->pid = pid;
+	pid = vm_watch(v);
+	if (pid < 0) {
+		s->done(v, pid, "Cannot watch the QEMU process", s->userdata);
+		return;
+	}
+	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? "inmigrate" : "running");
+	vm_save(v);
+	vm_qmp(v);
+	s->done(v, 0, NULL, s->userdata);
+}
+
+int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
+{
+	_cleanup_argv_ char **argv = NULL;
+	_cleanup_close_ int log_fd = -1;
+	_cleanup_free_ char *pidfile = NULL;
+	uv_process_options_t o = { 0 };
+	uv_stdio_container_t stdio[3];
+	vm_spawn *s;
+	size_t n = 0;
+	char **full;
+	int r;
+
+	if (v->pid)
+		return -EALREADY;
+	r = state_dir_create(v->run_dir);
+	if (r < 0)
+		return r;
+	r = qemu_argv_build(v->spec, v->run_dir, flags, &argv);
+	if (r < 0)
+		return r;
+	while (argv[n])
+		n++;
+	/* Our own binary, and daemonized: the VM must outlive this daemon. */
+	full = calloc(n + 2, sizeof(char *));
+	if (!full || asprintf(&pidfile, "%s/%s", v->run_dir, QEMU_RUN_PIDFILE) < 0) {
+		free(full);
+		return -ENOMEM;
+	}
+	full[0] = v->daemon->config->qemu_binary;
+	memcpy(full + 1, argv + 1, (n - 1) * sizeof(char *));
+	full[n] = "-daemonize";
+
+	s = calloc(1, sizeof(*s));
+	if (!s || asprintf(&s->log_path, "%s/qemu.log", v->run_dir) < 0) {
+		free(s);
+		free(full);
+		return -ENOMEM;
+	}
+	unlink(pidfile);
+	log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (log_fd < 0) {
+		r = -errno;
+		free(s->log_path);
+		free(s);
+		free(full);
+		return r;
+	}
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = log_fd;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = log_fd;
+	o.file = full[0];
+	o.args = full;
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	o.exit_cb = vm_on_spawn_exit;
+	o.flags = UV_PROCESS_DETACHED;
+	s->v = v;
+	s->flags = flags;
+	s->done = done;
+	s->userdata = userdata;
+	s->process.data = s;
+	vm_set_status(v, "starting");
+	r = uv_spawn(v->daemon->loop, &s->process, &o);
+	free(full);
+	if (r < 0) {
+		free(s->log_path);
+		free(s);
+		vm_set_status(v, "shutoff");
+		return r;
+	}
+	return 0;
+}
+
+static void vm_stop_timeout(uv_timer_t *t)
+{
+	vm *v = t->data;
+
+	log_warning("QEMU of '%s' did not quit within %d ms: killing it", v->name,
+		    VM_QUIT_TIMEOUT_MS);
+	if (v->pid)
+		kill(v->pid, SIGKILL);
+}
+
+static void vm_on_quit_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
+			     const char *error_desc, void *userdata)
+{
+	/* Nothing to do: the pidfd tells us when QEMU is really gone, the timer if it never goes. */
+}
+
+int vm_stop_qemu(vm *v, bool force, vm_done_cb done, void *userdata)
+{
+	qmp_client *q;
+
+	if (v->stop_done)
+		return -EALREADY;
+	if (!v->pid) {
+		done(v, 0, NULL, userdata);
+		return 0;
+	}
+	v->stop_timer = calloc(1, sizeof(*v->stop_timer));
+	if (!v->stop_timer)
+		return -ENOMEM;
+	v->stop_done = done;
+	v->stop_userdata = userdata;
+	uv_timer_init(v->daemon->loop, v->stop_timer);
+	v->stop_timer->data = v;
+	uv_timer_start(v->stop_timer, vm_stop_timeout, force ? 0 : VM_QUIT_TIMEOUT_MS, 0);
+	q = force ? NULL : vm_qmp(v);
+	if (q && qmp_client_execute(q, "quit", NULL, VM_QUIT_TIMEOUT_MS, vm_on_quit_reply, v) < 0)
+		uv_timer_start(v->stop_timer, vm_stop_timeout, 0, 0);
+	return 0;
+}
+
+static void vm_on_qmp_event(qmp_client *c, const char *name, json_object *data,
+			    json_object *timestamp, void *userdata)
+{
+	vm *v = userdata;
+
+	if (!strcmp(name, "RESUME"))
+		vm_set_status(v, "running");
+	else if (!strcmp(name, "STOP"))
+		vm_set_status(v, "paused");
+	else if (!strcmp(name, "SHUTDOWN"))
+		vm_set_status(v, "shutdown");
+	if (v->job)
+		migration_job_qmp_event(v->job, name, data);
+}
+
+static void vm_on_qmp_disconnected(qmp_client *c, int error, void *userdata)
+{
+	vm *v = userdata;
+
+	log_debug_errno(error, "QMP link of '%s' closed: %m", v->name);
+	qmp_client_close(c);
+	v->qmp = NULL;
+}
+
+qmp_client *vm_qmp(vm *v)
+{
+	static const qmp_client_callbacks cbs = {
+		.event = vm_on_qmp_event,
+		.disconnected = vm_on_qmp_disconnected,
+	};
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (v->qmp || !v->pid)
+		return v->qmp;
+	if (asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_QMP_SOCKET) < 0)
+		return NULL;
+	r = qmp_client_connect(v->daemon->loop, path, &cbs, v, &v->qmp);
+	if (r < 0) {
+		log_debug_errno(r, "Failed to connect to QMP of '%s' at '%s': %m", v->name, path);
+		v->qmp = NULL;
+	}
+	return v->qmp;
+}
+
+static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
+{
+	vm *v = userdata;
+
+	log_debug_errno(error, "Agent link of '%s' closed: %m", v->name);
+	vm_agent_reset(v);
+}
+
+agent_client *vm_agent(vm *v)
+{
+	static const agent_client_callbacks cbs = {
+		.disconnected = vm_on_agent_disconnected,
+	};
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (v->agent || !v->pid)
+		return v->agent;
+	if (asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_AGENT_SOCKET) < 0)
+		return NULL;
+	r = agent_client_connect(v->daemon->loop, path, &cbs, v, &v->agent);
+	if (r < 0) {
+		log_debug_errno(r, "Failed to connect to the agent of '%s' at '%s': %m", v->name,
+				path);
+		v->agent = NULL;
+	}
+	return v->agent;
+}
+
+void vm_agent_reset(vm *v)
+{
+	if (v->agent) {
+		agent_client_close(v->agent);
+		v->agent = NULL;
+	}
+}
+
+json_object *vm_summary(vm *v)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(v->name));
+	json_object_object_add(o, "state", json_object_new_string(v->job ? "migrating" : v->status));
+	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
+	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
+	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
+	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
+	json_object_object_add(o, "host", json_object_new_string(v->daemon->config->name));
+	return o;
+}
+
+static bool vm_pid_is_qemu(pid_t pid)
+{
+	char path[64], exe[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return false;
+	exe[n] = '\0';
+	return strstr(exe, "qemu") != NULL;
+}
+
+/* Who is at the other end of a Unix socket: SO_PEERCRED of a short-lived connection. */
+static int vm_socket_peer_pid(const char *path, pid_t *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*ret = cred.pid;
+	return 0;
+}
+
+int vm_adopt_qemu(vm *v, const char *run_dir)
+{
+	_cleanup_free_ char *qmp = NULL;
+	char *dir = strdup(run_dir);
+	pid_t pid = 0;
+	int r;
+
+	if (!dir || asprintf(&qmp, "%s/%s", run_dir, QEMU_RUN_QMP_SOCKET) < 0) {
+		free(dir);
+		return -ENOMEM;
+	}
+	free(v->run_dir);
+	v->run_dir = dir;
+	r = vm_socket_peer_pid(qmp, &pid);
+	if (r < 0)
+		return r;
+	if (!vm_pid_is_qemu(pid))
+		return -ESRCH;
+	v->pid = pid;
+	r = vm_watch(v);
+	if (r < 0) {
+		v->pid = 0;
+		return r;
+	}
+	vm_set_status(v, "running");
+	vm_qmp(v);
+	return vm_save(v);
+}
+
+static int vm_registry_load_one(host_daemon *d, const char *path)
+{
+	_cleanup_json_ json_object *o = NULL;
+	json_object *spec_json, *x;
+	vm_spec *spec;
+	_cleanup_free_ char *error = NULL;
+	const char *text;
+	vm *v;
+	int r;
+
+	r = state_file_read(path, &o);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring VM record '%s': %m", path);
+	if (!json_object_object_get_ex(o, "spec", &spec_json))
+		return log_warning_errno(EBADMSG, "Ignoring VM record '%s': no spec", path);
+	text = json_object_to_json_string(spec_json);
+	r = vm_spec_parse(text, strlen(text), path, "/", &spec, &error);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring VM record: %s", error ? error : path);
+	r = vm_new(d, spec, &v);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring VM record '%s': %m", path);
+
+	if (json_object_object_get_ex(o, "run_dir", &x) && json_object_is_type(x, json_type_string)) {
+		char *run_dir = strdup(json_object_get_string(x));
+
+		if (run_dir) {
+			free(v->run_dir);
+			v->run_dir = run_dir;
+		}
+	}
+	if (json_object_object_get_ex(o, "pid", &x))
+		v->pid = (pid_t)json_object_get_int64(x);
+	if (json_object_object_get_ex(o, "vf", &x) && json_object_is_type(x, json_type_string)) {
+		v->vf = strdup(json_object_get_string(x));
+		if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
+			log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name,
+				    v->vf);
+	}
+	if (json_object_object_get_ex(o, "vf_plugged", &x))
+		v->vf_plugged = json_object_get_boolean(x);
+	if (json_object_object_get_ex(o, "incoming", &x))
+		v->incoming = json_object_get_boolean(x);
+
+	if (v->pid > 0 && vm_pid_is_qemu(v->pid) && vm_watch(v) >= 0) {
+		vm_set_status(v, v->incoming ? "inmigrate" : "running");
+		vm_qmp(v);
+		log_info("Found VM '%s' running as pid %d", v->name, (int)v->pid);
+		return 0;
+	}
+	log_warning("VM '%s' is no longer running; forgetting it", v->name);
+	v->pid = 0;
+	vm_forget(v);
+	return 0;
+}
+
+int vm_registry_load(host_daemon *d)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct dirent *de;
+	DIR *dp;
+	int r;
+
+	if (asprintf(&dir, "%s/vms", d->config->state_dir) < 0)
+		return -ENOMEM;
+	r = state_dir_create(dir);
+	if (r < 0)
+		return r;
+	dp = opendir(dir);
+	if (!dp)
+		return -errno;
+	while ((de = readdir(dp))) {
+		_cleanup_free_ char *path = NULL;
+		size_t len = strlen(de->d_name);
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			break;
+		vm_registry_load_one(d, path);
+	}
+	closedir(dp);
+	return 0;
+}

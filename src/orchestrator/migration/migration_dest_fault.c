@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `peer-fault`: the destination's half of a drill's injected fault (migration_fault.h). The
+ * source daemon sends it when its job enters the fault's phase and the fault lives here: the
+ * incoming QEMU, the guest agent once the VM runs here, the plugged VF's link.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "control_protocol.h"
+#include "log.h"
+#include "migration/migration_fault.h"
+#include "migration/migration_job.h"
+#include "host/qemu_argv.h"
+
+#define FAULT_AGENT_TIMEOUT_MS 5000
+#define FAULT_QMP_TIMEOUT_MS 10000
+
+/* The VF's link comes back up after the fault's duration, whatever became of the request. */
+typedef struct link_restore {
+	host_daemon *d;
+	char *vm;
+	uv_timer_t timer;
+} link_restore;
+
+static void link_restore_free(uv_handle_t *h)
+{
+	link_restore *lr = h->data;
+
+	free(lr->vm);
+	free(lr);
+}
+
+static void link_restore_on_reply(qmp_client *c, int error, json_object *ret, const char *cls,
+				  const char *desc, void *userdata)
+{
+	if (error < 0)
+		log_warning("Fault vf-link-down: cannot bring the VF's link up again: %s",
+			    desc ? desc : strerror(-error));
+}
+
+static void link_restore_fire(uv_timer_t *t)
+{
+	link_restore *lr = t->data;
+	vm *v = vm_find(lr->d, lr->vm);
+	qmp_client *q = v ? vm_qmp(v) : NULL;
+
+	if (q) {
+		log_info("%s: fault vf-link-down over: VF link up again", lr->vm);
+		json_object *args = qmp_args_new("name", QEMU_ID_VF, NULL);
+
+		json_object_object_add(args, "up", json_object_new_boolean(true));
+		(void)qmp_client_execute(q, "set_link", args, FAULT_QMP_TIMEOUT_MS,
+					 link_restore_on_reply, NULL);
+	}
+	uv_close((uv_handle_t *)&lr->timer, link_restore_free);
+}
+
+typedef struct fault_op {
+	host_daemon *d;
+	rpc_request *req;
+	char *vm;
+	migration_fault fault;
+} fault_op;
+
+static void fault_op_done(fault_op *op, int error, const char *message)
+{
+	if (error < 0) {
+		log_warning("%s: fault %s not injected: %s", op->vm,
+			    migration_fault_name(op->fault.kind), message);
+		rpc_request_reply_error(op->req, CONTROL_ERR_FAILED, "%s: %s", op->d->config->name,
+					message);
+	} else {
+		log_info("%s: fault %s injected", op->vm, migration_fault_name(op->fault.kind));
+		rpc_request_reply(op->req, NULL);
+	}
+	free(op->vm);
+	free(op);
+}
+
+static void fault_on_agent(agent_client *c, int error, json_object *ret, const char *code,
+			   const char *message, void *userdata)
+{
+	fault_op *op = userdata;
+
+	fault_op_done(op, error, message ? message : strerror(-error));
+}
+
+static void fault_on_set_link(qmp_client *c, int error, json_object *ret, const char *cls,
+			      const char *desc, void *userdata)
+{
+	fault_op *op = userdata;
+	link_restore *lr;
+
+	if (error >= 0 && (lr = calloc(1, sizeof(*lr))) && (lr->vm = strdup(op->vm))) {
+		lr->d = op->d;
+		uv_timer_init(op->d->loop, &lr->timer);
+		lr->timer.data = lr;
+		uv_timer_start(&lr->timer, link_restore_fire, op->fault.duration_ms, 0);
+	} else if (error >= 0) {
+		free(lr);
+		log_error("%s: out of memory: the VF's link stays down until QMP 'set_link %s on'",
+			  op->vm, QEMU_ID_VF);
+	}
+	fault_op_done(op, error, desc ? desc : strerror(-error));
+}
+
+/* Tell the agent of the VM here to crash or stall itself (dmigrate-agent --allow-faults). */
+static int fault_agent(fault_op *op, vm *v)
+{
+	agent_client *a = vm_agent(v);
+	json_object *args = json_object_new_object();
+
+	if (!a) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	json_object_object_add(args, "kind", json_object_new_string(op->fault.kind == FAULT_KILL_AGENT ?
+									     "crash" : "stall"));
+	if (op->fault.duration_ms)
+		json_object_object_add(args, "ms", json_object_new_uint64(op->fault.duration_ms));
+	return agent_client_call(a, "fault", args, FAULT_AGENT_TIMEOUT_MS, fault_on_agent, op);
+}
+
+void migration_dest_fault(host_daemon *d, rpc_request *req, json_object *args)
+{
+	_cleanup_free_ char *error = NULL;
+	json_object *f = NULL;
+	fault_op *op;
+	vm *v;
+	int r;
+
+	if (!d->config->fault_injection) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"%s does not inject faults: set fault_injection in %s (drills only)",
+					d->config->name, d->config->path);
+		return;
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	op->d = d;
+	op->req = req;
+	if (!args || !json_object_object_get_ex(args, "fault", &f) ||
+	    migration_fault_from_json(f, &op->fault, &error) < 0 ||
+	    !(op->vm = strdup(daemon_arg_string(req, args, "vm") ?: ""))) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s",
+					error ?: "no fault or no vm");
+		free(op);
+		return;
+	}
+	v = vm_find(d, op->vm);
+	if (!v) {
+		fault_op_done(op, -ENOENT, "no such VM here");
+		return;
+	}
+	switch (op->fault.kind) {
+	case FAULT_KILL_DEST_QEMU:
+		r = v->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) :
+				    -1;
+		fault_op_done(op, r < 0 ? -ESRCH : 0, "its QEMU is not running");
+		return;
+	case FAULT_KILL_AGENT:
+	case FAULT_STALL_AGENT:
+		r = fault_agent(op, v);
+		if (r < 0)
+			fault_op_done(op, r, "the guest agent cannot be reached");
+		return;
+	case FAULT_VF_LINK_DOWN: {
+		qmp_client *q = vm_qmp(v);
+		json_object *a;
+
+		/* QEMU's link switch exists on emulated NICs only; a vfio VF's link is the PF's. */
+		if (v->spec->passthrough != VM_PASSTHROUGH_EMULATED || !q) {
+			fault_op_done(op, -EOPNOTSUPP,
+				      "vf-link-down needs an emulated VF and its QEMU (a vfio VF's link is set through its PF: not supported)");
+			return;
+		}
+		a = qmp_args_new("name", QEMU_ID_VF, NULL);
+		json_object_object_add(a, "up", json_object_new_boolean(false));
+		r = qmp_client_execute(q, "set_link", a, FAULT_QMP_TIMEOUT_MS, fault_on_set_link, op);
+		if (r < 0)
+			fault_op_done(op, r, "cannot talk to QEMU");
+		return;
+	}
+	default:
+		fault_op_done(op, -EINVAL, "this fault is not injected by the destination");
+		return;
+	}
+}

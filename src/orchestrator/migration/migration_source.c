@@ -1,0 +1,1350 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The source half of a migration. It drives: every phase of ../shared/DESIGN.md runs from here,
+ * the destination's through peer-* calls. The runner below goes forward phase by phase; before
+ * the switchover a failure turns it around and it undoes, in reverse, every phase it entered
+ * (undo steps are idempotent, so a phase that failed half-way is undone too); from the
+ * switchover on it never turns back and a failure only marks the result degraded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control_protocol.h"
+#include "log.h"
+#include "migration/migration_fault.h"
+#include "migration/migration_job.h"
+#include "migration/migration_journal.h"
+#include "transport/peer_link.h"
+#include "host/qemu_argv.h"
+#include "migration/vf_activate.h"
+
+#define AGENT_TIMEOUT_MS 5000
+#define QMP_TIMEOUT_MS 10000
+#define UNPLUG_TIMEOUT_MS 10000
+#define PREPARE_TIMEOUT_MS 60000
+#define SWITCHOVER_TIMEOUT_MS 60000
+#define PEER_TIMEOUT_MS 30000
+#define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
+#define PROGRESS_INTERVAL_MS 250
+#define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
+
+typedef struct migration_job {
+	host_daemon *d;
+	vm *v; /* NULL once the source QEMU is gone (after commit, or lost) */
+	char *vm_name;
+	char *to;
+	const peer_config *peer;
+	migration_settings settings;
+	rpc_request *req; /* the CLI's migrate request; NULL for a recovered job */
+
+	peer_link *link; /* its connection: peer_link_conn() */
+	/* The peer call waiting for the link to open. */
+	const char *pending_cmd;
+	json_object *pending_args;
+	uint64_t pending_timeout;
+	rpc_reply_cb pending_cb;
+
+	int phase; /* migration_phase; -1 when an undo ran past the first phase */
+	int step; /* sub-step within a phase */
+	bool rolling_back;
+	bool did_available;
+	bool degraded;
+	bool stuck; /* neither side can be resumed safely: keep the journal for an operator */
+	bool device_deleted;
+	bool waiting_device_deleted;
+	char *message; /* the first failure, for the result */
+
+	/* A drill's fault: fired once, when the job enters its phase; then the job goes on. */
+	migration_fault fault;
+	bool fault_fired;
+	char *fault_error; /* why it was not injected */
+	void (*fault_then)(struct migration_job *j);
+
+	uint64_t t0;
+	uint64_t phase_t0;
+	struct {
+		int64_t start_ms, duration_ms;
+		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
+		const char *state;
+	} rec[_PHASE_MAX];
+	uv_timer_t *timer;
+	json_object *qemu_stats; /* the final query-migrate */
+	char *uri;
+} migration_job;
+
+static void job_step_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
+static void job_run_phase(migration_job *j);
+static void job_undo_phase(migration_job *j);
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void job_event(migration_job *j, const char *state, const char *message)
+{
+	json_object *o;
+
+	log_info("%s: %s %s%s%s", j->vm_name, migration_phase_name(j->phase), state,
+		 message ? ": " : "", message ? message : "");
+	if (!j->req)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "elapsed_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
+	if (message)
+		json_object_object_add(o, "message", json_object_new_string(message));
+	rpc_request_event(j->req, "phase", o);
+}
+
+static void job_journal(migration_job *j)
+{
+	migration_journal jr = {
+		.vm = j->vm_name,
+		.role = "source",
+		.peer = j->to,
+		.phase = j->phase,
+		.rolling_back = j->rolling_back,
+		.did_available = j->did_available,
+		.degraded = j->degraded,
+	};
+	int r = migration_journal_write(j->d, &jr);
+
+	if (r < 0)
+		log_warning_errno(r, "Failed to write the journal of '%s': %m", j->vm_name);
+}
+
+static void job_close_timer_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void job_free(migration_job *j)
+{
+	if (j->v)
+		j->v->job = NULL;
+	peer_link_close(j->link);
+	json_object_put(j->pending_args);
+	if (j->timer)
+		uv_close((uv_handle_t *)j->timer, job_close_timer_cb);
+	json_object_put(j->qemu_stats);
+	free(j->vm_name);
+	free(j->to);
+	free(j->message);
+	free(j->fault_error);
+	free(j->uri);
+	free(j);
+}
+
+static json_object *job_result(migration_job *j, const char *outcome)
+{
+	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
+
+	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
+	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
+	json_object_object_add(o, "to", json_object_new_string(j->to));
+	json_object_object_add(o, "outcome", json_object_new_string(outcome));
+	json_object_object_add(o, "runs_on",
+			       json_object_new_string(!strcmp(outcome, "rolled-back") ?
+							      j->d->config->name :
+						      !strcmp(outcome, "failed") ? "unknown" : j->to));
+	if (j->message)
+		json_object_object_add(o, "message", json_object_new_string(j->message));
+	for (int p = 0; p < _PHASE_MAX; p++) {
+		json_object *ph;
+
+		if (!j->rec[p].state)
+			continue;
+		ph = json_object_new_object();
+		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
+		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
+		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
+		json_object_object_add(ph, "state", json_object_new_string(j->rec[p].state));
+		if (j->rec[p].device_wait_ms)
+			json_object_object_add(ph, "device_wait_ms",
+					       json_object_new_int64(j->rec[p].device_wait_ms));
+		json_object_array_add(phases, ph);
+	}
+	json_object_object_add(o, "phases", phases);
+	if (j->fault.kind != FAULT_NONE) {
+		json_object *f = migration_fault_to_json(&j->fault);
+
+		json_object_object_add(f, "injected",
+				       json_object_new_boolean(j->fault_fired && !j->fault_error));
+		if (j->fault_error || !j->fault_fired)
+			json_object_object_add(f, "message",
+					       json_object_new_string(j->fault_error ?:
+								      "its phase was never reached"));
+		json_object_object_add(o, "fault", f);
+	}
+	q = json_object_new_object();
+	if (j->qemu_stats) {
+		static const struct {
+			const char *from, *to;
+		} keys[] = { { "downtime", "downtime_ms" },
+			     { "total-time", "total_ms" },
+			     { "setup-time", "setup_ms" } };
+
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			if (json_object_object_get_ex(j->qemu_stats, keys[i].from, &v))
+				json_object_object_add(q, keys[i].to, json_object_get(v));
+		if (json_object_object_get_ex(j->qemu_stats, "ram", &ram)) {
+			if (json_object_object_get_ex(ram, "transferred", &v))
+				json_object_object_add(q, "transferred", json_object_get(v));
+			/* One sync per pass over RAM: how hard the guest's dirtying made the copy. */
+			if (json_object_object_get_ex(ram, "dirty-sync-count", &v))
+				json_object_object_add(q, "dirty_sync_count", json_object_get(v));
+		}
+	}
+	json_object_object_add(o, "qemu", q);
+	json_object_object_add(o, "total_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
+	return o;
+}
+
+static void job_finish(migration_job *j)
+{
+	const char *outcome = j->stuck ? "failed" :
+			      j->rolling_back ? "rolled-back" :
+			      j->degraded ? "degraded" : "migrated";
+	json_object *result = job_result(j, outcome);
+
+	if (j->stuck)
+		log_error("Migration of '%s' to %s stopped: %s. The journal is kept; restarting dmigrated retries it.",
+			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
+	else
+		migration_journal_remove(j->d, j->vm_name);
+	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, outcome);
+	if (j->req)
+		rpc_request_reply(j->req, result);
+	else
+		json_object_put(result);
+	job_free(j);
+}
+
+/* --- talking to the peer: the link opens on first use and again after it broke --- */
+
+static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+			      const char *message, void *userdata);
+
+static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *message,
+			void *userdata)
+{
+	migration_job *j = userdata;
+	rpc_reply_cb cb = j->pending_cb;
+	int r;
+
+	if (error < 0) {
+		/* message belongs to the link: the step must see it before the link goes. */
+		peer_link *dead = TAKE_PTR(j->link);
+
+		json_object_put(TAKE_PTR(j->pending_args));
+		cb(NULL, error, NULL, CONTROL_ERR_FAILED, message, j);
+		peer_link_close(dead);
+		return;
+	}
+	r = rpc_conn_call(conn, j->pending_cmd, TAKE_PTR(j->pending_args), j->pending_timeout, NULL,
+			  cb, j);
+	if (r < 0)
+		cb(conn, r, NULL, CONTROL_ERR_FAILED, "Cannot send to the peer", j);
+}
+
+static void job_peer_call(migration_job *j, const char *cmd, json_object *args, uint64_t timeout,
+			  rpc_reply_cb cb)
+{
+	rpc_conn *conn = j->link ? peer_link_conn(j->link) : NULL;
+	int r;
+
+	if (!args)
+		args = json_object_new_object();
+	json_object_object_add(args, "vm", json_object_new_string(j->vm_name));
+	if (conn) {
+		r = rpc_conn_call(conn, cmd, json_object_get(args), timeout, NULL, cb, j);
+		if (r != -ECONNRESET) {
+			json_object_put(args);
+			if (r < 0)
+				cb(conn, r, NULL, CONTROL_ERR_FAILED, "Cannot send to the peer", j);
+			return;
+		}
+	}
+	/* No link yet, or it broke since the last call: open one. */
+	peer_link_close(j->link);
+	j->link = NULL;
+	j->pending_cmd = cmd;
+	j->pending_args = args;
+	j->pending_timeout = timeout;
+	j->pending_cb = cb;
+	r = peer_link_open(j->d, j->peer, job_on_link, j, &j->link);
+	if (r < 0) {
+		json_object_put(TAKE_PTR(j->pending_args));
+		cb(NULL, r, NULL, CONTROL_ERR_FAILED, "Cannot open the peer link", j);
+	}
+}
+
+/* The reply of a peer call that ends a step. */
+static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+			      const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error == -ECANCELED)
+		return;
+	if (error < 0)
+		job_step_done(j, error, "%s: %s", j->to, message ? message : strerror(-error));
+	else
+		job_step_done(j, 0, NULL);
+}
+
+/* --- talking to QEMU and the agent --- */
+
+static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
+			     const char *error_desc, void *userdata);
+static void job_on_agent_reply(agent_client *c, int error, json_object *ret,
+			       const char *error_code, const char *message, void *userdata);
+
+static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
+{
+	qmp_client *q = j->v ? vm_qmp(j->v) : NULL;
+
+	if (!q) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	return qmp_client_execute(q, cmd, args, QMP_TIMEOUT_MS, cb ? cb : job_on_qmp_reply, j);
+}
+
+static int job_agent(migration_job *j, const char *cmd, json_object *args, uint64_t timeout,
+		     agent_reply_cb cb)
+{
+	agent_client *a = j->v ? vm_agent(j->v) : NULL;
+
+	if (!a) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	return agent_client_call(a, cmd, args, timeout, cb ? cb : job_on_agent_reply, j);
+}
+
+static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
+			     const char *error_desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error < 0)
+		job_step_done(j, error, "QEMU: %s", error_desc ? error_desc : strerror(-error));
+	else
+		job_step_done(j, 0, NULL);
+}
+
+static void job_on_agent_reply(agent_client *c, int error, json_object *ret,
+			       const char *error_code, const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error < 0)
+		job_step_done(j, error, "guest agent: %s", message ? message : strerror(-error));
+	else
+		job_step_done(j, 0, NULL);
+}
+
+static json_object *args_role(const char *role)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "role", json_object_new_string(role));
+	return o;
+}
+
+/* --- a drill's fault (migration_fault.h) --- */
+
+static bool job_fault_due(migration_job *j)
+{
+	return j->fault.kind != FAULT_NONE && !j->fault_fired && !j->rolling_back &&
+	       j->phase == (int)j->fault.phase;
+}
+
+static void job_fault_done(migration_job *j, int error, const char *message)
+{
+	if (error < 0) {
+		free(j->fault_error);
+		j->fault_error = strdup(message ? message : strerror(-error));
+		log_warning("%s: fault %s not injected: %s", j->vm_name,
+			    migration_fault_name(j->fault.kind), j->fault_error ?: "");
+	}
+	j->fault_then(j);
+}
+
+static void fault_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	if (error == -ECANCELED)
+		return;
+	job_fault_done(userdata, error, message);
+}
+
+static void fault_on_agent_reply(agent_client *c, int error, json_object *ret, const char *code,
+				 const char *message, void *userdata)
+{
+	job_fault_done(userdata, error, message);
+}
+
+/*
+ * Inject the fault, then go on with `then`: the job does not know it broke itself and meets the
+ * fault as it would meet the real failure. What lives on the destination (its QEMU, its VF, the
+ * agent once the VM runs there) is broken by the destination's daemon (peer-fault).
+ */
+static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
+{
+	json_object *args;
+	int r;
+
+	j->fault_fired = true;
+	j->fault_then = then;
+	log_info("%s: phase %s: injecting fault %s", j->vm_name, migration_phase_name(j->phase),
+		 migration_fault_name(j->fault.kind));
+	job_event(j, "fault", migration_fault_name(j->fault.kind));
+	switch (j->fault.kind) {
+	case FAULT_DROP_SSH:
+		/* The next peer call opens a new link, as after a real network failure. */
+		peer_link_cut(TAKE_PTR(j->link));
+		break;
+	case FAULT_NO_FREE_VF:
+		break; /* the preflight's peer-check carries it */
+	case FAULT_KILL_AGENT:
+	case FAULT_STALL_AGENT:
+		if (j->phase < PHASE_SWITCHOVER) {
+			args = json_object_new_object();
+			json_object_object_add(args, "kind",
+					       json_object_new_string(j->fault.kind == FAULT_KILL_AGENT ?
+									      "crash" : "stall"));
+			if (j->fault.duration_ms)
+				json_object_object_add(args, "ms",
+						       json_object_new_uint64(j->fault.duration_ms));
+			r = job_agent(j, "fault", args, AGENT_TIMEOUT_MS, fault_on_agent_reply);
+			if (r < 0)
+				job_fault_done(j, r, "cannot reach the guest agent");
+			return;
+		}
+		/* after the switchover the agent answers on the destination */
+		__attribute__((fallthrough));
+	case FAULT_KILL_DEST_QEMU:
+	case FAULT_VF_LINK_DOWN:
+		args = json_object_new_object();
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		job_peer_call(j, "peer-fault", args, PEER_TIMEOUT_MS, fault_on_peer_reply);
+		return;
+	default:
+		break;
+	}
+	job_fault_done(j, 0, NULL);
+}
+
+/* --- phase 1: preflight --- */
+
+static void preflight_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
+				const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *s;
+
+	if (error < 0) {
+		job_step_done(j, error, "QEMU of '%s' does not answer: %s", j->vm_name,
+			      desc ? desc : strerror(-error));
+		return;
+	}
+	if (!json_object_object_get_ex(ret, "status", &s) ||
+	    strcmp(json_object_get_string(s), "running")) {
+		job_step_done(j, -EINVAL, "VM '%s' is not running (QEMU status '%s')", j->vm_name,
+			      s ? json_object_get_string(s) : "unknown");
+		return;
+	}
+	job_step_done(j, 0, NULL);
+}
+
+static void preflight_on_bond(agent_client *c, int error, json_object *ret, const char *code,
+			      const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *slaves, *active_role;
+	bool vf = false, standby = false;
+
+	if (error < 0) {
+		job_step_done(j, error, "The guest agent of '%s' does not answer (%s): refusing to unplug the VF",
+			      j->vm_name, message ? message : strerror(-error));
+		return;
+	}
+	if (json_object_object_get_ex(ret, "slaves", &slaves))
+		for (size_t i = 0; i < json_object_array_length(slaves); i++) {
+			json_object *role, *s = json_object_array_get_idx(slaves, i);
+			const char *r = json_object_object_get_ex(s, "role", &role) ?
+						json_object_get_string(role) : "";
+
+			vf |= !strcmp(r, "vf");
+			standby |= !strcmp(r, "standby");
+		}
+	if (!standby) {
+		job_step_done(j, -EINVAL, "The bond in '%s' has no standby (virtio) slave: traffic would stop during the migration",
+			      j->vm_name);
+		return;
+	}
+	if (!vf || !json_object_object_get_ex(ret, "active-role", &active_role) ||
+	    strcmp(json_object_get_string(active_role) ?: "", "vf"))
+		log_warning("%s: the VF is not the bond's active slave before the migration",
+			    j->vm_name);
+	job_step_done(j, 0, NULL);
+}
+
+static void preflight_on_did(agent_client *c, int error, json_object *ret, const char *code,
+			     const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *state;
+
+	/* A guest without DID migrates all the same; one whose DID is off stays so. */
+	j->did_available = error == 0 && json_object_object_get_ex(ret, "state", &state) &&
+			   !strcmp(json_object_get_string(state), "on");
+	job_step_done(j, 0, NULL);
+}
+
+static void preflight_on_check(rpc_conn *c, int error, json_object *ret, const char *code,
+			       const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error == -ECANCELED)
+		return;
+	if (error < 0) {
+		job_step_done(j, error, "%s", message ? message : strerror(-error));
+		return;
+	}
+	job_step_done(j, 0, NULL);
+}
+
+static json_object *job_spec_json(migration_job *j)
+{
+	json_object *spec = NULL;
+
+	if (vm_spec_to_json(j->v->spec, &spec) < 0)
+		return NULL;
+	return spec;
+}
+
+static int preflight_run(migration_job *j)
+{
+	json_object *args;
+
+	switch (j->step) {
+	case 0:
+		return job_qmp(j, "query-status", NULL, preflight_on_status);
+	case 1:
+		return job_agent(j, "bond-status", NULL, AGENT_TIMEOUT_MS, preflight_on_bond);
+	case 2:
+		return job_agent(j, "did-status", NULL, AGENT_TIMEOUT_MS, preflight_on_did);
+	case 3:
+		args = json_object_new_object();
+		json_object_object_add(args, "spec", job_spec_json(j));
+		if (j->fault.kind == FAULT_NO_FREE_VF)
+			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		job_peer_call(j, "peer-check", args, PEER_TIMEOUT_MS, preflight_on_check);
+		return 0;
+	}
+	return 1; /* all steps done */
+}
+
+/* --- phase 2: prepare (destination) --- */
+
+static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+			     const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *uri;
+
+	if (error == -ECANCELED)
+		return;
+	if (error < 0) {
+		job_step_done(j, error, "%s could not prepare: %s", j->to,
+			      message ? message : strerror(-error));
+		return;
+	}
+	if (!json_object_object_get_ex(ret, "uri", &uri) ||
+	    !json_object_is_type(uri, json_type_string)) {
+		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a migration URI", j->to);
+		return;
+	}
+	free(j->uri);
+	j->uri = strdup(json_object_get_string(uri));
+	job_step_done(j, 0, NULL);
+}
+
+static int prepare_run(migration_job *j)
+{
+	json_object *args;
+
+	if (j->step > 0)
+		return 1;
+	args = json_object_new_object();
+	json_object_object_add(args, "spec", job_spec_json(j));
+	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
+	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
+	return 0;
+}
+
+static int prepare_undo(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	job_peer_call(j, "peer-abort", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	return 0;
+}
+
+/* --- phase 3: standby active (make-before-break) --- */
+
+static int standby_run(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	return job_agent(j, "bond-set-active", args_role("standby"), AGENT_TIMEOUT_MS, NULL);
+}
+
+static int standby_undo(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	return job_agent(j, "bond-set-active", args_role("vf"), AGENT_TIMEOUT_MS, NULL);
+}
+
+/* --- phase 4: DID off --- */
+
+static int did_off_run(migration_job *j)
+{
+	if (j->step > 0 || !j->did_available)
+		return 1;
+	return job_agent(j, "did-disable", NULL, AGENT_TIMEOUT_MS, NULL);
+}
+
+static int did_off_undo(migration_job *j)
+{
+	if (j->step > 0 || !j->did_available)
+		return 1;
+	return job_agent(j, "did-enable", NULL, AGENT_TIMEOUT_MS, NULL);
+}
+
+/* --- phase 5: unplug the VF --- */
+
+static void unplug_on_timeout(uv_timer_t *t)
+{
+	migration_job *j = t->data;
+
+	j->waiting_device_deleted = false;
+	job_step_done(j, -ETIMEDOUT, "The guest did not release '%s' within %d s (no DEVICE_DELETED)",
+		      QEMU_ID_VF, UNPLUG_TIMEOUT_MS / 1000);
+}
+
+static void unplug_on_device_del(qmp_client *c, int error, json_object *ret, const char *cls,
+				 const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error < 0) {
+		j->waiting_device_deleted = false;
+		job_step_done(j, error, "QEMU refused to unplug '%s': %s", QEMU_ID_VF,
+			      desc ? desc : strerror(-error));
+		return;
+	}
+	if (j->device_deleted) {
+		job_step_done(j, 0, NULL);
+		return;
+	}
+	uv_timer_start(j->timer, unplug_on_timeout, UNPLUG_TIMEOUT_MS, 0);
+}
+
+static void unplug_on_netdev_del(qmp_client *c, int error, json_object *ret, const char *cls,
+				 const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	/* A netdev already gone is what we want. */
+	job_step_done(j, 0, NULL);
+}
+
+static int unplug_run(migration_job *j)
+{
+	if (!j->v)
+		return 1;
+	switch (j->step) {
+	case 0:
+		j->device_deleted = false;
+		j->waiting_device_deleted = true;
+		return job_qmp(j, "device_del", qmp_args_new("id", QEMU_ID_VF, NULL),
+			       unplug_on_device_del);
+	case 1:
+		j->v->vf_plugged = false;
+		vm_save(j->v);
+		if (j->v->spec->passthrough != VM_PASSTHROUGH_EMULATED)
+			return 1;
+		return job_qmp(j, "netdev_del", qmp_args_new("id", QEMU_ID_VF_NETDEV, NULL),
+			       unplug_on_netdev_del);
+	}
+	return 1;
+}
+
+static void replug_on_reply(qmp_client *c, int error, json_object *ret, const char *cls,
+			    const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	/* "Duplicate ID": the VF (or its netdev) never left. Undo steps are idempotent. */
+	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))
+		error = 0;
+	if (error < 0)
+		job_step_done(j, error, "QEMU: %s", desc ? desc : strerror(-error));
+	else
+		job_step_done(j, 0, NULL);
+}
+
+static void replug_on_activated(int error, const char *message, uint64_t device_wait_ms,
+				void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error < 0)
+		job_step_done(j, error, "%s", message);
+	else
+		job_step_done(j, 0, NULL);
+}
+
+static int unplug_undo(migration_job *j)
+{
+	json_object *netdev = NULL, *device = NULL;
+	int r;
+
+	if (!j->v)
+		return 1;
+	switch (j->step) {
+	case 0:
+	case 1:
+		r = qemu_vf_plug_args(j->v->spec, j->v->vf, &netdev, &device);
+		if (r < 0)
+			return r;
+		if (j->step == 0) {
+			json_object_put(device);
+			if (!netdev)
+				return job_step_done(j, 0, NULL), 0;
+			return job_qmp(j, "netdev_add", netdev, replug_on_reply);
+		}
+		json_object_put(netdev);
+		return job_qmp(j, "device_add", device, replug_on_reply);
+	case 2:
+		j->v->vf_plugged = true;
+		vm_save(j->v);
+		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
+	}
+	return 1;
+}
+
+/* --- phase 6: migrate --- */
+
+static json_object *capability(const char *name, bool on)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "capability", json_object_new_string(name));
+	json_object_object_add(o, "state", json_object_new_boolean(on));
+	return o;
+}
+
+static void migrate_poll(uv_timer_t *t);
+
+static void migrate_poll_later(migration_job *j)
+{
+	uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+}
+
+static void migrate_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+			     const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status, *ram, *v, *p;
+	const char *s;
+
+	if (error < 0) {
+		job_step_done(j, error, "QEMU: query-migrate failed: %s",
+			      desc ? desc : strerror(-error));
+		return;
+	}
+	if (!json_object_object_get_ex(ret, "status", &status)) {
+		uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
+	s = json_object_get_string(status);
+	if (!strcmp(s, "completed")) {
+		json_object_put(j->qemu_stats);
+		j->qemu_stats = json_object_get(ret);
+		job_step_done(j, 0, NULL);
+		return;
+	}
+	if (!strcmp(s, "failed") || !strcmp(s, "cancelled")) {
+		job_step_done(j, -EIO, "QEMU migration %s: %s", s,
+			      json_object_object_get_ex(ret, "error-desc", &v) ?
+				      json_object_get_string(v) : "no reason given");
+		return;
+	}
+	if (j->req && json_object_object_get_ex(ret, "ram", &ram)) {
+		p = json_object_new_object();
+		json_object_object_add(p, "status", json_object_new_string(s));
+		static const struct {
+			const char *from, *to;
+		} keys[] = { { "transferred", "transferred" }, { "remaining", "remaining" },
+			     { "total", "total" }, { "dirty-pages-rate", "dirty_rate" },
+			     { "mbps", "mbps" } };
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			if (json_object_object_get_ex(ram, keys[i].from, &v))
+				json_object_object_add(p, keys[i].to, json_object_get(v));
+		if (json_object_object_get_ex(ret, "expected-downtime", &v))
+			json_object_object_add(p, "expected_downtime_ms", json_object_get(v));
+		if (json_object_object_get_ex(ram, "mbps", &v) && json_object_get_double(v) > 0 &&
+		    json_object_object_get_ex(ram, "remaining", &status))
+			json_object_object_add(
+				p, "eta_ms",
+				json_object_new_int64((int64_t)(json_object_get_double(status) * 8 /
+								 (json_object_get_double(v) * 1000))));
+		rpc_request_event(j->req, "progress", p);
+	}
+	if (job_fault_due(j) && !strcmp(s, "active")) {
+		job_fault_fire(j, migrate_poll_later);
+		return;
+	}
+	migrate_poll_later(j);
+}
+
+static void migrate_poll(uv_timer_t *t)
+{
+	migration_job *j = t->data;
+	int r = job_qmp(j, "query-migrate", NULL, migrate_on_query);
+
+	if (r < 0)
+		job_step_done(j, r, "QEMU of '%s' is gone during the migration", j->vm_name);
+}
+
+static void migrate_on_started(qmp_client *c, int error, json_object *ret, const char *cls,
+			       const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error < 0) {
+		job_step_done(j, error, "QEMU refused to migrate: %s", desc ? desc : strerror(-error));
+		return;
+	}
+	migrate_poll(j->timer);
+}
+
+static int migrate_run(migration_job *j)
+{
+	json_object *args, *caps;
+
+	switch (j->step) {
+	case 0:
+		caps = json_object_new_array();
+		json_object_array_add(caps, capability("events", true));
+		json_object_array_add(caps, capability("auto-converge", j->settings.auto_converge));
+		json_object_array_add(caps, capability("xbzrle", j->settings.xbzrle));
+		json_object_array_add(caps, capability("multifd", j->settings.multifd_channels > 0));
+		args = json_object_new_object();
+		json_object_object_add(args, "capabilities", caps);
+		return job_qmp(j, "migrate-set-capabilities", args, NULL);
+	case 1:
+		args = json_object_new_object();
+		json_object_object_add(args, "downtime-limit",
+				       json_object_new_uint64(j->settings.downtime_limit_ms));
+		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
+		json_object_object_add(args, "max-bandwidth",
+				       json_object_new_uint64((j->settings.max_bandwidth_mibps ?
+								       j->settings.max_bandwidth_mibps :
+								       UNLIMITED_BANDWIDTH_MIBPS)
+							      << 20));
+		if (j->settings.multifd_channels)
+			json_object_object_add(args, "multifd-channels",
+					       json_object_new_uint64(j->settings.multifd_channels));
+		return job_qmp(j, "migrate-set-parameters", args, NULL);
+	case 2:
+		return job_qmp(j, "migrate", qmp_args_new("uri", j->uri, NULL), migrate_on_started);
+	}
+	return 1;
+}
+
+/* Called while (re)starting a job whose migration QEMU may still be running. */
+static void migrate_resume_watch(migration_job *j)
+{
+	j->phase = PHASE_MIGRATE;
+	j->step = 2;
+	j->phase_t0 = now_ms();
+	migrate_poll(j->timer);
+}
+
+static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+				  const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status;
+
+	/*
+	 * migrate_cancel races with completion. A completed migration means the destination may
+	 * run the VM now: resuming the source would run it twice, so go forward instead.
+	 */
+	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
+	    !strcmp(json_object_get_string(status), "completed")) {
+		log_warning("%s: the migration completed while being cancelled; finishing it instead",
+			    j->vm_name);
+		j->rolling_back = false;
+		j->phase = PHASE_SWITCHOVER;
+		j->step = 0;
+		job_run_phase(j);
+		return;
+	}
+	job_step_done(j, 0, NULL);
+}
+
+static void migrate_undo_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
+				   const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status;
+	int r;
+
+	if (error < 0 || !json_object_object_get_ex(ret, "status", &status) ||
+	    !strcmp(json_object_get_string(status), "running")) {
+		job_step_done(j, 0, NULL);
+		return;
+	}
+	/* Only reached when the destination's QEMU never ran: resuming here is safe. */
+	r = job_qmp(j, "cont", NULL, NULL);
+	if (r < 0)
+		job_step_done(j, r, "Cannot resume '%s' on the source", j->vm_name);
+}
+
+static void migrate_undo_on_cancel(qmp_client *c, int error, json_object *ret, const char *cls,
+				   const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+
+	job_step_done(j, 0, NULL);
+}
+
+static int migrate_undo(migration_job *j)
+{
+	switch (j->step) {
+	case 0:
+		return job_qmp(j, "migrate_cancel", NULL, migrate_undo_on_cancel);
+	case 1:
+		return job_qmp(j, "query-migrate", NULL, migrate_undo_on_query);
+	case 2:
+		return job_qmp(j, "query-status", NULL, migrate_undo_on_status);
+	}
+	return 1;
+}
+
+/* --- phase 7: switchover, and the phases after the point of no return --- */
+
+static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+
+	if (error == -ECANCELED)
+		return;
+	if (error == -EREMOTEIO && code && !strcmp(code, "not-running")) {
+		/* The destination confirmed its QEMU is gone: the source may safely resume. */
+		job_step_done(j, -EIO, "%s: %s", j->to, message);
+		return;
+	}
+	if (error < 0) {
+		/* We cannot know whether the destination runs the VM: resume nothing. */
+		j->stuck = true;
+		job_step_done(j, error, "%s did not confirm the switchover (%s); '%s' stays paused on %s",
+			      j->to, message ? message : strerror(-error), j->vm_name,
+			      j->d->config->name);
+		return;
+	}
+	job_step_done(j, 0, NULL);
+}
+
+static int switchover_run(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	job_peer_call(j, "peer-switchover", NULL, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
+	return 0;
+}
+
+static int plug_run(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	job_peer_call(j, "peer-plug", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	return 0;
+}
+
+static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+			    const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *w;
+
+	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w))
+		j->rec[PHASE_ACTIVE].device_wait_ms = json_object_get_int64(w);
+	job_on_peer_reply(c, error, ret, code, message, userdata);
+}
+
+static int active_run(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	if (j->rec[PHASE_PLUG].state && !strcmp(j->rec[PHASE_PLUG].state, "failed"))
+		return job_step_done(j, -ENODEV, "no VF was plugged"), 0;
+	job_peer_call(j, "peer-activate", NULL, PEER_TIMEOUT_MS, active_on_reply);
+	return 0;
+}
+
+static int did_on_run(migration_job *j)
+{
+	if (j->step > 0 || !j->did_available)
+		return 1;
+	job_peer_call(j, "peer-did-on", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	return 0;
+}
+
+static void commit_on_stopped(vm *v, int error, const char *message, void *userdata)
+{
+	migration_job *j = userdata;
+
+	/* The VM lives on the destination now: forget the source's copy and free its VF. */
+	j->v = NULL;
+	v->job = NULL;
+	vm_forget(v);
+	job_step_done(j, 0, NULL);
+}
+
+static int commit_run(migration_job *j)
+{
+	int r;
+
+	switch (j->step) {
+	case 0:
+		if (!j->v)
+			return job_step_done(j, 0, NULL), 0;
+		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
+		return r;
+	case 1:
+		job_peer_call(j, "peer-commit", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+		return 0;
+	}
+	return 1;
+}
+
+static const struct phase_def {
+	int (*run)(migration_job *j);  /* start step j->step; 1 when there is no such step */
+	int (*undo)(migration_job *j); /* likewise; NULL: nothing to undo */
+} phase_defs[_PHASE_MAX] = {
+	[PHASE_PREFLIGHT] = { preflight_run, NULL },
+	[PHASE_PREPARE] = { prepare_run, prepare_undo },
+	[PHASE_STANDBY] = { standby_run, standby_undo },
+	[PHASE_DID_OFF] = { did_off_run, did_off_undo },
+	[PHASE_UNPLUG] = { unplug_run, unplug_undo },
+	[PHASE_MIGRATE] = { migrate_run, migrate_undo },
+	[PHASE_SWITCHOVER] = { switchover_run, NULL },
+	[PHASE_PLUG] = { plug_run, NULL },
+	[PHASE_ACTIVE] = { active_run, NULL },
+	[PHASE_DID_ON] = { did_on_run, NULL },
+	[PHASE_COMMIT] = { commit_run, NULL },
+};
+
+/* --- the runner --- */
+
+static void job_record(migration_job *j, const char *state)
+{
+	j->rec[j->phase].start_ms = (int64_t)(j->phase_t0 - j->t0);
+	j->rec[j->phase].duration_ms = (int64_t)(now_ms() - j->phase_t0);
+	j->rec[j->phase].state = state;
+}
+
+static void job_fail_message(migration_job *j, const char *message)
+{
+	if (!j->message && message)
+		j->message = strdup(message);
+}
+
+/* Run the current step of the current phase, in the current direction. */
+static void job_step(migration_job *j)
+{
+	int (*fn)(migration_job *) = j->rolling_back ? phase_defs[j->phase].undo :
+						       phase_defs[j->phase].run;
+	int r = fn(j);
+
+	if (r == 1) {
+		/* No more steps: the phase (or its undo) is complete. */
+		if (j->rolling_back) {
+			job_record(j, "undone");
+			job_event(j, "undone", NULL);
+			j->phase--;
+			job_undo_phase(j);
+		} else {
+			job_record(j, (j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
+						      !j->did_available ?
+					      "skipped" :
+					      "done");
+			job_event(j, j->rec[j->phase].state, NULL);
+			j->phase++;
+			job_run_phase(j);
+		}
+		return;
+	}
+	if (r < 0)
+		job_step_done(j, r, "%s failed to start: %s", migration_phase_name(j->phase),
+			      strerror(-r));
+}
+
+static void job_run_phase(migration_job *j)
+{
+	if (j->phase >= _PHASE_MAX) {
+		job_finish(j);
+		return;
+	}
+	j->step = 0;
+	j->phase_t0 = now_ms();
+	job_journal(j);
+	job_event(j, "started", NULL);
+	/* A fault at `migrate` fires once QEMU copies (migrate_on_query). */
+	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
+		job_fault_fire(j, job_step);
+		return;
+	}
+	job_step(j);
+}
+
+static void job_undo_phase(migration_job *j)
+{
+	while (j->phase >= 0 && !phase_defs[j->phase].undo)
+		j->phase--;
+	if (j->phase < 0) {
+		j->phase = PHASE_PREFLIGHT;
+		job_finish(j);
+		return;
+	}
+	j->step = 0;
+	j->phase_t0 = now_ms();
+	job_journal(j);
+	job_event(j, "undoing", NULL);
+	job_step(j);
+}
+
+static void job_step_done(migration_job *j, int error, const char *fmt, ...)
+{
+	_cleanup_free_ char *message = NULL;
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		if (vasprintf(&message, fmt, ap) < 0)
+			message = NULL;
+		va_end(ap);
+	}
+	if (error >= 0) {
+		j->step++;
+		job_step(j);
+		return;
+	}
+
+	if (j->rolling_back) {
+		/* Best effort: one undo that fails must not keep the others from running. */
+		log_warning("%s: undoing %s failed: %s", j->vm_name, migration_phase_name(j->phase),
+			    message ? message : strerror(-error));
+		j->step++;
+		job_step(j);
+		return;
+	}
+
+	job_record(j, "failed");
+	job_event(j, "failed", message);
+	job_fail_message(j, message);
+	if (j->stuck) {
+		job_journal(j);
+		job_finish(j);
+		return;
+	}
+	if (j->phase < PHASE_SWITCHOVER || (j->phase == PHASE_SWITCHOVER && error == -EIO)) {
+		/* Before the point of no return: undo everything, this phase included. */
+		j->rolling_back = true;
+		if (j->phase == PHASE_SWITCHOVER)
+			j->phase = PHASE_MIGRATE;
+		job_undo_phase(j);
+		return;
+	}
+	/* After it: the VM runs on the destination; carry on, degraded. */
+	j->degraded = true;
+	j->phase++;
+	job_run_phase(j);
+}
+
+void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data)
+{
+	json_object *dev;
+
+	if (!strcmp(event, "DEVICE_DELETED") && j->waiting_device_deleted &&
+	    json_object_object_get_ex(data, "device", &dev) &&
+	    !strcmp(json_object_get_string(dev), QEMU_ID_VF)) {
+		j->device_deleted = true;
+		j->waiting_device_deleted = false;
+		/* The device_del reply may still be on its way; it finishes the step then. */
+		if (uv_is_active((uv_handle_t *)j->timer)) {
+			uv_timer_stop(j->timer);
+			job_step_done(j, 0, NULL);
+		}
+	}
+}
+
+void migration_job_vm_exited(struct migration_job *j)
+{
+	log_warning("%s: the source QEMU exited during the migration (phase %s)", j->vm_name,
+		    migration_phase_name(j->phase));
+}
+
+static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migration_job **ret)
+{
+	migration_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	j->d = d;
+	j->v = v;
+	j->vm_name = strdup(name);
+	j->to = strdup(to);
+	j->peer = host_config_find_peer(d->config, to);
+	j->settings = d->config->migration;
+	j->timer = calloc(1, sizeof(*j->timer));
+	if (!j->vm_name || !j->to || !j->timer || !j->peer) {
+		free(j->timer);
+		j->timer = NULL;
+		job_free(j);
+		return j->peer ? -ENOMEM : -ENOENT;
+	}
+	uv_timer_init(d->loop, j->timer);
+	j->timer->data = j;
+	j->t0 = now_ms();
+	if (v)
+		v->job = j;
+	*ret = j;
+	return 0;
+}
+
+int migration_source_start(vm *v, const char *to, json_object *settings,
+			   const migration_fault *fault, rpc_request *req)
+{
+	_cleanup_free_ char *error = NULL;
+	migration_job *j;
+	int r;
+
+	r = job_new(v->daemon, v, v->name, to, &j);
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
+					strerror(-r));
+		return r;
+	}
+	r = migration_settings_override(&j->settings, settings, &error);
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error);
+		job_free(j);
+		return r;
+	}
+	if (fault)
+		j->fault = *fault;
+	j->req = req;
+	log_info("Migrating '%s' from %s to %s%s%s", v->name, v->daemon->config->name, to,
+		 fault ? ", injecting fault " : "", fault ? migration_fault_name(fault->kind) : "");
+	j->phase = PHASE_PREFLIGHT;
+	job_run_phase(j);
+	return 0;
+}
+
+/* --- recovery after a daemon restart --- */
+
+static void recover_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+			     const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status;
+	const char *s = "none";
+
+	if (error == 0 && json_object_object_get_ex(ret, "status", &status))
+		s = json_object_get_string(status);
+	log_info("%s: recovering a migration left in phase migrate; QEMU says '%s'", j->vm_name, s);
+	if (!strcmp(s, "completed")) {
+		json_object_put(j->qemu_stats);
+		j->qemu_stats = json_object_get(ret);
+		j->phase = PHASE_SWITCHOVER;
+		job_run_phase(j);
+	} else if (!strcmp(s, "active") || !strcmp(s, "setup") || !strcmp(s, "device") ||
+		   !strcmp(s, "pre-switchover")) {
+		migrate_resume_watch(j);
+	} else {
+		j->rolling_back = true;
+		job_undo_phase(j);
+	}
+}
+
+static void recover_one(host_daemon *d, const migration_journal *jr)
+{
+	vm *v = vm_find(d, jr->vm);
+	migration_job *j;
+	int r;
+
+	if (strcmp(jr->role, "source"))
+		return;
+	if (!host_config_find_peer(d->config, jr->peer)) {
+		log_error("Journal of '%s' names peer '%s', which is not configured; leaving it",
+			  jr->vm, jr->peer);
+		return;
+	}
+	r = job_new(d, v, jr->vm, jr->peer, &j);
+	if (r < 0)
+		return;
+	j->phase = jr->phase;
+	j->rolling_back = jr->rolling_back;
+	j->did_available = jr->did_available;
+	j->degraded = jr->degraded;
+	log_info("Recovering the migration of '%s' to %s: phase %s, %s", jr->vm, jr->peer,
+		 migration_phase_name(jr->phase), jr->rolling_back ? "rolling back" : "forward");
+
+	if (!v && j->phase < PHASE_SWITCHOVER) {
+		/* The source QEMU died before the switchover: only the incoming copy remains to clean. */
+		j->message = strdup("the source QEMU is gone");
+		j->rolling_back = true;
+		j->phase = PHASE_PREPARE;
+		j->step = 0;
+		job_undo_phase(j);
+		return;
+	}
+	if (j->phase == PHASE_MIGRATE && !j->rolling_back) {
+		if (job_qmp(j, "query-migrate", NULL, recover_on_query) < 0) {
+			j->rolling_back = true;
+			job_undo_phase(j);
+		}
+		return;
+	}
+	if (j->rolling_back || j->phase < PHASE_MIGRATE) {
+		j->rolling_back = true;
+		job_undo_phase(j);
+		return;
+	}
+	job_run_phase(j);
+}
+
+int migration_source_recover(host_daemon *d)
+{
+	return migration_journal_foreach(d, recover_one);
+}

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The host-side agent client. One timer serves every deadline (calls and the handshake): with at
+ * most AGENT_CLIENT_MAX_PENDING calls a linear scan is cheaper than a timer per call, and it
+ * keeps freeing simple (a call owns no libuv handle).
+ */
+#include "transport/agent_client.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "agent_protocol.h"
+#include "json_stream.h"
+#include "log.h"
+
+#define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
+/* Sync ids come from here up; call ids count up from 1 and never reach it. */
+#define AGENT_CLIENT_SYNC_ID_BASE (INT64_C(1) << 40)
+
+typedef enum agent_client_state {
+	AGENT_CLIENT_SYNCING,      /* 0xFF + sync sent, discarding until its reply */
+	AGENT_CLIENT_HELLO,        /* hello sent */
+	AGENT_CLIENT_READY,
+	AGENT_CLIENT_DISCONNECTED, /* EOF, I/O error or incompatible agent */
+} agent_client_state;
+
+typedef struct agent_call {
+	struct agent_call *next;
+	int64_t id;
+	uint64_t deadline; /* uv_now() ms */
+	char *line;        /* the request while it waits for READY; NULL once sent */
+	size_t len;
+	agent_reply_cb cb;
+	void *userdata;
+} agent_call;
+
+struct agent_client {
+	uv_loop_t *loop;
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	unsigned handles_open;
+	bool closing;
+
+	agent_client_callbacks cbs;
+	void *userdata;
+
+	json_stream *stream;
+	char rbuf[4096];
+
+	agent_client_state state;
+	int64_t handshake_id;
+	uint64_t handshake_deadline;
+	uint64_t sync_timeout_ms;
+
+	agent_call *calls; /* in the order they were made */
+	unsigned n_calls;
+	int64_t next_id;
+
+	unsigned version;
+	char *agent;
+	json_object *commands; /* the array from hello */
+};
+
+typedef struct agent_write {
+	uv_write_t req;
+	char *buf;
+} agent_write;
+
+static void client_fail_calls(agent_client *c, int error);
+static void client_sync_start(agent_client *c);
+static void client_timer_update(agent_client *c);
+
+static int64_t client_sync_id_new(void)
+{
+	uint64_t r;
+
+	/* Unpredictable, so that no stale reply in the pipe can match it by accident. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)ts.tv_sec;
+	}
+	return AGENT_CLIENT_SYNC_ID_BASE + (int64_t)(r % (UINT64_C(1) << 52));
+}
+
+static void client_write_done(uv_write_t *req, int status)
+{
+	agent_write *w = (agent_write *)req;
+
+	free(w->buf);
+	free(w);
+}
+
+/* Takes ownership of buf. Write errors show up as a read error or EOF soon after. */
+static int client_write(agent_client *c, char *buf, size_t len)
+{
+	agent_write *w;
+	uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+	int r;
+
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		free(buf);
+		return -ENOMEM;
+	}
+	w->buf = buf;
+	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, client_write_done);
+	if (r < 0) {
+		free(buf);
+		free(w);
+		return r;
+	}
+	return 0;
+}
+
+static int client_format(json_object *msg, bool sync_byte, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len;
+	char *out;
+	int r;
+
+	r = json_stream_format(msg, AGENT_PROTOCOL_MAX_MESSAGE, &line, &len);
+	if (r < 0)
+		return r;
+	if (!sync_byte) {
+		*ret = TAKE_PTR(line);
+		*ret_len = len;
+		return 0;
+	}
+	out = malloc(len + 1);
+	if (!out)
+		return -ENOMEM;
+	out[0] = (char)JSON_STREAM_SYNC_BYTE;
+	memcpy(out + 1, line, len);
+	*ret = out;
+	*ret_len = len + 1;
+	return 0;
+}
+
+static void client_disconnect(agent_client *c, int error)
+{
+	if (c->state == AGENT_CLIENT_DISCONNECTED)
+		return;
+	c->state = AGENT_CLIENT_DISCONNECTED;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	uv_timer_stop(&c->timer);
+	client_fail_calls(c, -ECONNRESET);
+	if (!c->closing && c->cbs.disconnected)
+		c->cbs.disconnected(c, error, c->userdata);
+}
+
+/* Sends the handshake request (sync or hello) and arms its deadline. */
+static void client_handshake_send(agent_client *c, const char *cmd, json_object *args)
+{
+	_cleanup_json_ json_object *msg = NULL;
+	char *buf;
+	size_t len;
+	int r;
+
+	c->handshake_id = client_sync_id_new();
+	c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
+	msg = agent_request_new(c->handshake_id, cmd, args);
+	if (!msg)
+		r = -ENOMEM;
+	else
+		r = client_format(msg, c->state == AGENT_CLIENT_SYNCING, &buf, &len);
+	if (r >= 0)
+		r = client_write(c, buf, len);
+	if (r < 0) {
+		log_debug_errno(r, "agent client: failed to send %s: %m", cmd);
+		client_disconnect(c, r);
+		return;
+	}
+	client_timer_update(c);
+}
+
+static void client_sync_start(agent_client *c)
+{
+	if (c->state == AGENT_CLIENT_DISCONNECTED)
+		return;
+	c->state = AGENT_CLIENT_SYNCING;
+	client_handshake_send(c, "sync", NULL);
+}
+
+static void client_hello_start(agent_client *c)
+{
+	json_object *args = json_object_new_object();
+
+	if (args) {
+		json_object_object_add(args, "min-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MIN));
+		json_object_object_add(args, "max-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MAX));
+		json_object_object_add(args, "client", json_object_new_string("dmigrate"));
+	}
+	c->state = AGENT_CLIENT_HELLO;
+	client_handshake_send(c, "hello", args);
+}
+
+static void client_queue_flush(agent_client *c)
+{
+	for (agent_call *call = c->calls; call; call = call->next) {
+		char *line = TAKE_PTR(call->line);
+		int r;
+
+		if (!line)
+			continue;
+		r = client_write(c, line, call->len);
+		if (r < 0) {
+			client_disconnect(c, r);
+			return;
+		}
+	}
+}
+
+static int client_hello_done(agent_client *c, json_object *ret)
+{
+	json_object *v, *agent, *commands;
+	int64_t version;
+
+	if (!json_object_object_get_ex(ret, "version", &v) || !json_object_is_type(v, json_type_int) ||
+	    !json_object_object_get_ex(ret, "agent", &agent) || !json_object_is_type(agent, json_type_string) ||
+	    !json_object_object_get_ex(ret, "commands", &commands) ||
+	    !json_object_is_type(commands, json_type_array))
+		return -EPROTO;
+	version = json_object_get_int64(v);
+	if (version < AGENT_PROTOCOL_VERSION_MIN || version > AGENT_PROTOCOL_VERSION_MAX)
+		return -EPROTONOSUPPORT;
+
+	free(c->agent);
+	c->agent = strndup(json_object_get_string(agent), 128);
+	json_object_put(c->commands);
+	c->commands = json_object_get(commands);
+	c->version = (unsigned)version;
+	return c->agent ? 0 : -ENOMEM;
+}
+
+static agent_call *client_call_take(agent_client *c, int64_t id)
+{
+	for (agent_call **p = &c->calls; *p; p = &(*p)->next) {
+		agent_call *call = *p;
+
+		if (call->id == id && !call->line) {
+			*p = call->next;
+			c->n_calls--;
+			return call;
+		}
+	}
+	return NULL;
+}
+
+static void client_reply(agent_client *c, const agent_message *m)
+{
+	agent_call *call;
+	int r;
+
+	if (c->state != AGENT_CLIENT_READY && m->id == c->handshake_id) {
+		if (c->state == AGENT_CLIENT_SYNCING) {
+			if (m->kind == AGENT_MESSAGE_RETURN)
+				client_hello_start(c);
+			return;
+		}
+		r = m->kind == AGENT_MESSAGE_RETURN ? client_hello_done(c, m->value) : agent_error_to_errno(m->name);
+		if (r < 0) {
+			log_debug_errno(r, "agent client: hello refused (%s): %m", m->message ?: "bad reply");
+			client_disconnect(c, r);
+			return;
+		}
+		c->state = AGENT_CLIENT_READY;
+		client_timer_update(c);
+		client_queue_flush(c);
+		if (c->state == AGENT_CLIENT_READY && c->cbs.ready)
+			c->cbs.ready(c, c->userdata);
+		return;
+	}
+	/* Until the sync reply, whatever arrives may be the tail of an older exchange. */
+	if (c->state == AGENT_CLIENT_SYNCING || !m->has_id)
+		return;
+	call = client_call_take(c, m->id);
+	if (!call)
+		return;
+	client_timer_update(c);
+	if (m->kind == AGENT_MESSAGE_RETURN)
+		call->cb(c, 0, m->value, NULL, NULL, call->userdata);
+	else
+		call->cb(c, agent_error_to_errno(m->name), NULL, m->name, m->message, call->userdata);
+	free(call);
+}
+
+static int client_message(void *userdata, json_stream_event event, json_object *msg)
+{
+	_cleanup_json_ json_object *owned = msg;
+	agent_client *c = userdata;
+	agent_message m;
+
+	if (event != JSON_STREAM_MESSAGE) {
+		if (event != JSON_STREAM_RESYNC)
+			log_debug("agent client: dropped a malformed or oversized line from the agent");
+		return 0;
+	}
+	if (agent_message_parse(msg, &m) < 0) {
+		log_debug("agent client: ignored a message that is neither a reply nor an event");
+		return 0;
+	}
+	if (m.kind == AGENT_MESSAGE_EVENT) {
+		if (c->cbs.event)
+			c->cbs.event(c, m.name, m.value, c->userdata);
+	} else
+		client_reply(c, &m);
+	/* A callback may have closed us: stop reading what is left of the buffer. */
+	return c->closing || c->state == AGENT_CLIENT_DISCONNECTED ? -ECANCELED : 0;
+}
+
+static void client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	agent_client *c = h->data;
+
+	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+}
+
+static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	agent_client *c = s->data;
+	int r;
+
+	if (n == 0)
+		return;
+	if (n < 0) {
+		client_disconnect(c, n == UV_EOF ? -ECONNRESET : (int)n);
+		return;
+	}
+	r = json_stream_feed(c->stream, buf->base, (size_t)n, client_message, c);
+	if (r < 0 && r != -ECANCELED)
+		client_disconnect(c, r);
+}
+
+static void client_timer_fire(uv_timer_t *t)
+{
+	agent_client *c = t->data;
+	uint64_t now = uv_now(c->loop);
+	bool resync = false;
+
+	for (;;) {
+		agent_call **p, *call = NULL;
+
+		for (p = &c->calls; *p; p = &(*p)->next)
+			if ((*p)->deadline <= now) {
+				call = *p;
+				*p = call->next;
+				c->n_calls--;
+				break;
+			}
+		if (!call)
+			break;
+		/* A request that went out unanswered: the stream can no longer be trusted. */
+		if (!call->line)
+			resync = true;
+		free(call->line);
+		call->cb(c, -ETIMEDOUT, NULL, NULL, NULL, call->userdata);
+		free(call);
+		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
+			return;
+	}
+	if (c->state != AGENT_CLIENT_READY && c->handshake_deadline <= now) {
+		log_debug("agent client: no answer to %s, syncing again",
+			  c->state == AGENT_CLIENT_SYNCING ? "sync" : "hello");
+		client_sync_start(c);
+	} else if (resync && c->state == AGENT_CLIENT_READY)
+		client_sync_start(c);
+	client_timer_update(c);
+}
+
+static void client_timer_update(agent_client *c)
+{
+	uint64_t next = UINT64_MAX, now = uv_now(c->loop);
+
+	if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
+		return;
+	if (c->state != AGENT_CLIENT_READY)
+		next = c->handshake_deadline;
+	for (agent_call *call = c->calls; call; call = call->next)
+		if (call->deadline < next)
+			next = call->deadline;
+	if (next == UINT64_MAX)
+		uv_timer_stop(&c->timer);
+	else
+		uv_timer_start(&c->timer, client_timer_fire, next > now ? next - now : 0, 0);
+}
+
+static void client_fail_calls(agent_client *c, int error)
+{
+	agent_call *call;
+
+	/* One at a time from the head: a callback may make new calls or close the client. */
+	while ((call = c->calls)) {
+		c->calls = call->next;
+		c->n_calls--;
+		free(call->line);
+		call->cb(c, error, NULL, NULL, NULL, call->userdata);
+		free(call);
+	}
+}
+
+int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *cbs, void *userdata,
+			 agent_client **ret)
+{
+	agent_client *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r = json_stream_new(AGENT_PROTOCOL_MAX_MESSAGE, &c->stream);
+	if (r < 0) {
+		free(c);
+		close(fd);
+		return r;
+	}
+	r = uv_pipe_init(loop, &c->pipe, 0);
+	if (r >= 0) {
+		r = uv_pipe_open(&c->pipe, fd);
+		if (r < 0) {
+			/* The handle is initialised: it must be closed through the loop. */
+			close(fd);
+			c->handles_open = 1;
+			c->pipe.data = c;
+			agent_client_close(c);
+			return r;
+		}
+	}
+	if (r < 0) {
+		json_stream_free(c->stream);
+		free(c);
+		close(fd);
+		return r;
+	}
+	uv_timer_init(loop, &c->timer);
+	c->handles_open = 2;
+	c->loop = loop;
+	c->pipe.data = c;
+	c->timer.data = c;
+	if (cbs)
+		c->cbs = *cbs;
+	c->userdata = userdata;
+	c->next_id = 1;
+	c->sync_timeout_ms = AGENT_CLIENT_SYNC_TIMEOUT_MS;
+
+	r = uv_read_start((uv_stream_t *)&c->pipe, client_alloc, client_read);
+	if (r < 0) {
+		agent_client_close(c);
+		return r;
+	}
+	client_sync_start(c);
+	*ret = c;
+	return 0;
+}
+
+int agent_client_connect(uv_loop_t *loop, const char *socket_path, const agent_client_callbacks *cbs,
+			 void *userdata, agent_client **ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, socket_path);
+	/*
+	 * Non-blocking: a Unix connect() completes at once or fails, and a chardev that already
+	 * serves another client and has a full backlog fails with EAGAIN instead of hanging us.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return errno == EINPROGRESS ? -EAGAIN : -errno;
+	return agent_client_open_fd(loop, TAKE_FD(fd), cbs, userdata, ret);
+}
+
+int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint64_t timeout_ms,
+		      agent_reply_cb cb, void *userdata)
+{
+	_cleanup_json_ json_object *msg = NULL;
+	_cleanup_free_ agent_call *call = NULL;
+	const agent_command_def *def;
+	char errbuf[256];
+	char *line;
+	size_t len;
+	int r;
+
+	if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	def = agent_command_find(cmd);
+	if (!def) {
+		json_object_put(args);
+		return -EOPNOTSUPP;
+	}
+	/* sync and hello belong to the client: a second hello would race with its own. */
+	if (def->id == AGENT_CMD_SYNC || def->id == AGENT_CMD_HELLO || timeout_ms == 0 || !cb) {
+		json_object_put(args);
+		return -EINVAL;
+	}
+	r = agent_args_validate(def, args, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		json_object_put(args);
+		return log_debug_errno(r, "agent client: refusing '%s': %s", cmd, errbuf);
+	}
+	if (c->n_calls >= AGENT_CLIENT_MAX_PENDING) {
+		json_object_put(args);
+		return -EBUSY;
+	}
+
+	call = calloc(1, sizeof(*call));
+	if (!call) {
+		json_object_put(args);
+		return -ENOMEM;
+	}
+	call->id = c->next_id;
+	msg = agent_request_new(call->id, cmd, args);
+	if (!msg)
+		return -ENOMEM;
+	r = client_format(msg, false, &line, &len);
+	if (r < 0)
+		return r;
+	if (c->state == AGENT_CLIENT_READY) {
+		r = client_write(c, line, len);
+		if (r < 0)
+			return r;
+	} else {
+		call->line = line;
+		call->len = len;
+	}
+	c->next_id++;
+	call->deadline = uv_now(c->loop) + timeout_ms;
+	call->cb = cb;
+	call->userdata = userdata;
+
+	/* Appended, so that queued requests go out in the order they were made. */
+	agent_call **p = &c->calls;
+	while (*p)
+		p = &(*p)->next;
+	*p = TAKE_PTR(call);
+	c->n_calls++;
+	client_timer_update(c);
+	return 0;
+}
+
+void agent_client_resync(agent_client *c)
+{
+	if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
+		return;
+	client_sync_start(c);
+}
+
+void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms)
+{
+	c->sync_timeout_ms = timeout_ms > 0 ? timeout_ms : AGENT_CLIENT_SYNC_TIMEOUT_MS;
+	/* Applies to the handshake under way too: the first sync went out in agent_client_open_fd(). */
+	if (c->state == AGENT_CLIENT_SYNCING || c->state == AGENT_CLIENT_HELLO) {
+		c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
+		client_timer_update(c);
+	}
+}
+
+bool agent_client_is_ready(const agent_client *c)
+{
+	return c->state == AGENT_CLIENT_READY && !c->closing;
+}
+
+unsigned agent_client_get_version(const agent_client *c)
+{
+	return c->version;
+}
+
+const char *agent_client_get_agent(const agent_client *c)
+{
+	return c->agent;
+}
+
+bool agent_client_has_command(const agent_client *c, const char *cmd)
+{
+	if (!c->commands)
+		return false;
+	for (size_t i = 0; i < json_object_array_length(c->commands); i++) {
+		json_object *e = json_object_array_get_idx(c->commands, i);
+
+		if (json_object_is_type(e, json_type_string) && !strcmp(json_object_get_string(e), cmd))
+			return true;
+	}
+	return false;
+}
+
+static void client_handle_closed(uv_handle_t *h)
+{
+	agent_client *c = h->data;
+
+	if (--c->handles_open > 0)
+		return;
+	json_stream_free(c->stream);
+	json_object_put(c->commands);
+	free(c->agent);
+	free(c);
+}
+
+void agent_client_close(agent_client *c)
+{
+	/* Also reached from the callbacks client_fail_calls() runs below. */
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	client_fail_calls(c, -ECANCELED);
+	uv_close((uv_handle_t *)&c->pipe, client_handle_closed);
+	if (c->handles_open == 2)
+		uv_close((uv_handle_t *)&c->timer, client_handle_closed);
+}
