@@ -19,6 +19,7 @@ typedef struct host_daemon {
 	uv_poll_t control;
 	uv_signal_t sigterm, sigint;
 	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
+	bool kvm_works;     /* kvm_probe() at start: what "accel": "auto" resolves to */
 } host_daemon;
 
 /* Listen on config->control_socket (mode 0600) and serve the daemon protocol. */

@@ -208,11 +208,12 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 {
 	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
-					     "qemu_binary", "migration_address", "passthrough",
+					     "qemu_binary", "accel", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
-			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
+			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr,
+			  *accel = "auto";
 	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
 		   *known_hosts = "/etc/dmigrate/known_hosts";
 	json_object *ssh, *mig;
@@ -226,6 +227,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_string(r, root, "state_dir", "state_dir", false, &state) == -EINVAL ||
 	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
 	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
+	    cfg_string(r, root, "accel", "accel", false, &accel) == -EINVAL ||
 	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
 		    -EINVAL)
 		return -EINVAL;
@@ -246,6 +248,9 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 		if (paths[i][1][0] != '/')
 			return cfg_fail(r, paths[i][0], "expected an absolute path, got \"%s\"",
 					paths[i][1]);
+
+	if (qemu_accel_from_name(accel, &c->accel) < 0)
+		return cfg_fail(r, "accel", "expected " QEMU_ACCEL_NAMES ", got \"%s\"", accel);
 
 	c->migration = (migration_settings){ .downtime_limit_ms = 300 };
 	e = cfg_object(r, root, "migration", "migration", false, &mig);

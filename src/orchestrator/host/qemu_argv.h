@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A VM spec and a run directory make a QEMU command line (qemu-system-x86_64 under TCG). The
+ * A VM spec and a run directory make a QEMU command line (qemu-system-x86_64, on KVM or TCG as the
+ * caller resolved it: host/accel.h). The
  * lab, the CLI and the daemon all start QEMU from this one definition, and the VF the
  * daemon hot-plugs with QMP is described by the same JSON objects the command line is
  * built from, so a plugged VF looks exactly like a VF present at start.
@@ -35,6 +36,7 @@
 typedef enum qemu_argv_flags {
 	QEMU_ARGV_NO_VF = 1 << 0,    /* leave vfport0 empty: the VF is plugged later over QMP */
 	QEMU_ARGV_INCOMING = 1 << 1, /* -incoming defer: wait for a migration stream */
+	QEMU_ARGV_KVM = 1 << 2,      /* -accel kvm -cpu host (qemu_accel_resolve() chose KVM); else TCG */
 } qemu_argv_flags;
 
 /*
