@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
+#include "host/vf_link.h"
 #include "daemon/state_file.h"
 
 #define VM_QUIT_TIMEOUT_MS 10000
@@ -140,8 +141,10 @@ void vm_forget(vm *v)
 		qmp_client_close(v->qmp);
 	if (v->agent)
 		agent_client_close(v->agent);
-	if (v->vf)
+	if (v->vf) {
+		vm_vf_mac(v, true);
 		vf_pool_release(d->pool, v->vf, v->name);
+	}
 	if (path)
 		state_file_remove(path);
 	for (vm **p = &d->vms; *p; p = &(*p)->next)
@@ -288,6 +291,25 @@ static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
 	s->done(v, 0, NULL, s->userdata);
 }
 
+void vm_vf_mac(vm *v, bool clear)
+{
+	const char *mac = clear ? "00:00:00:00:00:00" : v->spec->mac;
+	int r;
+
+	if (v->spec->passthrough != VM_PASSTHROUGH_VFIO || !v->vf)
+		return;
+	r = vf_link_set_mac(v->vf, mac);
+	if (r == -ENOENT)
+		log_debug("%s: %s is not a VF of a PF here: its MAC is the guest's to set", v->name,
+			  v->vf);
+	else if (r < 0)
+		log_warning_errno(r, "%s: cannot set the MAC of VF %s to %s through its PF: %m",
+				  v->name, v->vf, mac);
+	else
+		log_info("%s: VF %s %s through its PF", v->name, v->vf,
+			 clear ? "MAC cleared" : "has the VM's MAC");
+}
+
 int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 {
 	_cleanup_argv_ char **argv = NULL;
@@ -311,6 +333,8 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	r = qemu_argv_build(v->spec, v->run_dir, flags, &argv);
 	if (r < 0)
 		return r;
+	if (!(flags & QEMU_ARGV_NO_VF))
+		vm_vf_mac(v, false);
 	while (argv[n])
 		n++;
 	/* Our own binary, and daemonized: the VM must outlive this daemon. */

@@ -498,6 +498,7 @@ static bool plug_run(dest_op *op)
 	if (qemu_vf_plug_args(v->spec, v->vf, &netdev, &device) < 0)
 		return dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot describe the VF"), true;
 	if (op->step == 0) {
+		vm_vf_mac(v, false);
 		json_object_put(device);
 		if (!netdev)
 			return dest_op_next(op), true;
