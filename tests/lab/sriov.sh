@@ -24,8 +24,9 @@ NAMESPACES=(client switch)
 ADDR[switch]=$NET.254
 declare -A L1_MAC=([hostA]=52:54:00:5d:00:01 [hostB]=52:54:00:5d:00:02)
 declare -A L1_UPLINK_MAC=([hostA]=52:54:00:5d:01:01 [hostB]=52:54:00:5d:01:02)
-# The guests run on nested KVM: about as fast as here under TCG.
-SPEC_VM_TIMEOUT=${DMIGRATE_LAB_BOOT_TIMEOUT:-180}
+# The guests run on nested KVM: 30-90 s to "ready" on an idle machine, more when the two cores
+# are busy with anything else.
+SPEC_VM_TIMEOUT=${DMIGRATE_LAB_BOOT_TIMEOUT:-300}
 # What `lab down` removes besides the hosts' directories.
 LAB_STATE_FILES+=(specs guest-image ssh/cm-hostA ssh/cm-hostB)
 
@@ -335,6 +336,8 @@ cmd_vm_start() {
 	if ! l1_ssh "$host" timeout "$SPEC_VM_TIMEOUT" sh -c \
 		'until grep -qa "dmigrate-lab: ready" "$1" 2>/dev/null; do sleep 0.2; done' _ "$L1_RUN/vms/$name/serial.log"; then
 		l1_ssh "$host" tail -n 20 "$L1_RUN/vms/$name/serial.log" 2>/dev/null | sed 's/^/  guest: /' >&2
+		l1_ssh "$host" tail -n 20 "$L1_RUN/vms/$name/qemu.log" 2>/dev/null | sed 's/^/  qemu: /' >&2
+		l1_ssh "$host" cat /proc/loadavg 2>/dev/null | sed "s/^/  $host load: /" >&2
 		die "VM '$name' did not come up within $SPEC_VM_TIMEOUT s"
 	fi
 	ready=$(l1_ssh "$host" grep -a -m1 'dmigrate-lab: ready' "$L1_RUN/vms/$name/serial.log" | tr -d '\r')
