@@ -26,7 +26,8 @@ static void collect(host_daemon *d, const migration_journal *j)
 {
 	ASSERT_TRUE(n_seen < (int)ELEMENTSOF(seen));
 	snprintf(seen[n_seen++], sizeof(seen[0]), "%s %s %s %s%s%s%s", j->vm, j->role, j->peer,
-		 migration_phase_name(j->phase), j->rolling_back ? " rolling-back" : "",
+		 strcmp(j->role, "source") ? dest_phase_name(j->phase) : migration_phase_name(j->phase),
+		 j->rolling_back ? " rolling-back" : "",
 		 j->did_available ? " did" : "", j->degraded ? " degraded" : "");
 }
 
@@ -78,24 +79,24 @@ TEST(write_read_remove)
 	migration_journal j = { .vm = "vm1", .role = "source", .peer = "hostB",
 				.phase = PHASE_UNPLUG, .did_available = true };
 	migration_journal k = { .vm = "vm2", .role = "destination", .peer = "hostA",
-				.phase = PHASE_PLUG, .degraded = true };
+				.phase = DEST_INCOMING, .degraded = true };
 
 	/* No jobs directory yet: nothing to recover, not an error. */
 	ASSERT_STREQ(scan(&d), "");
 
 	ASSERT_OK(migration_journal_write(&d, &j));
 	ASSERT_OK(migration_journal_write(&d, &k));
-	ASSERT_STREQ(scan(&d), "vm1 source hostB unplug did; vm2 destination hostA plug degraded");
+	ASSERT_STREQ(scan(&d), "vm1 source hostB unplug did; vm2 destination hostA incoming degraded");
 
 	/* A rewrite replaces: the job turned around. */
 	j.phase = PHASE_MIGRATE;
 	j.rolling_back = true;
 	ASSERT_OK(migration_journal_write(&d, &j));
 	ASSERT_STREQ(scan(&d),
-		     "vm1 source hostB migrate rolling-back did; vm2 destination hostA plug degraded");
+		     "vm1 source hostB migrate rolling-back did; vm2 destination hostA incoming degraded");
 
 	ASSERT_OK(migration_journal_remove(&d, "vm1"));
-	ASSERT_STREQ(scan(&d), "vm2 destination hostA plug degraded");
+	ASSERT_STREQ(scan(&d), "vm2 destination hostA incoming degraded");
 	ASSERT_OK(migration_journal_remove(&d, "vm1"));
 	ASSERT_OK(migration_journal_remove(&d, "vm2"));
 	ASSERT_STREQ(scan(&d), "");
@@ -116,6 +117,11 @@ TEST(damaged_and_foreign_files_skipped)
 	write_text("numvm.json",
 		   "{\"vm\": 7, \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
 	write_text("array.json", "[]");
+	/* A destination's phase name is not a source's, and roles are one of the two. */
+	write_text("destsrc.json",
+		   "{\"vm\": \"ds\", \"role\": \"destination\", \"peer\": \"hostA\", \"phase\": \"unplug\"}");
+	write_text("role.json",
+		   "{\"vm\": \"ro\", \"role\": \"bystander\", \"peer\": \"hostA\", \"phase\": \"unplug\"}");
 	/* Not journals at all: a temporary file of an interrupted write, and a stray file. */
 	write_text("vm9.json.tmp",
 		   "{\"vm\": \"vm9\", \"role\": \"source\", \"peer\": \"hostB\", \"phase\": \"unplug\"}");
@@ -128,6 +134,8 @@ TEST(damaged_and_foreign_files_skipped)
 	ASSERT_OK(migration_journal_remove(&d, "badphase"));
 	ASSERT_OK(migration_journal_remove(&d, "numvm"));
 	ASSERT_OK(migration_journal_remove(&d, "array"));
+	ASSERT_OK(migration_journal_remove(&d, "destsrc"));
+	ASSERT_OK(migration_journal_remove(&d, "role"));
 	remove_text("vm9.json.tmp");
 	remove_text(".json");
 	ASSERT_STREQ(scan(&d), "");

@@ -12,6 +12,7 @@ enum {
 	CLI_EXIT_FAILED = 1,   /* failed; for a migration: rolled back, the VM is safe on the source */
 	CLI_EXIT_USAGE = 2,    /* usage or input error: nothing was changed */
 	CLI_EXIT_DEGRADED = 3, /* migrated, but runs on the destination without its VF or DID */
+	CLI_EXIT_LOST = 4,     /* the destination's QEMU died after the switchover: the VM runs nowhere */
 };
 
 typedef struct cli_command {

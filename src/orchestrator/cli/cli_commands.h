@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 int cli_agent(int argc, char **argv);
+int cli_cancel(int argc, char **argv);
 int cli_drill(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_migrate(int argc, char **argv);

@@ -8,6 +8,7 @@
 
 static const cli_command commands[] = {
 	{ "migrate", cli_migrate, "live-migrate a VM to another host" },
+	{ "cancel", cli_cancel, "cancel a migration before its switchover (it is undone)" },
 	{ "list", cli_list, "list the VMs on this host" },
 	{ "status", cli_status, "show a VM, its passthrough device and the host's pool" },
 	{ "start", cli_start, "start a VM from a VM spec file" },
@@ -31,6 +32,7 @@ static void cli_usage(FILE *f)
 		   "  1  failed; a migration was rolled back and the VM runs on the source\n"
 		   "  2  usage or input error; nothing was changed\n"
 		   "  3  migrated, but the VM runs on the destination degraded (no VF or no DID)\n"
+		   "  4  migrated, then lost: the destination's QEMU died after the switchover\n"
 		   "  130  migrate interrupted (Ctrl-C): dmigrate stopped watching, the migration\n"
 		   "       goes on in dmigrated ('dmigrate status VM' follows it)\n");
 }

@@ -43,6 +43,7 @@ static void cli_migrate_usage(FILE *f)
 		"       be reached or did not answer\n"
 		"  2    usage or input error (bad option, unknown VM or host): nothing was changed\n"
 		"  3    migrated but degraded: VM runs on HOST without its passthrough NIC or DID\n"
+		"  4    lost: HOST's QEMU died after the switchover; the VM runs nowhere\n"
 		"  %d  interrupted: dmigrate stopped watching, the migration goes on\n",
 		MIGRATE_DOWNTIME_MIN_MS, MIGRATE_DOWNTIME_MAX_MS, MIGRATE_BANDWIDTH_MAX_MIBPS,
 		MIGRATE_MULTIFD_MAX, CLI_SOCKET_ENV, CLI_SOCKET_DEFAULT, CLI_EXIT_DETACHED);

@@ -6,6 +6,7 @@
 
 #include "cli/cli_args.h"
 #include "control_protocol.h"
+#include "daemon/host_config.h"
 #include "log.h"
 
 static int cli_migrate_number(json_object *settings, const char *key, const char *option,
@@ -38,6 +39,10 @@ int cli_migrate_setting(int c, const char *arg, json_object *settings)
 	case 'x':
 		json_object_object_add(settings, "xbzrle", json_object_new_boolean(1));
 		return 0;
+	case 'T':
+		return cli_migrate_number(settings, "migrate_timeout_ms", "--migrate-timeout", arg,
+					  MIGRATE_TIMEOUT_MIN_MS, MIGRATE_TIMEOUT_MAX_MS,
+					  "milliseconds");
 	}
 	return 1;
 }
@@ -59,7 +64,7 @@ int cli_migrate_settings_parse(char *const *words, size_t n, const char *where,
 	while ((c = getopt_long((int)n + 1, argv, ":", options, NULL)) >= 0) {
 		if (c == '?' || c == ':') {
 			log_error("%s: '%s' %s (the migration options are --downtime-limit, "
-				  "--bandwidth, --multifd, --auto-converge, --xbzrle)",
+				  "--bandwidth, --multifd, --auto-converge, --xbzrle, --migrate-timeout)",
 				  where, argv[optind - 1],
 				  c == ':' ? "needs a value" : "is not a migration option");
 			return -EINVAL;

@@ -16,7 +16,8 @@
 		{ "bandwidth", required_argument, NULL, 'b' },                                     \
 		{ "multifd", required_argument, NULL, 'm' },                                       \
 		{ "auto-converge", no_argument, NULL, 'a' },                                       \
-		{ "xbzrle", no_argument, NULL, 'x' }
+		{ "xbzrle", no_argument, NULL, 'x' },                                              \
+		{ "migrate-timeout", required_argument, NULL, 'T' }
 
 #define CLI_MIGRATE_SETTINGS_HELP                                                                  \
 	"  --downtime-limit MS  the longest pause QEMU may take to switch over (%d to %d)\n"      \
@@ -24,7 +25,9 @@
 	"                       default)\n"                                                        \
 	"  --multifd N          migrate over N parallel channels (0 to %d; 0: one channel)\n"    \
 	"  --auto-converge      throttle the guest's vCPUs if it dirties memory too fast\n"        \
-	"  --xbzrle             send deltas (XBZRLE) of pages that were dirtied again\n"
+	"  --xbzrle             send deltas (XBZRLE) of pages that were dirtied again\n"       \
+	"  --migrate-timeout MS cancel and undo the migration if QEMU's copy has not completed\n" \
+	"                       within MS ms (1000 to 86400000)\n"
 
 /* The getopt value c of one of the options above, with its argument: 0 when stored,
  * -EINVAL after logging what is wrong with the value, 1 when c is none of them. */

@@ -131,6 +131,8 @@ int cli_migrate_exit_code(json_object *result)
 		return CLI_EXIT_OK;
 	if (outcome && !strcmp(outcome, "degraded"))
 		return CLI_EXIT_DEGRADED;
+	if (outcome && !strcmp(outcome, "lost"))
+		return CLI_EXIT_LOST;
 	return CLI_EXIT_FAILED;
 }
 
@@ -166,6 +168,12 @@ void cli_migrate_summary_print(FILE *out, json_object *result)
 		fprintf(out, "%s migrated to %s but is degraded: %s. It runs on %s without its "
 			     "passthrough NIC or DID.\n",
 			vm, to, why, runs_on);
+		break;
+	case CLI_EXIT_LOST:
+		fprintf(out, "%s IS LOST: %s. Its QEMU on %s died after the switchover, when it was the "
+			     "only running copy; the paused copy on %s was not resumed (it would run a "
+			     "stale state). Start it again from its spec.\n",
+			vm, why, to, from);
 		break;
 	default:
 		if (!strcmp(outcome, "rolled-back"))

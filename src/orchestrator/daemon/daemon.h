@@ -9,12 +9,14 @@
 #include "host/vf_pool.h"
 
 typedef struct vm vm;
+struct dest_job;
 
 typedef struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
 	vm *vms;
+	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
 	int control_fd;
 	uv_poll_t control;
 	uv_signal_t sigterm, sigint;
@@ -34,5 +36,6 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args);
+void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args);
 /* A string argument, or an invalid-argument reply naming it (then NULL is returned). */
 const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key);

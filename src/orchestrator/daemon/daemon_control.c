@@ -28,6 +28,7 @@ static const struct {
 	{ "start", daemon_cmd_start },
 	{ "stop", daemon_cmd_stop },
 	{ "migrate", daemon_cmd_migrate },
+	{ "cancel", daemon_cmd_cancel },
 };
 
 static void daemon_on_request(rpc_conn *c, rpc_request *req, const char *cmd, json_object *args,

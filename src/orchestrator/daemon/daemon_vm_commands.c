@@ -247,6 +247,33 @@ void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
 					strerror(-r));
 }
 
+void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args)
+{
+	vm *v = daemon_arg_vm(d, req, args);
+	const char *why = NULL;
+	json_object *o;
+	int r;
+
+	if (!v)
+		return;
+	r = migration_source_cancel(v, &why);
+	if (r == -ENOENT) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot cancel '%s': %s", v->name,
+					why);
+		return;
+	}
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot cancel '%s': %s", v->name,
+					why);
+		return;
+	}
+	/* The migrate request that started the job gets the outcome: rolled back. */
+	o = json_object_new_object();
+	json_object_object_add(o, "vm", json_object_new_string(v->name));
+	json_object_object_add(o, "state", json_object_new_string("cancelling"));
+	rpc_request_reply(req, o);
+}
+
 void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
 {
 	_cleanup_free_ char *error = NULL;

@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	migration_source_recover(&d);
+	migration_dest_recover(&d);
 
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);

@@ -40,7 +40,8 @@ static int migration_settings_parse(cfg_reader *r, json_object *o, const char *f
 				    migration_settings *s)
 {
 	static const char *const known[] = { "downtime_limit_ms", "max_bandwidth_mibps",
-					     "multifd_channels", "auto_converge", "xbzrle", NULL };
+					     "multifd_channels", "auto_converge", "xbzrle",
+					     "migrate_timeout_ms", NULL };
 	char f[128];
 	int e = 0;
 
@@ -56,7 +57,10 @@ static int migration_settings_parse(cfg_reader *r, json_object *o, const char *f
 		     &s->multifd_channels) == -EINVAL ||
 	    cfg_bool(r, o, FIELD("auto_converge"), "auto_converge", false, &s->auto_converge) ==
 		    -EINVAL ||
-	    cfg_bool(r, o, FIELD("xbzrle"), "xbzrle", false, &s->xbzrle) == -EINVAL)
+	    cfg_bool(r, o, FIELD("xbzrle"), "xbzrle", false, &s->xbzrle) == -EINVAL ||
+	    cfg_uint(r, o, FIELD("migrate_timeout_ms"), "migrate_timeout_ms", false,
+		     MIGRATE_TIMEOUT_MIN_MS, MIGRATE_TIMEOUT_MAX_MS,
+		     &s->migrate_timeout_ms) == -EINVAL)
 		e = -EINVAL;
 #undef FIELD
 	if (e == 0)
@@ -91,6 +95,10 @@ json_object *migration_settings_to_json(const migration_settings *s)
 	json_object_object_add(o, "multifd_channels", json_object_new_uint64(s->multifd_channels));
 	json_object_object_add(o, "auto_converge", json_object_new_boolean(s->auto_converge));
 	json_object_object_add(o, "xbzrle", json_object_new_boolean(s->xbzrle));
+	/* 0: not set (settings built by hand); the host's default applies. */
+	if (s->migrate_timeout_ms)
+		json_object_object_add(o, "migrate_timeout_ms",
+				       json_object_new_uint64(s->migrate_timeout_ms));
 	return o;
 }
 
@@ -162,7 +170,7 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 
 static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config *c)
 {
-	static const char *const known[] = { "address", "port", "control_socket", NULL };
+	static const char *const known[] = { "address", "port", "control_socket", "link", NULL };
 	json_object *peers;
 	int e;
 
@@ -179,7 +187,7 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 
 	json_object_object_foreach(peers, name, p) {
 		peer_config *pc = &c->peers[c->n_peers++];
-		const char *address, *sock;
+		const char *address, *sock, *link = "ssh";
 		uint64_t port = 22;
 		char f[3][192];
 
@@ -196,6 +204,12 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 		snprintf(f[1], sizeof(f[1]), "peers.%s.port", name);
 		if (cfg_uint(r, p, f[1], "port", false, 1, 65535, &port) == -EINVAL)
 			return -EINVAL;
+		snprintf(f[1], sizeof(f[1]), "peers.%s.link", name);
+		if (cfg_string(r, p, f[1], "link", false, &link) == -EINVAL)
+			return -EINVAL;
+		if (strcmp(link, "ssh") && strcmp(link, "local"))
+			return cfg_fail(r, f[1], "expected \"ssh\" or \"local\", got \"%s\"", link);
+		pc->local = !strcmp(link, "local");
 		pc->address = strdup(address);
 		pc->control_socket = strdup(sock);
 		pc->port = (unsigned)port;
@@ -209,7 +223,8 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 {
 	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
 					     "qemu_binary", "accel", "migration_address", "passthrough",
-					     "ssh", "peers", "migration", "fault_injection", NULL };
+					     "ssh", "peers", "migration", "fault_injection",
+					     "incoming_timeout_ms", "agent_timeout_ms", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr,
@@ -230,6 +245,15 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_string(r, root, "accel", "accel", false, &accel) == -EINVAL ||
 	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
 		    -EINVAL)
+		return -EINVAL;
+	c->incoming_timeout_ms = INCOMING_TIMEOUT_DEFAULT_MS;
+	if (cfg_uint(r, root, "incoming_timeout_ms", "incoming_timeout_ms", false,
+		     INCOMING_TIMEOUT_MIN_MS, INCOMING_TIMEOUT_MAX_MS,
+		     &c->incoming_timeout_ms) == -EINVAL)
+		return -EINVAL;
+	c->agent_timeout_ms = AGENT_TIMEOUT_DEFAULT_MS;
+	if (cfg_uint(r, root, "agent_timeout_ms", "agent_timeout_ms", false, AGENT_TIMEOUT_MIN_MS,
+		     AGENT_TIMEOUT_MAX_MS, &c->agent_timeout_ms) == -EINVAL)
 		return -EINVAL;
 	e = cfg_object(r, root, "ssh", "ssh", false, &ssh);
 	if (e == -EINVAL)
@@ -252,12 +276,18 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	if (qemu_accel_from_name(accel, &c->accel) < 0)
 		return cfg_fail(r, "accel", "expected " QEMU_ACCEL_NAMES ", got \"%s\"", accel);
 
-	c->migration = (migration_settings){ .downtime_limit_ms = 300 };
+	c->migration = (migration_settings){ .downtime_limit_ms = 300,
+					     .migrate_timeout_ms = MIGRATE_TIMEOUT_DEFAULT_MS };
 	e = cfg_object(r, root, "migration", "migration", false, &mig);
 	if (e == -EINVAL)
 		return e;
 	if (e == 0 && (e = migration_settings_parse(r, mig, "migration", &c->migration)) < 0)
 		return e;
+	if (c->migration.migrate_timeout_ms >= c->incoming_timeout_ms)
+		return cfg_fail(r, "migration.migrate_timeout_ms",
+				"%" PRIu64 " ms must be shorter than incoming_timeout_ms (%" PRIu64
+				" ms): a peer would give up an incoming VM that is still copying",
+				c->migration.migrate_timeout_ms, c->incoming_timeout_ms);
 
 	c->name = strdup(name);
 	c->control_socket = strdup(sock);

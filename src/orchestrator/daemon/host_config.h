@@ -27,6 +27,7 @@ typedef struct peer_config {
 	char *address;       /* the peer's sshd, also its known_hosts key */
 	unsigned port;
 	char *control_socket; /* the peer daemon's socket, reached via direct-streamlocal */
+	bool local; /* control_socket is on this machine: connect to it, no SSH (tests) */
 } peer_config;
 
 typedef struct migration_settings {
@@ -35,7 +36,20 @@ typedef struct migration_settings {
 	uint64_t multifd_channels;    /* 0: multifd off */
 	bool auto_converge;
 	bool xbzrle;
+	/* The `migrate` phase's bound: past it the copy is cancelled and the job undone. */
+	uint64_t migrate_timeout_ms;
 } migration_settings;
+
+#define MIGRATE_TIMEOUT_DEFAULT_MS (30 * 60 * 1000ULL)
+#define MIGRATE_TIMEOUT_MIN_MS 1000ULL
+#define MIGRATE_TIMEOUT_MAX_MS (24 * 3600 * 1000ULL)
+/* How long a destination keeps an incoming VM whose source never finishes (docs/design.md). */
+#define INCOMING_TIMEOUT_DEFAULT_MS (2 * 3600 * 1000ULL)
+#define INCOMING_TIMEOUT_MIN_MS 2000ULL
+#define INCOMING_TIMEOUT_MAX_MS (48 * 3600 * 1000ULL)
+#define AGENT_TIMEOUT_DEFAULT_MS 5000ULL
+#define AGENT_TIMEOUT_MIN_MS 100ULL
+#define AGENT_TIMEOUT_MAX_MS 60000ULL
 
 typedef struct host_config {
 	char *path; /* the file it was read from, for messages */
@@ -56,6 +70,8 @@ typedef struct host_config {
 	size_t n_peers;
 	migration_settings migration;
 	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
+	uint64_t incoming_timeout_ms; /* an incoming VM not switched over by then is removed */
+	uint64_t agent_timeout_ms;    /* the bound of one guest agent request */
 } host_config;
 
 /* On failure *ret_error (malloc()ed) names the file and the field. */

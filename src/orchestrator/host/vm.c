@@ -182,6 +182,10 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 		migration_job_vm_exited(v->job);
 		return;
 	}
+	if (v->incoming_job) {
+		migration_dest_vm_exited(v->incoming_job);
+		return;
+	}
 	/* Nobody asked for this: QEMU crashed or the guest powered off. */
 	log_warning("VM '%s' is gone; its record and VF are released", v->name);
 	vm_forget(v);
@@ -443,6 +447,8 @@ static void vm_on_qmp_event(qmp_client *c, const char *name, json_object *data,
 		vm_set_status(v, "shutdown");
 	if (v->job)
 		migration_job_qmp_event(v->job, name, data);
+	if (v->incoming_job)
+		migration_dest_qmp_event(v->incoming_job, name, data);
 }
 
 static void vm_on_qmp_disconnected(qmp_client *c, int error, void *userdata)
@@ -483,9 +489,27 @@ static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
 	vm_agent_reset(v);
 }
 
+static void vm_on_agent_event(agent_client *c, const char *event, json_object *data,
+			      void *userdata)
+{
+	vm *v = userdata;
+
+	if (v->agent_event)
+		v->agent_event(v, event, data, v->agent_event_userdata);
+}
+
+void vm_agent_listen(vm *v,
+		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
+		     void *userdata)
+{
+	v->agent_event = cb;
+	v->agent_event_userdata = userdata;
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
+		.event = vm_on_agent_event,
 		.disconnected = vm_on_agent_disconnected,
 	};
 	_cleanup_free_ char *path = NULL;
@@ -517,7 +541,8 @@ json_object *vm_summary(vm *v)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
-	json_object_object_add(o, "state", json_object_new_string(v->job ? "migrating" : v->status));
+	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
+									   "migrating" : v->status));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);

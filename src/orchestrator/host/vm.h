@@ -20,6 +20,7 @@
 #include "host/vm_spec.h"
 
 struct migration_job;
+struct dest_job;
 
 typedef void (*vm_done_cb)(vm *v, int error, const char *message, void *userdata);
 
@@ -35,7 +36,11 @@ struct vm {
 	char *status;   /* QEMU's run state as last seen ("running", "inmigrate", ...) */
 	qmp_client *qmp;
 	agent_client *agent;
-	struct migration_job *job; /* the migration this VM takes part in, if any */
+	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
+	struct dest_job *incoming_job; /* ... or as its destination */
+	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen(). */
+	void (*agent_event)(vm *v, const char *event, json_object *data, void *userdata);
+	void *agent_event_userdata;
 
 	int pidfd;
 	uv_poll_t *pid_watch;
@@ -78,6 +83,10 @@ int vm_stop_qemu(vm *v, bool force, vm_done_cb done, void *userdata);
 qmp_client *vm_qmp(vm *v);
 /* The VM's agent client, connected on first use. */
 agent_client *vm_agent(vm *v);
+/* Hear the agent's events until called again with NULL (one listener at a time). */
+void vm_agent_listen(vm *v,
+		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
+		     void *userdata);
 /* Drop the agent link (e.g. after the VM moved): the next vm_agent() reconnects. */
 void vm_agent_reset(vm *v);
 

@@ -1,180 +1,794 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The destination half of a migration: the peer-* commands the source daemon sends. Each runs a
- * short chain of QMP and agent calls for one VM and answers once. They are idempotent where the
- * recovery of an interrupted migration may send them again.
+ * The destination half of a migration (docs/design.md, "The destination half"). It answers the
+ * source's peer-* commands, and it is a job of its own: it records its phase in its own journal
+ * (prepare, incoming, switchover, plug, active, did-on, commit), and from the switchover on it
+ * owns the migration. Once the VM runs here, plug, active and did-on run without waiting for the
+ * source; the source's peer-plug, peer-activate and peer-did-on only wait for their outcome. A
+ * restarted daemon finishes them from the journal, and an incoming VM whose source never switches
+ * it over is removed at a deadline (incoming_timeout_ms).
+ *
+ * Before the switchover a failure here undoes this half (the incoming QEMU stopped, its VF freed)
+ * and tells the source, which resumes its own copy. After it, a failure only degrades the result;
+ * the destination's QEMU dying then takes the only running copy with it: the VM is reported lost.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control_protocol.h"
 #include "log.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
+#include "migration/migration_journal.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
-#define DEST_AGENT_TIMEOUT_MS 5000
-#define DEST_RUNNING_TIMEOUT_MS 30000
-#define DEST_POLL_MS 50
-/* An error code of our own: the incoming QEMU is gone, so the source may resume safely. */
-#define DEST_ERR_NOT_RUNNING "not-running"
+/* Past agent_timeout_ms (at most 60 s) of its one agent call. */
+#define DEST_DID_ON_TIMEOUT_MS 65000
+#define DEST_PREPARE_TIMEOUT_MS 60000
+#define DEST_SWITCHOVER_TIMEOUT_MS 60000
+#define DEST_PLUG_TIMEOUT_MS 20000
+#define DEST_ACTIVE_TIMEOUT_MS (3 * VF_ACTIVATE_TIMEOUT_MS)
+/* After did-on, how long the source has to confirm it let its copy go before we commit alone. */
+#define DEST_COMMIT_WAIT_MS 60000
 
-typedef struct dest_op {
+typedef struct dest_job dest_job;
+
+/* A request that waits for a phase's outcome: peer-prepare, peer-switchover, peer-plug, ... */
+typedef struct dest_waiter {
+	rpc_request *req;
+	dest_phase phase;
+	struct dest_waiter *next;
+} dest_waiter;
+
+struct dest_job {
 	host_daemon *d;
 	char *vm;
-	rpc_request *req;
+	char *source;
+	dest_phase phase;
 	int step;
-	uint64_t waited_ms;
-	uv_timer_t *timer;
-	bool multifd; /* peer-prepare: the source migrates with multifd, so must we */
-	json_object *result;
-	bool (*run)(struct dest_op *op); /* start the current step; false when done */
-} dest_op;
+	bool in_phase;   /* the phase's steps run (false: it waits for the source, or it ended) */
+	bool did;        /* turn DID on after the VF: the source had it on */
+	bool degraded;
+	bool lost;       /* the VM ran here after the switchover and its QEMU died */
+	bool ended;      /* committed, undone or lost: freed once no callback is pending */
+	bool multifd;
+	bool commit_asked; /* the source sent peer-commit: its copy is gone */
+	unsigned pending; /* callbacks still to come that hold j */
+	uint64_t deadline_ms; /* CLOCK_REALTIME: an incoming VM not switched over by then is removed */
+	migration_fault fault; /* a drill's fault at one of our phases after the switchover */
+	bool fault_fired;
+	uint64_t port;   /* where the incoming QEMU listens */
+	struct {
+		const char *state; /* NULL: not finished; "done", "failed", "skipped" */
+		char *message;
+		uint64_t device_wait_ms;
+	} rec[_DEST_PHASE_MAX];
+	dest_waiter *waiters;
+	uv_timer_t *phase_timer, *deadline_timer;
+	dest_job *next;
+};
 
-static void dest_op_timer_free(uv_handle_t *h)
+/*
+ * The destination's phases. run starts step j->step and returns 1 when there is no such step, 0
+ * when it started one (which ends with dest_step_done()), or a negative errno. timeout_ms bounds
+ * the phase; 0: the job's deadline bounds it. A failure in a phase that undoes removes the
+ * incoming VM; in one that does not, it degrades the result and the job goes on.
+ */
+typedef struct dest_phase_def {
+	const char *where;
+	int (*run)(dest_job *j);
+	uint64_t timeout_ms;
+	bool undoes;
+} dest_phase_def;
+
+static const dest_phase_def dest_phases[_DEST_PHASE_MAX];
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static dest_job *dest_job_find(host_daemon *d, const char *name)
+{
+	for (dest_job *j = d->dest_jobs; j; j = j->next)
+		if (!j->ended && !strcmp(j->vm, name))
+			return j;
+	return NULL;
+}
+
+static void dest_timer_free(uv_handle_t *h)
 {
 	free(h);
 }
 
-static void dest_op_free(dest_op *op)
+static void dest_job_free(dest_job *j)
 {
-	if (op->timer)
-		uv_close((uv_handle_t *)op->timer, dest_op_timer_free);
-	json_object_put(op->result);
-	free(op->vm);
-	free(op);
+	for (dest_job **p = &j->d->dest_jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	uv_close((uv_handle_t *)j->phase_timer, dest_timer_free);
+	uv_close((uv_handle_t *)j->deadline_timer, dest_timer_free);
+	for (int p = 0; p < _DEST_PHASE_MAX; p++)
+		free(j->rec[p].message);
+	free(j->vm);
+	free(j->source);
+	free(j);
 }
 
-static void dest_op_fail(dest_op *op, const char *code, const char *fmt, ...) _printf_(3, 4);
-static void dest_op_fail(dest_op *op, const char *code, const char *fmt, ...)
+/* A callback that holds j is about to be set up / has run. */
+static void dest_hold(dest_job *j)
+{
+	j->pending++;
+}
+
+static bool dest_release(dest_job *j)
+{
+	j->pending--;
+	if (j->ended && j->pending == 0) {
+		dest_job_free(j);
+		return true;
+	}
+	return false;
+}
+
+static void dest_journal(dest_job *j)
+{
+	migration_journal jr = {
+		.vm = j->vm,
+		.role = "destination",
+		.peer = j->source,
+		.phase = j->phase,
+		.did_available = j->did,
+		.degraded = j->degraded,
+		.deadline_ms = j->deadline_ms,
+		.fault = j->fault_fired ? (migration_fault){ 0 } : j->fault,
+	};
+	int r = migration_journal_write(j->d, &jr);
+
+	if (r < 0)
+		log_warning_errno(r, "Failed to write the destination journal of '%s': %m", j->vm);
+}
+
+static vm *dest_vm(dest_job *j)
+{
+	return vm_find(j->d, j->vm);
+}
+
+/* --- answering the source --- */
+
+static json_object *dest_record_json(dest_job *j, dest_phase p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "phase", json_object_new_string(dest_phase_name(p)));
+	json_object_object_add(o, "state", json_object_new_string(j->rec[p].state ?: "pending"));
+	if (j->rec[p].message)
+		json_object_object_add(o, "message", json_object_new_string(j->rec[p].message));
+	if (p == DEST_ACTIVE)
+		json_object_object_add(o, "device_wait_ms",
+				       json_object_new_uint64(j->rec[p].device_wait_ms));
+	if (p == DEST_PREPARE)
+		json_object_object_add(o, "port", json_object_new_uint64(j->port));
+	return o;
+}
+
+static void dest_answer(dest_job *j, rpc_request *req, dest_phase p)
+{
+	if (j->lost)
+		rpc_request_reply_error(req, DEST_ERR_LOST,
+					"'%s' is lost: its QEMU on %s exited after the switchover",
+					j->vm, j->d->config->name);
+	else if (!j->rec[p].state)
+		/* The job ended before it reached p: only an undone one does. */
+		rpc_request_reply_error(req, p <= DEST_SWITCHOVER ? DEST_ERR_NOT_RUNNING :
+								    CONTROL_ERR_FAILED,
+					"%s: the incoming migration of '%s' was undone before %s",
+					j->d->config->name, j->vm, dest_phase_name(p));
+	else if (!strcmp(j->rec[p].state, "failed"))
+		rpc_request_reply_error(req, p <= DEST_SWITCHOVER ? DEST_ERR_NOT_RUNNING :
+								    CONTROL_ERR_FAILED,
+					"%s: %s", j->d->config->name,
+					j->rec[p].message ?: "failed");
+	else
+		rpc_request_reply(req, dest_record_json(j, p));
+}
+
+/* Answer the requests that wait for phase p (all of them, when the job ended). */
+static void dest_answer_waiters(dest_job *j)
+{
+	for (dest_waiter **w = &j->waiters; *w;) {
+		dest_waiter *x = *w;
+
+		if (!j->ended && !j->rec[x->phase].state) {
+			w = &x->next;
+			continue;
+		}
+		*w = x->next;
+		dest_answer(j, x->req, x->phase);
+		free(x);
+	}
+}
+
+static void dest_wait_for(dest_job *j, rpc_request *req, dest_phase p)
+{
+	dest_waiter *w;
+
+	if (j->ended || j->rec[p].state) {
+		dest_answer(j, req, p);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		return;
+	}
+	w->req = req;
+	w->phase = p;
+	w->next = j->waiters;
+	j->waiters = w;
+}
+
+/* --- the runner --- */
+
+static void dest_enter(dest_job *j, dest_phase p);
+static void dest_step(dest_job *j);
+
+static void dest_set_record(dest_job *j, dest_phase p, const char *state, const char *message)
+{
+	j->rec[p].state = state;
+	free(j->rec[p].message);
+	j->rec[p].message = message ? strdup(message) : NULL;
+}
+
+/* The job is over: forget it once its last callback has run. */
+static void dest_end(dest_job *j)
+{
+	vm *v = dest_vm(j);
+
+	if (v && v->incoming_job == j)
+		v->incoming_job = NULL;
+	uv_timer_stop(j->phase_timer);
+	uv_timer_stop(j->deadline_timer);
+	j->in_phase = false;
+	j->ended = true;
+	dest_answer_waiters(j);
+	dest_hold(j);
+	dest_release(j);
+}
+
+/* Before the switchover: stop the incoming QEMU, free its VF, forget the job. */
+static void dest_undo_on_stopped(vm *v, int error, const char *message, void *userdata)
+{
+	dest_job *j = userdata;
+
+	vm_forget(v);
+	if (!dest_release(j))
+		migration_journal_remove(j->d, j->vm);
+}
+
+static void dest_undo(dest_job *j, const char *why)
+{
+	vm *v = dest_vm(j);
+
+	log_warning("%s: incoming migration from %s undone: %s", j->vm, j->source, why);
+	if (j->phase < _DEST_PHASE_MAX && !j->rec[j->phase].state)
+		dest_set_record(j, j->phase, "failed", why);
+	migration_journal_remove(j->d, j->vm);
+	if (v) {
+		v->incoming_job = NULL;
+		dest_hold(j);
+		if (vm_stop_qemu(v, true, dest_undo_on_stopped, j) < 0) {
+			dest_release(j);
+			vm_forget(v);
+		}
+	}
+	dest_end(j);
+}
+
+/* After the switchover the VM's only running copy was here, and it is gone. */
+static void dest_lose(dest_job *j, const char *why)
+{
+	vm *v = dest_vm(j);
+
+	log_error("VM '%s' IS LOST: %s. It migrated from %s, whose copy stays paused and is never resumed; restart it from its spec.",
+		  j->vm, why, j->source);
+	j->lost = true;
+	migration_journal_remove(j->d, j->vm);
+	if (v) {
+		v->incoming_job = NULL;
+		vm_forget(v); /* releases the VF: nothing stays reserved for a VM that is gone */
+	}
+	dest_end(j);
+}
+
+static void dest_commit(dest_job *j)
+{
+	vm *v = dest_vm(j);
+
+	if (v) {
+		v->incoming = false;
+		vm_save(v);
+	}
+	dest_set_record(j, DEST_COMMIT, "done", NULL);
+	migration_journal_remove(j->d, j->vm);
+	log_info("%s: migration from %s committed%s; the VM is %s's now", j->vm, j->source,
+		 j->degraded ? " (degraded)" : "", j->d->config->name);
+	dest_end(j);
+}
+
+static void dest_phase_failed(dest_job *j, const char *message)
+{
+	dest_phase p = j->phase;
+
+	uv_timer_stop(j->phase_timer);
+	j->in_phase = false;
+	log_warning("%s: destination phase %s failed: %s", j->vm, dest_phase_name(p), message);
+	if (p == DEST_SWITCHOVER && j->step > 0) {
+		/* It runs here: only the announcement failed. The guest's own ARP follows. */
+		dest_set_record(j, p, "done", message);
+		dest_answer_waiters(j);
+		dest_enter(j, p + 1);
+		return;
+	}
+	if (dest_phases[p].undoes) {
+		dest_undo(j, message);
+		return;
+	}
+	dest_set_record(j, p, "failed", message);
+	j->degraded = true;
+	dest_answer_waiters(j);
+	dest_enter(j, p + 1);
+}
+
+static void dest_step_done(dest_job *j, dest_phase p, int error, const char *fmt, ...)
+	_printf_(4, 5);
+static void dest_step_done(dest_job *j, dest_phase p, int error, const char *fmt, ...)
 {
 	_cleanup_free_ char *message = NULL;
 	va_list ap;
 
+	/* A late answer to a phase that timed out, or to a job that ended meanwhile. */
+	if (dest_release(j) || j->ended || j->phase != p || !j->in_phase)
+		return;
+	if (error >= 0) {
+		j->step++;
+		dest_step(j);
+		return;
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&message, fmt, ap) < 0)
 		message = NULL;
 	va_end(ap);
-	log_warning("%s: %s", op->vm, message ? message : code);
-	rpc_request_reply_error(op->req, code, "%s", message ? message : code);
-	dest_op_free(op);
+	dest_phase_failed(j, message ?: strerror(-error));
 }
 
-static void dest_op_next(dest_op *op)
+static void dest_on_phase_timeout(uv_timer_t *t)
 {
-	op->step++;
-	if (!op->run(op)) {
-		rpc_request_reply(op->req, TAKE_PTR(op->result));
-		dest_op_free(op);
+	dest_job *j = t->data;
+	_cleanup_free_ char *why = NULL;
+
+	if (j->phase == DEST_COMMIT) {
+		log_warning("%s: %s never confirmed the commit; the VM runs here, keeping it", j->vm,
+			    j->source);
+		dest_commit(j);
+		return;
 	}
+	if (asprintf(&why, "phase %s did not finish within %llu ms", dest_phase_name(j->phase),
+		     (unsigned long long)dest_phases[j->phase].timeout_ms) < 0)
+		why = NULL;
+	dest_phase_failed(j, why ?: "timed out");
 }
 
-static vm *dest_op_vm(dest_op *op)
+static void dest_step(dest_job *j)
 {
-	vm *v = vm_find(op->d, op->vm);
+	dest_phase p = j->phase;
+	int r = dest_phases[p].run(j);
 
-	if (!v)
-		dest_op_fail(op, CONTROL_ERR_NOT_FOUND, "No VM named '%s' on %s", op->vm,
-			     op->d->config->name);
-	return v;
+	if (r < 0) {
+		dest_phase_failed(j, strerror(-r));
+		return;
+	}
+	if (r == 0)
+		return;
+	/* No more steps. incoming waits for the source's switchover or abort (or the deadline),
+	 * commit for its peer-commit (or its timeout); the others go on. */
+	j->in_phase = false;
+	if (p == DEST_INCOMING)
+		return;
+	if (p == DEST_COMMIT) {
+		if (j->commit_asked)
+			dest_commit(j);
+		return;
+	}
+	uv_timer_stop(j->phase_timer);
+	if (!j->rec[p].state)
+		dest_set_record(j, p, "done", NULL);
+	log_info("%s: destination phase %s %s", j->vm, dest_phase_name(p), j->rec[p].state);
+	dest_answer_waiters(j);
+	dest_enter(j, p + 1);
 }
+
+/* A drill's fault at this phase: fired once, on entry; the phase meets it as a real failure. */
+static void dest_on_fault(int error, const char *message, void *userdata)
+{
+	dest_job *j = userdata;
+
+	if (dest_release(j) || j->ended)
+		return;
+	if (error < 0)
+		log_warning("%s: fault %s at %s not injected: %s", j->vm,
+			    migration_fault_name(j->fault.kind), dest_phase_name(j->phase), message);
+	dest_step(j);
+}
+
+static bool dest_fault_due(dest_job *j)
+{
+	return j->fault.kind != FAULT_NONE && !j->fault_fired &&
+	       dest_phase_from_name(migration_phase_name(j->fault.phase)) == (int)j->phase;
+}
+
+static void dest_enter(dest_job *j, dest_phase p)
+{
+	j->phase = p;
+	j->step = 0;
+	j->in_phase = true;
+	dest_journal(j);
+	if (dest_phases[p].timeout_ms)
+		uv_timer_start(j->phase_timer, dest_on_phase_timeout, dest_phases[p].timeout_ms, 0);
+	if (dest_fault_due(j)) {
+		j->fault_fired = true;
+		log_info("%s: destination phase %s: injecting fault %s", j->vm, dest_phase_name(p),
+			 migration_fault_name(j->fault.kind));
+		dest_hold(j);
+		if (migration_dest_fault_inject(j->d, j->vm, &j->fault, dest_on_fault, j) < 0)
+			dest_on_fault(-ENOMEM, "out of memory", j);
+		return;
+	}
+	dest_step(j);
+}
+
+static void dest_on_deadline(uv_timer_t *t)
+{
+	dest_job *j = t->data;
+
+	/* From the switchover on, each phase has its own bound. */
+	if (j->phase < DEST_SWITCHOVER)
+		dest_undo(j, "its source did not switch it over before the deadline (incoming_timeout_ms)");
+}
+
+static void dest_arm_deadline(dest_job *j)
+{
+	uint64_t now = realtime_ms();
+
+	uv_timer_start(j->deadline_timer, dest_on_deadline,
+		       j->deadline_ms > now ? j->deadline_ms - now : 0, 0);
+}
+
+static int dest_job_new(host_daemon *d, const char *vm_name, const char *source, dest_job **ret)
+{
+	dest_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	j->d = d;
+	j->vm = strdup(vm_name);
+	j->source = strdup(source);
+	j->phase_timer = calloc(1, sizeof(*j->phase_timer));
+	j->deadline_timer = calloc(1, sizeof(*j->deadline_timer));
+	if (!j->vm || !j->source || !j->phase_timer || !j->deadline_timer) {
+		free(j->vm);
+		free(j->source);
+		free(j->phase_timer);
+		free(j->deadline_timer);
+		free(j);
+		return -ENOMEM;
+	}
+	uv_timer_init(d->loop, j->phase_timer);
+	uv_timer_init(d->loop, j->deadline_timer);
+	j->phase_timer->data = j->deadline_timer->data = j;
+	j->next = d->dest_jobs;
+	d->dest_jobs = j;
+	*ret = j;
+	return 0;
+}
+
+/* --- QMP and agent calls of a phase --- */
 
 static void dest_on_qmp(qmp_client *c, int error, json_object *ret, const char *cls,
 			const char *desc, void *userdata)
 {
-	dest_op *op = userdata;
+	dest_job *j = userdata;
 
 	/* "Duplicate ID": a repeated plug finds the VF in place already. */
-	if (error < 0 && !(error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "QEMU: %s", desc ? desc : strerror(-error));
-		return;
-	}
-	dest_op_next(op);
+	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))
+		error = 0;
+	dest_step_done(j, j->phase, error, "QEMU: %s", desc ? desc : strerror(-error));
 }
 
-static bool dest_qmp(dest_op *op, const char *cmd, json_object *args, qmp_reply_cb cb)
+static int dest_qmp(dest_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
 {
-	vm *v = dest_op_vm(op);
+	vm *v = dest_vm(j);
 	qmp_client *q = v ? vm_qmp(v) : NULL;
 	int r;
 
-	if (!v)
-		return true; /* dest_op_vm() answered and freed op: nothing more to do */
 	if (!q) {
 		json_object_put(args);
-		dest_op_fail(op, DEST_ERR_NOT_RUNNING, "QEMU of '%s' is not running", op->vm);
-		return true;
+		return -ENOTCONN;
 	}
-	r = qmp_client_execute(q, cmd, args, DEST_QMP_TIMEOUT_MS, cb ? cb : dest_on_qmp, op);
+	dest_hold(j);
+	r = qmp_client_execute(q, cmd, args, DEST_QMP_TIMEOUT_MS, cb ? cb : dest_on_qmp, j);
 	if (r < 0)
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot send '%s' to QEMU: %s", cmd,
-			     strerror(-r));
-	return true;
+		j->pending--;
+	return r;
 }
 
-static void dest_on_agent(agent_client *c, int error, json_object *ret, const char *code,
-			  const char *message, void *userdata)
-{
-	dest_op *op = userdata;
+/* --- prepare: the incoming QEMU, without its VF --- */
 
-	if (error < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "guest agent: %s",
-			     message ? message : strerror(-error));
+static void prepare_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+			     const char *desc, void *userdata)
+{
+	dest_job *j = userdata;
+	json_object *addrs, *a, *port;
+	int64_t p = 0;
+
+	if (error == 0 && json_object_object_get_ex(ret, "socket-address", &addrs) &&
+	    (a = json_object_array_get_idx(addrs, 0)) &&
+	    json_object_object_get_ex(a, "port", &port))
+		p = strtoll(json_object_get_string(port), NULL, 10);
+	if (p <= 0 || p > 65535) {
+		dest_step_done(j, DEST_PREPARE, -EBADMSG, "QEMU did not say which port it listens on");
 		return;
 	}
-	dest_op_next(op);
+	j->port = (uint64_t)p;
+	log_info("%s: incoming migration listens on %s port %lld", j->vm,
+		 j->d->config->migration_address, (long long)p);
+	dest_step_done(j, DEST_PREPARE, 0, NULL);
 }
 
-static bool dest_agent(dest_op *op, const char *cmd, json_object *args, uint64_t timeout,
-		       agent_reply_cb cb)
+static void prepare_on_started(vm *v, int error, const char *message, void *userdata)
 {
-	vm *v = dest_op_vm(op);
-	agent_client *a = v ? vm_agent(v) : NULL;
+	dest_job *j = userdata;
+
+	if (error == 0)
+		log_info("%s: incoming QEMU started (pid %d), VF %s reserved", j->vm, (int)v->pid,
+			 v->vf);
+	dest_step_done(j, DEST_PREPARE, error, "%s", message ?: "QEMU did not start");
+}
+
+static int prepare_run(dest_job *j)
+{
+	json_object *args, *caps, *cap;
+	vm *v = dest_vm(j);
+	char *uri;
 	int r;
 
 	if (!v)
-		return true;
-	if (!a) {
-		json_object_put(args);
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot reach the guest agent of '%s'", op->vm);
-		return true;
+		return -ENOENT;
+	switch (j->step) {
+	case 0:
+		dest_hold(j);
+		r = vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, prepare_on_started, j);
+		if (r < 0)
+			j->pending--;
+		return r;
+	case 1:
+		/* multifd must be on at both ends; everything else is the source's business. */
+		caps = json_object_new_array();
+		cap = json_object_new_object();
+		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
+		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
+		json_object_array_add(caps, cap);
+		args = json_object_new_object();
+		json_object_object_add(args, "capabilities", caps);
+		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
+	case 2:
+		if (asprintf(&uri, "tcp:%s:0", j->d->config->migration_address) < 0)
+			return -ENOMEM;
+		args = qmp_args_new("uri", uri, NULL);
+		free(uri);
+		return dest_qmp(j, "migrate-incoming", args, NULL);
+	case 3:
+		return dest_qmp(j, "query-migrate", NULL, prepare_on_query);
 	}
-	r = agent_client_call(a, cmd, args, timeout, cb ? cb : dest_on_agent, op);
-	if (r < 0)
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot send '%s' to the guest agent: %s", cmd,
-			     strerror(-r));
-	return true;
+	return 1;
 }
 
-static int dest_op_new(host_daemon *d, rpc_request *req, json_object *args, bool (*run)(dest_op *),
-		       dest_op **ret)
+/* --- incoming: nothing runs; the source copies, then asks for the switchover (or aborts) --- */
+
+static int incoming_run(dest_job *j)
 {
-	const char *name = daemon_arg_string(req, args, "vm");
-	dest_op *op;
-
-	if (!name)
-		return -EINVAL;
-	op = calloc(1, sizeof(*op));
-	if (!op || !(op->vm = strdup(name))) {
-		free(op);
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
-		return -ENOMEM;
-	}
-	op->d = d;
-	op->req = req;
-	op->run = run;
-	op->step = -1;
-	*ret = op;
-	return 0;
+	return 1;
 }
 
-/* Parse the spec the source sent. */
-static int dest_parse_spec(dest_op *op, json_object *args, vm_spec **ret)
+/* --- switchover: the VM runs here once QEMU says RESUME; then tell the switches --- */
+
+static void switchover_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
+				 const char *desc, void *userdata)
+{
+	dest_job *j = userdata;
+	json_object *status;
+
+	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
+	    !strcmp(json_object_get_string(status), "running") && j->step == 0) {
+		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);
+		return;
+	}
+	/* Not yet: QEMU's RESUME event ends the step (migration_dest_qmp_event). */
+	dest_release(j);
+}
+
+static int switchover_run(dest_job *j)
+{
+	json_object *args;
+	vm *v;
+
+	switch (j->step) {
+	case 0:
+		/* It may have resumed already: ask once, then wait for the event. */
+		return dest_qmp(j, "query-status", NULL, switchover_on_status);
+	case 1:
+		/* Tell the switches where the VM's MAC lives now, before the guest says anything. */
+		args = json_object_new_object();
+		json_object_object_add(args, "initial", json_object_new_int(50));
+		json_object_object_add(args, "max", json_object_new_int(550));
+		json_object_object_add(args, "rounds", json_object_new_int(5));
+		json_object_object_add(args, "step", json_object_new_int(100));
+		return dest_qmp(j, "announce-self", args, NULL);
+	case 2:
+		v = dest_vm(j);
+		if (v) {
+			free(v->status);
+			v->status = strdup("running");
+			/* The agent link was made before the guest ran here: start afresh. */
+			vm_agent_reset(v);
+		}
+		return 1;
+	}
+	return 1;
+}
+
+void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data)
+{
+	if (!strcmp(event, "RESUME") && j->phase == DEST_SWITCHOVER && j->in_phase &&
+	    j->step == 0) {
+		dest_hold(j);
+		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);
+	}
+}
+
+void migration_dest_vm_exited(struct dest_job *j)
+{
+	/* Running here (switchover done, or resumed and announcing): the only copy died. */
+	if (j->phase > DEST_SWITCHOVER || (j->phase == DEST_SWITCHOVER && j->step > 0)) {
+		dest_lose(j, "its QEMU exited after the switchover");
+		return;
+	}
+	dest_undo(j, "the incoming QEMU exited before the VM ran here");
+}
+
+/* --- plug, active, did-on: the VM runs here, the destination finishes on its own --- */
+
+static int plug_run(dest_job *j)
+{
+	json_object *netdev = NULL, *device = NULL;
+	vm *v = dest_vm(j);
+	int r;
+
+	if (!v)
+		return -ENOENT;
+	if (j->step == 2) {
+		v->vf_plugged = true;
+		vm_save(v);
+		return 1;
+	}
+	r = qemu_vf_plug_args(v->spec, v->vf, &netdev, &device);
+	if (r < 0)
+		return r;
+	if (j->step == 0) {
+		vm_vf_mac(v, false);
+		json_object_put(device);
+		if (!netdev) {
+			j->step++;
+			return plug_run(j);
+		}
+		return dest_qmp(j, "netdev_add", netdev, NULL);
+	}
+	json_object_put(netdev);
+	return dest_qmp(j, "device_add", device, NULL);
+}
+
+static void active_on_done(int error, const char *message, uint64_t device_wait_ms,
+			   void *userdata)
+{
+	dest_job *j = userdata;
+
+	if (!j->ended && j->phase == DEST_ACTIVE)
+		j->rec[DEST_ACTIVE].device_wait_ms = device_wait_ms;
+	dest_step_done(j, DEST_ACTIVE, error, "%s", message ?: "failed");
+}
+
+static int active_run(dest_job *j)
+{
+	int r;
+
+	if (j->step > 0)
+		return 1;
+	if (j->rec[DEST_PLUG].state && strcmp(j->rec[DEST_PLUG].state, "done"))
+		return -ENODEV;
+	dest_hold(j);
+	r = vf_activate_start(j->d, j->vm, active_on_done, j);
+	if (r < 0)
+		j->pending--;
+	return r;
+}
+
+static void did_on_reply(agent_client *c, int error, json_object *ret, const char *code,
+			 const char *message, void *userdata)
+{
+	dest_job *j = userdata;
+
+	if (error < 0 && code && !strcmp(code, "unavailable")) {
+		if (!j->ended && j->phase == DEST_DID_ON)
+			dest_set_record(j, DEST_DID_ON, "skipped", "the guest has no DID");
+		error = 0;
+	}
+	dest_step_done(j, DEST_DID_ON, error, "guest agent: %s", message ?: strerror(-error));
+}
+
+static int did_on_run(dest_job *j)
+{
+	vm *v = dest_vm(j);
+	agent_client *a = v ? vm_agent(v) : NULL;
+	int r;
+
+	if (j->step > 0)
+		return 1;
+	if (!j->did) {
+		dest_set_record(j, DEST_DID_ON, "skipped", NULL);
+		return 1;
+	}
+	if (!a)
+		return -ENOTCONN;
+	dest_hold(j);
+	r = agent_client_call(a, "did-enable", NULL, j->d->config->agent_timeout_ms, did_on_reply,
+			      j);
+	if (r < 0)
+		j->pending--;
+	return r;
+}
+
+/* --- commit: the source quit its copy; nothing to run here but forgetting the job --- */
+
+static int commit_run(dest_job *j)
+{
+	return 1;
+}
+
+static const dest_phase_def dest_phases[_DEST_PHASE_MAX] = {
+	[DEST_PREPARE] = { "dst", prepare_run, DEST_PREPARE_TIMEOUT_MS, true },
+	[DEST_INCOMING] = { "dst", incoming_run, 0, true },
+	[DEST_SWITCHOVER] = { "dst", switchover_run, DEST_SWITCHOVER_TIMEOUT_MS, true },
+	[DEST_PLUG] = { "dst", plug_run, DEST_PLUG_TIMEOUT_MS, false },
+	[DEST_ACTIVE] = { "guest (dst)", active_run, DEST_ACTIVE_TIMEOUT_MS, false },
+	[DEST_DID_ON] = { "guest (dst)", did_on_run, DEST_DID_ON_TIMEOUT_MS, false },
+	[DEST_COMMIT] = { "src+dst", commit_run, DEST_COMMIT_WAIT_MS, false },
+};
+
+/* --- the peer-* commands --- */
+
+/* Parse the spec the source sent. On failure the request is answered. */
+static int dest_parse_spec(host_daemon *d, rpc_request *req, json_object *args, vm_spec **ret)
 {
 	_cleanup_free_ char *error = NULL;
 	json_object *spec;
@@ -183,25 +797,24 @@ static int dest_parse_spec(dest_op *op, json_object *args, vm_spec **ret)
 
 	if (!args || !json_object_object_get_ex(args, "spec", &spec) ||
 	    !json_object_is_type(spec, json_type_object)) {
-		dest_op_fail(op, CONTROL_ERR_INVALID, "No VM spec in the request");
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "No VM spec in the request");
 		return -EINVAL;
 	}
 	text = json_object_to_json_string(spec);
 	r = vm_spec_parse(text, strlen(text), "the source's spec", "/", ret, &error);
 	if (r < 0) {
-		dest_op_fail(op, CONTROL_ERR_INVALID, "%s", error ? error : "bad spec");
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : "bad spec");
 		return r;
 	}
 	if ((*ret)->boot == VM_BOOT_KERNEL && access((*ret)->kernel, R_OK) < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "%s cannot read the kernel '%s' the VM boots from",
-			     op->d->config->name, (*ret)->kernel);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"%s cannot read the kernel '%s' the VM boots from",
+					d->config->name, (*ret)->kernel);
 		vm_spec_free(*ret);
 		return -ENOENT;
 	}
 	return 0;
 }
-
-/* --- peer-check --- */
 
 /* A drill's no-free-vf: the source asks us to behave as if the pool were full. */
 static bool dest_fault_no_free_vf(host_daemon *d, json_object *args)
@@ -217,128 +830,76 @@ static bool dest_fault_no_free_vf(host_daemon *d, json_object *args)
 	return true;
 }
 
-static void dest_check(host_daemon *d, rpc_request *req, json_object *args)
+static void dest_check(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
+	json_object *result;
 	vm_spec *spec;
-	dest_op *op;
 
-	if (dest_op_new(d, req, args, NULL, &op) < 0)
-		return;
-	if (vm_find(d, op->vm)) {
-		dest_op_fail(op, CONTROL_ERR_INVALID, "%s runs a VM named '%s' already",
-			     d->config->name, op->vm);
+	if (vm_find(d, name)) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s runs a VM named '%s' already",
+					d->config->name, name);
 		return;
 	}
 	if (vf_pool_count_free(d->pool) == 0 || dest_fault_no_free_vf(d, args)) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "%s has no free passthrough device (%zu configured)",
-			     d->config->name, d->config->n_vfs);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"%s has no free passthrough device (%zu configured)",
+					d->config->name, d->config->n_vfs);
 		return;
 	}
-	if (dest_parse_spec(op, args, &spec) < 0)
+	if (dest_parse_spec(d, req, args, &spec) < 0)
 		return;
 	vm_spec_free(spec);
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "free_vfs",
-			       json_object_new_uint64(vf_pool_count_free(d->pool)));
-	rpc_request_reply(req, TAKE_PTR(op->result));
-	dest_op_free(op);
+	result = json_object_new_object();
+	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
+	rpc_request_reply(req, result);
 }
 
-/* --- peer-prepare: start the incoming QEMU without its VF --- */
-
-static void prepare_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-			     const char *desc, void *userdata)
+static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
-	dest_op *op = userdata;
-	json_object *addrs, *a, *port;
-	char *uri;
-
-	if (error < 0 || !json_object_object_get_ex(ret, "socket-address", &addrs) ||
-	    !(a = json_object_array_get_idx(addrs, 0)) ||
-	    !json_object_object_get_ex(a, "port", &port)) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "QEMU did not say which port it listens on");
-		return;
-	}
-	if (asprintf(&uri, "tcp:%s:%s", op->d->config->migration_address,
-		     json_object_get_string(port)) < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory");
-		return;
-	}
-	json_object_object_add(op->result, "uri", json_object_new_string(uri));
-	log_info("%s: incoming migration listens on %s", op->vm, uri);
-	free(uri);
-	dest_op_next(op);
-}
-
-static bool prepare_run(dest_op *op)
-{
-	json_object *args, *caps, *cap;
-	char *uri;
-
-	switch (op->step) {
-	case 0:
-		/* multifd must be on at both ends; everything else is the source's business. */
-		caps = json_object_new_array();
-		cap = json_object_new_object();
-		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
-		json_object_object_add(cap, "state", json_object_new_boolean(op->multifd));
-		json_object_array_add(caps, cap);
-		args = json_object_new_object();
-		json_object_object_add(args, "capabilities", caps);
-		return dest_qmp(op, "migrate-set-capabilities", args, NULL);
-	case 1:
-		if (asprintf(&uri, "tcp:%s:0", op->d->config->migration_address) < 0)
-			return dest_op_fail(op, CONTROL_ERR_FAILED, "Out of memory"), true;
-		args = qmp_args_new("uri", uri, NULL);
-		free(uri);
-		return dest_qmp(op, "migrate-incoming", args, NULL);
-	case 2:
-		return dest_qmp(op, "query-migrate", NULL, prepare_on_query);
-	}
-	return false;
-}
-
-static void prepare_on_started(vm *v, int error, const char *message, void *userdata)
-{
-	dest_op *op = userdata;
-
-	if (error < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", message ? message : "QEMU did not start");
-		vm_forget(v);
-		return;
-	}
-	log_info("%s: incoming QEMU started (pid %d), VF %s reserved", op->vm, (int)v->pid, v->vf);
-	dest_op_next(op);
-}
-
-static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
-{
-	json_object *settings, *mf;
-	const char *vf;
+	_cleanup_free_ char *error = NULL;
+	migration_settings settings = d->config->migration;
+	json_object *o;
+	const char *vf, *from = d->config->name;
 	vm_spec *spec;
-	dest_op *op;
+	dest_job *j;
 	vm *v;
 	int r;
 
-	if (dest_op_new(d, req, args, prepare_run, &op) < 0)
-		return;
-	if (vm_find(d, op->vm)) {
-		dest_op_fail(op, CONTROL_ERR_INVALID, "%s runs a VM named '%s' already",
-			     d->config->name, op->vm);
+	if (vm_find(d, name)) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s runs a VM named '%s' already",
+					d->config->name, name);
 		return;
 	}
-	if (dest_parse_spec(op, args, &spec) < 0)
+	if (json_object_object_get_ex(args, "settings", &o) &&
+	    migration_settings_override(&settings, o, &error) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad settings: %s", error);
+		return;
+	}
+	/* The copy must end before we give the incoming VM up. */
+	if (settings.migrate_timeout_ms >= d->config->incoming_timeout_ms) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"The migrate timeout (%llu ms) is not shorter than %s's incoming_timeout_ms (%llu ms)",
+					(unsigned long long)settings.migrate_timeout_ms,
+					d->config->name,
+					(unsigned long long)d->config->incoming_timeout_ms);
+		return;
+	}
+	if (json_object_object_get_ex(args, "from", &o) && json_object_is_type(o, json_type_string) &&
+	    host_config_find_peer(d->config, json_object_get_string(o)))
+		from = json_object_get_string(o);
+	if (dest_parse_spec(d, req, args, &spec) < 0)
 		return;
 	r = vm_new(d, spec, &v);
 	if (r < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot register '%s': %s", op->vm, strerror(-r));
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot register '%s': %s", name,
+					strerror(-r));
 		return;
 	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
 	if (r < 0) {
 		vm_forget(v);
-		dest_op_fail(op, CONTROL_ERR_FAILED, "%s has no free passthrough device",
-			     d->config->name);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s has no free passthrough device",
+					d->config->name);
 		return;
 	}
 	v->vf = strdup(vf);
@@ -347,264 +908,220 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args)
 		v->spec->vfio_host = strdup(vf);
 	}
 	v->incoming = true;
-	vm_save(v);
-
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "vf", json_object_new_string(vf));
-	op->multifd = json_object_object_get_ex(args, "settings", &settings) &&
-		      json_object_object_get_ex(settings, "multifd_channels", &mf) &&
-		      json_object_get_int(mf) > 0;
-	r = vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, prepare_on_started, op);
-	if (r < 0) {
+	if (!v->vf || (v->spec->passthrough == VM_PASSTHROUGH_VFIO && !v->spec->vfio_host) ||
+	    dest_job_new(d, name, from, &j) < 0) {
 		vm_forget(v);
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot start QEMU for '%s': %s", op->vm,
-			     strerror(-r));
-	}
-}
-
-/* --- peer-abort: only an incoming VM that never ran --- */
-
-static void abort_on_stopped(vm *v, int error, const char *message, void *userdata)
-{
-	dest_op *op = userdata;
-
-	log_info("%s: incoming VM aborted", op->vm);
-	vm_forget(v);
-	rpc_request_reply(op->req, NULL);
-	dest_op_free(op);
-}
-
-static void dest_abort(host_daemon *d, rpc_request *req, json_object *args)
-{
-	dest_op *op;
-	vm *v;
-
-	if (dest_op_new(d, req, args, NULL, &op) < 0)
-		return;
-	v = vm_find(d, op->vm);
-	if (!v) {
-		/* Nothing (left) to abort: what a repeated abort finds. */
-		rpc_request_reply(req, NULL);
-		dest_op_free(op);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		return;
 	}
-	if (!v->incoming || !strcmp(v->status, "running")) {
-		dest_op_fail(op, CONTROL_ERR_INVALID,
-			     "'%s' runs on %s: refusing to abort a VM that is not an unfinished incoming migration",
-			     op->vm, d->config->name);
-		return;
-	}
-	if (vm_stop_qemu(v, true, abort_on_stopped, op) < 0)
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot stop the incoming QEMU of '%s'", op->vm);
-}
-
-/* --- peer-switchover: wait for the VM to run here, then announce it --- */
-
-static void switchover_poll(uv_timer_t *t);
-
-static void switchover_give_up(vm *v, int error, const char *message, void *userdata)
-{
-	dest_op *op = userdata;
-
-	vm_forget(v);
-	dest_op_fail(op, DEST_ERR_NOT_RUNNING,
-		     "'%s' did not start running on %s; its incoming QEMU was stopped", op->vm,
-		     op->d->config->name);
-}
-
-static void switchover_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
-				 const char *desc, void *userdata)
-{
-	dest_op *op = userdata;
-	json_object *status;
-	vm *v;
-
-	if (error == 0 && json_object_object_get_ex(ret, "status", &status) &&
-	    !strcmp(json_object_get_string(status), "running")) {
-		dest_op_next(op);
-		return;
-	}
-	op->waited_ms += DEST_POLL_MS;
-	if (error == 0 && op->waited_ms < DEST_RUNNING_TIMEOUT_MS) {
-		uv_timer_start(op->timer, switchover_poll, DEST_POLL_MS, 0);
-		return;
-	}
-	/* Make "not running" definitive before saying so: then the source may resume. */
-	v = vm_find(op->d, op->vm);
-	if (!v || vm_stop_qemu(v, true, switchover_give_up, op) < 0)
-		dest_op_fail(op, DEST_ERR_NOT_RUNNING, "'%s' is not running on %s", op->vm,
-			     op->d->config->name);
-}
-
-static void switchover_poll(uv_timer_t *t)
-{
-	dest_op *op = t->data;
-	vm *v = vm_find(op->d, op->vm);
-	qmp_client *q = v ? vm_qmp(v) : NULL;
-
-	if (!q || qmp_client_execute(q, "query-status", NULL, DEST_QMP_TIMEOUT_MS,
-				     switchover_on_status, op) < 0)
-		dest_op_fail(op, DEST_ERR_NOT_RUNNING, "'%s' is not running on %s", op->vm,
-			     op->d->config->name);
-}
-
-static bool switchover_run(dest_op *op)
-{
-	json_object *args;
-	vm *v;
-
-	switch (op->step) {
-	case 0:
-		op->timer = calloc(1, sizeof(*op->timer));
-		uv_timer_init(op->d->loop, op->timer);
-		op->timer->data = op;
-		switchover_poll(op->timer);
-		return true;
-	case 1:
-		/* Tell the switches where the VM's MAC lives now, before the guest says anything. */
-		args = json_object_new_object();
-		json_object_object_add(args, "initial", json_object_new_int(50));
-		json_object_object_add(args, "max", json_object_new_int(550));
-		json_object_object_add(args, "rounds", json_object_new_int(5));
-		json_object_object_add(args, "step", json_object_new_int(100));
-		return dest_qmp(op, "announce-self", args, NULL);
-	case 2:
-		v = vm_find(op->d, op->vm);
-		if (v) {
-			free(v->status);
-			v->status = strdup("running");
-			/* The agent link was made before the guest ran here: start afresh. */
-			vm_agent_reset(v);
-		}
-		return false;
-	}
-	return false;
-}
-
-/* --- peer-plug, peer-activate, peer-did-on, peer-commit --- */
-
-static bool plug_run(dest_op *op)
-{
-	json_object *netdev = NULL, *device = NULL;
-	vm *v = dest_op_vm(op);
-
-	if (!v)
-		return true;
-	if (op->step == 2) {
-		v->vf_plugged = true;
-		vm_save(v);
-		return false;
-	}
-	if (qemu_vf_plug_args(v->spec, v->vf, &netdev, &device) < 0)
-		return dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot describe the VF"), true;
-	if (op->step == 0) {
-		vm_vf_mac(v, false);
-		json_object_put(device);
-		if (!netdev)
-			return dest_op_next(op), true;
-		return dest_qmp(op, "netdev_add", netdev, NULL);
-	}
-	json_object_put(netdev);
-	return dest_qmp(op, "device_add", device, NULL);
-}
-
-static void activate_done(int error, const char *message, uint64_t device_wait_ms,
-			  void *userdata)
-{
-	dest_op *op = userdata;
-
-	if (error < 0) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "%s", message);
-		return;
-	}
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "device_wait_ms", json_object_new_uint64(device_wait_ms));
-	dest_op_next(op);
-}
-
-static bool activate_run(dest_op *op)
-{
-	int r;
-
-	if (op->step > 0)
-		return false;
-	r = vf_activate_start(op->d, op->vm, activate_done, op);
-	if (r < 0)
-		dest_op_fail(op, CONTROL_ERR_FAILED, "Cannot activate the VF: %s", strerror(-r));
-	return true;
-}
-
-static void did_on_reply(agent_client *c, int error, json_object *ret, const char *code,
-			 const char *message, void *userdata)
-{
-	dest_op *op = userdata;
-
-	if (error < 0 && !(code && !strcmp(code, "unavailable"))) {
-		dest_op_fail(op, CONTROL_ERR_FAILED, "guest agent: %s",
-			     message ? message : strerror(-error));
-		return;
-	}
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "skipped", json_object_new_boolean(error < 0));
-	dest_op_next(op);
-}
-
-static bool did_on_run(dest_op *op)
-{
-	if (op->step > 0)
-		return false;
-	return dest_agent(op, "did-enable", NULL, DEST_AGENT_TIMEOUT_MS, did_on_reply);
-}
-
-static bool commit_run(dest_op *op)
-{
-	vm *v = dest_op_vm(op);
-
-	if (!v)
-		return true;
-	v->incoming = false;
 	vm_save(v);
-	log_info("%s: migration committed; the VM is %s's now", op->vm, op->d->config->name);
-	return false;
+	v->incoming_job = j;
+	j->multifd = settings.multifd_channels > 0;
+	j->deadline_ms = realtime_ms() + d->config->incoming_timeout_ms;
+	dest_arm_deadline(j);
+	/* Answered once the incoming QEMU listens (or with why it does not). */
+	dest_wait_for(j, req, DEST_PREPARE);
+	dest_enter(j, DEST_PREPARE);
 }
 
-static void dest_chain(host_daemon *d, rpc_request *req, json_object *args, bool (*run)(dest_op *))
+static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 {
-	dest_op *op;
+	dest_job *j = dest_job_find(d, name);
+	vm *v = vm_find(d, name);
 
-	if (dest_op_new(d, req, args, run, &op) < 0)
-		return;
-	if (!vm_find(d, op->vm)) {
-		dest_op_fail(op, CONTROL_ERR_NOT_FOUND, "No VM named '%s' on %s", op->vm,
-			     d->config->name);
+	if (j && j->phase >= DEST_SWITCHOVER && !(j->phase == DEST_SWITCHOVER && j->step == 0)) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"'%s' runs on %s: refusing to abort a VM that switched over",
+					name, d->config->name);
 		return;
 	}
-	dest_op_next(op);
+	if (j) {
+		dest_undo(j, "the source aborted the migration");
+		rpc_request_reply(req, NULL);
+		return;
+	}
+	/* Nothing (left) to abort: what a repeated abort finds. */
+	if (v && (!v->incoming || !strcmp(v->status, "running"))) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"'%s' runs on %s: refusing to abort a VM that is not an unfinished incoming migration",
+					name, d->config->name);
+		return;
+	}
+	if (v)
+		vm_forget(v);
+	rpc_request_reply(req, NULL);
+}
+
+static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args, const char *name)
+{
+	_cleanup_free_ char *error = NULL;
+	dest_job *j = dest_job_find(d, name);
+	vm *v = vm_find(d, name);
+	json_object *o;
+
+	if (!j) {
+		if (v && !v->incoming && !strcmp(v->status, "running")) {
+			rpc_request_reply(req, NULL); /* switched over and committed already */
+			return;
+		}
+		/* No incoming QEMU here (it died, or a deadline removed it): the source may resume. */
+		rpc_request_reply_error(req, DEST_ERR_NOT_RUNNING,
+					"'%s' is not running on %s (no incoming migration)", name,
+					d->config->name);
+		return;
+	}
+	if (j->phase < DEST_SWITCHOVER) {
+		if (json_object_object_get_ex(args, "did", &o))
+			j->did = json_object_get_boolean(o);
+		if (json_object_object_get_ex(args, "fault", &o) && d->config->fault_injection &&
+		    migration_fault_from_json(o, &j->fault, &error) < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s", error);
+			return;
+		}
+		dest_wait_for(j, req, DEST_SWITCHOVER);
+		dest_enter(j, DEST_SWITCHOVER);
+		return;
+	}
+	/* Asked again (a retry after the link broke): answer when it is known. */
+	dest_wait_for(j, req, DEST_SWITCHOVER);
+}
+
+/* peer-plug, peer-activate, peer-did-on: the outcome of our own phase. */
+static void dest_await(host_daemon *d, rpc_request *req, const char *name, dest_phase p)
+{
+	dest_job *j = dest_job_find(d, name);
+	vm *v = vm_find(d, name);
+
+	if (j && j->phase >= DEST_SWITCHOVER) {
+		dest_wait_for(j, req, p);
+		return;
+	}
+	if (j) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+					"'%s' has not switched over to %s: no %s yet", name,
+					d->config->name, dest_phase_name(p));
+		return;
+	}
+	if (v && !v->incoming) {
+		json_object *o = json_object_new_object();
+
+		/* Committed already (a source that retries after a restart): what we know now. */
+		json_object_object_add(o, "phase", json_object_new_string(dest_phase_name(p)));
+		json_object_object_add(o, "state", json_object_new_string(v->vf_plugged ? "done" :
+											"failed"));
+		rpc_request_reply(req, o);
+		return;
+	}
+	rpc_request_reply_error(req, DEST_ERR_LOST, "No VM named '%s' runs on %s", name,
+				d->config->name);
+}
+
+static void dest_commit_request(host_daemon *d, rpc_request *req, const char *name)
+{
+	dest_job *j = dest_job_find(d, name);
+	vm *v = vm_find(d, name);
+
+	if (j && j->phase >= DEST_SWITCHOVER) {
+		dest_wait_for(j, req, DEST_COMMIT);
+		j->commit_asked = true;
+		/* Waiting for it already; otherwise commit as soon as did-on is through. */
+		if (j->phase == DEST_COMMIT && !j->in_phase)
+			dest_commit(j);
+		return;
+	}
+	if (!j && v && !v->incoming) {
+		rpc_request_reply(req, NULL);
+		return;
+	}
+	rpc_request_reply_error(req, j ? CONTROL_ERR_INVALID : DEST_ERR_LOST,
+				"No switched-over VM named '%s' on %s", name, d->config->name);
 }
 
 void migration_dest_handle(host_daemon *d, rpc_request *req, const char *cmd, json_object *args)
 {
 	static const struct {
 		const char *name;
-		bool (*run)(dest_op *op);
-	} chains[] = {
-		{ "peer-switchover", switchover_run },
-		{ "peer-plug", plug_run },
-		{ "peer-activate", activate_run },
-		{ "peer-did-on", did_on_run },
-		{ "peer-commit", commit_run },
+		dest_phase phase;
+	} awaits[] = {
+		{ "peer-plug", DEST_PLUG },
+		{ "peer-activate", DEST_ACTIVE },
+		{ "peer-did-on", DEST_DID_ON },
 	};
+	const char *name;
 
-	if (!strcmp(cmd, "peer-check"))
-		return dest_check(d, req, args);
-	if (!strcmp(cmd, "peer-prepare"))
-		return dest_prepare(d, req, args);
-	if (!strcmp(cmd, "peer-abort"))
-		return dest_abort(d, req, args);
 	if (!strcmp(cmd, "peer-fault"))
 		return migration_dest_fault(d, req, args);
-	for (size_t i = 0; i < ELEMENTSOF(chains); i++)
-		if (!strcmp(cmd, chains[i].name))
-			return dest_chain(d, req, args, chains[i].run);
+	name = daemon_arg_string(req, args, "vm");
+	if (!name)
+		return;
+	if (!strcmp(cmd, "peer-check"))
+		return dest_check(d, req, args, name);
+	if (!strcmp(cmd, "peer-prepare"))
+		return dest_prepare(d, req, args, name);
+	if (!strcmp(cmd, "peer-abort"))
+		return dest_abort(d, req, name);
+	if (!strcmp(cmd, "peer-switchover"))
+		return dest_switchover(d, req, args, name);
+	if (!strcmp(cmd, "peer-commit"))
+		return dest_commit_request(d, req, name);
+	for (size_t i = 0; i < ELEMENTSOF(awaits); i++)
+		if (!strcmp(cmd, awaits[i].name))
+			return dest_await(d, req, name, awaits[i].phase);
 	rpc_request_reply_error(req, CONTROL_ERR_UNKNOWN_COMMAND, "Unknown command '%.64s'", cmd);
+}
+
+/* --- recovery after a daemon restart --- */
+
+static void recover_one(host_daemon *d, const migration_journal *jr)
+{
+	vm *v = vm_find(d, jr->vm);
+	dest_job *j;
+
+	if (strcmp(jr->role, "destination"))
+		return;
+	log_info("Recovering the incoming migration of '%s' from %s: phase %s", jr->vm, jr->peer,
+		 dest_phase_name(jr->phase));
+	if (dest_job_new(d, jr->vm, jr->peer, &j) < 0) {
+		log_error("Out of memory recovering the incoming migration of '%s'", jr->vm);
+		return;
+	}
+	j->phase = jr->phase;
+	j->did = jr->did_available;
+	j->degraded = jr->degraded;
+	j->deadline_ms = jr->deadline_ms;
+	j->fault = jr->fault;
+	if (v)
+		v->incoming_job = j;
+	dest_arm_deadline(j);
+	if (jr->phase < DEST_SWITCHOVER) {
+		if (!v) {
+			dest_undo(j, "its incoming QEMU is gone");
+			return;
+		}
+		/* The source may still be copying (QEMU to QEMU, no daemon needed): wait for it. */
+		for (int p = 0; p < DEST_INCOMING; p++)
+			dest_set_record(j, p, "done", NULL);
+		j->phase = DEST_INCOMING;
+		j->port = 0;
+		dest_journal(j);
+		return;
+	}
+	if (!v) {
+		if (jr->phase == DEST_SWITCHOVER) {
+			/* Gone before we confirmed it runs: the source's paused copy is the only one. */
+			dest_undo(j, "its incoming QEMU is gone");
+			return;
+		}
+		dest_lose(j, "its QEMU exited while dmigrated was down, after the switchover");
+		return;
+	}
+	for (int p = 0; p < (int)jr->phase; p++)
+		dest_set_record(j, p, "done", NULL);
+	/* Every phase from here is idempotent: run it again, then go on. */
+	dest_enter(j, jr->phase);
+}
+
+int migration_dest_recover(host_daemon *d)
+{
+	return migration_journal_foreach(d, recover_one);
 }

@@ -19,7 +19,6 @@
 #include "host/qemu_argv.h"
 #include "host/vf_link.h"
 
-#define FAULT_AGENT_TIMEOUT_MS 5000
 #define FAULT_QMP_TIMEOUT_MS 10000
 
 /* The VF's link comes back up after the fault's duration, whatever became of the request. */
@@ -73,22 +72,20 @@ static void link_restore_fire(uv_timer_t *t)
 
 typedef struct fault_op {
 	host_daemon *d;
-	rpc_request *req;
 	char *vm;
 	migration_fault fault;
+	migration_dest_fault_cb cb;
+	void *userdata;
 } fault_op;
 
 static void fault_op_done(fault_op *op, int error, const char *message)
 {
-	if (error < 0) {
+	if (error < 0)
 		log_warning("%s: fault %s not injected: %s", op->vm,
 			    migration_fault_name(op->fault.kind), message);
-		rpc_request_reply_error(op->req, CONTROL_ERR_FAILED, "%s: %s", op->d->config->name,
-					message);
-	} else {
+	else
 		log_info("%s: fault %s injected", op->vm, migration_fault_name(op->fault.kind));
-		rpc_request_reply(op->req, NULL);
-	}
+	op->cb(error, error < 0 ? message : NULL, op->userdata);
 	free(op->vm);
 	free(op);
 }
@@ -161,15 +158,84 @@ static int fault_agent(fault_op *op, vm *v)
 									     "crash" : "stall"));
 	if (op->fault.duration_ms)
 		json_object_object_add(args, "ms", json_object_new_uint64(op->fault.duration_ms));
-	return agent_client_call(a, "fault", args, FAULT_AGENT_TIMEOUT_MS, fault_on_agent, op);
+	return agent_client_call(a, "fault", args, op->d->config->agent_timeout_ms, fault_on_agent,
+				 op);
+}
+
+int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migration_fault *f,
+				migration_dest_fault_cb cb, void *userdata)
+{
+	fault_op *op = calloc(1, sizeof(*op));
+	vm *v;
+	int r;
+
+	if (!op || !(op->vm = strdup(vm_name))) {
+		free(op);
+		return -ENOMEM;
+	}
+	op->d = d;
+	op->fault = *f;
+	op->cb = cb;
+	op->userdata = userdata;
+	v = vm_find(d, op->vm);
+	if (!v) {
+		fault_op_done(op, -ENOENT, "no such VM here");
+		return 0;
+	}
+	switch (op->fault.kind) {
+	case FAULT_KILL_DEST_QEMU:
+		r = v->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) :
+				    -1;
+		fault_op_done(op, r < 0 ? -ESRCH : 0, "its QEMU is not running");
+		return 0;
+	case FAULT_KILL_AGENT:
+	case FAULT_STALL_AGENT:
+		r = fault_agent(op, v);
+		if (r < 0)
+			fault_op_done(op, r, "the guest agent cannot be reached");
+		return 0;
+	case FAULT_VF_LINK_DOWN: {
+		qmp_client *q = vm_qmp(v);
+		json_object *a;
+
+		/* QEMU's link switch exists on emulated NICs only; a vfio VF's link is the PF's. */
+		if (v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
+			fault_vf_link_down_pf(op, v);
+			return 0;
+		}
+		if (!q) {
+			fault_op_done(op, -ENOTCONN, "cannot talk to QEMU");
+			return 0;
+		}
+		a = qmp_args_new("name", QEMU_ID_VF, NULL);
+		json_object_object_add(a, "up", json_object_new_boolean(false));
+		r = qmp_client_execute(q, "set_link", a, FAULT_QMP_TIMEOUT_MS, fault_on_set_link, op);
+		if (r < 0)
+			fault_op_done(op, r, "cannot talk to QEMU");
+		return 0;
+	}
+	default:
+		fault_op_done(op, -EINVAL, "this fault is not injected by the destination");
+		return 0;
+	}
+}
+
+static void fault_request_done(int error, const char *message, void *userdata)
+{
+	rpc_request *req = userdata;
+
+	if (error < 0)
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", message);
+	else
+		rpc_request_reply(req, NULL);
 }
 
 void migration_dest_fault(host_daemon *d, rpc_request *req, json_object *args)
 {
 	_cleanup_free_ char *error = NULL;
 	json_object *f = NULL;
-	fault_op *op;
-	vm *v;
+	migration_fault fault;
+	const char *name;
 	int r;
 
 	if (!d->config->fault_injection) {
@@ -178,60 +244,17 @@ void migration_dest_fault(host_daemon *d, rpc_request *req, json_object *args)
 					d->config->name, d->config->path);
 		return;
 	}
-	op = calloc(1, sizeof(*op));
-	if (!op) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
-		return;
-	}
-	op->d = d;
-	op->req = req;
 	if (!args || !json_object_object_get_ex(args, "fault", &f) ||
-	    migration_fault_from_json(f, &op->fault, &error) < 0 ||
-	    !(op->vm = strdup(daemon_arg_string(req, args, "vm") ?: ""))) {
+	    migration_fault_from_json(f, &fault, &error) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Bad fault: %s",
-					error ?: "no fault or no vm");
-		free(op);
+					error ?: "no fault");
 		return;
 	}
-	v = vm_find(d, op->vm);
-	if (!v) {
-		fault_op_done(op, -ENOENT, "no such VM here");
+	name = daemon_arg_string(req, args, "vm");
+	if (!name)
 		return;
-	}
-	switch (op->fault.kind) {
-	case FAULT_KILL_DEST_QEMU:
-		r = v->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) :
-				    -1;
-		fault_op_done(op, r < 0 ? -ESRCH : 0, "its QEMU is not running");
-		return;
-	case FAULT_KILL_AGENT:
-	case FAULT_STALL_AGENT:
-		r = fault_agent(op, v);
-		if (r < 0)
-			fault_op_done(op, r, "the guest agent cannot be reached");
-		return;
-	case FAULT_VF_LINK_DOWN: {
-		qmp_client *q = vm_qmp(v);
-		json_object *a;
-
-		/* QEMU's link switch exists on emulated NICs only; a vfio VF's link is the PF's. */
-		if (v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
-			fault_vf_link_down_pf(op, v);
-			return;
-		}
-		if (!q) {
-			fault_op_done(op, -ENOTCONN, "cannot talk to QEMU");
-			return;
-		}
-		a = qmp_args_new("name", QEMU_ID_VF, NULL);
-		json_object_object_add(a, "up", json_object_new_boolean(false));
-		r = qmp_client_execute(q, "set_link", a, FAULT_QMP_TIMEOUT_MS, fault_on_set_link, op);
-		if (r < 0)
-			fault_op_done(op, r, "cannot talk to QEMU");
-		return;
-	}
-	default:
-		fault_op_done(op, -EINVAL, "this fault is not injected by the destination");
-		return;
-	}
+	r = migration_dest_fault_inject(d, name, &fault, fault_request_done, req);
+	if (r < 0)
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s: %s", d->config->name,
+					strerror(-r));
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A migration, as the eleven phases of ../shared/DESIGN.md, split like libvirt's into a source
- * half (migration_source.c, which drives) and a destination half (migration_dest.c, which answers
- * the peer-* commands). Both record where they are in a journal on disk, so a restarted daemon
- * finishes or undoes the job (migration_recover.c).
+ * A migration, as the phases of docs/design.md, split like libvirt's into a source half
+ * (migration_source.c, which drives the phases up to the switchover) and a destination half
+ * (migration_dest.c, which answers the peer-* commands and owns the phases after the
+ * switchover). Each records where it is in its own journal on disk (migration_journal.h), so a
+ * restarted daemon finishes or undoes its half.
  */
 #pragma once
 
@@ -16,17 +17,35 @@
 #include "transport/rpc_conn.h"
 #include "host/vm.h"
 
+/* An error code of the destination's: its incoming QEMU is gone, so the source may resume. */
+#define DEST_ERR_NOT_RUNNING "not-running"
+/* An error code of the destination's: the VM ran here after the switchover and its QEMU died. */
+#define DEST_ERR_LOST "vm-lost"
+
 /* Start migrating v to the peer named `to`; req gets events and, at the end, the result. */
 int migration_source_start(vm *v, const char *to, json_object *settings,
 			   const migration_fault *fault, rpc_request *req);
 /* Finish or undo the source jobs a previous daemon left in its journal. */
 int migration_source_recover(host_daemon *d);
+/*
+ * `dmigrate cancel`: stop the migration of v and undo it. Refused after the switchover (the
+ * source may never run again); *why says so. 0 when the undo has begun.
+ */
+int migration_source_cancel(vm *v, const char **why);
 
 /* The destination's peer-* commands. */
 void migration_dest_handle(host_daemon *d, rpc_request *req, const char *cmd, json_object *args);
+/* Finish or undo the destination jobs a previous daemon left in its journal. */
+int migration_dest_recover(host_daemon *d);
 /* peer-fault: a drill's fault that lives on the destination (migration_fault.h). */
 void migration_dest_fault(host_daemon *d, rpc_request *req, json_object *args);
+/* The same fault, from the destination's own phase hook; cb gets the outcome (message borrowed). */
+typedef void (*migration_dest_fault_cb)(int error, const char *message, void *userdata);
+int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migration_fault *f,
+				migration_dest_fault_cb cb, void *userdata);
 
 /* Hooks vm.c calls for a VM that takes part in a job. */
 void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data);
 void migration_job_vm_exited(struct migration_job *j);
+void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data);
+void migration_dest_vm_exited(struct dest_job *j);

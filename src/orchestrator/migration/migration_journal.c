@@ -39,10 +39,17 @@ int migration_journal_write(host_daemon *d, const migration_journal *j)
 	json_object_object_add(o, "vm", json_object_new_string(j->vm));
 	json_object_object_add(o, "role", json_object_new_string(j->role));
 	json_object_object_add(o, "peer", json_object_new_string(j->peer));
-	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
+	json_object_object_add(o, "phase",
+			       json_object_new_string(strcmp(j->role, "destination") ?
+							      migration_phase_name(j->phase) :
+							      dest_phase_name(j->phase)));
 	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
 	json_object_object_add(o, "did_available", json_object_new_boolean(j->did_available));
 	json_object_object_add(o, "degraded", json_object_new_boolean(j->degraded));
+	if (j->deadline_ms)
+		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
+	if (j->fault.kind != FAULT_NONE)
+		json_object_object_add(o, "fault", migration_fault_to_json(&j->fault));
 	return state_file_write(path, o);
 }
 
@@ -64,11 +71,16 @@ static int journal_parse(json_object *o, migration_journal *j)
 	if (!json_object_object_get_ex(o, "role", &v) || !json_object_is_type(v, json_type_string))
 		return -EBADMSG;
 	j->role = (char *)json_object_get_string(v);
+	if (strcmp(j->role, "source") && strcmp(j->role, "destination"))
+		return -EBADMSG;
 	if (!json_object_object_get_ex(o, "peer", &v) || !json_object_is_type(v, json_type_string))
 		return -EBADMSG;
 	j->peer = (char *)json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "phase", &v) ||
-	    (phase = migration_phase_from_name(json_object_get_string(v))) < 0)
+	if (!json_object_object_get_ex(o, "phase", &v) || !json_object_is_type(v, json_type_string))
+		return -EBADMSG;
+	phase = strcmp(j->role, "source") ? dest_phase_from_name(json_object_get_string(v)) :
+					    migration_phase_from_name(json_object_get_string(v));
+	if (phase < 0)
 		return -EBADMSG;
 	j->phase = phase;
 	if (json_object_object_get_ex(o, "rolling_back", &v))
@@ -77,6 +89,17 @@ static int journal_parse(json_object *o, migration_journal *j)
 		j->did_available = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "degraded", &v))
 		j->degraded = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "deadline_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			return -EBADMSG;
+		j->deadline_ms = (uint64_t)json_object_get_int64(v);
+	}
+	if (json_object_object_get_ex(o, "fault", &v)) {
+		_cleanup_free_ char *error = NULL;
+
+		if (migration_fault_from_json(v, &j->fault, &error) < 0)
+			return -EBADMSG;
+	}
 	return 0;
 }
 

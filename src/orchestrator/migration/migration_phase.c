@@ -12,6 +12,20 @@ static const char *const phase_names[_PHASE_MAX] = {
 	[PHASE_COMMIT] = "commit",
 };
 
+static const char *const dest_phase_names[_DEST_PHASE_MAX] = {
+	[DEST_PREPARE] = "prepare", [DEST_INCOMING] = "incoming", [DEST_SWITCHOVER] = "switchover",
+	[DEST_PLUG] = "plug",       [DEST_ACTIVE] = "active",     [DEST_DID_ON] = "did-on",
+	[DEST_COMMIT] = "commit",
+};
+
+static int name_index(const char *const *names, int n, const char *name)
+{
+	for (int i = 0; name && i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
 const char *migration_phase_name(migration_phase p)
 {
 	return (unsigned)p < _PHASE_MAX ? phase_names[p] : "done";
@@ -19,8 +33,15 @@ const char *migration_phase_name(migration_phase p)
 
 int migration_phase_from_name(const char *name)
 {
-	for (int i = 0; name && i < _PHASE_MAX; i++)
-		if (!strcmp(phase_names[i], name))
-			return i;
-	return -1;
+	return name_index(phase_names, _PHASE_MAX, name);
+}
+
+const char *dest_phase_name(dest_phase p)
+{
+	return (unsigned)p < _DEST_PHASE_MAX ? dest_phase_names[p] : "done";
+}
+
+int dest_phase_from_name(const char *name)
+{
+	return name_index(dest_phase_names, _DEST_PHASE_MAX, name);
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The eleven phases of a migration (../shared/DESIGN.md), by number and by name. */
+/*
+ * The phases of a migration, by number and by name (docs/design.md, "Phases"): the eleven the
+ * source drives, and the seven the destination records in its own journal.
+ */
 #pragma once
 
 typedef enum migration_phase {
@@ -19,3 +22,22 @@ typedef enum migration_phase {
 
 const char *migration_phase_name(migration_phase p);
 int migration_phase_from_name(const char *name);
+
+/*
+ * The destination's own phases. `incoming` spans the source's standby..migrate: its QEMU waits
+ * for the stream. From `switchover` on the destination owns the job: it plugs, activates and
+ * turns DID on by itself, and finishes them after a restart, whatever became of the source.
+ */
+typedef enum dest_phase {
+	DEST_PREPARE,
+	DEST_INCOMING,
+	DEST_SWITCHOVER,
+	DEST_PLUG,
+	DEST_ACTIVE,
+	DEST_DID_ON,
+	DEST_COMMIT,
+	_DEST_PHASE_MAX,
+} dest_phase;
+
+const char *dest_phase_name(dest_phase p);
+int dest_phase_from_name(const char *name);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The source half of a migration. It drives: every phase of ../shared/DESIGN.md runs from here,
- * the destination's through peer-* calls. The runner below goes forward phase by phase; before
- * the switchover a failure turns it around and it undoes, in reverse, every phase it entered
- * (undo steps are idempotent, so a phase that failed half-way is undone too); from the
- * switchover on it never turns back and a failure only marks the result degraded.
+ * The source half of a migration (docs/design.md, "Phases"). It drives the phases up to the
+ * switchover, the destination's through peer-* calls; from the switchover on the destination
+ * owns the job (migration_dest.c) and the source waits for each of its phases' outcome. The
+ * runner below goes forward phase by phase; before the switchover a failure turns it around and
+ * it undoes, in reverse, every phase it entered (undo steps are idempotent, so a phase that
+ * failed half-way is undone too); from the switchover on it never turns back and a failure only
+ * marks the result degraded, or lost when the destination's QEMU died with the only copy.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,13 +23,15 @@
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 
-#define AGENT_TIMEOUT_MS 5000
 #define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
 #define PREPARE_TIMEOUT_MS 60000
 #define SWITCHOVER_TIMEOUT_MS 60000
 #define PEER_TIMEOUT_MS 30000
-#define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
+/* After the switchover the destination finishes on its own: how long we wait for its phases. */
+#define DEST_PHASE_WAIT_MS 120000
+/* After the switchover a broken peer link is opened again, this often, until the phase's bound. */
+#define PEER_RETRY_MS 500
 #define PROGRESS_INTERVAL_MS 250
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
 
@@ -53,7 +57,14 @@ typedef struct migration_job {
 	bool did_available;
 	bool degraded;
 	bool stuck; /* neither side can be resumed safely: keep the journal for an operator */
+	bool lost;  /* the destination's QEMU died after the switchover: the VM runs nowhere */
+	uint64_t retry_until; /* after the switchover: retry the peer call until then */
+	uv_timer_t *retry_timer;
+	uv_timer_t *progress_timer;
+	bool migrate_waiting; /* the copy runs: QEMU's MIGRATION event ends it */
+	bool cancel;          /* `dmigrate cancel`: fail the current step when it ends */
 	bool device_deleted;
+	bool dest_skipped; /* the destination skipped the phase it just reported */
 	bool waiting_device_deleted;
 	char *message; /* the first failure, for the result */
 
@@ -76,6 +87,13 @@ typedef struct migration_job {
 } migration_job;
 
 static void job_step_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
+static void job_step(migration_job *j);
+
+/* Start the current step again: a peer call after its link broke (job_peer_retry()). */
+static void job_retry_step(uv_timer_t *t)
+{
+	job_step(t->data);
+}
 static void job_run_phase(migration_job *j);
 static void job_undo_phase(migration_job *j);
 
@@ -134,6 +152,10 @@ static void job_free(migration_job *j)
 	json_object_put(j->pending_args);
 	if (j->timer)
 		uv_close((uv_handle_t *)j->timer, job_close_timer_cb);
+	if (j->retry_timer)
+		uv_close((uv_handle_t *)j->retry_timer, job_close_timer_cb);
+	if (j->progress_timer)
+		uv_close((uv_handle_t *)j->progress_timer, job_close_timer_cb);
 	json_object_put(j->qemu_stats);
 	free(j->vm_name);
 	free(j->to);
@@ -154,7 +176,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 	json_object_object_add(o, "runs_on",
 			       json_object_new_string(!strcmp(outcome, "rolled-back") ?
 							      j->d->config->name :
-						      !strcmp(outcome, "failed") ? "unknown" : j->to));
+						      !strcmp(outcome, "failed") ? "unknown" :
+						      !strcmp(outcome, "lost") ? "nowhere" : j->to));
 	if (j->message)
 		json_object_object_add(o, "message", json_object_new_string(j->message));
 	for (int p = 0; p < _PHASE_MAX; p++) {
@@ -211,10 +234,15 @@ static json_object *job_result(migration_job *j, const char *outcome)
 static void job_finish(migration_job *j)
 {
 	const char *outcome = j->stuck ? "failed" :
+			      j->lost ? "lost" :
 			      j->rolling_back ? "rolled-back" :
 			      j->degraded ? "degraded" : "migrated";
 	json_object *result = job_result(j, outcome);
 
+	if (j->lost)
+		log_error("VM '%s' IS LOST: %s. Its copy on %s was never resumed and is gone; restart it from its spec.",
+			  j->vm_name, j->message ? j->message : "its QEMU on the destination died",
+			  j->d->config->name);
 	if (j->stuck)
 		log_error("Migration of '%s' to %s stopped: %s. The journal is kept; restarting dmigrated retries it.",
 			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
@@ -287,14 +315,26 @@ static void job_peer_call(migration_job *j, const char *cmd, json_object *args, 
 	}
 }
 
+/*
+ * After the switchover every peer call is idempotent and the destination goes on without us: a
+ * link that broke (the network, or the destination daemon restarting) is opened again until the
+ * phase's bound, instead of giving the phase up. Returns true when a retry was scheduled.
+ */
+static bool job_peer_retry(migration_job *j, int error, const char *code);
+
 /* The reply of a peer call that ends a step. */
 static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			      const char *message, void *userdata)
 {
 	migration_job *j = userdata;
 
-	if (error == -ECANCELED)
+	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_LOST)) {
+		j->lost = true;
+		job_step_done(j, -EIO, "%s: %s", j->to, message ? message : "the VM is lost");
+		return;
+	}
 	if (error < 0)
 		job_step_done(j, error, "%s: %s", j->to, message ? message : strerror(-error));
 	else
@@ -319,8 +359,7 @@ static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_rep
 	return qmp_client_execute(q, cmd, args, QMP_TIMEOUT_MS, cb ? cb : job_on_qmp_reply, j);
 }
 
-static int job_agent(migration_job *j, const char *cmd, json_object *args, uint64_t timeout,
-		     agent_reply_cb cb)
+static int job_agent(migration_job *j, const char *cmd, json_object *args, agent_reply_cb cb)
 {
 	agent_client *a = j->v ? vm_agent(j->v) : NULL;
 
@@ -328,7 +367,8 @@ static int job_agent(migration_job *j, const char *cmd, json_object *args, uint6
 		json_object_put(args);
 		return -ENOTCONN;
 	}
-	return agent_client_call(a, cmd, args, timeout, cb ? cb : job_on_agent_reply, j);
+	return agent_client_call(a, cmd, args, j->d->config->agent_timeout_ms,
+				 cb ? cb : job_on_agent_reply, j);
 }
 
 static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
@@ -426,7 +466,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 			if (j->fault.duration_ms)
 				json_object_object_add(args, "ms",
 						       json_object_new_uint64(j->fault.duration_ms));
-			r = job_agent(j, "fault", args, AGENT_TIMEOUT_MS, fault_on_agent_reply);
+			r = job_agent(j, "fault", args, fault_on_agent_reply);
 			if (r < 0)
 				job_fault_done(j, r, "cannot reach the guest agent");
 			return;
@@ -543,9 +583,9 @@ static int preflight_run(migration_job *j)
 	case 0:
 		return job_qmp(j, "query-status", NULL, preflight_on_status);
 	case 1:
-		return job_agent(j, "bond-status", NULL, AGENT_TIMEOUT_MS, preflight_on_bond);
+		return job_agent(j, "bond-status", NULL, preflight_on_bond);
 	case 2:
-		return job_agent(j, "did-status", NULL, AGENT_TIMEOUT_MS, preflight_on_did);
+		return job_agent(j, "did-status", NULL, preflight_on_did);
 	case 3:
 		args = json_object_new_object();
 		json_object_object_add(args, "spec", job_spec_json(j));
@@ -563,7 +603,7 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			     const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *uri;
+	json_object *port;
 
 	if (error == -ECANCELED)
 		return;
@@ -572,13 +612,21 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			      message ? message : strerror(-error));
 		return;
 	}
-	if (!json_object_object_get_ex(ret, "uri", &uri) ||
-	    !json_object_is_type(uri, json_type_string)) {
-		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a migration URI", j->to);
+	/* A port, never an address: ours is the peer's address from our own config. */
+	if (!json_object_object_get_ex(ret, "port", &port) ||
+	    !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
+	    json_object_get_int64(port) > 65535) {
+		job_step_done(j, -EBADMSG, "%s answered peer-prepare without a valid port (1..65535)",
+			      j->to);
 		return;
 	}
 	free(j->uri);
-	j->uri = strdup(json_object_get_string(uri));
+	if (asprintf(&j->uri, "tcp:%s:%lld", j->peer->address,
+		     (long long)json_object_get_int64(port)) < 0) {
+		j->uri = NULL;
+		job_step_done(j, -ENOMEM, "Out of memory");
+		return;
+	}
 	job_step_done(j, 0, NULL);
 }
 
@@ -591,6 +639,7 @@ static int prepare_run(migration_job *j)
 	args = json_object_new_object();
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
+	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
 	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
 	return 0;
 }
@@ -609,14 +658,14 @@ static int standby_run(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
-	return job_agent(j, "bond-set-active", args_role("standby"), AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "bond-set-active", args_role("standby"), NULL);
 }
 
 static int standby_undo(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
-	return job_agent(j, "bond-set-active", args_role("vf"), AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "bond-set-active", args_role("vf"), NULL);
 }
 
 /* --- phase 4: DID off --- */
@@ -625,14 +674,14 @@ static int did_off_run(migration_job *j)
 {
 	if (j->step > 0 || !j->did_available)
 		return 1;
-	return job_agent(j, "did-disable", NULL, AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "did-disable", NULL, NULL);
 }
 
 static int did_off_undo(migration_job *j)
 {
 	if (j->step > 0 || !j->did_available)
 		return 1;
-	return job_agent(j, "did-enable", NULL, AGENT_TIMEOUT_MS, NULL);
+	return job_agent(j, "did-enable", NULL, NULL);
 }
 
 /* --- phase 5: unplug the VF --- */
@@ -759,75 +808,139 @@ static json_object *capability(const char *name, bool on)
 	return o;
 }
 
-static void migrate_poll(uv_timer_t *t);
-
-static void migrate_poll_later(migration_job *j)
+/*
+ * The copy runs until QEMU's MIGRATION event says it completed, failed or was cancelled; a timer
+ * bounds it (migrate_timeout_ms), and its expiry, like `dmigrate cancel`, fails the phase: the
+ * undo cancels the copy and resumes the source. While a CLI watches, query-migrate refreshes its
+ * progress every PROGRESS_INTERVAL_MS; that refresh decides nothing.
+ */
+static void migrate_end_wait(migration_job *j)
 {
-	uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
+	j->migrate_waiting = false;
+	uv_timer_stop(j->timer);
+	uv_timer_stop(j->progress_timer);
 }
 
-static void migrate_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
+static void migrate_on_timeout(uv_timer_t *t)
+{
+	migration_job *j = t->data;
+
+	migrate_end_wait(j);
+	job_step_done(j, -ETIMEDOUT,
+		      "The migration did not complete within %llu ms (migrate_timeout_ms): cancelled",
+		      (unsigned long long)j->settings.migrate_timeout_ms);
+}
+
+/* The final query-migrate: its figures go into the result. */
+static void migrate_on_final(qmp_client *c, int error, json_object *ret, const char *cls,
 			     const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *status, *ram, *v, *p;
+	json_object *status, *v;
 	const char *s;
 
-	if (error < 0) {
-		job_step_done(j, error, "QEMU: query-migrate failed: %s",
-			      desc ? desc : strerror(-error));
-		return;
-	}
-	if (!json_object_object_get_ex(ret, "status", &status)) {
-		uv_timer_start(j->timer, migrate_poll, PROGRESS_INTERVAL_MS, 0);
-		return;
-	}
-	s = json_object_get_string(status);
+	s = error == 0 && json_object_object_get_ex(ret, "status", &status) ?
+		    json_object_get_string(status) : "unknown";
 	if (!strcmp(s, "completed")) {
 		json_object_put(j->qemu_stats);
 		j->qemu_stats = json_object_get(ret);
 		job_step_done(j, 0, NULL);
 		return;
 	}
-	if (!strcmp(s, "failed") || !strcmp(s, "cancelled")) {
-		job_step_done(j, -EIO, "QEMU migration %s: %s", s,
-			      json_object_object_get_ex(ret, "error-desc", &v) ?
-				      json_object_get_string(v) : "no reason given");
-		return;
-	}
-	if (j->req && json_object_object_get_ex(ret, "ram", &ram)) {
-		p = json_object_new_object();
-		json_object_object_add(p, "status", json_object_new_string(s));
-		static const struct {
-			const char *from, *to;
-		} keys[] = { { "transferred", "transferred" }, { "remaining", "remaining" },
-			     { "total", "total" }, { "dirty-pages-rate", "dirty_rate" },
-			     { "mbps", "mbps" } };
-		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-			if (json_object_object_get_ex(ram, keys[i].from, &v))
-				json_object_object_add(p, keys[i].to, json_object_get(v));
-		if (json_object_object_get_ex(ret, "expected-downtime", &v))
-			json_object_object_add(p, "expected_downtime_ms", json_object_get(v));
-		if (json_object_object_get_ex(ram, "mbps", &v) && json_object_get_double(v) > 0 &&
-		    json_object_object_get_ex(ram, "remaining", &status))
-			json_object_object_add(
-				p, "eta_ms",
-				json_object_new_int64((int64_t)(json_object_get_double(status) * 8 /
-								 (json_object_get_double(v) * 1000))));
-		rpc_request_event(j->req, "progress", p);
-	}
-	if (job_fault_due(j) && !strcmp(s, "active")) {
-		job_fault_fire(j, migrate_poll_later);
-		return;
-	}
-	migrate_poll_later(j);
+	job_step_done(j, -EIO, "QEMU migration %s: %s", s,
+		      error == 0 && json_object_object_get_ex(ret, "error-desc", &v) ?
+			      json_object_get_string(v) : desc ? desc : "no reason given");
 }
 
-static void migrate_poll(uv_timer_t *t)
+static void migrate_progress(uv_timer_t *t);
+
+static void migrate_on_progress(qmp_client *c, int error, json_object *ret, const char *cls,
+				const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status, *ram, *v, *p;
+
+	if (error < 0 || !j->migrate_waiting || !j->req ||
+	    !json_object_object_get_ex(ret, "status", &status) ||
+	    !json_object_object_get_ex(ret, "ram", &ram)) {
+		if (j->migrate_waiting && j->req)
+			uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "status", json_object_new_string(json_object_get_string(status)));
+	static const struct {
+		const char *from, *to;
+	} keys[] = { { "transferred", "transferred" }, { "remaining", "remaining" },
+		     { "total", "total" }, { "dirty-pages-rate", "dirty_rate" },
+		     { "mbps", "mbps" } };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (json_object_object_get_ex(ram, keys[i].from, &v))
+			json_object_object_add(p, keys[i].to, json_object_get(v));
+	if (json_object_object_get_ex(ret, "expected-downtime", &v))
+		json_object_object_add(p, "expected_downtime_ms", json_object_get(v));
+	if (json_object_object_get_ex(ram, "mbps", &v) && json_object_get_double(v) > 0 &&
+	    json_object_object_get_ex(ram, "remaining", &status))
+		json_object_object_add(
+			p, "eta_ms",
+			json_object_new_int64((int64_t)(json_object_get_double(status) * 8 /
+							 (json_object_get_double(v) * 1000))));
+	rpc_request_event(j->req, "progress", p);
+	uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+}
+
+static void migrate_progress(uv_timer_t *t)
 {
 	migration_job *j = t->data;
-	int r = job_qmp(j, "query-migrate", NULL, migrate_on_query);
 
+	(void)job_qmp(j, "query-migrate", NULL, migrate_on_progress);
+}
+
+/* Wait for QEMU's word; `check` asks once first, for a copy that may have ended already. */
+static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check);
+
+static void migrate_on_check(qmp_client *c, int error, json_object *ret, const char *cls,
+			     const char *desc, void *userdata)
+{
+	migration_job *j = userdata;
+	json_object *status;
+
+	if (error == 0 && j->migrate_waiting && json_object_object_get_ex(ret, "status", &status))
+		migration_job_qmp_event(j, "MIGRATION", ret);
+}
+
+static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
+{
+	j->migrate_waiting = true;
+	uv_timer_start(j->timer, migrate_on_timeout, timeout_ms, 0);
+	if (j->req)
+		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
+	if (check && job_qmp(j, "query-migrate", NULL, migrate_on_check) < 0) {
+		migrate_end_wait(j);
+		job_step_done(j, -ENOTCONN, "QEMU of '%s' is gone during the migration", j->vm_name);
+	}
+}
+
+static void migrate_fault_fired(migration_job *j)
+{
+	/* The copy goes on; its end is still QEMU's MIGRATION event. */
+}
+
+/* QEMU's MIGRATION event (or a query-migrate reply standing in for it). */
+static void migrate_on_status(migration_job *j, const char *s)
+{
+	int r;
+
+	if (!j->migrate_waiting)
+		return;
+	if (!strcmp(s, "active") && job_fault_due(j)) {
+		job_fault_fire(j, migrate_fault_fired);
+		return;
+	}
+	if (strcmp(s, "completed") && strcmp(s, "failed") && strcmp(s, "cancelled"))
+		return;
+	migrate_end_wait(j);
+	r = job_qmp(j, "query-migrate", NULL, migrate_on_final);
 	if (r < 0)
 		job_step_done(j, r, "QEMU of '%s' is gone during the migration", j->vm_name);
 }
@@ -841,7 +954,8 @@ static void migrate_on_started(qmp_client *c, int error, json_object *ret, const
 		job_step_done(j, error, "QEMU refused to migrate: %s", desc ? desc : strerror(-error));
 		return;
 	}
-	migrate_poll(j->timer);
+	/* Events may have come before this reply: ask once. */
+	migrate_wait(j, j->settings.migrate_timeout_ms, true);
 }
 
 static int migrate_run(migration_job *j)
@@ -884,7 +998,7 @@ static void migrate_resume_watch(migration_job *j)
 	j->phase = PHASE_MIGRATE;
 	j->step = 2;
 	j->phase_t0 = now_ms();
-	migrate_poll(j->timer);
+	migrate_wait(j, j->settings.migrate_timeout_ms, true);
 }
 
 static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
@@ -956,9 +1070,9 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 {
 	migration_job *j = userdata;
 
-	if (error == -ECANCELED)
+	if (error == -ECANCELED || job_peer_retry(j, error, code))
 		return;
-	if (error == -EREMOTEIO && code && !strcmp(code, "not-running")) {
+	if (error == -EREMOTEIO && code && !strcmp(code, DEST_ERR_NOT_RUNNING)) {
 		/* The destination confirmed its QEMU is gone: the source may safely resume. */
 		job_step_done(j, -EIO, "%s: %s", j->to, message);
 		return;
@@ -974,48 +1088,56 @@ static void switchover_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	job_step_done(j, 0, NULL);
 }
 
+/* A drill's fault at one of the destination's own phases travels with the switchover. */
+static bool job_fault_lives_on_dest(const migration_fault *f)
+{
+	return f->kind != FAULT_NONE && f->phase > PHASE_SWITCHOVER && f->kind != FAULT_DROP_SSH;
+}
+
 static int switchover_run(migration_job *j)
 {
+	json_object *args;
+
 	if (j->step > 0)
 		return 1;
-	job_peer_call(j, "peer-switchover", NULL, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
+	args = json_object_new_object();
+	json_object_object_add(args, "did", json_object_new_boolean(j->did_available));
+	if (job_fault_lives_on_dest(&j->fault)) {
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+		j->fault_fired = true; /* the destination fires it */
+	}
+	job_peer_call(j, "peer-switchover", args, SWITCHOVER_TIMEOUT_MS, switchover_on_reply);
 	return 0;
 }
 
-static int plug_run(migration_job *j)
-{
-	if (j->step > 0)
-		return 1;
-	job_peer_call(j, "peer-plug", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
-	return 0;
-}
-
-static void active_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
-			    const char *message, void *userdata)
+/* The outcome of one of the destination's own phases (migration_dest.c). */
+static void dest_phase_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+				const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *w;
+	json_object *w, *state;
 
-	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w))
-		j->rec[PHASE_ACTIVE].device_wait_ms = json_object_get_int64(w);
+	if (error == 0 && json_object_object_get_ex(ret, "device_wait_ms", &w) &&
+	    json_object_is_type(w, json_type_int) && json_object_get_int64(w) >= 0)
+		j->rec[j->phase].device_wait_ms = json_object_get_int64(w);
+	if (error == 0 && json_object_object_get_ex(ret, "state", &state) &&
+	    json_object_is_type(state, json_type_string) &&
+	    !strcmp(json_object_get_string(state), "skipped"))
+		j->dest_skipped = true;
 	job_on_peer_reply(c, error, ret, code, message, userdata);
 }
 
-static int active_run(migration_job *j)
+static int dest_phase_run(migration_job *j)
 {
+	static const char *const cmds[_PHASE_MAX] = {
+		[PHASE_PLUG] = "peer-plug",
+		[PHASE_ACTIVE] = "peer-activate",
+		[PHASE_DID_ON] = "peer-did-on",
+	};
+
 	if (j->step > 0)
 		return 1;
-	if (j->rec[PHASE_PLUG].state && !strcmp(j->rec[PHASE_PLUG].state, "failed"))
-		return job_step_done(j, -ENODEV, "no VF was plugged"), 0;
-	job_peer_call(j, "peer-activate", NULL, PEER_TIMEOUT_MS, active_on_reply);
-	return 0;
-}
-
-static int did_on_run(migration_job *j)
-{
-	if (j->step > 0 || !j->did_available)
-		return 1;
-	job_peer_call(j, "peer-did-on", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+	job_peer_call(j, cmds[j->phase], NULL, DEST_PHASE_WAIT_MS, dest_phase_on_reply);
 	return 0;
 }
 
@@ -1041,28 +1163,67 @@ static int commit_run(migration_job *j)
 		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
 		return r;
 	case 1:
+		if (j->lost)
+			return 1; /* nothing left there to commit */
 		job_peer_call(j, "peer-commit", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
 		return 0;
 	}
 	return 1;
 }
 
+/*
+ * The source's phases (docs/design.md, "Phases"): where each runs, what starts its steps and
+ * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
+ * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
+ * the bound is how long we wait for its outcome.
+ */
 static const struct phase_def {
-	int (*run)(migration_job *j);  /* start step j->step; 1 when there is no such step */
-	int (*undo)(migration_job *j); /* likewise; NULL: nothing to undo */
+	const char *where;
+	int (*run)(migration_job *j);
+	int (*undo)(migration_job *j);
+	enum { BOUND_FIXED, BOUND_AGENT, BOUND_MIGRATE } bound; /* agent_timeout_ms, migrate_timeout_ms */
+	uint64_t timeout_ms; /* BOUND_FIXED */
 } phase_defs[_PHASE_MAX] = {
-	[PHASE_PREFLIGHT] = { preflight_run, NULL },
-	[PHASE_PREPARE] = { prepare_run, prepare_undo },
-	[PHASE_STANDBY] = { standby_run, standby_undo },
-	[PHASE_DID_OFF] = { did_off_run, did_off_undo },
-	[PHASE_UNPLUG] = { unplug_run, unplug_undo },
-	[PHASE_MIGRATE] = { migrate_run, migrate_undo },
-	[PHASE_SWITCHOVER] = { switchover_run, NULL },
-	[PHASE_PLUG] = { plug_run, NULL },
-	[PHASE_ACTIVE] = { active_run, NULL },
-	[PHASE_DID_ON] = { did_on_run, NULL },
-	[PHASE_COMMIT] = { commit_run, NULL },
+	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
+	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0 },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0 },
+	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS },
+	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0 },
+	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS },
+	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
+	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
 };
+
+static uint64_t phase_timeout(const migration_job *j)
+{
+	switch (phase_defs[j->phase].bound) {
+	case BOUND_AGENT:
+		return j->d->config->agent_timeout_ms;
+	case BOUND_MIGRATE:
+		return j->settings.migrate_timeout_ms;
+	default:
+		return phase_defs[j->phase].timeout_ms;
+	}
+}
+
+static bool job_peer_retry(migration_job *j, int error, const char *code)
+{
+	/* Only a broken link: an answer, even an error, is the destination's word. */
+	if (error >= 0 || error == -EREMOTEIO || j->phase < PHASE_SWITCHOVER || j->rolling_back)
+		return false;
+	if (!j->retry_until)
+		j->retry_until = now_ms() + phase_timeout(j);
+	if (now_ms() >= j->retry_until)
+		return false;
+	log_warning("%s: the link to %s broke during %s (%s); trying again", j->vm_name, j->to,
+		    migration_phase_name(j->phase), strerror(-error));
+	peer_link_close(TAKE_PTR(j->link));
+	uv_timer_start(j->retry_timer, job_retry_step, PEER_RETRY_MS, 0);
+	return true;
+}
 
 /* --- the runner --- */
 
@@ -1094,8 +1255,8 @@ static void job_step(migration_job *j)
 			j->phase--;
 			job_undo_phase(j);
 		} else {
-			job_record(j, (j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
-						      !j->did_available ?
+			job_record(j, ((j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
+				       !j->did_available) || j->dest_skipped ?
 					      "skipped" :
 					      "done");
 			job_event(j, j->rec[j->phase].state, NULL);
@@ -1117,9 +1278,11 @@ static void job_run_phase(migration_job *j)
 	}
 	j->step = 0;
 	j->phase_t0 = now_ms();
+	j->retry_until = 0;
+	j->dest_skipped = false;
 	job_journal(j);
 	job_event(j, "started", NULL);
-	/* A fault at `migrate` fires once QEMU copies (migrate_on_query). */
+	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
 	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
 		job_fault_fire(j, job_step);
 		return;
@@ -1154,6 +1317,13 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 			message = NULL;
 		va_end(ap);
 	}
+	if (j->cancel && !j->rolling_back && j->phase < PHASE_SWITCHOVER) {
+		/* `dmigrate cancel`: whatever the step did, undo from here. */
+		j->cancel = false;
+		error = -EINTR;
+		free(message);
+		message = strdup("cancelled by the operator (dmigrate cancel)");
+	}
 	if (error >= 0) {
 		j->step++;
 		job_step(j);
@@ -1187,7 +1357,14 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	}
 	/* After it: the VM runs on the destination; carry on, degraded. */
 	j->degraded = true;
-	j->phase++;
+	if (j->lost) {
+		/* Nothing runs there any more: only our own paused copy is left to let go. */
+		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
+			j->rec[p].state = "skipped";
+		j->phase = PHASE_COMMIT;
+	} else {
+		j->phase++;
+	}
 	job_run_phase(j);
 }
 
@@ -1195,6 +1372,11 @@ void migration_job_qmp_event(struct migration_job *j, const char *event, json_ob
 {
 	json_object *dev;
 
+	if (!strcmp(event, "MIGRATION") && json_object_object_get_ex(data, "status", &dev) &&
+	    json_object_is_type(dev, json_type_string)) {
+		migrate_on_status(j, json_object_get_string(dev));
+		return;
+	}
 	if (!strcmp(event, "DEVICE_DELETED") && j->waiting_device_deleted &&
 	    json_object_object_get_ex(data, "device", &dev) &&
 	    !strcmp(json_object_get_string(dev), QEMU_ID_VF)) {
@@ -1212,11 +1394,48 @@ void migration_job_vm_exited(struct migration_job *j)
 {
 	log_warning("%s: the source QEMU exited during the migration (phase %s)", j->vm_name,
 		    migration_phase_name(j->phase));
+	/* A wait with no call in flight would last until its bound: end it now. */
+	if (j->migrate_waiting) {
+		migrate_end_wait(j);
+		job_step_done(j, -EIO, "the source QEMU exited during the copy");
+	}
+}
+
+int migration_source_cancel(vm *v, const char **why)
+{
+	migration_job *j = v->job;
+
+	if (!j) {
+		*why = "no migration of this VM runs here";
+		return -ENOENT;
+	}
+	if (j->rolling_back) {
+		*why = "the migration is being undone already";
+		return -EALREADY;
+	}
+	if (j->phase >= PHASE_SWITCHOVER) {
+		*why = "the migration is past the switchover: the VM runs on the destination, and the source may never run again (no split brain); it can only finish";
+		return -EPERM;
+	}
+	log_info("%s: cancelling the migration to %s at phase %s, as asked", j->vm_name, j->to,
+		 migration_phase_name(j->phase));
+	j->cancel = true;
+	/* A wait with no call in flight ends now; a call in flight ends the step when it returns. */
+	if (j->migrate_waiting) {
+		migrate_end_wait(j);
+		job_step_done(j, -EINTR, "cancelled");
+	} else if (j->waiting_device_deleted && uv_is_active((uv_handle_t *)j->timer)) {
+		uv_timer_stop(j->timer);
+		j->waiting_device_deleted = false;
+		job_step_done(j, -EINTR, "cancelled");
+	}
+	return 0;
 }
 
 static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migration_job **ret)
 {
 	migration_job *j = calloc(1, sizeof(*j));
+	int r;
 
 	if (!j)
 		return -ENOMEM;
@@ -1227,14 +1446,22 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	j->peer = host_config_find_peer(d->config, to);
 	j->settings = d->config->migration;
 	j->timer = calloc(1, sizeof(*j->timer));
-	if (!j->vm_name || !j->to || !j->timer || !j->peer) {
+	j->retry_timer = calloc(1, sizeof(*j->retry_timer));
+	j->progress_timer = calloc(1, sizeof(*j->progress_timer));
+	if (!j->vm_name || !j->to || !j->timer || !j->retry_timer || !j->progress_timer ||
+	    !j->peer) {
+		r = j->peer ? -ENOMEM : -ENOENT;
 		free(j->timer);
-		j->timer = NULL;
+		free(j->retry_timer);
+		free(j->progress_timer);
+		j->timer = j->retry_timer = j->progress_timer = NULL;
 		job_free(j);
-		return j->peer ? -ENOMEM : -ENOENT;
+		return r;
 	}
 	uv_timer_init(d->loop, j->timer);
-	j->timer->data = j;
+	uv_timer_init(d->loop, j->retry_timer);
+	uv_timer_init(d->loop, j->progress_timer);
+	j->timer->data = j->retry_timer->data = j->progress_timer->data = j;
 	j->t0 = now_ms();
 	if (v)
 		v->job = j;

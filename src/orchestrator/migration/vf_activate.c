@@ -9,7 +9,6 @@
 #include "log.h"
 #include "host/vm.h"
 
-#define AGENT_TIMEOUT_MS 5000
 
 typedef struct vf_activate {
 	host_daemon *d;
@@ -17,7 +16,9 @@ typedef struct vf_activate {
 	vf_activate_cb cb;
 	void *userdata;
 	int step;
-	uint64_t waited_ms;
+	bool waiting;         /* for the agent's event (or the deadline) before asking again */
+	uint64_t wait_start;  /* loop time the wait began */
+	uint64_t deadline;    /* loop time the step gives up */
 	uint64_t device_wait_ms;
 	uv_timer_t *timer;
 } vf_activate;
@@ -27,8 +28,17 @@ static void vf_activate_timer_free(uv_handle_t *h)
 	free(h);
 }
 
+static void vf_activate_unlisten(vf_activate *a)
+{
+	vm *v = vm_find(a->d, a->vm_name);
+
+	if (v && v->agent_event_userdata == a)
+		vm_agent_listen(v, NULL, NULL);
+}
+
 static void vf_activate_finish(vf_activate *a, int error, const char *message)
 {
+	vf_activate_unlisten(a);
 	a->cb(error, message, a->device_wait_ms, a->userdata);
 	uv_close((uv_handle_t *)a->timer, vf_activate_timer_free);
 	free(a->vm_name);
@@ -37,9 +47,33 @@ static void vf_activate_finish(vf_activate *a, int error, const char *message)
 
 static void vf_activate_step(vf_activate *a);
 
-static void vf_activate_retry(uv_timer_t *t)
+/* Ask again: the event came, or (step 1) the bond's link monitor had its next look. */
+static void vf_activate_again(vf_activate *a)
 {
-	vf_activate_step(t->data);
+	a->waiting = false;
+	a->device_wait_ms += uv_now(a->d->loop) - a->wait_start;
+	uv_timer_stop(a->timer);
+	vf_activate_step(a);
+}
+
+static void vf_activate_on_timer(uv_timer_t *t)
+{
+	vf_activate_again(t->data);
+}
+
+/*
+ * The guest's word that waiting is over: the VF appeared (step 0 waits for it), or a link of the
+ * bond came up or the bond changed its active slave (step 1).
+ */
+static void vf_activate_on_event(vm *v, const char *event, json_object *data, void *userdata)
+{
+	vf_activate *a = userdata;
+
+	if (!a->waiting)
+		return;
+	if ((a->step == 0 && !strcmp(event, "vf-added")) ||
+	    (a->step == 1 && (!strcmp(event, "link-up") || !strcmp(event, "active-changed"))))
+		vf_activate_again(a);
 }
 
 static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, const char *code,
@@ -51,10 +85,21 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	_cleanup_free_ char *why = NULL;
 
 	if (error < 0 && a->step < 2 && code && !strcmp(code, retry_on) &&
-	    a->waited_ms < VF_ACTIVATE_TIMEOUT_MS) {
-		a->waited_ms += VF_ACTIVATE_POLL_MS;
-		a->device_wait_ms += VF_ACTIVATE_POLL_MS;
-		uv_timer_start(a->timer, vf_activate_retry, VF_ACTIVATE_POLL_MS, 0);
+	    uv_now(a->d->loop) < a->deadline) {
+		vm *v = vm_find(a->d, a->vm_name);
+
+		/*
+		 * Step 0 waits for the agent's vf-added; step 1 for a link-up or active-changed,
+		 * or at most VF_ACTIVATE_MII_MS: bonding's MII monitor, which decides when the
+		 * slave is usable, reports to no one.
+		 */
+		a->waiting = true;
+		a->wait_start = uv_now(a->d->loop);
+		if (v)
+			vm_agent_listen(v, vf_activate_on_event, a);
+		uv_timer_start(a->timer, vf_activate_on_timer,
+			       a->step == 0 ? a->deadline - a->wait_start :
+					      VF_ACTIVATE_MII_MS, 0);
 		return;
 	}
 	if (error < 0) {
@@ -67,7 +112,7 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	    json_object_get_int64(waited) > 0)
 		a->device_wait_ms += (uint64_t)json_object_get_int64(waited);
 	a->step++;
-	a->waited_ms = 0;
+	a->deadline = uv_now(a->d->loop) + VF_ACTIVATE_TIMEOUT_MS;
 	vf_activate_step(a);
 }
 
@@ -89,13 +134,15 @@ static void vf_activate_step(vf_activate *a)
 	}
 	if (a->step == 0) {
 		args = json_object_new_object();
-		json_object_object_add(args, "timeout-ms", json_object_new_int(AGENT_TIMEOUT_MS));
+		json_object_object_add(args, "timeout-ms",
+				       json_object_new_int((int)a->d->config->agent_timeout_ms));
 	} else if (a->step == 1) {
 		args = json_object_new_object();
 		json_object_object_add(args, "role", json_object_new_string("vf"));
 	}
-	r = agent_client_call(agent, cmds[a->step], args, 2 * AGENT_TIMEOUT_MS, vf_activate_on_reply,
-			      a);
+	/* The enslave waits up to agent_timeout_ms for carrier in the guest: give it that twice. */
+	r = agent_client_call(agent, cmds[a->step], args, 2 * a->d->config->agent_timeout_ms,
+			      vf_activate_on_reply, a);
 	if (r < 0)
 		vf_activate_finish(a, r, "cannot send to the guest agent");
 }
@@ -119,6 +166,7 @@ int vf_activate_start(host_daemon *d, const char *vm_name, vf_activate_cb cb, vo
 	a->userdata = userdata;
 	uv_timer_init(d->loop, a->timer);
 	a->timer->data = a;
+	a->deadline = uv_now(d->loop) + VF_ACTIVATE_TIMEOUT_MS;
 	vf_activate_step(a);
 	return 0;
 }

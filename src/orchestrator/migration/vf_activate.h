@@ -6,8 +6,10 @@
  *
  * A hot-plugged NIC takes the guest a moment: until it has probed it, the agent finds no VF to
  * enslave ("not-found"), and until the bonding driver's link monitor has seen the new slave up,
- * it refuses to make it active ("failed"). Both are asked again every VF_ACTIVATE_POLL_MS, for at
- * most VF_ACTIVATE_TIMEOUT_MS each.
+ * it refuses to make it active ("failed"). The first is asked again when the agent's `vf-added`
+ * event says the VF is there; the second on its `link-up` or `active-changed`, or after
+ * VF_ACTIVATE_MII_MS, bonding's MII monitor interval (that monitor tells no one). Each for at
+ * most VF_ACTIVATE_TIMEOUT_MS.
  */
 #pragma once
 
@@ -16,7 +18,7 @@
 #include "daemon/daemon.h"
 
 #define VF_ACTIVATE_TIMEOUT_MS 15000
-#define VF_ACTIVATE_POLL_MS 100
+#define VF_ACTIVATE_MII_MS 100
 
 /*
  * message says what failed (borrowed for the call); error is 0 on success. device_wait_ms: how

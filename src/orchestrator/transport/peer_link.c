@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "control_protocol.h"
 #include "log.h"
@@ -20,6 +23,7 @@ struct peer_link {
 	uv_work_t work;
 	bool working;
 	bool closed;
+	bool local;
 	/* Written by the worker, read after it finished. */
 	peer_ssh *ssh;
 	int fd;
@@ -40,11 +44,37 @@ static void peer_link_free(peer_link *l, bool cut)
 	free(l);
 }
 
+/* A peer whose socket is on this machine (config `link: local`, tests): no SSH in between. */
+static int peer_link_connect_local(peer_link *l)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(l->opts.remote_socket) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, l->opts.remote_socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		if (asprintf(&l->message, "Cannot connect to the peer daemon's socket '%s': %s",
+			     l->opts.remote_socket, strerror(-r)) < 0)
+			l->message = NULL;
+		return r;
+	}
+	l->fd = fd;
+	return 0;
+}
+
 static void peer_link_work(uv_work_t *w)
 {
 	peer_link *l = w->data;
 
-	l->error = peer_ssh_open(&l->opts, &l->ssh, &l->fd, &l->message);
+	l->error = l->local ? peer_link_connect_local(l) :
+			      peer_ssh_open(&l->opts, &l->ssh, &l->fd, &l->message);
 }
 
 static void peer_link_fail(peer_link *l, int error, const char *message)
@@ -151,6 +181,7 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 		.remote_socket = peer->control_socket,
 		.connect_timeout_ms = 10000,
 	};
+	l->local = peer->local;
 	l->work.data = l;
 	r = uv_queue_work(d->loop, &l->work, peer_link_work, peer_link_after_work);
 	if (r < 0) {

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `dmigrate cancel VM`: stop a migration of VM from this host and undo it. Before the switchover
+ * the daemon stops it (the copy is cancelled, the VF plugged back) and the `dmigrate migrate`
+ * that started it reports it rolled back; after it the daemon refuses and says why.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli_args.h"
+#include "cli/cli_client.h"
+#include "cli/cli_commands.h"
+#include "log.h"
+
+static void cli_cancel_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dmigrate cancel VM [--socket PATH]\n\n"
+		"Cancel the migration of VM that this host's dmigrated runs. Before the switchover it is\n"
+		"stopped and undone: the VM goes on running here with its passthrough NIC, and the\n"
+		"'dmigrate migrate' that started it reports it rolled back. After the switchover the VM\n"
+		"runs on the destination and the source may never run again: cancel is refused.\n\n"
+		"Options:\n"
+		"  --socket PATH  dmigrated's socket (default: $%s, else %s)\n"
+		"  -h, --help     show this help\n\n"
+		"Exit codes:\n"
+		"  0  the migration is being undone\n"
+		"  1  refused (past the switchover, or being undone already), or dmigrated could not\n"
+		"     be reached\n"
+		"  2  usage error, no such VM here, or no migration of it runs\n",
+		CLI_SOCKET_ENV, CLI_SOCKET_DEFAULT);
+}
+
+int cli_cancel(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_json_ json_object *args = json_object_new_object();
+	_cleanup_json_ json_object *result = NULL;
+	const char *socket = NULL, *vm;
+	int c, rc;
+
+	if (!args) {
+		log_error("Out of memory");
+		return CLI_EXIT_FAILED;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			socket = optarg;
+			break;
+		case 'h':
+			cli_cancel_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_option_error("cancel", c, argv);
+		}
+	}
+	vm = cli_single_argument("cancel", argc, argv,
+			       "Missing the VM; usage: dmigrate cancel VM (see 'dmigrate list').");
+	if (!vm)
+		return CLI_EXIT_USAGE;
+	if (cli_check_vm_name(vm) < 0)
+		return CLI_EXIT_USAGE;
+	json_object_object_add(args, "vm", json_object_new_string(vm));
+	rc = cli_client_run(&(cli_call){ .socket = socket,
+					 .cmd = "cancel",
+					 .args = args,
+					 .timeout_ms = CLI_ACTION_TIMEOUT_MS },
+			    &result);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	printf("Cancelling the migration of %s: it is being undone; the 'dmigrate migrate' that "
+	       "started it reports the outcome.\n", vm);
+	return CLI_EXIT_OK;
+}
