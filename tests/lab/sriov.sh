@@ -326,9 +326,12 @@ cmd_vm_start() {
 	fi
 	mkdir -p "$STATE/specs"
 	out=$STATE/specs/$name.json
+	# Without `quiet`: the guest's boot is slow on nested KVM and its serial log is what shows
+	# where it stands when it does not come up.
 	"$DMIGRATE" spec show "$spec" | jq --arg k "$STATE/guest-image/vmlinuz" --arg i "$STATE/guest-image/initrd.img" '
 		.boot = { kernel: $k, initrd: $i,
-			  cmdline: ((.boot.cmdline // "") | if test("console=ttyS0") then . else "console=ttyS0 " + . end) }
+			  cmdline: ((.boot.cmdline // "") | split(" ") | map(select(. != "" and . != "quiet"))
+				    | if index("console=ttyS0") then . else ["console=ttyS0"] + . end | join(" ")) }
 		' >"$out"
 	t0=$(date +%s.%N)
 	cmd_exec_sub "$host" dmigrate start "$out" || die "dmigrated on $host did not start '$name'"

@@ -53,6 +53,14 @@ static inline void qemu_argv_freep(char ***argv)
 #define _cleanup_argv_ __attribute__((cleanup(qemu_argv_freep)))
 
 /*
+ * How long QEMU may take to answer the VF's device_add. A vfio-pci VF is realized only once all
+ * of the guest's memory is pinned and mapped through the IOMMU: that grows with the guest's RAM
+ * and the host's load (8 to more than 10 s for 256 MiB in the SR-IOV lab's nested hosts, where
+ * every IOMMU mapping is trapped by an emulated VT-d).
+ */
+#define QEMU_VF_PLUG_TIMEOUT_MS 60000
+
+/*
  * The QMP arguments that plug the VF: for netdev_add (*ret_netdev; NULL for vfio, which has
  * no netdev) and for device_add (*ret_device). vfio_host overrides the spec's VF address (the
  * destination plugs the VF it reserved); NULL keeps the spec's. The caller owns both.
