@@ -37,7 +37,7 @@ const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 };
 
 static const char *const role_values[] = { "vf", "standby", NULL };
-static const char *const did_feature_values[] = { "timer", "ipi", "device", NULL };
+static const char *const did_feature_values[] = { "timer", "ipi", "device", "idle", NULL };
 static const char *const fault_kind_values[] = { "crash", "stall", NULL };
 
 #define ARG_BOND                                                                                   \
@@ -81,8 +81,9 @@ static const agent_arg_def announce_args[] = {
 };
 
 static const agent_arg_def did_enable_args[] = {
-	{ "features", AGENT_ARG_ENUM_LIST, false, 0, 3, did_feature_values,
-	  "Which interrupt classes to deliver directly. Default: every supported one." },
+	{ "features", AGENT_ARG_ENUM_LIST, false, 0, 4, did_feature_values,
+	  "Which interrupt classes to deliver directly (`idle`: the vCPU halts without exiting). "
+	  "Default: every supported one." },
 	ARG_END,
 };
 
@@ -113,8 +114,8 @@ static const agent_error_code no_errors[] = { _AGENT_ERROR_MAX };
 
 #define DID_STATUS_RETURNS                                                                         \
 	"`state` (`on`/`off`), `backend` (`kvm`/`sim`), `simulated` (bool), `features` and "       \
-	"`supported` (lists of `timer`/`ipi`/`device`), `version`, `host-version`, `enables`, "    \
-	"`disables`, `errors`, `rejected` (counters), `last-error` (negative errno or 0)"
+	"`supported` (lists of `timer`/`ipi`/`device`/`idle`), `version`, `host-version`, "        \
+	"`enables`, `disables`, `errors`, `rejected` (counters), `last-error` (negative errno or 0)"
 
 const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 	[AGENT_CMD_SYNC] = {

@@ -27,7 +27,14 @@
 #define DID_F_TIMER		0x1U	/* local APIC timer */
 #define DID_F_IPI		0x2U	/* inter-processor interrupts */
 #define DID_F_DEVICE		0x4U	/* passthrough device (MSI/MSI-X) interrupts */
-#define DID_F_ALL		(DID_F_TIMER | DID_F_IPI | DID_F_DEVICE)
+/*
+ * The vCPU halts without exiting (HLT not intercepted): it idles in guest
+ * mode on its dedicated core, and an interrupt for it is taken there instead
+ * of waking a host thread. The premise of the three above, and the one part
+ * of DID that needs no APICv/AVIC or posted interrupts.
+ */
+#define DID_F_IDLE		0x8U
+#define DID_F_ALL		(DID_F_TIMER | DID_F_IPI | DID_F_DEVICE | DID_F_IDLE)
 
 /* did_status.state */
 #define DID_STATE_OFF		0

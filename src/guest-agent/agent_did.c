@@ -34,6 +34,7 @@ static const struct {
 	{ DID_F_TIMER, "timer" },
 	{ DID_F_IPI, "ipi" },
 	{ DID_F_DEVICE, "device" },
+	{ DID_F_IDLE, "idle" },
 };
 
 static json_object *did_features_to_json(unsigned mask)

@@ -59,6 +59,15 @@ static void check_config(const host_config *c)
 	for (size_t i = 0; i < c->n_vfs; i++)
 		if (c->passthrough == PASSTHROUGH_VFIO && !pci_address_exact(c->vfs[i]))
 			abort();
+	if (!c->system_root || c->system_root[0] != '/')
+		abort();
+	/* An sriov PF is a PCI address or an interface name that cannot leave sysfs's directory. */
+	if (c->passthrough == PASSTHROUGH_SRIOV &&
+	    (c->vfs || c->sriov.vfs != c->n_vfs || !c->sriov.pf || !*c->sriov.pf ||
+	     strlen(c->sriov.pf) > 15 || strchr(c->sriov.pf, '/') || !strcmp(c->sriov.pf, "..") ||
+	     (strchr(c->sriov.pf, ':') && !pci_address_exact(c->sriov.pf)) ||
+	     c->sriov.settings.link_state > VF_LINK_DISABLE))
+		abort();
 	for (size_t i = 0; i < c->n_peers; i++)
 		if (host_config_find_peer(c, c->peers[i].name) != &c->peers[i] ||
 		    c->peers[i].port < 1 || c->peers[i].port > 65535 || !*c->peers[i].address ||

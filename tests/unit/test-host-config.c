@@ -232,8 +232,8 @@ TEST(wrong_types_and_missing_fields)
 	expect_invalid(FULL, "passthrough", NULL, "passthrough", "missing (required)");
 	expect_invalid(FULL, "passthrough", "\"vfio\"", "passthrough", "expected a JSON object");
 	expect_invalid(FULL, "passthrough.type", NULL, "passthrough.type", "missing (required)");
-	expect_invalid(FULL, "passthrough.type", "\"sriov\"", "passthrough.type",
-		       "expected \"emulated\" or \"vfio\", got \"sriov\"");
+	expect_invalid(FULL, "passthrough.type", "\"pci\"", "passthrough.type",
+		       "expected \"emulated\", \"vfio\" or \"sriov\", got \"pci\"");
 	expect_invalid(FULL, "passthrough.type", "1", "passthrough.type",
 		       "expected a non-empty string, got 1");
 	expect_invalid(FULL, "migration", "5", "migration", "expected a JSON object, got 5");
@@ -573,6 +573,61 @@ static void test_example(const char *example)
 	host_config_free(c);
 }
 
+#define SRIOV                                                                                      \
+	"{\"name\": \"h\", \"migration_address\": \"10.0.0.1\", \"system_root\": \"/tmp/fx\","     \
+	" \"dedicated_cpus\": \"2-5,8\", \"passthrough\": {\"type\": \"sriov\","                 \
+	" \"pf\": \"enp7s0f1\", \"vfs\": 4, \"spoofchk\": true, \"trust\": false,"              \
+	" \"link_state\": \"enable\"}}"
+
+TEST(sriov_pool_and_host_fields)
+{
+	host_config *c = NULL;
+	char *error = NULL;
+
+	ASSERT_OK(load(SRIOV, &c, &error));
+	ASSERT_EQ(c->passthrough, PASSTHROUGH_SRIOV);
+	ASSERT_STREQ(c->sriov.pf, "enp7s0f1");
+	ASSERT_EQ(c->sriov.vfs, 4);
+	ASSERT_EQ(c->n_vfs, 4);
+	ASSERT_TRUE(c->sriov.settings.spoofchk);
+	ASSERT_TRUE(!c->sriov.settings.trust);
+	ASSERT_EQ(c->sriov.settings.link_state, VF_LINK_ENABLE);
+	ASSERT_STREQ(c->system_root, "/tmp/fx");
+	ASSERT_EQ(CPU_COUNT(&c->dedicated_cpus), 5);
+	ASSERT_TRUE(CPU_ISSET(2, &c->dedicated_cpus) && CPU_ISSET(5, &c->dedicated_cpus) &&
+		    CPU_ISSET(8, &c->dedicated_cpus) && !CPU_ISSET(6, &c->dedicated_cpus));
+	host_config_free(c);
+
+	/* The defaults: spoof checking on, trust off, link auto; a PCI address folded to lower case. */
+	ASSERT_OK(load("{\"name\": \"h\", \"migration_address\": \"10.0.0.1\", \"passthrough\":"
+		       " {\"type\": \"sriov\", \"pf\": \"0000:07:00.1\", \"vfs\": 2}}",
+		       &c, &error));
+	ASSERT_STREQ(c->sriov.pf, "0000:07:00.1");
+	ASSERT_TRUE(c->sriov.settings.spoofchk && !c->sriov.settings.trust);
+	ASSERT_EQ(c->sriov.settings.link_state, VF_LINK_AUTO);
+	ASSERT_STREQ(c->system_root, "/");
+	ASSERT_EQ(CPU_COUNT(&c->dedicated_cpus), 0);
+	host_config_free(c);
+
+	expect_invalid(SRIOV, "passthrough.pf", "\"../eth0\"", "passthrough.pf",
+		       "expected the PF's interface name like \"enp7s0f1\" or its PCI address");
+	expect_invalid(SRIOV, "passthrough.pf", "\"averyveryverylongname\"", "passthrough.pf",
+		       "got \"averyveryverylongname\"");
+	expect_invalid(SRIOV, "passthrough.pf", NULL, "passthrough.pf", "missing");
+	expect_invalid(SRIOV, "passthrough.vfs", "0", "passthrough.vfs", "1..256");
+	expect_invalid(SRIOV, "passthrough.vfs", "300", "passthrough.vfs", "1..256");
+	expect_invalid(SRIOV, "passthrough.link_state", "\"up\"", "passthrough.link_state",
+		       "expected \"auto\", \"enable\" or \"disable\", got \"up\"");
+	expect_invalid(SRIOV, "passthrough.trust", "\"no\"", "passthrough.trust", "");
+	expect_invalid(SRIOV, "passthrough.devices", "[]", "passthrough.devices", "unknown field");
+	expect_invalid(SRIOV, "system_root", "\"fx\"", "system_root", "absolute path");
+	expect_invalid(SRIOV, "dedicated_cpus", "\"2-\"", "dedicated_cpus",
+		       "'2-' in '2-' is not a CPU number");
+	expect_invalid(SRIOV, "dedicated_cpus", "\"5-2\"", "dedicated_cpus", "'5-2'");
+	expect_invalid(SRIOV, "dedicated_cpus", "\"1,,2\"", "dedicated_cpus", "");
+	expect_invalid(SRIOV, "dedicated_cpus", "\"99999\"", "dedicated_cpus", "'99999'");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -598,6 +653,7 @@ int main(int argc, char **argv)
 	RUN_TEST(pci_addresses_exact_form);
 	RUN_TEST(duplicate_devices);
 	RUN_TEST(trailing_garbage);
+	RUN_TEST(sriov_pool_and_host_fields);
 
 	unlink(path);
 	ASSERT_OK(rmdir(dir));

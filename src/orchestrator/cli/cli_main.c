@@ -13,6 +13,7 @@ static const cli_command commands[] = {
 	{ "status", cli_status, "show a VM, its passthrough device and the host's pool" },
 	{ "start", cli_start, "start a VM from a VM spec file" },
 	{ "stop", cli_stop, "stop a VM" },
+	{ "doctor", cli_doctor, "check this host (and a peer) for VF passthrough and migration" },
 	{ "drill", cli_drill, "run a failover drill: migrations with injected faults, checked" },
 	{ "spec", cli_spec, "check a VM spec, show it, print its QEMU command line" },
 	{ "agent", cli_agent, "send one request to a guest agent's socket (tests, operators)" },

@@ -49,6 +49,38 @@ static void cli_status_print_pool(FILE *out, json_object *pool)
 	fputc('\n', out);
 }
 
+/* [[0, 2], [1, 3]]: which host CPU each vCPU thread is pinned to. */
+static void cli_status_print_cpumap(FILE *out, json_object *map)
+{
+	if (!json_object_is_type(map, json_type_array))
+		return;
+	fprintf(out, "  %-10s", "cpus:");
+	for (size_t i = 0; i < json_object_array_length(map); i++) {
+		json_object *pair = json_object_array_get_idx(map, i);
+
+		if (json_object_is_type(pair, json_type_array) && json_object_array_length(pair) == 2)
+			fprintf(out, " vCPU%d->CPU%d",
+				json_object_get_int(json_object_array_get_idx(pair, 0)),
+				json_object_get_int(json_object_array_get_idx(pair, 1)));
+	}
+	fputc('\n', out);
+}
+
+/* {"0000:07:10.3": "why"}: the pool's VFs that cannot be handed out, one line each. */
+static void cli_status_print_problems(FILE *out, json_object *problems)
+{
+	char vf[64], why[512];
+
+	if (!json_object_is_type(problems, json_type_object))
+		return;
+	json_object_object_foreach(problems, key, val) {
+		if (!json_object_is_type(val, json_type_string))
+			continue;
+		fprintf(out, "  %-10s %s: %s\n", "unusable:", cli_quote(key, vf, sizeof(vf)),
+			cli_quote(json_object_get_string(val), why, sizeof(why)));
+	}
+}
+
 static void cli_status_print(FILE *out, json_object *st)
 {
 	char name[64], host[CLI_FIELD_SIZE], state[32], vf[64], agent[32], bond[32], active[32],
@@ -70,6 +102,8 @@ static void cli_status_print(FILE *out, json_object *st)
 			cli_json_bool(st, "vf_plugged") ? "plugged" : "not plugged");
 	else
 		fprintf(out, "  %-10s none\n", "vf:");
+	if (json_object_object_get_ex(st, "cpumap", &pool))
+		cli_status_print_cpumap(out, pool);
 	if (json_object_object_get_ex(st, "guest", &guest)) {
 		cli_format_field(guest, "agent", "?", agent, sizeof(agent));
 		if (cli_json_string(guest, "active"))
@@ -82,6 +116,8 @@ static void cli_status_print(FILE *out, json_object *st)
 	}
 	if (json_object_object_get_ex(st, "vf_pool", &pool))
 		cli_status_print_pool(out, pool);
+	if (json_object_object_get_ex(st, "vf_pool_problems", &pool))
+		cli_status_print_problems(out, pool);
 }
 
 int cli_status(int argc, char **argv)

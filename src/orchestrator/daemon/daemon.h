@@ -36,6 +36,8 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args);
+/* This host's checks, or with "peer" a peer's (daemon_doctor.c); peers ask it of each other. */
+void daemon_cmd_doctor(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args);
 /* A string argument, or an invalid-argument reply naming it (then NULL is returned). */
 const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key);

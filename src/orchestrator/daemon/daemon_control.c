@@ -28,6 +28,7 @@ static const struct {
 	{ "start", daemon_cmd_start },
 	{ "stop", daemon_cmd_stop },
 	{ "migrate", daemon_cmd_migrate },
+	{ "doctor", daemon_cmd_doctor },
 	{ "cancel", daemon_cmd_cancel },
 };
 

@@ -9,6 +9,8 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "transport/rpc_conn.h"
+#include "host/cpu_pinning.h"
+#include "host/vf_steering.h"
 #include "host/vm.h"
 
 /* status asks the guest agent too, briefly: a stalled agent must not stall the answer. */
@@ -120,6 +122,7 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 	if (vm_spec_to_json(v->spec, &spec) >= 0)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
+	json_object_object_add(op->ret, "vf_pool_problems", vf_pool_problems_to_json(d->pool));
 	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
 	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
 				       status_on_bond, op) >= 0)
@@ -140,6 +143,7 @@ static void daemon_on_started(vm *v, int error, const char *message, void *userd
 		return;
 	}
 	log_info("Started VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf ? v->vf : "none");
+	vm_cpus_pin(v);
 	rpc_request_reply(req, vm_summary(v));
 }
 
@@ -148,7 +152,8 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	const char *path = daemon_arg_string(req, args, "spec");
 	_cleanup_free_ char *error = NULL;
 	json_object *adopt;
-	const char *vf;
+	const char *vf, *why;
+	char pin_why[256];
 	vm_spec *spec;
 	vm *v;
 	int r;
@@ -169,6 +174,12 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r < 0)
 		goto fail;
+	if (vm_cpus_plan(v, true, pin_why, sizeof(pin_why)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot start '%s' on %s: %s",
+					v->name, d->config->name, pin_why);
+		vm_forget(v);
+		return;
+	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
 	if (r == -ENOSPC) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
@@ -185,6 +196,14 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		v->spec->vfio_host = strdup(vf);
 	}
 	v->vf_plugged = true;
+	if (!(args && json_object_object_get_ex(args, "adopt", &adopt)) &&
+	    (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"Cannot set up VF %s for '%s': %s: %s", v->vf, v->name, why,
+					strerror(-r));
+		vm_forget(v);
+		return;
+	}
 	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
 		/* A QEMU started by someone else from this spec: take it over, VF included. */
 		r = json_object_is_type(adopt, json_type_string) ?
@@ -198,6 +217,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 			return;
 		}
 		log_info("Adopted VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf);
+		vm_cpus_pin(v);
 		rpc_request_reply(req, vm_summary(v));
 		return;
 	}

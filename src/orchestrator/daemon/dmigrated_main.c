@@ -45,6 +45,11 @@ static char *qemu_version_of(const char *binary)
 	return strdup(line);
 }
 
+static bool vm_is_known(const char *name, void *userdata)
+{
+	return vm_find(userdata, name) != NULL;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	host_daemon *d = s->data;
@@ -123,14 +128,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.qemu_version = qemu_version_of(d.config->qemu_binary);
 	dmigrated_probe_kvm(&d);
-	r = vf_pool_open(d.config, &d.pool);
+	r = vf_pool_open(d.config, NULL, &d.pool, &error);
 	if (r < 0) {
-		log_error_errno(r, "Failed to open the VF pool in '%s': %m", d.config->state_dir);
-		return EXIT_FAILURE;
+		log_error_errno(r, "Failed to set up the passthrough pool of %s: %s", config_path,
+				error ? error : strerror(-r));
+		return r == -ENOMEM ? EXIT_FAILURE : 2;
 	}
 	r = vm_registry_load(&d);
 	if (r < 0)
 		log_warning_errno(r, "Failed to load the VM registry: %m");
+	/* A reservation whose VM is gone (it was stopped while we were down) frees its VF. */
+	vf_pool_reconcile(d.pool, vm_is_known, &d);
 	r = daemon_control_listen(&d);
 	if (r < 0) {
 		log_error_errno(r, "Failed to listen on '%s': %m", d.config->control_socket);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/config_reader.h"
+#include "host/cpu_list.h"
 #include "control_protocol.h"
 #include "macro.h"
 
@@ -102,9 +103,71 @@ json_object *migration_settings_to_json(const migration_settings *s)
 	return o;
 }
 
+/* "pf": an interface name (IFNAMSIZ, no '/', not "." or "..") or a PCI address. */
+static bool host_config_pf_valid(const char *pf, char *normalized, size_t size)
+{
+	char bdf[13];
+
+	if (pci_address_normalize(pf, bdf)) {
+		snprintf(normalized, size, "%s", bdf);
+		return true;
+	}
+	if (!*pf || strlen(pf) >= 16 || !strcmp(pf, ".") || !strcmp(pf, ".."))
+		return false;
+	for (const char *c = pf; *c; c++)
+		if (*c <= ' ' || *c == '/' || *c == ':' || *c >= 0x7f)
+			return false;
+	snprintf(normalized, size, "%s", pf);
+	return true;
+}
+
+static int host_config_parse_sriov(cfg_reader *r, json_object *pt, host_config *c)
+{
+	static const char *const link_states[] = { [VF_LINK_AUTO] = "auto",
+						   [VF_LINK_ENABLE] = "enable",
+						   [VF_LINK_DISABLE] = "disable" };
+	const char *pf, *link = "auto";
+	char normalized[16];
+	uint64_t vfs;
+	size_t i;
+	int e;
+
+	c->passthrough = PASSTHROUGH_SRIOV;
+	c->sriov.settings = (vf_settings){ .spoofchk = true, .trust = false,
+					   .link_state = VF_LINK_AUTO };
+	if ((e = cfg_string(r, pt, "passthrough.pf", "pf", true, &pf)) < 0)
+		return e;
+	if (!host_config_pf_valid(pf, normalized, sizeof(normalized)))
+		return cfg_fail(r, "passthrough.pf",
+				"expected the PF's interface name like \"enp7s0f1\" or its PCI address "
+				"like \"0000:07:00.1\", got \"%.64s\"",
+				pf);
+	if ((e = cfg_uint(r, pt, "passthrough.vfs", "vfs", true, 1, HOST_CONFIG_MAX_VFS, &vfs)) < 0)
+		return e;
+	if (cfg_bool(r, pt, "passthrough.spoofchk", "spoofchk", false, &c->sriov.settings.spoofchk) ==
+		    -EINVAL ||
+	    cfg_bool(r, pt, "passthrough.trust", "trust", false, &c->sriov.settings.trust) ==
+		    -EINVAL ||
+	    cfg_string(r, pt, "passthrough.link_state", "link_state", false, &link) == -EINVAL)
+		return -EINVAL;
+	for (i = 0; i < ELEMENTSOF(link_states); i++)
+		if (!strcmp(link, link_states[i]))
+			break;
+	if (i == ELEMENTSOF(link_states))
+		return cfg_fail(r, "passthrough.link_state",
+				"expected \"auto\", \"enable\" or \"disable\", got \"%.32s\"", link);
+	c->sriov.settings.link_state = (vf_link_state)i;
+	c->sriov.vfs = (unsigned)vfs;
+	c->n_vfs = (size_t)vfs;
+	c->sriov.pf = strdup(normalized);
+	return c->sriov.pf ? 0 : -ENOMEM;
+}
+
 static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_config *c)
 {
 	static const char *const known[] = { "type", "slots", "devices", NULL };
+	static const char *const sriov_known[] = { "type", "pf", "vfs", "spoofchk", "trust",
+						   "link_state", NULL };
 	json_object *pt, *devices;
 	const char *type;
 	uint64_t slots = 0;
@@ -113,12 +176,14 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 	e = cfg_object(r, root, "passthrough", "passthrough", true, &pt);
 	if (e < 0)
 		return e;
-	e = cfg_no_unknown(r, pt, "passthrough", known);
-	if (e < 0)
-		return e;
 	e = cfg_string(r, pt, "passthrough.type", "type", true, &type);
 	if (e < 0)
 		return e;
+	e = cfg_no_unknown(r, pt, "passthrough", strcmp(type, "sriov") ? known : sriov_known);
+	if (e < 0)
+		return e;
+	if (!strcmp(type, "sriov"))
+		return host_config_parse_sriov(r, pt, c);
 
 	if (!strcmp(type, "emulated")) {
 		c->passthrough = PASSTHROUGH_EMULATED;
@@ -134,7 +199,7 @@ static int host_config_parse_passthrough(cfg_reader *r, json_object *root, host_
 		return 0;
 	}
 	if (strcmp(type, "vfio"))
-		return cfg_fail(r, "passthrough.type", "expected \"emulated\" or \"vfio\", got \"%s\"",
+		return cfg_fail(r, "passthrough.type", "expected \"emulated\", \"vfio\" or \"sriov\", got \"%s\"",
 				type);
 
 	c->passthrough = PASSTHROUGH_VFIO;
@@ -224,13 +289,14 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	static const char *const known[] = { "name", "control_socket", "state_dir", "run_dir",
 					     "qemu_binary", "accel", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
-					     "incoming_timeout_ms", "agent_timeout_ms", NULL };
+					     "incoming_timeout_ms", "agent_timeout_ms", "system_root",
+					     "dedicated_cpus", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr,
 			  *accel = "auto";
 	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
-		   *known_hosts = "/etc/dmigrate/known_hosts";
+		   *known_hosts = "/etc/dmigrate/known_hosts", *sysroot = "/", *dedicated = NULL;
 	json_object *ssh, *mig;
 	int e;
 
@@ -244,8 +310,17 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
 	    cfg_string(r, root, "accel", "accel", false, &accel) == -EINVAL ||
 	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
-		    -EINVAL)
+		    -EINVAL ||
+	    cfg_string(r, root, "system_root", "system_root", false, &sysroot) == -EINVAL ||
+	    cfg_string(r, root, "dedicated_cpus", "dedicated_cpus", false, &dedicated) == -EINVAL)
 		return -EINVAL;
+	CPU_ZERO(&c->dedicated_cpus);
+	if (dedicated) {
+		char why[160];
+
+		if (cpu_list_parse(dedicated, &c->dedicated_cpus, why, sizeof(why)) < 0)
+			return cfg_fail(r, "dedicated_cpus", "%s", why);
+	}
 	c->incoming_timeout_ms = INCOMING_TIMEOUT_DEFAULT_MS;
 	if (cfg_uint(r, root, "incoming_timeout_ms", "incoming_timeout_ms", false,
 		     INCOMING_TIMEOUT_MIN_MS, INCOMING_TIMEOUT_MAX_MS,
@@ -266,6 +341,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 				  &known_hosts) == -EINVAL))
 		return -EINVAL;
 	const char *const paths[][2] = { { "control_socket", sock }, { "state_dir", state },
+					 { "system_root", sysroot },
 					 { "run_dir", run }, { "ssh.identity_file", identity },
 					 { "ssh.known_hosts_file", known_hosts } };
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
@@ -298,7 +374,8 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	c->ssh_user = strdup(user);
 	c->ssh_identity_file = strdup(identity);
 	c->ssh_known_hosts_file = strdup(known_hosts);
-	if (!c->name || !c->control_socket || !c->state_dir || !c->run_dir || !c->qemu_binary ||
+	c->system_root = strdup(sysroot);
+	if (!c->system_root || !c->name || !c->control_socket || !c->state_dir || !c->run_dir || !c->qemu_binary ||
 	    !c->migration_address || !c->ssh_user || !c->ssh_identity_file ||
 	    !c->ssh_known_hosts_file)
 		return -ENOMEM;
@@ -336,7 +413,7 @@ host_config *host_config_free(host_config *c)
 {
 	if (!c)
 		return NULL;
-	for (size_t i = 0; i < c->n_vfs; i++)
+	for (size_t i = 0; c->vfs && i < c->n_vfs; i++)
 		free(c->vfs[i]);
 	free(c->vfs);
 	for (size_t i = 0; i < c->n_peers; i++) {
@@ -355,6 +432,8 @@ host_config *host_config_free(host_config *c)
 	free(c->ssh_user);
 	free(c->ssh_identity_file);
 	free(c->ssh_known_hosts_file);
+	free(c->system_root);
+	free(c->sriov.pf);
 	free(c);
 	return NULL;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -19,8 +20,29 @@
 
 typedef enum passthrough_type {
 	PASSTHROUGH_EMULATED, /* lab: an emulated e1000e on a hot-pluggable root port */
-	PASSTHROUGH_VFIO,     /* production: an SR-IOV VF bound to vfio-pci */
+	PASSTHROUGH_VFIO,     /* production: SR-IOV VFs bound to vfio-pci, listed by address */
+	PASSTHROUGH_SRIOV,    /* production: the VFs of a PF, created and bound by dmigrated */
 } passthrough_type;
+
+/* IFLA_VF_LINK_STATE_*: what a VF's link does while a VM holds it. */
+typedef enum vf_link_state {
+	VF_LINK_AUTO,    /* follows the PF's link */
+	VF_LINK_ENABLE,  /* up whatever the PF's link */
+	VF_LINK_DISABLE, /* down */
+} vf_link_state;
+
+/* How dmigrated sets a VF through its PF while a VM holds it (netlink, host/vf_netlink.h). */
+typedef struct vf_settings {
+	bool spoofchk;             /* drop frames whose source MAC is not the VF's: on */
+	bool trust;                /* let the guest change its MAC or go promiscuous: off */
+	vf_link_state link_state;  /* auto */
+} vf_settings;
+
+typedef struct sriov_config {
+	char *pf;     /* an interface name, or a PCI address DDDD:BB:DD.F */
+	unsigned vfs; /* how many of its VFs make the pool */
+	vf_settings settings;
+} sriov_config;
 
 typedef struct peer_config {
 	char *name;
@@ -61,8 +83,11 @@ typedef struct host_config {
 	qemu_accel accel; /* for VMs whose spec says "auto"; auto: KVM where kvm_probe() works */
 	char *migration_address; /* incoming migrations listen here */
 	passthrough_type passthrough;
-	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ... */
-	size_t n_vfs;
+	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ...; sriov: NULL */
+	size_t n_vfs; /* sriov: the VFs asked for (host/vf_pool.h knows which exist) */
+	sriov_config sriov;
+	char *system_root; /* sysfs and procfs are read below it: "/" but in tests */
+	cpu_set_t dedicated_cpus; /* CPUs for pinned vCPUs ("2-7,10" in the file); empty: none */
 	char *ssh_user;
 	char *ssh_identity_file;
 	char *ssh_known_hosts_file;

@@ -15,8 +15,9 @@
 
 #include "log.h"
 #include "migration/migration_job.h"
+#include "host/cpu_pinning.h"
 #include "host/qemu_argv.h"
-#include "host/vf_link.h"
+#include "host/vf_steering.h"
 #include "daemon/state_file.h"
 
 #define VM_QUIT_TIMEOUT_MS 10000
@@ -97,6 +98,8 @@ int vm_save(vm *v)
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
 	json_object_object_add(o, "incoming", json_object_new_boolean(v->incoming));
+	if (v->pinned)
+		json_object_object_add(o, "pinned", cpumap_to_json(v->pinned));
 	return state_file_write(path, o);
 }
 
@@ -142,7 +145,7 @@ void vm_forget(vm *v)
 	if (v->agent)
 		agent_client_close(v->agent);
 	if (v->vf) {
-		vm_vf_mac(v, true);
+		vf_steering_apply_logged(v, VF_EVENT_RELEASE);
 		vf_pool_release(d->pool, v->vf, v->name);
 	}
 	if (path)
@@ -156,6 +159,7 @@ void vm_forget(vm *v)
 	free(v->name);
 	free(v->run_dir);
 	free(v->vf);
+	free(v->pinned);
 	free(v->status);
 	free(v);
 }
@@ -295,25 +299,6 @@ static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
 	s->done(v, 0, NULL, s->userdata);
 }
 
-void vm_vf_mac(vm *v, bool clear)
-{
-	const char *mac = clear ? "00:00:00:00:00:00" : v->spec->mac;
-	int r;
-
-	if (v->spec->passthrough != VM_PASSTHROUGH_VFIO || !v->vf)
-		return;
-	r = vf_link_set_mac(v->vf, mac);
-	if (r == -ENOENT)
-		log_debug("%s: %s is not a VF of a PF here: its MAC is the guest's to set", v->name,
-			  v->vf);
-	else if (r < 0)
-		log_warning_errno(r, "%s: cannot set the MAC of VF %s to %s through its PF: %m",
-				  v->name, v->vf, mac);
-	else
-		log_info("%s: VF %s %s through its PF", v->name, v->vf,
-			 clear ? "MAC cleared" : "has the VM's MAC");
-}
-
 int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 {
 	_cleanup_argv_ char **argv = NULL;
@@ -337,8 +322,6 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	r = qemu_argv_build(v->spec, v->run_dir, flags, &argv);
 	if (r < 0)
 		return r;
-	if (!(flags & QEMU_ARGV_NO_VF))
-		vm_vf_mac(v, false);
 	while (argv[n])
 		n++;
 	/* Our own binary, and daemonized: the VM must outlive this daemon. */
@@ -548,6 +531,8 @@ json_object *vm_summary(vm *v)
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
 	json_object_object_add(o, "host", json_object_new_string(v->daemon->config->name));
+	if (v->pinned)
+		json_object_object_add(o, "cpumap", cpumap_to_json(v->pinned));
 	return o;
 }
 
@@ -655,6 +640,14 @@ static int vm_registry_load_one(host_daemon *d, const char *path)
 	}
 	if (json_object_object_get_ex(o, "vf_plugged", &x))
 		v->vf_plugged = json_object_get_boolean(x);
+	if (json_object_object_get_ex(o, "pinned", &x)) {
+		cpumap m;
+
+		if (cpumap_from_json(x, &m) < 0)
+			log_warning("VM '%s': its record's CPU map is damaged; it is not pinned", v->name);
+		else if ((v->pinned = malloc(sizeof(m))))
+			*v->pinned = m;
+	}
 	if (json_object_object_get_ex(o, "incoming", &x))
 		v->incoming = json_object_get_boolean(x);
 

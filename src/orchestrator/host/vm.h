@@ -31,6 +31,7 @@ struct vm {
 	char *run_dir;
 	pid_t pid;      /* 0 while not running */
 	char *vf;       /* the passthrough device it holds (from the pool), or NULL */
+	cpumap *pinned; /* the host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL */
 	bool vf_plugged;
 	bool incoming;  /* this host is the destination of an unfinished migration */
 	char *status;   /* QEMU's run state as last seen ("running", "inmigrate", ...) */
@@ -65,12 +66,6 @@ int vm_registry_load(host_daemon *d);
  * exists, or with the reason it failed (QEMU's own last words included).
  */
 int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata);
-/*
- * A vfio VF's MAC on its PF (host/vf_link.h): the VM's before the VF is plugged, cleared
- * (clear) when it goes back to the pool. Nothing for emulated VFs. A failure is logged, not
- * fatal: the guest's bond can still set its MAC through the VF driver.
- */
-void vm_vf_mac(vm *v, bool clear);
 /*
  * Take over a QEMU that runs already, started from v's spec with its sockets in run_dir (as
  * qemu_argv_build() lays them out): its pid comes from the QMP socket's peer credentials.

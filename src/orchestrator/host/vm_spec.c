@@ -425,6 +425,52 @@ static int spec_parse_format(spec_parser *p, const spec_field *f, const char *pa
 static int spec_parse_object(spec_parser *p, const char *prefix, const spec_field *fields,
 			     size_t n_fields, json_object *obj, vm_spec *s);
 
+/* [[VCPU, PCPU], ...] inline, or the path of a Directvisor-format file. */
+static int spec_parse_cpumap(spec_parser *p, const spec_field *f, const char *path,
+			     json_object *v, vm_spec *s)
+{
+	char why[160];
+
+	if (json_object_is_type(v, json_type_string))
+		return spec_parse_path(p, f, path, v, &s->cpumap_file);
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
+	    json_object_array_length(v) > CPUMAP_MAX_VCPUS)
+		return spec_expected(p, f, path, v);
+	free(s->cpumap);
+	s->cpumap = calloc(1, sizeof(cpumap));
+	if (!s->cpumap)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *pair = json_object_array_get_idx(v, i), *a, *b;
+
+		if (!json_object_is_type(pair, json_type_array) ||
+		    json_object_array_length(pair) != 2 ||
+		    !json_object_is_type(a = json_object_array_get_idx(pair, 0), json_type_int) ||
+		    !json_object_is_type(b = json_object_array_get_idx(pair, 1), json_type_int) ||
+		    json_object_get_int64(a) < 0 || json_object_get_int64(b) < 0)
+			return spec_expected(p, f, path, v);
+		if (cpumap_add(s->cpumap, (unsigned long)json_object_get_int64(a),
+			       (unsigned long)json_object_get_int64(b), why, sizeof(why)) < 0)
+			return spec_fail(p, path, "%s", why);
+	}
+	return 0;
+}
+
+/* The map covers exactly the VM's vCPUs. */
+static int spec_check_cpumap(spec_parser *p, vm_spec *s)
+{
+	char why[160];
+
+	if (!s->cpumap)
+		return 0;
+	if (cpumap_check_complete(s->cpumap, why, sizeof(why)) < 0)
+		return spec_fail(p, "cpumap", "%s", why);
+	if (s->cpumap->n != s->vcpus)
+		return spec_fail(p, "cpumap", "maps %u vCPUs but the VM has %u ('vcpus')",
+				 s->cpumap->n, s->vcpus);
+	return 0;
+}
+
 static const spec_field spec_passthrough_fields[] = {
 	{ "type", true, "\"emulated\" (lab: an e1000e stands in for the VF) or \"vfio\"",
 	  spec_parse_pt_type },
@@ -503,6 +549,10 @@ static const spec_field spec_fields[] = {
 	  spec_parse_passthrough },
 	{ "boot", true, "an object {\"kernel\", \"initrd\", \"cmdline\"} or {\"disk\", \"format\"}",
 	  spec_parse_boot },
+	{ "cpumap", false,
+	  "vCPU pinning: pairs [[VCPU, PCPU], ...] like [[0, 2], [1, 3]], or the path of a file "
+	  "with one \"VCPU PCPU\" pair a line",
+	  spec_parse_cpumap },
 };
 
 static int spec_parse_object(spec_parser *p, const char *prefix, const spec_field *fields,
@@ -644,6 +694,8 @@ int vm_spec_parse(const char *text, size_t len, const char *origin, const char *
 		r = spec_strdup(VM_SPEC_DEFAULT_MACHINE, &s->machine);
 	if (r >= 0 && !s->bridge)
 		r = spec_strdup(VM_SPEC_DEFAULT_BRIDGE, &s->bridge);
+	if (r >= 0)
+		r = spec_check_cpumap(&p, s);
 	if (r >= 0 && s->boot == VM_BOOT_DISK && !s->disk_format)
 		r = spec_strdup("raw", &s->disk_format);
 	if (r >= 0)
@@ -668,6 +720,8 @@ static int spec_error_errno(char **ret_error, int r, const char *path, const cha
 int vm_spec_load(const char *path, vm_spec **ret, char **ret_error)
 {
 	_cleanup_free_ char *text = NULL, *dir_copy = NULL, *base_dir = NULL;
+	_cleanup_vm_spec_ vm_spec *spec = NULL;
+	int r;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 	size_t len = 0;
@@ -712,7 +766,25 @@ int vm_spec_load(const char *path, vm_spec **ret, char **ret_error)
 	base_dir = realpath(dirname(dir_copy), NULL);
 	if (!base_dir)
 		return spec_error_errno(ret_error, -errno, path, "cannot resolve the spec's directory");
-	return vm_spec_parse(text, len, path, base_dir, ret, ret_error);
+	r = vm_spec_parse(text, len, path, base_dir, &spec, ret_error);
+	if (r < 0)
+		return r;
+	if (spec->cpumap_file) {
+		spec->cpumap = calloc(1, sizeof(cpumap));
+		if (!spec->cpumap)
+			return -ENOMEM;
+		r = cpumap_load(spec->cpumap_file, spec->cpumap, ret_error);
+		if (r < 0)
+			return r;
+		if (spec->cpumap->n != spec->vcpus) {
+			if (ret_error && asprintf(ret_error, "%s: field 'cpumap': %s maps %u vCPUs but the VM has %u ('vcpus')",
+						  path, spec->cpumap_file, spec->cpumap->n, spec->vcpus) < 0)
+				*ret_error = NULL;
+			return -EINVAL;
+		}
+	}
+	*ret = TAKE_PTR(spec);
+	return 0;
 }
 
 vm_spec *vm_spec_free(vm_spec *s)
@@ -730,6 +802,8 @@ vm_spec *vm_spec_free(vm_spec *s)
 	free(s->cmdline);
 	free(s->disk);
 	free(s->disk_format);
+	free(s->cpumap);
+	free(s->cpumap_file);
 	free(s);
 	return NULL;
 }
@@ -794,6 +868,25 @@ int vm_spec_to_json(const vm_spec *s, json_object **ret)
 		r = r ?: spec_json_add_str(boot, "disk", s->disk);
 		r = r ?: spec_json_add_str(boot, "format", s->disk_format);
 	}
+	if (r < 0)
+		return r;
+	/* Inline once read: the other host has no copy of the file. */
+	if (s->cpumap) {
+		json_object *pairs = json_object_new_array();
+
+		r = spec_json_add(obj, "cpumap", pairs);
+		for (unsigned i = 0; r >= 0 && i < s->cpumap->n; i++) {
+			json_object *pair = json_object_new_array();
+
+			if (!pair || json_object_array_add(pairs, pair) < 0) {
+				json_object_put(pair);
+				return -ENOMEM;
+			}
+			json_object_array_add(pair, json_object_new_int(i));
+			json_object_array_add(pair, json_object_new_int(s->cpumap->pcpu[i]));
+		}
+	} else
+		r = spec_json_add_str(obj, "cpumap", s->cpumap_file);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(obj);

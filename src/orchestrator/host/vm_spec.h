@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "host/accel.h"
+#include "host/cpumap.h"
 
 /* Limits, also quoted in the error messages and in examples/specs/README.md. */
 #define VM_SPEC_FILE_MAX 65536
@@ -61,6 +62,14 @@ typedef struct vm_spec {
 	char *cmdline; /* or NULL */
 	char *disk;   /* absolute */
 	char *disk_format; /* "raw" or "qcow2" */
+
+	/*
+	 * vCPU pinning, or NULL: inline pairs, or read by vm_spec_load() from cpumap_file (a
+	 * Directvisor-format file, relative to the spec's directory). vm_spec_parse() alone leaves
+	 * a file unread (cpumap NULL, cpumap_file set).
+	 */
+	cpumap *cpumap;
+	char *cpumap_file;
 } vm_spec;
 
 /*

@@ -26,6 +26,8 @@
 #include "migration/migration_journal.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/cpu_pinning.h"
+#include "host/vf_steering.h"
 
 #define DEST_QMP_TIMEOUT_MS 10000
 /* Past agent_timeout_ms (at most 60 s) of its one agent call. */
@@ -659,6 +661,8 @@ static int switchover_run(dest_job *j)
 			v->status = strdup("running");
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
+			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
+			vm_cpus_pin(v);
 		}
 		return 1;
 	}
@@ -703,7 +707,6 @@ static int plug_run(dest_job *j)
 	if (r < 0)
 		return r;
 	if (j->step == 0) {
-		vm_vf_mac(v, false);
 		json_object_put(device);
 		if (!netdev) {
 			j->step++;
@@ -727,12 +730,16 @@ static void active_on_done(int error, const char *message, uint64_t device_wait_
 
 static int active_run(dest_job *j)
 {
+	vm *v;
 	int r;
 
 	if (j->step > 0)
 		return 1;
 	if (j->rec[DEST_PLUG].state && strcmp(j->rec[DEST_PLUG].state, "done"))
 		return -ENODEV;
+	/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
+	if ((v = dest_vm(j)))
+		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
 	dest_hold(j);
 	r = vf_activate_start(j->d, j->vm, active_on_done, j);
 	if (r < 0)
@@ -855,6 +862,20 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 	}
 	if (dest_parse_spec(d, req, args, &spec) < 0)
 		return;
+	/* Enough free dedicated CPUs here for a pinned VM: a preflight check, nothing taken. */
+	if (spec->cpumap) {
+		cpu_set_t taken;
+		cpumap m;
+		char why[256];
+
+		cpu_pinning_taken(d, NULL, &taken);
+		if (cpu_pinning_plan(&d->config->dedicated_cpus, &taken, spec->cpumap, false,
+				     d->config->name, &m, why, sizeof(why)) < 0) {
+			vm_spec_free(spec);
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", why);
+			return;
+		}
+	}
 	vm_spec_free(spec);
 	result = json_object_new_object();
 	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
@@ -864,6 +885,7 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
 	_cleanup_free_ char *error = NULL;
+	char why[256];
 	migration_settings settings = d->config->migration;
 	json_object *o;
 	const char *vf, *from = d->config->name;
@@ -902,6 +924,12 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 					strerror(-r));
 		return;
 	}
+	r = vm_cpus_plan(v, false, why, sizeof(why));
+	if (r < 0) {
+		vm_forget(v);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", why);
+		return;
+	}
 	r = vf_pool_reserve(d->pool, v->name, &vf);
 	if (r < 0) {
 		vm_forget(v);
@@ -922,6 +950,7 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 		return;
 	}
 	vm_save(v);
+	vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
 	v->incoming_job = j;
 	j->multifd = settings.multifd_channels > 0;
 	j->deadline_ms = realtime_ms() + d->config->incoming_timeout_ms;

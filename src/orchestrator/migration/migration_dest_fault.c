@@ -17,7 +17,7 @@
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
-#include "host/vf_link.h"
+#include "host/vf_steering.h"
 
 #define FAULT_QMP_TIMEOUT_MS 10000
 
@@ -49,15 +49,16 @@ static void link_restore_fire(uv_timer_t *t)
 	link_restore *lr = t->data;
 	vm *v = vm_find(lr->d, lr->vm);
 	qmp_client *q = v ? vm_qmp(v) : NULL;
+	const char *message;
 	int r;
 
 	if (v && v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
-		r = vf_link_set_down(v->vf, false);
+		r = vf_steering_link(v, false, &message);
 		if (r < 0)
-			log_warning_errno(r, "Fault vf-link-down: cannot give VF %s its link back through its PF: %m",
-					  v->vf);
+			log_warning_errno(r, "Fault vf-link-down: cannot give VF %s its link back through its PF: %s: %m",
+					  v->vf, message);
 		else
-			log_info("%s: fault vf-link-down over: VF %s follows its PF's link again",
+			log_info("%s: fault vf-link-down over: VF %s has its pool's link state again",
 				 lr->vm, v->vf);
 	} else if (q) {
 		log_info("%s: fault vf-link-down over: VF link up again", lr->vm);
@@ -129,14 +130,14 @@ static void fault_on_set_link(qmp_client *c, int error, json_object *ret, const 
 static void fault_vf_link_down_pf(fault_op *op, vm *v)
 {
 	char message[256];
+	const char *why;
 	int r;
 
-	r = vf_link_set_down(v->vf, true);
+	r = vf_steering_link(v, true, &why);
 	if (r < 0) {
 		snprintf(message, sizeof(message),
-			 "the PF of VF %s cannot hold its link down (IFLA_VF_LINK_STATE: %s)%s", v->vf,
-			 strerror(-r),
-			 r == -EOPNOTSUPP ? "; its driver has no per-VF link state (igb has none)" : "");
+			 "the PF of VF %s cannot hold its link down (IFLA_VF_LINK_STATE: %s): %s", v->vf,
+			 strerror(-r), why);
 		fault_op_done(op, r, message);
 		return;
 	}

@@ -22,6 +22,7 @@
 #include "transport/peer_link.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "host/vf_steering.h"
 
 #define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
@@ -662,6 +663,9 @@ static int prepare_undo(migration_job *j)
 
 static int standby_run(migration_job *j)
 {
+	/* The standby carries the traffic: the NIC must stop sending the VM's frames to the VF. */
+	if (j->step == 1 && j->v)
+		vf_steering_apply_logged(j->v, VF_EVENT_STANDBY);
 	if (j->step > 0)
 		return 1;
 	return job_agent(j, "bond-set-active", args_role("standby"), NULL);
@@ -671,6 +675,8 @@ static int standby_undo(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
+	if (j->v)
+		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 	return job_agent(j, "bond-set-active", args_role("vf"), NULL);
 }
 
@@ -799,6 +805,7 @@ static int unplug_undo(migration_job *j)
 	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
+		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;
