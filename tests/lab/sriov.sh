@@ -330,11 +330,14 @@ cmd_vm_start() {
 	mkdir -p "$STATE/specs"
 	out=$STATE/specs/$name.json
 	# Without `quiet`: the guest's boot is slow on nested KVM and its serial log is what shows
-	# where it stands when it does not come up.
+	# where it stands when it does not come up. nosoftlockup: a vCPU of a nested guest on busy
+	# cores stalls for seconds (a "soft lockup" seen in one), and the kernel's report of it is
+	# an emergency message that lands in the middle of `lab guest`'s answers on the console.
 	"$DMIGRATE" spec show "$spec" | jq --arg k "$STATE/guest-image/vmlinuz" --arg i "$STATE/guest-image/initrd.img" '
 		.boot = { kernel: $k, initrd: $i,
 			  cmdline: ((.boot.cmdline // "") | split(" ") | map(select(. != "" and . != "quiet"))
-				    | if index("console=ttyS0") then . else ["console=ttyS0"] + . end | join(" ")) }
+				    | if index("console=ttyS0") then . else ["console=ttyS0"] + . end
+				    | . + ["nosoftlockup"] | join(" ")) }
 		' >"$out"
 	t0=$(date +%s.%N)
 	cmd_exec_sub "$host" dmigrate start "$out" || die "dmigrated on $host did not start '$name'"
