@@ -16,6 +16,9 @@ L1_IMAGE=${DMIGRATE_LAB_L1_IMAGE_DIR:-$STATE/l1-image}
 L1_BOOT_TIMEOUT=${DMIGRATE_LAB_L1_BOOT_TIMEOUT:-300}
 # VFs each PF gets (igb has 7).
 L1_NUM_VFS=2
+# The guests' agent requests: the igbvf of a VF plugged into a nested guest on busy cores took
+# more than the default 5 s to report its carrier.
+L1_AGENT_TIMEOUT_MS=20000
 L1_TOOL=$here/l1/host
 # Inside a host VM: the daemon's socket and the VMs' run directories (see l1/host).
 L1_RUN=/run/dmigrate-lab
@@ -115,6 +118,7 @@ l1_files() {
 			"migration_address": "${ADDR[$host]}",
 			"passthrough": { "type": "sriov", "pf": "pf0", "vfs": $L1_NUM_VFS },
 			"fault_injection": true,
+			"agent_timeout_ms": $L1_AGENT_TIMEOUT_MS,
 			"ssh": {
 				"user": "root",
 				"identity_file": "$STATE/ssh/id_ed25519",
