@@ -172,6 +172,7 @@ TEST(defaults)
 	ASSERT_STREQ(c->state_dir, "/var/lib/dmigrate");
 	ASSERT_STREQ(c->run_dir, "/run/dmigrate/vms");
 	ASSERT_STREQ(c->qemu_binary, "qemu-system-x86_64");
+	ASSERT_EQ(c->accel, QEMU_ACCEL_AUTO);
 	ASSERT_STREQ(c->migration_address, "10.0.0.1");
 	ASSERT_EQ(c->passthrough, PASSTHROUGH_EMULATED);
 	ASSERT_EQ(c->n_vfs, 2);
@@ -252,6 +253,31 @@ TEST(wrong_types_and_missing_fields)
 		       "expected true or false, got \"yes\"");
 	expect_invalid(FULL, "migration.xbzrle", "1", "migration.xbzrle",
 		       "expected true or false, got 1");
+}
+
+TEST(accel)
+{
+	static const struct {
+		const char *json;
+		qemu_accel accel;
+	} ok[] = { { "\"auto\"", QEMU_ACCEL_AUTO }, { "\"kvm\"", QEMU_ACCEL_KVM },
+		   { "\"tcg\"", QEMU_ACCEL_TCG } };
+
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_free_ char *text = config_with(MINIMAL, "accel", ok[i].json);
+		host_config *c = NULL;
+		char *error = NULL;
+
+		ASSERT_OK(load(text, &c, &error));
+		ASSERT_EQ(c->accel, ok[i].accel);
+		host_config_free(c);
+	}
+	expect_invalid(MINIMAL, "accel", "\"hvf\"", "accel",
+		       "expected \"auto\", \"kvm\" or \"tcg\", got \"hvf\"");
+	expect_invalid(MINIMAL, "accel", "\"Kvm\"", "accel", "expected \"auto\"");
+	expect_invalid(MINIMAL, "accel", "\"kvm,thread=multi\"", "accel", "expected \"auto\"");
+	expect_invalid(MINIMAL, "accel", "1", "accel", "expected a non-empty string, got 1");
+	expect_invalid(MINIMAL, "accel", "\"\"", "accel", "expected a non-empty string");
 }
 
 TEST(port_out_of_range)
@@ -613,6 +639,7 @@ int main(int argc, char **argv)
 	RUN_TEST(full_config);
 	RUN_TEST(defaults);
 	RUN_TEST(wrong_types_and_missing_fields);
+	RUN_TEST(accel);
 	RUN_TEST(port_out_of_range);
 	RUN_TEST(unknown_fields_named_by_dotted_path);
 	RUN_TEST(peers);

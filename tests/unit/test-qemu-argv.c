@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "host/kvm_probe.h"
 #include "host/qemu_argv.h"
 #include "test.h"
 
@@ -134,6 +135,48 @@ TEST(cmdline_without_address)
 	ASSERT_TRUE(!argv_contains(argv, "-initrd"));
 }
 
+TEST(accel_kvm_and_tcg)
+{
+	_cleanup_vm_spec_ vm_spec *s = spec_new(VFIO);
+	_cleanup_argv_ char **kvm = NULL, **tcg = NULL;
+
+	ASSERT_OK(qemu_argv_build(s, "/run/db", QEMU_ARGV_KVM, &kvm));
+	ASSERT_STREQ(argv_find(kvm, "-accel", ""), "kvm");
+	ASSERT_STREQ(argv_find(kvm, "-cpu", ""), "host");
+	ASSERT_TRUE(!argv_contains(kvm, "tcg"));
+	/* The VF is a real one either way. */
+	ASSERT_STREQ(argv_find(kvm, "-device", "vfio-pci"), "vfio-pci,id=vf0,bus=vfport0,host=0000:3b:02.1");
+
+	ASSERT_OK(qemu_argv_build(s, "/run/db", 0, &tcg));
+	ASSERT_STREQ(argv_find(tcg, "-accel", ""), "tcg");
+	ASSERT_TRUE(argv_find(tcg, "-cpu", "") == NULL);
+}
+
+/* The spec's choice, else the host's, else the probe's. */
+TEST(accel_resolve)
+{
+	for (int probe = 0; probe <= 1; probe++) {
+		ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_TCG, QEMU_ACCEL_KVM, probe), QEMU_ACCEL_TCG);
+		ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_KVM, QEMU_ACCEL_TCG, probe), QEMU_ACCEL_KVM);
+		ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_AUTO, QEMU_ACCEL_TCG, probe), QEMU_ACCEL_TCG);
+		ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_AUTO, QEMU_ACCEL_KVM, probe), QEMU_ACCEL_KVM);
+	}
+	ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_AUTO, QEMU_ACCEL_AUTO, true), QEMU_ACCEL_KVM);
+	ASSERT_EQ(qemu_accel_resolve(QEMU_ACCEL_AUTO, QEMU_ACCEL_AUTO, false), QEMU_ACCEL_TCG);
+}
+
+/* What the probe says where KVM cannot work; where it can, it must agree with itself. */
+TEST(kvm_probe_refuses)
+{
+	char reason[256];
+
+	ASSERT_TRUE(!kvm_probe("/nonexistent/kvm", reason, sizeof(reason)));
+	ASSERT_TRUE(strstr(reason, "/nonexistent/kvm: No such file or directory") != NULL);
+	/* A device that opens but is no KVM: the open() alone must not count. */
+	ASSERT_TRUE(!kvm_probe("/dev/null", reason, sizeof(reason)));
+	ASSERT_STREQ(reason, "/dev/null: unexpected KVM API version");
+}
+
 TEST(bad_run_dirs)
 {
 	_cleanup_vm_spec_ vm_spec *s = spec_new(EMULATED);
@@ -186,6 +229,9 @@ int main(void)
 	RUN_TEST(no_vf_incoming);
 	RUN_TEST(vfio_disk_and_escaping);
 	RUN_TEST(cmdline_without_address);
+	RUN_TEST(accel_kvm_and_tcg);
+	RUN_TEST(accel_resolve);
+	RUN_TEST(kvm_probe_refuses);
 	RUN_TEST(bad_run_dirs);
 	RUN_TEST(vf_plug_args_match_command_line);
 	RUN_TEST(vf_plug_args_vfio_override);

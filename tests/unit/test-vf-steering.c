@@ -264,6 +264,19 @@ TEST(apply_on_a_fixture_host)
 	ASSERT_TRUE(strstr(message, "refused"));
 	rec.fail = 0;
 
+	/* The vf-link-down fault: the link state alone, held down, then the pool's (auto) again. */
+	rec.n = 0;
+	ASSERT_OK(vf_steering_link(&v, true, &message));
+	ASSERT_OK(vf_steering_link(&v, false, &message));
+	ASSERT_EQ(rec.n, 2);
+	ASSERT_STREQ(rec.calls[0], "vf pf=4 vf=1 mac=-00 spoofchk=-1 trust=-1 link=2");
+	ASSERT_STREQ(rec.calls[1], "vf pf=4 vf=1 mac=-00 spoofchk=-1 trust=-1 link=0");
+	/* A PF driver without per-VF link state (igb) is named as such. */
+	rec.fail = -EOPNOTSUPP;
+	ASSERT_ERRNO(vf_steering_link(&v, true, &message), EOPNOTSUPP);
+	ASSERT_TRUE(strstr(message, "no per-VF link state"));
+	rec.fail = 0;
+
 	/* A second tap (an emulated VF beside the standby): which is the standby is not known. */
 	fx_link(&fx, "proc/4321/fd/12", "/dev/net/tun");
 	fx_file(&fx, "proc/4321/fdinfo/12", "iff:\ttap8\n");

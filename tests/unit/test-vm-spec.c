@@ -58,6 +58,7 @@ TEST(defaults_and_vfio)
 			" \"boot\": {\"disk\": \"db0.qcow2\", \"format\": \"qcow2\"}}\n\n",
 			&s, NULL));
 	ASSERT_STREQ(s->machine, "q35");
+	ASSERT_EQ(s->accel, QEMU_ACCEL_AUTO);
 	ASSERT_STREQ(s->bridge, "br0");
 	ASSERT_EQ(s->vcpus, 1);
 	ASSERT_TRUE(s->address == NULL);
@@ -67,6 +68,33 @@ TEST(defaults_and_vfio)
 	ASSERT_STREQ(s->disk, BASE "/db0.qcow2");
 	ASSERT_STREQ(s->disk_format, "qcow2");
 	ASSERT_TRUE(s->kernel == NULL && s->initrd == NULL && s->cmdline == NULL);
+}
+
+TEST(accel_values)
+{
+	static const struct {
+		const char *name;
+		qemu_accel accel;
+	} cases[] = { { "auto", QEMU_ACCEL_AUTO }, { "kvm", QEMU_ACCEL_KVM }, { "tcg", QEMU_ACCEL_TCG } };
+	char text[512];
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_vm_spec_ vm_spec *s = NULL;
+		_cleanup_json_ json_object *j = NULL;
+		json_object *a;
+
+		snprintf(text, sizeof(text),
+			 "{\"name\": \"vm1\", \"accel\": \"%s\", \"memory_mib\": 256,"
+			 " \"mac\": \"52:54:00:00:00:11\", \"passthrough\": {\"type\": \"emulated\"},"
+			 " \"boot\": {\"kernel\": \"k\"}}",
+			 cases[i].name);
+		ASSERT_OK(parse(text, &s, NULL));
+		ASSERT_EQ(s->accel, cases[i].accel);
+		/* The peer gets the spec as JSON: the choice travels with it. */
+		ASSERT_OK(vm_spec_to_json(s, &j));
+		ASSERT_TRUE(json_object_object_get_ex(j, "accel", &a));
+		ASSERT_STREQ(json_object_get_string(a), cases[i].name);
+	}
 }
 
 TEST(disk_format_defaults_to_raw_and_ipv6)
@@ -124,6 +152,12 @@ static const bad_case bad_fields[] = {
 	{ SPEC_WITH("\"machine\": \"pc-q35-\""), "field 'machine': expected" },
 	{ SPEC_WITH("\"machine\": \"pc-q35-7.x\""), "field 'machine': expected" },
 	{ SPEC_WITH("\"machine\": null"), "field 'machine': expected \"q35\" or a versioned \"pc-q35-X.Y\" (the VF needs PCIe), got null" },
+	{ SPEC_WITH("\"accel\": \"xen\""), "field 'accel': expected \"auto\", \"kvm\" or \"tcg\" (auto: the host's choice, KVM where it works), got \"xen\"" },
+	{ SPEC_WITH("\"accel\": \"KVM\""), "field 'accel': expected" },
+	{ SPEC_WITH("\"accel\": \"kvm,tcg\""), "field 'accel': expected" },
+	{ SPEC_WITH("\"accel\": \"kvm -cpu max\""), "field 'accel': expected" },
+	{ SPEC_WITH("\"accel\": true"), "field 'accel': expected" },
+	{ SPEC_WITH("\"accel\": \"\""), "field 'accel': expected" },
 	{ SPEC_WITH("\"memory_mib\": \"lots\""), "field 'memory_mib': expected an integer 64..65536 (guest RAM in MiB), got \"lots\"" },
 	{ SPEC_WITH("\"memory_mib\": 63"), "field 'memory_mib': expected an integer 64..65536 (guest RAM in MiB), got 63" },
 	{ SPEC_WITH("\"memory_mib\": 65537"), "field 'memory_mib': expected" },
@@ -153,7 +187,7 @@ static const bad_case bad_fields[] = {
 	{ SPEC_WITH("\"address\": \"198.18.0.11/\""), "field 'address': expected" },
 	{ SPEC_WITH("\"address\": \"fd00::1/129\""), "field 'address': expected" },
 	{ SPEC_WITH("\"address\": \"host.example/24\""), "field 'address': expected" },
-	{ SPEC_WITH("\"memry_mib\": 256"), "unknown field 'memry_mib'; known fields: name, machine, memory_mib" },
+	{ SPEC_WITH("\"memry_mib\": 256"), "unknown field 'memry_mib'; known fields: name, machine, accel, memory_mib" },
 	{ SPEC_WITH("\"\\u00e9\\n\": 1"), "unknown field '\\xc3\\xa9\\x0a'" },
 	/* Replacing the whole sub-object: later keys win in json-c, so these override the base. */
 	{ SPEC_WITH("\"passthrough\": \"emulated\""), "field 'passthrough': expected an object" },
@@ -335,6 +369,7 @@ int main(void)
 {
 	RUN_TEST(full_kernel_spec);
 	RUN_TEST(defaults_and_vfio);
+	RUN_TEST(accel_values);
 	RUN_TEST(disk_format_defaults_to_raw_and_ipv6);
 	RUN_TEST(json_round_trip);
 	RUN_TEST(bad_fields);

@@ -11,6 +11,7 @@
 
 #include "cli/cli_commands.h"
 #include "log.h"
+#include "host/kvm_probe.h"
 #include "host/qemu_argv.h"
 #include "host/vm_spec.h"
 
@@ -24,7 +25,9 @@ static void cli_spec_usage(FILE *f)
 		   "  qemu-args  print the QEMU command line for the spec, one argument per line;\n"
 		   "             sockets and logs go to DIR (absolute)\n"
 		   "    --no-vf     leave the VF's hot-plug port empty (it is plugged later over QMP)\n"
-		   "    --incoming  wait for an incoming migration (-incoming defer)\n\n"
+		   "    --incoming  wait for an incoming migration (-incoming defer)\n"
+		   "             The spec's accel \"auto\" becomes KVM if a probe of /dev/kvm runs a\n"
+		   "             vCPU here, TCG otherwise (dmigrated also consults its config).\n\n"
 		   "Options:\n"
 		   "  -h, --help  show this help\n\n"
 		   "Exit codes:\n"
@@ -93,6 +96,7 @@ static int cli_spec_qemu_args(int argc, char **argv)
 	_cleanup_vm_spec_ vm_spec *spec = NULL;
 	_cleanup_argv_ char **qargv = NULL;
 	const char *run_dir = NULL;
+	char probe_reason[256];
 	unsigned flags = 0;
 	int c, rc, r;
 
@@ -124,6 +128,11 @@ static int cli_spec_qemu_args(int argc, char **argv)
 	rc = cli_spec_load(argv[optind], &spec);
 	if (rc != CLI_EXIT_OK)
 		return rc;
+	if (qemu_accel_resolve(spec->accel, QEMU_ACCEL_AUTO,
+			       spec->accel == QEMU_ACCEL_AUTO &&
+				       kvm_probe(KVM_PROBE_DEVICE, probe_reason, sizeof(probe_reason))) ==
+	    QEMU_ACCEL_KVM)
+		flags |= QEMU_ARGV_KVM;
 	r = qemu_argv_build(spec, run_dir, flags, &qargv);
 	if (r == -EINVAL) {
 		log_error("--run-dir '%s': expected an absolute path.", run_dir);

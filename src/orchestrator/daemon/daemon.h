@@ -34,6 +34,7 @@ struct host_daemon {
 	daemon_listener peer;    /* config->peer_socket: peer daemons, through sshd */
 	uv_signal_t sigterm, sigint;
 	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
+	bool kvm_works;     /* kvm_probe() at start: what "accel": "auto" resolves to */
 };
 
 /* Listen on config->control_socket and config->peer_socket (mode 0600) and serve the daemon

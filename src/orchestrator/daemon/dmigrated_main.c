@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migration/migration_job.h"
 #include "daemon/state_file.h"
+#include "host/kvm_probe.h"
 #include "host/vm.h"
 
 static void usage(FILE *f)
@@ -83,6 +84,23 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(d->loop);
 }
 
+/* Once, at start: VMs whose spec and host config say "auto" run on what this finds. */
+static void dmigrated_probe_kvm(host_daemon *d)
+{
+	char reason[256];
+
+	if (d->config->accel != QEMU_ACCEL_AUTO) {
+		log_info("VMs run on %s unless their spec says otherwise (accel in %s)",
+			 qemu_accel_name(d->config->accel), d->config->path);
+		return;
+	}
+	d->kvm_works = kvm_probe(KVM_PROBE_DEVICE, reason, sizeof(reason));
+	if (d->kvm_works)
+		log_info("KVM works (%s): VMs run with -accel kvm -cpu host", reason);
+	else
+		log_info("KVM does not work (%s): VMs run with -accel tcg", reason);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -137,6 +155,7 @@ int main(int argc, char **argv)
 		log_error("Out of memory");
 		return EXIT_FAILURE;
 	}
+	dmigrated_probe_kvm(&d);
 	r = vf_pool_open(d.config, NULL, &d.pool, &error);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the passthrough pool of %s: %s", config_path,

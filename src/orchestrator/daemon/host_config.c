@@ -345,14 +345,15 @@ static int host_config_parse_peers(cfg_reader *r, json_object *root, host_config
 static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 {
 	static const char *const known[] = { "name", "control_socket", "peer_socket", "state_dir", "run_dir",
-					     "qemu_binary", "migration_address", "passthrough",
+					     "qemu_binary", "accel", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
 					     "incoming_timeout_ms", "agent_timeout_ms", "system_root",
 					     "dedicated_cpus", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *peer_sock = "/run/dmigrate/peer.sock",
 		   *state = "/var/lib/dmigrate",
-			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr;
+			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr,
+			  *accel = "auto";
 	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
 		   *known_hosts = "/etc/dmigrate/known_hosts", *sysroot = "/", *dedicated = NULL;
 	json_object *ssh, *mig;
@@ -373,6 +374,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_string(r, root, "state_dir", "state_dir", false, &state) == -EINVAL ||
 	    cfg_string(r, root, "run_dir", "run_dir", false, &run) == -EINVAL ||
 	    cfg_string(r, root, "qemu_binary", "qemu_binary", false, &qemu) == -EINVAL ||
+	    cfg_string(r, root, "accel", "accel", false, &accel) == -EINVAL ||
 	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
 		    -EINVAL ||
 	    cfg_string(r, root, "system_root", "system_root", false, &sysroot) == -EINVAL ||
@@ -417,6 +419,8 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 		return cfg_fail(r, "peer_socket", "must differ from control_socket (\"%s\"): each socket "
 				"serves its own commands",
 				sock);
+	if (qemu_accel_from_name(accel, &c->accel) < 0)
+		return cfg_fail(r, "accel", "expected " QEMU_ACCEL_NAMES ", got \"%s\"", accel);
 
 	c->migration = (migration_settings){ .downtime_limit_ms = 300,
 					     .migrate_timeout_ms = MIGRATE_TIMEOUT_DEFAULT_MS };

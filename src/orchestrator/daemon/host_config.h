@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "host/accel.h"
+
 #define HOST_CONFIG_DEFAULT_PATH "/etc/dmigrate/dmigrated.json"
 #define HOST_CONFIG_MAX_PEERS 64
 #define HOST_CONFIG_MAX_VFS 256
@@ -80,6 +82,7 @@ typedef struct host_config {
 	char *state_dir;
 	char *run_dir;
 	char *qemu_binary;
+	qemu_accel accel; /* for VMs whose spec says "auto"; auto: KVM where kvm_probe() works */
 	char *migration_address; /* incoming migrations listen here */
 	passthrough_type passthrough;
 	char **vfs; /* vfio: PCI addresses; emulated: slot names vf0, vf1, ...; sriov: NULL */

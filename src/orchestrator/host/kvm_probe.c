@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
@@ -157,6 +158,7 @@ bool kvm_probe(const char *device, char *reason, size_t reason_size)
 			 e < _PROBE_MAX && probe_errors[e] ? probe_errors[e] : "the probe failed");
 		return false;
 	}
-	snprintf(reason, reason_size, "%s: a vCPU ran to HLT", device);
+	snprintf(reason, reason_size, "%s: a vCPU ran to HLT in %" PRId64 " ms", device,
+		 now_ms() - (deadline - KVM_PROBE_TIMEOUT_MS));
 	return true;
 }

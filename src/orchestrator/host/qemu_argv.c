@@ -262,9 +262,13 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	argv_push(&b, "qemu-system-x86_64");
 	argv_push(&b, "-name");
 	argv_push(&b, name);
-	/* No KVM on the lab machines; production sets its accelerator here when it has one. */
 	argv_push_props(&b, "-machine", "type", qemu_props_new("type", spec->machine, NULL));
-	argv_push_props(&b, "-accel", "accel", qemu_props_new("accel", "tcg", NULL));
+	if (flags & QEMU_ARGV_KVM) {
+		argv_push_props(&b, "-accel", "accel", qemu_props_new("accel", "kvm", NULL));
+		argv_push(&b, "-cpu");
+		argv_push(&b, "host");
+	} else
+		argv_push_props(&b, "-accel", "accel", qemu_props_new("accel", "tcg", NULL));
 	argv_push(&b, "-m");
 	argv_push(&b, mem);
 	argv_push(&b, "-smp");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A VM spec and a run directory make a QEMU command line (qemu-system-x86_64 under TCG). The
+ * A VM spec and a run directory make a QEMU command line (qemu-system-x86_64, on KVM or TCG as the
+ * caller resolved it: host/accel.h). The
  * lab, the CLI and the daemon all start QEMU from this one definition, and the VF the
  * daemon hot-plugs with QMP is described by the same JSON objects the command line is
  * built from, so a plugged VF looks exactly like a VF present at start.
@@ -36,6 +37,7 @@ typedef enum qemu_argv_flags {
 	QEMU_ARGV_NO_VF = 1 << 0,    /* leave vfport0 empty: the VF is plugged later over QMP */
 	QEMU_ARGV_INCOMING = 1 << 1, /* -incoming defer -S: wait for a migration stream, then stay
 				      * paused until `cont` */
+	QEMU_ARGV_KVM = 1 << 2,      /* -accel kvm -cpu host (qemu_accel_resolve() chose KVM); else TCG */
 } qemu_argv_flags;
 
 /*
@@ -50,6 +52,14 @@ static inline void qemu_argv_freep(char ***argv)
 	qemu_argv_free(*argv);
 }
 #define _cleanup_argv_ __attribute__((cleanup(qemu_argv_freep)))
+
+/*
+ * How long QEMU may take to answer the VF's device_add. A vfio-pci VF is realized only once all
+ * of the guest's memory is pinned and mapped through the IOMMU: that grows with the guest's RAM
+ * and the host's load (8 to more than 10 s for 256 MiB in the SR-IOV lab's nested hosts, where
+ * every IOMMU mapping is trapped by an emulated VT-d).
+ */
+#define QEMU_VF_PLUG_TIMEOUT_MS 60000
 
 /*
  * The QMP arguments that plug the VF: for netdev_add (*ret_netdev; NULL for vfio, which has

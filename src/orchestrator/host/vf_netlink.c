@@ -143,7 +143,7 @@ static int vf_netlink_send(vf_netlink *n, struct nl_msg *msg)
 	return vf_netlink_errno(r);
 }
 
-int vf_netlink_change(vf_netlink *n, int pf_ifindex, unsigned vf, const vf_change *c)
+static int vf_netlink_change_one(vf_netlink *n, int pf_ifindex, unsigned vf, const vf_change *c)
 {
 	struct nl_msg *msg = NULL;
 	int r;
@@ -152,6 +152,33 @@ int vf_netlink_change(vf_netlink *n, int pf_ifindex, unsigned vf, const vf_chang
 	if (r < 0)
 		return r;
 	return vf_netlink_send(n, msg);
+}
+
+int vf_netlink_change(vf_netlink *n, int pf_ifindex, unsigned vf, const vf_change *c)
+{
+	vf_change rest = *c, link = VF_CHANGE_NONE;
+	int r;
+
+	/*
+	 * The link state goes in a request of its own: the kernel applies a VF's attributes in
+	 * order (MAC, spoof check, link state, trust) and stops at the first one the driver refuses,
+	 * and some PF drivers have no per-VF link state at all (igb: EOPNOTSUPP, seen in the
+	 * SR-IOV lab). That must not keep the MAC, spoof check and trust from being set.
+	 */
+	rest.link_state = -1;
+	link.link_state = c->link_state;
+	if (rest.set_mac || rest.spoofchk >= 0 || rest.trust >= 0) {
+		r = vf_netlink_change_one(n, pf_ifindex, vf, &rest);
+		if (r < 0)
+			return r;
+	}
+	if (link.link_state < 0)
+		return 0;
+	r = vf_netlink_change_one(n, pf_ifindex, vf, &link);
+	/* Without per-VF link state a VF's link follows its PF's: what "auto" asks for. */
+	if (r == -EOPNOTSUPP && c->link_state == IFLA_VF_LINK_STATE_AUTO)
+		return 0;
+	return r;
 }
 
 /* The answer to a link request: libnl parses the message into a link object. */

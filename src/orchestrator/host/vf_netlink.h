@@ -40,6 +40,10 @@ int vf_netlink_open(vf_netlink **ret);
 vf_netlink *vf_netlink_close(vf_netlink *n);
 
 int vf_netlink_build_change(int pf_ifindex, unsigned vf, const vf_change *c, struct nl_msg **ret);
+/*
+ * The link state is sent after the rest, on its own: -EOPNOTSUPP when the PF's driver has no
+ * per-VF link state and c asks for enable or disable (auto is then what the VF does anyway).
+ */
 int vf_netlink_change(vf_netlink *n, int pf_ifindex, unsigned vf, const vf_change *c);
 /* -ENOENT when the PF reports no such VF. */
 int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret);

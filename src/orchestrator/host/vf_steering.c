@@ -152,6 +152,33 @@ int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 	return r;
 }
 
+int vf_steering_link(vm *v, bool down, const char **ret_message)
+{
+	vf_change change = VF_CHANGE_NONE;
+	vf_pool_port port;
+	int r;
+
+	*ret_message = NULL;
+	r = v->vf ? vf_pool_port_of(v->daemon->pool, v->vf, &port) : -ENOENT;
+	if (r < 0) {
+		*ret_message = r == -EOPNOTSUPP ?
+				       "only the VFs of an sriov pool are set through their PF" :
+				       "the VM holds no VF of this host's pool";
+		return r;
+	}
+	if (port.pf_ifindex <= 0) {
+		*ret_message = "the PF has no network interface to set its VFs through";
+		return -ENODEV;
+	}
+	change.link_state = down ? IFLA_VF_LINK_STATE_DISABLE :
+				   vf_link_state_netlink(port.settings->link_state);
+	r = steering_ops->vf_change(steering_ops->userdata, port.pf_ifindex, port.vf_index, &change);
+	if (r < 0)
+		*ret_message = r == -EOPNOTSUPP ? "the PF's driver has no per-VF link state" :
+						  "the PF refused the VF's link state";
+	return r;
+}
+
 int vf_steering_apply_logged(vm *v, vf_event e)
 {
 	const char *message;

@@ -63,5 +63,11 @@ struct vm;
  * whether that stops it (it logs nothing; message says what failed, borrowed for the call).
  */
 int vf_steering_apply(struct vm *v, vf_event e, const char **ret_message);
+/*
+ * The vf-link-down fault: v's VF's link held down through its PF (down), or given back to the
+ * pool's link_state. -EOPNOTSUPP for a pool that is not sriov, or a PF driver without per-VF
+ * link state (igb); message says which.
+ */
+int vf_steering_link(struct vm *v, bool down, const char **ret_message);
 /* The same for the hook points in a migration: a failure is logged (warning), not fatal. */
 int vf_steering_apply_logged(struct vm *v, vf_event e);

@@ -337,6 +337,9 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	r = state_dir_create(v->run_dir);
 	if (r < 0)
 		return r;
+	if (qemu_accel_resolve(v->spec->accel, v->daemon->config->accel, v->daemon->kvm_works) ==
+	    QEMU_ACCEL_KVM)
+		flags |= QEMU_ARGV_KVM;
 	r = qemu_argv_build(v->spec, v->run_dir, flags, &argv);
 	if (r < 0)
 		return r;

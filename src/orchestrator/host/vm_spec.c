@@ -201,6 +201,20 @@ static int spec_parse_machine(spec_parser *p, const spec_field *f, const char *p
 	return spec_strdup(str, &s->machine);
 }
 
+static int spec_parse_accel(spec_parser *p, const spec_field *f, const char *path,
+			    json_object *v, vm_spec *s)
+{
+	const char *str;
+	int r;
+
+	r = spec_string(p, f, path, v, 8, &str);
+	if (r < 0)
+		return r;
+	if (qemu_accel_from_name(str, &s->accel) < 0)
+		return spec_expected(p, f, path, v);
+	return 0;
+}
+
 static int spec_parse_memory(spec_parser *p, const spec_field *f, const char *path,
 			     json_object *v, vm_spec *s)
 {
@@ -527,6 +541,8 @@ static const spec_field spec_fields[] = {
 	  spec_parse_name },
 	{ "machine", false, "\"q35\" or a versioned \"pc-q35-X.Y\" (the VF needs PCIe)",
 	  spec_parse_machine },
+	{ "accel", false, QEMU_ACCEL_NAMES " (auto: the host's choice, KVM where it works)",
+	  spec_parse_accel },
 	{ "memory_mib", true, "an integer 64..65536 (guest RAM in MiB)", spec_parse_memory },
 	{ "vcpus", false, "an integer 1..64", spec_parse_vcpus },
 	{ "mac", true, "a unicast MAC address like \"52:54:00:12:34:56\"", spec_parse_mac },
@@ -827,6 +843,7 @@ int vm_spec_to_json(const vm_spec *s, json_object **ret)
 		return -ENOMEM;
 	r = r ?: spec_json_add_str(obj, "name", s->name);
 	r = r ?: spec_json_add_str(obj, "machine", s->machine);
+	r = r ?: spec_json_add_str(obj, "accel", qemu_accel_name(s->accel));
 	r = r ?: spec_json_add(obj, "memory_mib", json_object_new_int64(s->memory_mib));
 	r = r ?: spec_json_add(obj, "vcpus", json_object_new_int64(s->vcpus));
 	r = r ?: spec_json_add_str(obj, "mac", s->mac);

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "host/accel.h"
 #include "host/cpumap.h"
 
 /* Limits, also quoted in the error messages and in examples/specs/README.md. */
@@ -46,6 +47,7 @@ typedef struct vm_spec {
 	char *origin; /* the file it came from, as given: used in messages */
 	char *name;
 	char *machine;
+	qemu_accel accel; /* QEMU_ACCEL_AUTO unless the spec says "kvm" or "tcg" */
 	unsigned memory_mib;
 	unsigned vcpus;
 	char mac[18]; /* lower-case aa:bb:cc:dd:ee:ff; both the VF and the standby use it */

@@ -34,7 +34,8 @@
 #define DEST_DID_ON_TIMEOUT_MS 65000
 #define DEST_PREPARE_TIMEOUT_MS 60000
 #define DEST_SWITCHOVER_TIMEOUT_MS 60000
-#define DEST_PLUG_TIMEOUT_MS 20000
+/* netdev_add (emulated VFs), then device_add */
+#define DEST_PLUG_TIMEOUT_MS (DEST_QMP_TIMEOUT_MS + QEMU_VF_PLUG_TIMEOUT_MS)
 #define DEST_ACTIVE_TIMEOUT_MS (3 * VF_ACTIVATE_TIMEOUT_MS)
 /* After did-on, how long the source has to confirm it let its copy go before we commit alone. */
 #define DEST_COMMIT_WAIT_MS 60000
@@ -549,7 +550,8 @@ static void dest_on_qmp(qmp_client *c, int error, json_object *ret, const char *
 	dest_step_done(j, j->phase, error, "QEMU: %s", desc ? desc : strerror(-error));
 }
 
-static int dest_qmp(dest_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
+static int dest_qmp_within(dest_job *j, const char *cmd, json_object *args, uint64_t timeout_ms,
+			   qmp_reply_cb cb)
 {
 	vm *v = dest_vm(j);
 	qmp_client *q = v ? vm_qmp(v) : NULL;
@@ -560,10 +562,15 @@ static int dest_qmp(dest_job *j, const char *cmd, json_object *args, qmp_reply_c
 		return -ENOTCONN;
 	}
 	dest_hold(j);
-	r = qmp_client_execute(q, cmd, args, DEST_QMP_TIMEOUT_MS, cb ? cb : dest_on_qmp, j);
+	r = qmp_client_execute(q, cmd, args, timeout_ms, cb ? cb : dest_on_qmp, j);
 	if (r < 0)
 		j->pending--;
 	return r;
+}
+
+static int dest_qmp(dest_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
+{
+	return dest_qmp_within(j, cmd, args, DEST_QMP_TIMEOUT_MS, cb);
 }
 
 /* --- prepare: the incoming QEMU, without its VF --- */
@@ -789,7 +796,7 @@ static int plug_run(dest_job *j)
 		return dest_qmp(j, "netdev_add", netdev, NULL);
 	}
 	json_object_put(netdev);
-	return dest_qmp(j, "device_add", device, NULL);
+	return dest_qmp_within(j, "device_add", device, QEMU_VF_PLUG_TIMEOUT_MS, NULL);
 }
 
 static void active_on_done(int error, const char *message, uint64_t device_wait_ms,

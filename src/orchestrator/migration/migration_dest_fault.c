@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -16,6 +17,7 @@
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "host/qemu_argv.h"
+#include "host/vf_steering.h"
 
 #define FAULT_QMP_TIMEOUT_MS 10000
 
@@ -47,8 +49,18 @@ static void link_restore_fire(uv_timer_t *t)
 	link_restore *lr = t->data;
 	vm *v = vm_find(lr->d, lr->vm);
 	qmp_client *q = v ? vm_qmp(v) : NULL;
+	const char *message;
+	int r;
 
-	if (q) {
+	if (v && v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
+		r = vf_steering_link(v, false, &message);
+		if (r < 0)
+			log_warning_errno(r, "Fault vf-link-down: cannot give VF %s its link back through its PF: %s: %m",
+					  v->vf, message);
+		else
+			log_info("%s: fault vf-link-down over: VF %s has its pool's link state again",
+				 lr->vm, v->vf);
+	} else if (q) {
 		log_info("%s: fault vf-link-down over: VF link up again", lr->vm);
 		json_object *args = qmp_args_new("name", QEMU_ID_VF, NULL);
 
@@ -87,23 +99,50 @@ static void fault_on_agent(agent_client *c, int error, json_object *ret, const c
 	fault_op_done(op, error, message ? message : strerror(-error));
 }
 
+/* The link comes back after the fault's duration. */
+static void link_restore_schedule(fault_op *op)
+{
+	link_restore *lr = calloc(1, sizeof(*lr));
+
+	if (!lr || !(lr->vm = strdup(op->vm))) {
+		free(lr);
+		log_error("%s: out of memory: the VF's link stays down until it is set up by hand",
+			  op->vm);
+		return;
+	}
+	lr->d = op->d;
+	uv_timer_init(op->d->loop, &lr->timer);
+	lr->timer.data = lr;
+	uv_timer_start(&lr->timer, link_restore_fire, op->fault.duration_ms, 0);
+}
+
 static void fault_on_set_link(qmp_client *c, int error, json_object *ret, const char *cls,
 			      const char *desc, void *userdata)
 {
 	fault_op *op = userdata;
-	link_restore *lr = NULL;
 
-	if (error >= 0 && (lr = calloc(1, sizeof(*lr))) && (lr->vm = strdup(op->vm))) {
-		lr->d = op->d;
-		uv_timer_init(op->d->loop, &lr->timer);
-		lr->timer.data = lr;
-		uv_timer_start(&lr->timer, link_restore_fire, op->fault.duration_ms, 0);
-	} else if (error >= 0) {
-		free(lr);
-		log_error("%s: out of memory: the VF's link stays down until QMP 'set_link %s on'",
-			  op->vm, QEMU_ID_VF);
-	}
+	if (error >= 0)
+		link_restore_schedule(op);
 	fault_op_done(op, error, desc ? desc : strerror(-error));
+}
+
+/* A vfio VF's link is held down by its PF, as `ip link set PF vf N state disable` does. */
+static void fault_vf_link_down_pf(fault_op *op, vm *v)
+{
+	char message[256];
+	const char *why;
+	int r;
+
+	r = vf_steering_link(v, true, &why);
+	if (r < 0) {
+		snprintf(message, sizeof(message),
+			 "the PF of VF %s cannot hold its link down (IFLA_VF_LINK_STATE: %s): %s", v->vf,
+			 strerror(-r), why);
+		fault_op_done(op, r, message);
+		return;
+	}
+	link_restore_schedule(op);
+	fault_op_done(op, 0, NULL);
 }
 
 /* Tell the agent of the VM here to crash or stall itself (dmigrate-agent --allow-faults). */
@@ -167,9 +206,12 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 		json_object *a;
 
 		/* QEMU's link switch exists on emulated NICs only; a vfio VF's link is the PF's. */
-		if (v->spec->passthrough != VM_PASSTHROUGH_EMULATED || !q) {
-			fault_op_done(op, -EOPNOTSUPP,
-				      "vf-link-down needs an emulated VF and its QEMU (a vfio VF's link is set through its PF: not supported)");
+		if (v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
+			fault_vf_link_down_pf(op, v);
+			return 0;
+		}
+		if (!q) {
+			fault_op_done(op, -ENOTCONN, "cannot talk to QEMU");
 			return 0;
 		}
 		a = qmp_args_new("name", QEMU_ID_VF, NULL);

@@ -434,7 +434,8 @@ static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const c
 static void job_on_agent_reply(agent_client *c, int error, json_object *ret,
 			       const char *error_code, const char *message, void *userdata);
 
-static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
+static int job_qmp_within(migration_job *j, const char *cmd, json_object *args,
+			  uint64_t timeout_ms, qmp_reply_cb cb)
 {
 	qmp_client *q = j->v ? vm_qmp(j->v) : NULL;
 
@@ -442,7 +443,12 @@ static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_rep
 		json_object_put(args);
 		return -ENOTCONN;
 	}
-	return qmp_client_execute(q, cmd, args, QMP_TIMEOUT_MS, cb ? cb : job_on_qmp_reply, j);
+	return qmp_client_execute(q, cmd, args, timeout_ms, cb ? cb : job_on_qmp_reply, j);
+}
+
+static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
+{
+	return job_qmp_within(j, cmd, args, QMP_TIMEOUT_MS, cb);
 }
 
 static int job_agent(migration_job *j, const char *cmd, json_object *args, agent_reply_cb cb)
@@ -928,7 +934,8 @@ static int unplug_undo(migration_job *j)
 			return job_qmp(j, "netdev_add", netdev, replug_on_reply);
 		}
 		json_object_put(netdev);
-		return job_qmp(j, "device_add", device, replug_on_reply);
+		return job_qmp_within(j, "device_add", device, QEMU_VF_PLUG_TIMEOUT_MS,
+				      replug_on_reply);
 	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
