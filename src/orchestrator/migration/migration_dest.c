@@ -74,6 +74,7 @@ struct dest_job {
 		uint64_t device_wait_ms;
 	} rec[_DEST_PHASE_MAX];
 	dest_waiter *waiters;
+	rpc_request *abort_req; /* peer-abort, answered once the incoming QEMU is gone */
 	uv_timer_t *phase_timer, *deadline_timer;
 	dest_job *next;
 };
@@ -274,6 +275,18 @@ static void dest_end(dest_job *j)
 	dest_release(j);
 }
 
+/*
+ * The source's peer-abort is answered once nothing of the VM is left here: a source (or a
+ * drill) that asks where the VM runs right after must not find the incoming copy still registered.
+ */
+static void dest_answer_abort(dest_job *j)
+{
+	if (!j->abort_req)
+		return;
+	rpc_request_reply(j->abort_req, NULL);
+	j->abort_req = NULL;
+}
+
 /* Before the switchover: stop the incoming QEMU, free its VF, forget the job. */
 static void dest_undo_on_stopped(vm *v, int error, const char *message, void *userdata)
 {
@@ -282,6 +295,7 @@ static void dest_undo_on_stopped(vm *v, int error, const char *message, void *us
 	/* The journal goes last: a daemon that dies before would undo it all again. */
 	vm_forget(v);
 	migration_journal_remove(j->d, j->vm);
+	dest_answer_abort(j);
 	dest_release(j);
 }
 
@@ -299,9 +313,11 @@ static void dest_undo(dest_job *j, const char *why)
 			j->pending--;
 			vm_forget(v);
 			migration_journal_remove(j->d, j->vm);
+			dest_answer_abort(j);
 		}
 	} else {
 		migration_journal_remove(j->d, j->vm);
+		dest_answer_abort(j);
 	}
 	dest_end(j);
 }
@@ -1082,8 +1098,8 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 		return;
 	}
 	if (j) {
+		j->abort_req = req;
 		dest_undo(j, "the source aborted the migration");
-		rpc_request_reply(req, NULL);
 		return;
 	}
 	/* Nothing (left) to abort: what a repeated abort finds. */
