@@ -113,6 +113,7 @@ l1_files() {
 		{
 			"name": "$host",
 			"control_socket": "$L1_RUN/dmigrated.sock",
+			"peer_socket": "$L1_RUN/peer.sock",
 			"state_dir": "$L1_RUN/state",
 			"run_dir": "$L1_RUN/vms",
 			"migration_address": "${ADDR[$host]}",
@@ -127,7 +128,7 @@ l1_files() {
 			"peers": {
 				"$peer": {
 					"address": "${ADDR[$peer]}",
-					"control_socket": "$L1_RUN/dmigrated.sock"
+					"peer_socket": "$L1_RUN/peer.sock"
 				}
 			}
 		}
