@@ -4,8 +4,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 	[AGENT_ERROR_BAD_JSON] = { "bad-json", EBADMSG,
@@ -230,20 +231,6 @@ int agent_error_to_errno(const char *code)
 	return -EREMOTEIO;
 }
 
-static int fail(char *errbuf, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *errbuf, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 static const agent_arg_def *arg_find(const agent_command_def *cmd, const char *name)
 {
 	for (const agent_arg_def *a = cmd->args; a->name; a++)
@@ -268,54 +255,54 @@ static int arg_validate(const agent_arg_def *a, json_object *v, char *errbuf, si
 	switch (a->type) {
 	case AGENT_ARG_STRING:
 		if (!json_object_is_type(v, json_type_string))
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be a string", a->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be a string", a->name);
 		len = (size_t)json_object_get_string_len(v);
 		if ((int64_t)len < a->min || (int64_t)len > a->max)
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be %" PRId64 " to %" PRId64 " characters long",
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be %" PRId64 " to %" PRId64 " characters long",
 				    a->name, a->min, a->max);
 		/* Interface names and the like: an embedded NUL would silently shorten them. */
 		if (strlen(json_object_get_string(v)) != len)
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' contains a NUL byte", a->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' contains a NUL byte", a->name);
 		return 0;
 	case AGENT_ARG_INT:
 		if (!json_object_is_type(v, json_type_int))
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be an integer", a->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be an integer", a->name);
 		errno = 0;
 		n = json_object_get_int64(v);
 		/* json-c clamps values beyond int64 and flags them through errno. */
 		if (errno != 0 || n < a->min || n > a->max)
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be within %" PRId64 "..%" PRId64,
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be within %" PRId64 "..%" PRId64,
 				    a->name, a->min, a->max);
 		return 0;
 	case AGENT_ARG_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be true or false", a->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be true or false", a->name);
 		return 0;
 	case AGENT_ARG_ENUM:
 		if (!json_object_is_type(v, json_type_string) ||
 		    !value_allowed(a->values, json_object_get_string(v)))
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be one of the documented values",
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be one of the documented values",
 				    a->name);
 		return 0;
 	case AGENT_ARG_ENUM_LIST:
 		if (!json_object_is_type(v, json_type_array) || (int64_t)json_object_array_length(v) > a->max)
-			return fail(errbuf, errlen, -EINVAL, "argument '%s' must be a list of at most %" PRId64 " names",
+			return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' must be a list of at most %" PRId64 " names",
 				    a->name, a->max);
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			json_object *e = json_object_array_get_idx(v, i);
 
 			if (!json_object_is_type(e, json_type_string) ||
 			    !value_allowed(a->values, json_object_get_string(e)))
-				return fail(errbuf, errlen, -EINVAL, "argument '%s' has an unknown name", a->name);
+				return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' has an unknown name", a->name);
 			for (size_t j = 0; j < i; j++)
 				if (!strcmp(json_object_get_string(e),
 					    json_object_get_string(json_object_array_get_idx(v, j))))
-					return fail(errbuf, errlen, -EINVAL, "argument '%s' repeats '%s'", a->name,
+					return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' repeats '%s'", a->name,
 						    json_object_get_string(e));
 		}
 		return 0;
 	}
-	return fail(errbuf, errlen, -EINVAL, "argument '%s' has no type", a->name);
+	return errbuf_set(errbuf, errlen, -EINVAL, "argument '%s' has no type", a->name);
 }
 
 int agent_args_validate(const agent_command_def *cmd, json_object *args, char *errbuf, size_t errlen)
@@ -324,13 +311,13 @@ int agent_args_validate(const agent_command_def *cmd, json_object *args, char *e
 	int r;
 
 	if (args && !json_object_is_type(args, json_type_object))
-		return fail(errbuf, errlen, -EINVAL, "'args' must be an object");
+		return errbuf_set(errbuf, errlen, -EINVAL, "'args' must be an object");
 	if (args) {
 		json_object_object_foreach(args, key, val) {
 			const agent_arg_def *a = arg_find(cmd, key);
 
 			if (!a)
-				return fail(errbuf, errlen, -EINVAL, "'%s' takes no argument '%.64s'", cmd->name, key);
+				return errbuf_set(errbuf, errlen, -EINVAL, "'%s' takes no argument '%.64s'", cmd->name, key);
 			r = arg_validate(a, val, errbuf, errlen);
 			if (r < 0)
 				return r;
@@ -338,13 +325,13 @@ int agent_args_validate(const agent_command_def *cmd, json_object *args, char *e
 	}
 	for (const agent_arg_def *a = cmd->args; a->name; a++)
 		if (a->required && !(args && json_object_object_get_ex(args, a->name, NULL)))
-			return fail(errbuf, errlen, -EINVAL, "'%s' needs argument '%s'", cmd->name, a->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "'%s' needs argument '%s'", cmd->name, a->name);
 	if (cmd->exactly_one_of[0]) {
 		for (size_t i = 0; i < 2; i++)
 			if (args && json_object_object_get_ex(args, cmd->exactly_one_of[i], NULL))
 				given++;
 		if (given != 1)
-			return fail(errbuf, errlen, -EINVAL, "'%s' needs exactly one of '%s' and '%s'", cmd->name,
+			return errbuf_set(errbuf, errlen, -EINVAL, "'%s' needs exactly one of '%s' and '%s'", cmd->name,
 				    cmd->exactly_one_of[0], cmd->exactly_one_of[1]);
 	}
 	return 0;
@@ -401,25 +388,25 @@ int agent_request_parse(json_object *msg, agent_request *ret, agent_error_code *
 	*ret = req;
 	*ret_code = AGENT_ERROR_BAD_REQUEST;
 	if (!json_object_is_type(msg, json_type_object))
-		return fail(errbuf, errlen, -EPROTO, "a request must be a JSON object");
+		return errbuf_set(errbuf, errlen, -EPROTO, "a request must be a JSON object");
 	if (json_object_object_get_ex(msg, "id", &id) && id_get(id, &req.id))
 		req.has_id = true;
 	ret->has_id = req.has_id;
 	ret->id = req.id;
 	if (!req.has_id)
-		return fail(errbuf, errlen, -EPROTO, "a request needs an integer 'id' from 0 to 2^53-1");
+		return errbuf_set(errbuf, errlen, -EPROTO, "a request needs an integer 'id' from 0 to 2^53-1");
 
 	json_object_object_foreach(msg, key, val) {
 		(void)val;
 		if (strcmp(key, "id") && strcmp(key, "cmd") && strcmp(key, "args"))
-			return fail(errbuf, errlen, -EPROTO, "a request has no member '%.64s'", key);
+			return errbuf_set(errbuf, errlen, -EPROTO, "a request has no member '%.64s'", key);
 	}
 	if (!json_object_object_get_ex(msg, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string))
-		return fail(errbuf, errlen, -EPROTO, "a request needs a string 'cmd'");
+		return errbuf_set(errbuf, errlen, -EPROTO, "a request needs a string 'cmd'");
 	req.cmd = agent_command_find(json_object_get_string(cmd));
 	if (!req.cmd) {
 		*ret_code = AGENT_ERROR_UNKNOWN_COMMAND;
-		return fail(errbuf, errlen, -EOPNOTSUPP, "unknown command '%.64s'", json_object_get_string(cmd));
+		return errbuf_set(errbuf, errlen, -EOPNOTSUPP, "unknown command '%.64s'", json_object_get_string(cmd));
 	}
 	if (json_object_object_get_ex(msg, "args", &args) && json_object_is_type(args, json_type_null))
 		args = NULL;

@@ -4,9 +4,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 #define VM_NAME_DOC "The VM."
 #define MAX_VFS 256 /* HOST_CONFIG_MAX_VFS: a peer never has more free */
@@ -349,19 +350,6 @@ bool control_name_valid(const char *s, size_t len)
 	return true;
 }
 
-static int fail(char *errbuf, size_t errlen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *errbuf, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /* Text that reaches logs and terminals: no NUL (it would shorten it) and no control characters
  * (escape sequences); json-c has checked the UTF-8 already. */
 static bool text_clean(const char *s, size_t len)
@@ -384,66 +372,66 @@ int control_field_check(const control_field *f, json_object *v, const char *what
 	case CONTROL_STRING:
 	case CONTROL_PATH:
 		if (!json_object_is_type(v, json_type_string))
-			return fail(errbuf, errlen, -EINVAL, "%s must be a string", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be a string", what);
 		len = (size_t)json_object_get_string_len(v);
 		if ((int64_t)len < f->min || (int64_t)len > f->max)
-			return fail(errbuf, errlen, -EINVAL, "%s must be %" PRId64 " to %" PRId64 " bytes long",
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be %" PRId64 " to %" PRId64 " bytes long",
 				    what, f->min, f->max);
 		if (!text_clean(json_object_get_string(v), len))
-			return fail(errbuf, errlen, -EINVAL, "%s contains a NUL or control character", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s contains a NUL or control character", what);
 		if (f->type == CONTROL_PATH && json_object_get_string(v)[0] != '/')
-			return fail(errbuf, errlen, -EINVAL, "%s must be an absolute path", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be an absolute path", what);
 		return 0;
 	case CONTROL_NAME:
 		if (!json_object_is_type(v, json_type_string) ||
 		    !control_name_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
-			return fail(errbuf, errlen, -EINVAL,
+			return errbuf_set(errbuf, errlen, -EINVAL,
 				    "%s must be a name of 1 to %d characters from A-Z a-z 0-9 . _ : -, "
 				    "starting with a letter or digit",
 				    what, CONTROL_NAME_MAX);
 		return 0;
 	case CONTROL_INT:
 		if (!json_object_is_type(v, json_type_int))
-			return fail(errbuf, errlen, -EINVAL, "%s must be an integer", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be an integer", what);
 		errno = 0;
 		n = json_object_get_int64(v);
 		/* json-c clamps values beyond int64 and flags them through errno. */
 		if (errno != 0 || n < f->min || n > f->max)
-			return fail(errbuf, errlen, -EINVAL, "%s must be within %" PRId64 "..%" PRId64, what,
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be within %" PRId64 "..%" PRId64, what,
 				    f->min, f->max);
 		return 0;
 	case CONTROL_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(errbuf, errlen, -EINVAL, "%s must be true or false", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be true or false", what);
 		return 0;
 	case CONTROL_OBJECT:
 		if (!json_object_is_type(v, json_type_object))
-			return fail(errbuf, errlen, -EINVAL, "%s must be a JSON object", what);
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be a JSON object", what);
 		return 0;
 	case CONTROL_ARRAY:
 		if (!json_object_is_type(v, json_type_array) || (int64_t)json_object_array_length(v) > f->max)
-			return fail(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " entries",
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " entries",
 				    what, f->max);
 		return 0;
 	case CONTROL_NAME_LIST:
 		if (!json_object_is_type(v, json_type_array) || (int64_t)json_object_array_length(v) > f->max)
-			return fail(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " names",
+			return errbuf_set(errbuf, errlen, -EINVAL, "%s must be an array of at most %" PRId64 " names",
 				    what, f->max);
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			json_object *e = json_object_array_get_idx(v, i);
 
 			if (!json_object_is_type(e, json_type_string) ||
 			    !control_name_valid(json_object_get_string(e), (size_t)json_object_get_string_len(e)))
-				return fail(errbuf, errlen, -EINVAL, "%s: entry %zu is not a name", what, i);
+				return errbuf_set(errbuf, errlen, -EINVAL, "%s: entry %zu is not a name", what, i);
 			for (size_t j = 0; j < i; j++)
 				if (!strcmp(json_object_get_string(e),
 					    json_object_get_string(json_object_array_get_idx(v, j))))
-					return fail(errbuf, errlen, -EINVAL, "%s repeats '%s'", what,
+					return errbuf_set(errbuf, errlen, -EINVAL, "%s repeats '%s'", what,
 						    json_object_get_string(e));
 		}
 		return 0;
 	}
-	return fail(errbuf, errlen, -EINVAL, "%s has no type", what);
+	return errbuf_set(errbuf, errlen, -EINVAL, "%s has no type", what);
 }
 
 static const control_field *field_find(const control_field *fields, const char *name)
@@ -462,13 +450,13 @@ int control_args_validate(const control_command *cmd, json_object *args, char *e
 	if (args && json_object_is_type(args, json_type_null))
 		args = NULL;
 	if (args && !json_object_is_type(args, json_type_object))
-		return fail(errbuf, errlen, -EINVAL, "'args' of '%s' must be a JSON object", cmd->name);
+		return errbuf_set(errbuf, errlen, -EINVAL, "'args' of '%s' must be a JSON object", cmd->name);
 	if (args) {
 		json_object_object_foreach(args, key, val) {
 			const control_field *f = field_find(cmd->args, key);
 
 			if (!f)
-				return fail(errbuf, errlen, -EINVAL, "'%s' takes no argument '%.64s'", cmd->name, key);
+				return errbuf_set(errbuf, errlen, -EINVAL, "'%s' takes no argument '%.64s'", cmd->name, key);
 			snprintf(what, sizeof(what), "argument '%s' of '%s'", f->name, cmd->name);
 			r = control_field_check(f, val, what, errbuf, errlen);
 			if (r < 0)
@@ -477,7 +465,7 @@ int control_args_validate(const control_command *cmd, json_object *args, char *e
 	}
 	for (const control_field *f = cmd->args; f->name; f++)
 		if (f->required && !(args && json_object_object_get_ex(args, f->name, NULL)))
-			return fail(errbuf, errlen, -EINVAL, "'%s' needs argument '%s'", cmd->name, f->name);
+			return errbuf_set(errbuf, errlen, -EINVAL, "'%s' needs argument '%s'", cmd->name, f->name);
 	return 0;
 }
 
@@ -488,11 +476,11 @@ int control_reply_validate(const control_command *cmd, json_object *ret, char *e
 	int r;
 
 	if (!json_object_is_type(ret, json_type_object))
-		return fail(errbuf, errlen, -EBADMSG, "not a JSON object");
+		return errbuf_set(errbuf, errlen, -EBADMSG, "not a JSON object");
 	for (const control_field *f = cmd->returns; f->name; f++) {
 		if (!json_object_object_get_ex(ret, f->name, &v)) {
 			if (f->required)
-				return fail(errbuf, errlen, -EBADMSG, "no member '%s'", f->name);
+				return errbuf_set(errbuf, errlen, -EBADMSG, "no member '%s'", f->name);
 			continue;
 		}
 		snprintf(what, sizeof(what), "'%s'", f->name);
@@ -534,7 +522,7 @@ int control_value_text_clean(json_object *v, char *errbuf, size_t errlen)
 	case json_type_object: {
 		json_object_object_foreach(v, key, val) {
 			if (!text_clean(key, strlen(key)))
-				return fail(errbuf, errlen, -EBADMSG, "a member name holds a control character");
+				return errbuf_set(errbuf, errlen, -EBADMSG, "a member name holds a control character");
 			r = control_value_text_clean(val, errbuf, errlen);
 			if (r < 0)
 				return r;
