@@ -2,8 +2,60 @@
 /* virDomainMigrateToURI3's parameters and flags for a dmigrate migration (virt_migrate_params.h). */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "libvirt/virt_migrate_params.h"
+
+/* A path that goes into a URI's query as it is: no escaping needed, nothing to inject. */
+static bool uri_path_plain(const char *s)
+{
+	if (!s || s[0] != '/')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("/._-", *s)))
+			return false;
+	return true;
+}
+
+/* An address as a URI's host: IPv6 in brackets. */
+static void uri_host(char *buf, size_t size, const char *address)
+{
+	if (strchr(address, ':'))
+		snprintf(buf, size, "[%s]", address);
+	else
+		snprintf(buf, size, "%s", address);
+}
+
+int virt_peer_uri(const host_config *c, const peer_config *p, char **ret)
+{
+	char host[80];
+
+	if (!c->ssh_user || !uri_path_plain(c->ssh_identity_file) ||
+	    !uri_path_plain(c->ssh_known_hosts_file) || !p->address || strlen(p->address) > 64)
+		return -EINVAL;
+	uri_host(host, sizeof(host), p->address);
+	if (asprintf(ret,
+		     "qemu+libssh://%s@%s:%u/system?keyfile=%s&known_hosts=%s&known_hosts_verify=normal&sshauth=privkey",
+		     c->ssh_user, host, p->port ? p->port : 22, c->ssh_identity_file,
+		     c->ssh_known_hosts_file) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int virt_stream_uri(const peer_config *p, char **ret)
+{
+	const char *a = p->migration_address ? p->migration_address : p->address;
+	char host[80];
+
+	if (!a || strlen(a) > 64)
+		return -EINVAL;
+	uri_host(host, sizeof(host), a);
+	if (asprintf(ret, "tcp://%s", host) < 0)
+		return -ENOMEM;
+	return 0;
+}
 
 int virt_migrate_params(const virt_migrate_args *a, virTypedParameterPtr *params, int *n,
 			unsigned int *flags)

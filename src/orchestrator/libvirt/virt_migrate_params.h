@@ -23,6 +23,16 @@ typedef struct virt_migrate_args {
 } virt_migrate_args;
 
 /*
+ * The destination libvirtd, reached by libvirt itself over SSH with dmigrate's own key and
+ * known_hosts file (libssh, host key verified): qemu+libssh://USER@ADDRESS:PORT/system?....
+ * -EINVAL when the config lacks them or a path holds characters a URI would need escaped for.
+ */
+int virt_peer_uri(const host_config *c, const peer_config *p, char **ret);
+/* Where QEMU sends the stream: tcp://ADDRESS (the peer's migration_address); libvirt picks
+ * the port on the destination. */
+int virt_stream_uri(const peer_config *p, char **ret);
+
+/*
  * Fill *params (virTypedParamsFree() them) and *flags. -EINVAL when a required piece is missing
  * (no dest_xml or stream_uri), -ENOMEM.
  */
