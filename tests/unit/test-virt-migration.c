@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What a libvirt domain's migration gives libvirt (libvirt/virt_migrate_params.h) and how its
+ * What a libvirt domain's migration gives libvirt (libvirt/virt_migrate_params.h: flags and
+ * parameters, the destination libvirtd's URI, the stream's) and how its
  * job statistics read as the copy's progress and result (libvirt/virt_job_stats.h).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libvirt/virt_job_stats.h"
@@ -51,6 +53,36 @@ TEST(params)
 
 	a.dest_xml = NULL;
 	ASSERT_ERRNO(virt_migrate_params(&a, &p, &n, &flags), EINVAL);
+}
+
+TEST(uris)
+{
+	host_config c = { .ssh_user = (char *)"root",
+			  .ssh_identity_file = (char *)"/etc/dmigrate/id_ed25519",
+			  .ssh_known_hosts_file = (char *)"/etc/dmigrate/known_hosts" };
+	peer_config p = { .name = (char *)"hostB", .address = (char *)"192.0.2.11" };
+	char *u;
+
+	ASSERT_OK(virt_peer_uri(&c, &p, &u));
+	ASSERT_STREQ(u, "qemu+libssh://root@192.0.2.11:22/system?keyfile=/etc/dmigrate/id_ed25519&known_hosts=/etc/dmigrate/known_hosts&known_hosts_verify=normal&sshauth=privkey");
+	free(u);
+	ASSERT_OK(virt_stream_uri(&p, &u));
+	ASSERT_STREQ(u, "tcp://192.0.2.11");
+	free(u);
+	/* The stream goes to the migration address, IPv6 in brackets; sshd on its own port. */
+	p.migration_address = (char *)"2001:db8::11";
+	p.port = 2222;
+	ASSERT_OK(virt_stream_uri(&p, &u));
+	ASSERT_STREQ(u, "tcp://[2001:db8::11]");
+	free(u);
+	ASSERT_OK(virt_peer_uri(&c, &p, &u));
+	ASSERT_TRUE(strstr(u, "root@192.0.2.11:2222/system?"));
+	free(u);
+	/* A path a URI would have to escape (and could be tricked by) is refused. */
+	c.ssh_identity_file = (char *)"/etc/dm&known_hosts=/tmp/x";
+	ASSERT_ERRNO(virt_peer_uri(&c, &p, &u), EINVAL);
+	c.ssh_identity_file = NULL;
+	ASSERT_ERRNO(virt_peer_uri(&c, &p, &u), EINVAL);
 }
 
 static json_object *member(json_object *o, const char *path0, const char *path1)
@@ -117,6 +149,7 @@ TEST(job_stats)
 int main(void)
 {
 	RUN_TEST(params);
+	RUN_TEST(uris);
 	RUN_TEST(job_stats);
 	return 0;
 }
