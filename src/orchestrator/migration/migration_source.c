@@ -552,7 +552,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		/* The phase is in the journal already: a restarted daemon takes it from there. */
 		log_warning("%s: fault kill-source-daemon: %s kills itself (SIGKILL), as the drill asked",
 			    j->vm_name, j->d->config->name);
-		(void)kill(getpid(), SIGKILL);
+		migration_fault_kill_self();
 		break;
 	case FAULT_KILL_AGENT:
 	case FAULT_STALL_AGENT:
