@@ -109,6 +109,7 @@ l1_files() {
 		MaxSessions 64
 	EOF
 	# The daemon makes its pool from the PF: it creates the VFs and binds them to vfio-pci.
+	# CPU 1 of the host VM's two is for pinned vCPUs (test-sriov pins vm1's vCPU there).
 	cat >"$dir/dmigrated.json" <<-EOF
 		{
 			"name": "$host",
@@ -118,6 +119,7 @@ l1_files() {
 			"run_dir": "$L1_RUN/vms",
 			"migration_address": "${ADDR[$host]}",
 			"passthrough": { "type": "sriov", "pf": "pf0", "vfs": $L1_NUM_VFS },
+			"dedicated_cpus": "1",
 			"fault_injection": true,
 			"agent_timeout_ms": $L1_AGENT_TIMEOUT_MS,
 			"ssh": {
