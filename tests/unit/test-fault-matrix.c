@@ -549,7 +549,7 @@ static void cells_run(const migration_fault *cells, size_t n, observed *out)
 
 	if (getenv("FAULT_MATRIX_KEEP")) {
 		/* Left running for a look: the caller ends them (pids in the log and pidfiles). */
-		fprintf(stderr, "daemons %d %d left running\n", (int)a.pid, (int)b.pid);
+		fprintf(stderr, "daemons %d %d left running in %s\n", (int)a.pid, (int)b.pid, root);
 		return;
 	}
 	pair_down(root, &a, &b, &loop);
