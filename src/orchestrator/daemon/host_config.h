@@ -99,6 +99,7 @@ typedef struct host_config {
 	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
 	uint64_t incoming_timeout_ms; /* an incoming VM not switched over by then is removed */
 	uint64_t agent_timeout_ms;    /* the bound of one guest agent request */
+	char *tls_dir; /* the migration stream's TLS certificates (host/qemu_tls.h); NULL: no TLS */
 } host_config;
 
 /* On failure *ret_error (malloc()ed) names the file and the field. */

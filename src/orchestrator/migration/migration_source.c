@@ -25,6 +25,7 @@
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
+#include "host/qemu_tls.h"
 #include "migration/vf_activate.h"
 #include "host/vf_steering.h"
 
@@ -1149,6 +1150,16 @@ static int migrate_run(migration_job *j)
 		if (j->settings.multifd_channels)
 			json_object_object_add(args, "multifd-channels",
 					       json_object_new_uint64(j->settings.multifd_channels));
+		/*
+		 * The destination's certificate must come from our CA and name the peer. Without
+		 * TLS, none: a QEMU that came in over TLS holds the server's credentials as its
+		 * migration's (qemu_argv_add_tls()), useless for leaving.
+		 */
+		json_object_object_add(args, "tls-creds",
+				       json_object_new_string(j->d->config->tls_dir ?
+							      QEMU_TLS_CLIENT_ID : ""));
+		if (j->d->config->tls_dir)
+			json_object_object_add(args, "tls-hostname", json_object_new_string(j->to));
 		return job_qmp(j, "migrate-set-parameters", args, NULL);
 	case 2:
 		return job_qmp(j, "migrate", qmp_args_new("uri", j->uri, NULL), migrate_on_started);
