@@ -311,7 +311,8 @@ TEST(a_call_made_again_on_timeout_waits_for_the_resync)
 	peer_handshake();
 	run_until(&seen.ready, 2);
 	id = peer_expect("did-status", false);
-	snprintf(line, sizeof(line), "{\"id\":%lld,\"error\":{\"code\":\"unavailable\",\"message\":\"no\"}}\n",
+	snprintf(line, sizeof(line),
+		 "{\"id\":%lld,\"error\":{\"code\":\"unavailable\",\"message\":\"no\"}}\n",
 		 (long long)id);
 	peer_send(line);
 	run_until(&seen.replies, 2);

@@ -212,6 +212,8 @@ typedef struct watch {
 	bool expired;
 } watch;
 
+static void watch_on_restart(uv_timer_t *t);
+
 static void watch_restart_arm(watch *w)
 {
 	uint64_t next = 0, now = now_ms();
@@ -220,7 +222,7 @@ static void watch_restart_arm(watch *w)
 		if (w->hosts[i]->restart_at && (!next || w->hosts[i]->restart_at < next))
 			next = w->hosts[i]->restart_at;
 	if (next)
-		uv_timer_start(&w->restart, (uv_timer_cb)w->restart.data, next > now ? next - now : 0, 0);
+		uv_timer_start(&w->restart, watch_on_restart, next > now ? next - now : 0, 0);
 }
 
 static void watch_on_restart(uv_timer_t *t)
@@ -262,7 +264,6 @@ static void watch_start(watch *w, uv_loop_t *loop, host *a, host *b)
 	ASSERT_OK(uv_signal_init(loop, &w->sigchld));
 	ASSERT_OK(uv_signal_start(&w->sigchld, watch_on_sigchld, SIGCHLD));
 	ASSERT_OK(uv_timer_init(loop, &w->restart));
-	w->restart.data = (void *)watch_on_restart;
 	ASSERT_OK(uv_timer_init(loop, &w->deadline));
 	for (int i = 0; i < 2; i++) {
 		char path[256];

@@ -673,7 +673,8 @@ TEST(tls_dir)
 	ASSERT_OK(unlink(file));
 	ASSERT_OK(mkdir(file, 0700));
 	snprintf(value, sizeof(value), "\"%s\"", tls);
-	expect_invalid(MINIMAL, "tls_dir", value, "tls_dir", "server-key.pem\" is not a regular file");
+	expect_invalid(MINIMAL, "tls_dir", value, "tls_dir",
+		       "server-key.pem\" is not a regular file");
 	ASSERT_OK(rmdir(file));
 	for (size_t i = 0; qemu_tls_files[i]; i++) {
 		snprintf(file, sizeof(file), "%s/%s", tls, qemu_tls_files[i]);

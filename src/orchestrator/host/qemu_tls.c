@@ -10,7 +10,8 @@
 #include "errbuf.h"
 
 const char *const qemu_tls_files[] = {
-	"ca-cert.pem", "server-cert.pem", "server-key.pem", "client-cert.pem", "client-key.pem", NULL,
+	"ca-cert.pem",	   "server-cert.pem", "server-key.pem",
+	"client-cert.pem", "client-key.pem",  NULL,
 };
 
 int qemu_tls_dir_check(const char *dir, char *why, size_t size)
@@ -24,7 +25,7 @@ int qemu_tls_dir_check(const char *dir, char *why, size_t size)
 		return errbuf_set(why, size, -EINVAL, "a path of at most %d characters, got %zu",
 				  QEMU_TLS_DIR_MAX, len);
 	for (const char *s = dir; *s; s++)
-		/* A comma would end QEMU's dir= option and start another of the attacker's choice. */
+		/* A comma would end QEMU's dir= option and start one of the attacker's choice. */
 		if (*s == ',' || (unsigned char)*s < 0x20 || *s == 0x7f)
 			return errbuf_set(why, size, -EINVAL,
 					  "\"%s\" holds a comma or a control character: name a "
