@@ -73,6 +73,7 @@ typedef struct migration_job {
 	bool dest_not_running; /* the destination confirmed the VM never ran there */
 	bool vf_never_left;    /* unplug's undo found the VF still plugged */
 	bool waiting_device_deleted;
+	bool device_removal_failed; /* the hypervisor said the guest will not release the VF */
 	char *message; /* the first failure, for the result */
 	/* Preflight's checks run at once: how many have not answered, and the first that failed. */
 	unsigned preflight_pending;
@@ -551,7 +552,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		/* The phase is in the journal already: a restarted daemon takes it from there. */
 		log_warning("%s: fault kill-source-daemon: %s kills itself (SIGKILL), as the drill asked",
 			    j->vm_name, j->d->config->name);
-		(void)kill(getpid(), SIGKILL);
+		migration_fault_kill_self();
 		break;
 	case FAULT_KILL_AGENT:
 	case FAULT_STALL_AGENT:
@@ -880,6 +881,10 @@ static void unplug_on_device_del(int error, json_object *ret, const char *desc, 
 		job_step_done(j, 0, NULL);
 		return;
 	}
+	if (j->device_removal_failed) {
+		job_step_done(j, -EIO, "The guest refused to release '%s'", QEMU_ID_VF);
+		return;
+	}
 	uv_timer_start(j->timer, unplug_on_timeout, UNPLUG_TIMEOUT_MS, 0);
 }
 
@@ -898,6 +903,7 @@ static int unplug_run(migration_job *j)
 	switch (j->step) {
 	case 0:
 		j->device_deleted = false;
+		j->device_removal_failed = false;
 		j->waiting_device_deleted = true;
 		return job_backend_call(j, vf_unplug, unplug_on_device_del, j);
 	case 1:
@@ -1112,7 +1118,8 @@ static int migrate_run(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
-	return job_backend_call(j, migrate_start, j->uri, &j->settings, migrate_on_started, j);
+	return job_backend_call(j, migrate_start, j->peer, j->uri, &j->settings, migrate_on_started,
+				j);
 }
 
 /* Called while (re)starting a job whose migration QEMU may still be running. */
@@ -1532,6 +1539,19 @@ void migration_job_vf_removed(struct migration_job *j)
 	if (uv_is_active((uv_handle_t *)j->timer)) {
 		uv_timer_stop(j->timer);
 		job_step_done(j, 0, NULL);
+	}
+}
+
+void migration_job_vf_removal_failed(struct migration_job *j)
+{
+	if (!j->waiting_device_deleted)
+		return;
+	j->device_removal_failed = true;
+	j->waiting_device_deleted = false;
+	/* The unplug request's reply may still be on its way; it fails the step then. */
+	if (uv_is_active((uv_handle_t *)j->timer)) {
+		uv_timer_stop(j->timer);
+		job_step_done(j, -EIO, "The guest refused to release '%s'", QEMU_ID_VF);
 	}
 }
 
