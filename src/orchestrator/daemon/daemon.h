@@ -7,6 +7,7 @@
 
 #include "daemon/host_config.h"
 #include "host/vf_pool.h"
+#include "migration/bandwidth_share.h"
 
 #include "control_protocol.h"
 
@@ -28,6 +29,7 @@ struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
+	bandwidth_share *bandwidth; /* the host's migration bandwidth cap, split between the copies */
 	vm *vms;
 	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
 	daemon_listener control; /* config->control_socket: the CLI */

@@ -162,6 +162,12 @@ int main(int argc, char **argv)
 				error ? error : strerror(-r));
 		return r == -ENOMEM ? EXIT_FAILURE : 2;
 	}
+	d.bandwidth = bandwidth_share_new(d.config->migration_bandwidth_cap_mibps,
+					  bandwidth_share_apply_qmp, &d);
+	if (!d.bandwidth) {
+		log_error("Out of memory");
+		return EXIT_FAILURE;
+	}
 	r = vm_registry_load(&d);
 	if (r < 0)
 		log_warning_errno(r, "Failed to load the VM registry: %m");

@@ -19,6 +19,7 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "migration/bandwidth_share.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
@@ -158,6 +159,7 @@ static void job_close_timer_cb(uv_handle_t *h)
 
 static void job_free(migration_job *j)
 {
+	bandwidth_share_leave(j->d->bandwidth, j->vm_name);
 	if (j->v)
 		j->v->job = NULL;
 	peer_link_close(j->link);
@@ -1118,6 +1120,7 @@ static void migrate_on_started(qmp_client *c, int error, json_object *ret, const
 static int migrate_run(migration_job *j)
 {
 	json_object *args, *caps;
+	uint64_t share;
 
 	switch (j->step) {
 	case 0:
@@ -1140,11 +1143,12 @@ static int migrate_run(migration_job *j)
 			return -ENOMEM;
 		json_object_object_add(args, "downtime-limit",
 				       json_object_new_uint64(j->settings.downtime_limit_ms));
+		/* Its part of the host's cap, shared with the other copies running now. */
+		share = bandwidth_share_join(j->d->bandwidth, j->vm_name,
+					     j->settings.max_bandwidth_mibps);
 		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
 		json_object_object_add(args, "max-bandwidth",
-				       json_object_new_uint64((j->settings.max_bandwidth_mibps ?
-								       j->settings.max_bandwidth_mibps :
-								       UNLIMITED_BANDWIDTH_MIBPS)
+				       json_object_new_uint64((share ? share : UNLIMITED_BANDWIDTH_MIBPS)
 							      << 20));
 		if (j->settings.multifd_channels)
 			json_object_object_add(args, "multifd-channels",
@@ -1465,6 +1469,8 @@ static void job_run_phase(migration_job *j)
 	j->phase_t0 = now_ms();
 	j->retry_until = 0;
 	j->dest_skipped = false;
+	if (j->phase != PHASE_MIGRATE)
+		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "started", NULL);
 	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
@@ -1487,6 +1493,8 @@ static void job_undo_phase(migration_job *j)
 	j->step = 0;
 	j->phase_t0 = now_ms();
 	j->retry_until = 0;
+	if (j->phase != PHASE_MIGRATE)
+		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "undoing", NULL);
 	job_step(j);
