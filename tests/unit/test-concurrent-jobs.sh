@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Several migrations at once, without root or QEMU: two real dmigrated (linked locally) whose
+# Several migrations at once, without root or QEMU: two real dmigrated (fake-hosts.sh) whose
 # QEMU is fake-qemu. hostA runs three VMs, hostB has two VFs; all three are sent to hostB at the
 # same moment, and two go the other way at the same time. Checked:
 #  - the destination's VF pool: never handed out twice; the VM that finds no VF fails at preflight
-#    or prepare (whichever it reaches when the others hold both), before its guest was touched (its VF still plugged on hostA, the bond untouched), exit 1;
+#    or prepare (whichever it reaches when the others hold both), before its guest was touched
+#    (its VF still plugged on hostA, the bond untouched), exit 1;
 #  - hostA's migration bandwidth cap (90 MiB/s) split between the copies that run together
 #    (fake-qemu logs every max-bandwidth and every migration status): each gets 45 MiB/s while
 #    the other copies, never more than the cap, and the sum of what is in effect never over it.
@@ -12,67 +13,20 @@ set -euo pipefail
 
 dmigrated=$1 fake_qemu=$2 dmigrate=$3
 cap=90
-root=$(mktemp -d /tmp/dm-concurrent.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	for p in "$root"/host*/vms/*/qemu.pid; do
-		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
-	done
-	[ -n "${KEEP:-}" ] && echo "kept $root" || rm -rf "$root"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$root"/host*/dmigrated.log; do echo "== $l"; tail -40 "$l"; done; exit 1; }
+# shellcheck source=tests/unit/fake-hosts.sh
+. "$(dirname "$0")/fake-hosts.sh"
 
-# host NAME PEER SLOTS [EXTRA JSON FIELDS]
-host() {
-	local name=$1 peer=$2 slots=$3 extra=${4:-}
-	mkdir -p "$root/$name"
-	cat >"$root/$name/config.json" <<JSON
-{"name": "$name", "control_socket": "$root/$name/d.sock", "peer_socket": "$root/$name/p.sock",
- "state_dir": "$root/$name/state", "run_dir": "$root/$name/vms", "qemu_binary": "$fake_qemu",
- "migration_address": "127.0.0.1", "passthrough": {"type": "emulated", "slots": $slots},
- "agent_timeout_ms": 1000, "incoming_timeout_ms": 20000, $extra
- "migration": {"migrate_timeout_ms": 10000},
- "peers": {"$peer": {"address": "127.0.0.1", "peer_socket": "$root/$peer/p.sock", "link": "local"}}}
-JSON
-	FAKE_QEMU_COPY_MS=1500 "$dmigrated" -c "$root/$name/config.json" >"$root/$name/dmigrated.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		"$dmigrate" --socket "$root/$name/d.sock" list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "$name's dmigrated did not come up"
-}
-
-dm() { local h=$1; shift; "$dmigrate" --socket "$root/$h/d.sock" "$@"; }
-
-: >"$root/kernel"
-host hostA hostB 3 "\"migration_bandwidth_cap_mibps\": $cap,"
-host hostB hostA 2
+host hostA 3 hostB "\"migration_bandwidth_cap_mibps\": $cap,"
+host hostB 2 hostA
 for i in 1 2 3; do
-	cat >"$root/vm$i.json" <<JSON
-{"name": "vm$i", "memory_mib": 256, "vcpus": 1, "mac": "52:54:00:00:00:1$i",
- "passthrough": {"type": "emulated"}, "boot": {"kernel": "$root/kernel", "cmdline": "console=ttyS0"}}
-JSON
-	dm hostA start "$root/vm$i.json" >/dev/null || fail "vm$i did not start on hostA"
+	dm hostA start "$(vm_spec vm$i)" >/dev/null || fail "vm$i did not start on hostA"
 done
 
 # --- three at once onto two free VFs ---
 for i in 1 2 3; do
 	(rc=0; dm hostA --json vm$i --to hostB >"$root/out$i" 2>"$root/err$i" || rc=$?; echo $rc >"$root/rc$i") &
 done
-wait_all() {
-	for _ in $(seq 300); do
-		local n=0 f
-		for f in "$@"; do [ -f "$f" ] && n=$((n + 1)); done
-		[ "$n" = $# ] && return 0
-		sleep 0.1
-	done
-	fail "the migrations did not end within 30 s"
-}
-wait_all "$root"/rc1 "$root"/rc2 "$root"/rc3
+wait_files "$root"/rc1 "$root"/rc2 "$root"/rc3
 migrated=() refused=()
 for i in 1 2 3; do
 	rc=$(cat "$root/rc$i")
@@ -133,7 +87,7 @@ a=${migrated[0]} b=${migrated[1]}
 dm hostB stop "$b" >/dev/null || fail "$b did not stop on hostB"
 (rc=0; dm hostB --json "$a" --to hostA >"$root/out1" 2>&1 || rc=$?; echo $rc >"$root/rc1") &
 (rc=0; dm hostA --json "$r" --to hostB >"$root/out2" 2>&1 || rc=$?; echo $rc >"$root/rc2") &
-wait_all "$root"/rc1 "$root"/rc2
+wait_files "$root"/rc1 "$root"/rc2
 [ "$(cat "$root/rc1")" = 0 ] || fail "$a hostB -> hostA: $(cat "$root/out1")"
 [ "$(cat "$root/rc2")" = 0 ] || fail "$r hostA -> hostB: $(cat "$root/out2")"
 dm hostA list | grep -q "$a" || fail "$a is not on hostA"

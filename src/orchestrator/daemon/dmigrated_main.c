@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/evacuation.h"
 #include "log.h"
 #include "migration/migration_job.h"
 #include "daemon/state_file.h"
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
 	}
 	migration_source_recover(&d);
 	migration_dest_recover(&d);
+	evacuation_recover(&d);
 
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);

@@ -19,6 +19,7 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "daemon/evacuation.h"
 #include "migration/bandwidth_share.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
@@ -272,6 +273,7 @@ static void job_finish(migration_job *j)
 	else
 		migration_journal_remove(j->d, j->vm_name);
 	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, outcome);
+	evacuation_job_ended(j->d, j->vm_name, result);
 	if (j->req)
 		rpc_request_reply(j->req, result);
 	else
@@ -1602,6 +1604,11 @@ void migration_job_vm_exited(struct migration_job *j)
 	}
 }
 
+const char *migration_source_phase(const vm *v)
+{
+	return v->job && v->job->phase >= 0 ? migration_phase_name(v->job->phase) : NULL;
+}
+
 int migration_source_cancel(vm *v, const char **why)
 {
 	migration_job *j = v->job;
@@ -1679,13 +1686,15 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 
 	r = job_new(v->daemon, v, v->name, to, &j);
 	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
-					strerror(-r));
+		if (req) /* an evacuation's job has none: it hears the error */
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
+						strerror(-r));
 		return r;
 	}
 	r = migration_settings_override(&j->settings, settings, &error);
 	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error);
+		if (req)
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error);
 		job_free(j);
 		return r;
 	}
