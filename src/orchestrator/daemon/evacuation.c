@@ -8,6 +8,7 @@
 
 #include "control_protocol.h"
 #include "daemon/evacuation.h"
+#include "errbuf.h"
 #include "daemon/state_file.h"
 #include "host/vm.h"
 #include "log.h"
@@ -707,11 +708,86 @@ static const char *member_string(json_object *o, const char *key)
 		       json_object_get_string(v) : NULL;
 }
 
+/* A string member, absent or within max bytes without control characters. */
+static bool text_ok(json_object *o, const char *key, size_t max)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return true;
+	if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) > max)
+		return false;
+	for (s = json_object_get_string(v); *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return (size_t)(s - json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
+static bool int_in(json_object *o, const char *key, int64_t min, int64_t max)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int) &&
+	       json_object_get_int64(v) >= min && json_object_get_int64(v) <= max;
+}
+
+#define EVAC_JOURNAL_MAX_VMS 4096
+
+int evacuation_journal_check(json_object *o, const host_config *c, char *why, size_t size)
+{
+	json_object *vms, *to, *e, *t;
+	ev_state st;
+
+	if (!json_object_is_type(o, json_type_object) || !int_in(o, "parallel", 1, EVACUATE_PARALLEL_MAX))
+		return errbuf_set(why, size, -EBADMSG, "'parallel' must be an integer 1..%d",
+				  EVACUATE_PARALLEL_MAX);
+	if (!json_object_object_get_ex(o, "to", &to) || !json_object_is_type(to, json_type_array) ||
+	    json_object_array_length(to) == 0 || json_object_array_length(to) > HOST_CONFIG_MAX_PEERS)
+		return errbuf_set(why, size, -EBADMSG, "'to' must be a list of 1..%d peers",
+				  HOST_CONFIG_MAX_PEERS);
+	for (size_t i = 0; i < json_object_array_length(to); i++) {
+		t = json_object_array_get_idx(to, i);
+		if (!json_object_is_type(t, json_type_string) ||
+		    !host_config_find_peer(c, json_object_get_string(t)))
+			return errbuf_set(why, size, -EBADMSG, "'to'[%zu] is not a peer in %s", i,
+					  c->path ? c->path : "the config");
+	}
+	if (!json_object_object_get_ex(o, "vms", &vms) || !json_object_is_type(vms, json_type_array) ||
+	    json_object_array_length(vms) > EVAC_JOURNAL_MAX_VMS)
+		return errbuf_set(why, size, -EBADMSG, "'vms' must be a list of at most %d VMs",
+				  EVAC_JOURNAL_MAX_VMS);
+	for (size_t i = 0; i < json_object_array_length(vms); i++) {
+		const char *name, *peer, *state;
+
+		e = json_object_array_get_idx(vms, i);
+		name = member_string(e, "vm");
+		peer = member_string(e, "to");
+		state = member_string(e, "state");
+		if (!name || !control_name_valid(name, strlen(name)) ||
+		    (size_t)json_object_get_string_len(json_object_object_get(e, "vm")) != strlen(name))
+			return errbuf_set(why, size, -EBADMSG, "vms[%zu]: 'vm' is not a VM name", i);
+		if (!state || ev_parse_state(state, &st) < 0)
+			return errbuf_set(why, size, -EBADMSG, "vms[%zu]: unknown 'state'", i);
+		if (peer ? !host_config_find_peer(c, peer) || st == EV_UNPLACED :
+			   st != EV_UNPLACED || json_object_get_type(json_object_object_get(e, "to")) != json_type_null)
+			return errbuf_set(why, size, -EBADMSG,
+					  "vms[%zu]: 'to' must be a peer, or null for an unplaced VM", i);
+		if (!int_in(e, "tries", 0, EVAC_MAX_TRIES) || !text_ok(e, "outcome", 32) ||
+		    !text_ok(e, "message", EVAC_WHY_MAX))
+			return errbuf_set(why, size, -EBADMSG,
+					  "vms[%zu]: 'tries' (0..%d), 'outcome' or 'message' is wrong", i,
+					  EVAC_MAX_TRIES);
+	}
+	return 0;
+}
+
 int evacuation_recover(host_daemon *d)
 {
 	_cleanup_free_ char *path = journal_path(d);
-	json_object *o = NULL, *vms, *to, *p;
-	evacuation *ev;
+	json_object *o = NULL, *vms, *to;
+	char why[256];
+	evacuation *ev = NULL;
 	int r;
 
 	if (!path)
@@ -723,47 +799,41 @@ int evacuation_recover(host_daemon *d)
 		log_warning_errno(r, "Failed to read the evacuation journal %s: %m", path);
 		return r;
 	}
-	ev = ev_new(d);
-	r = -EBADMSG;
-	if (!ev || !json_object_object_get_ex(o, "vms", &vms) ||
-	    !json_object_is_type(vms, json_type_array) || !json_object_object_get_ex(o, "to", &to) ||
-	    !json_object_is_type(to, json_type_array) ||
-	    !json_object_object_get_ex(o, "parallel", &p) || !json_object_is_type(p, json_type_int) ||
-	    json_object_get_int(p) < 1 || json_object_get_int(p) > EVACUATE_PARALLEL_MAX)
-		goto bad;
-	ev->parallel = (unsigned)json_object_get_int(p);
-	for (size_t i = 0; i < json_object_array_length(to); i++) {
-		const char *t = json_object_get_string(json_object_array_get_idx(to, i));
-
-		if (!host_config_find_peer(d->config, t) || ev_add_peer(ev, t) < 0)
-			goto bad;
+	r = evacuation_journal_check(o, d->config, why, sizeof(why));
+	if (r < 0) {
+		log_warning("The evacuation journal %s is left alone: %s", path, why);
+		json_object_put(o);
+		return r;
 	}
+	ev = ev_new(d);
+	if (!ev)
+		goto oom;
+	ev->parallel = (unsigned)json_object_get_int(json_object_object_get(o, "parallel"));
+	to = json_object_object_get(o, "to");
+	for (size_t i = 0; i < json_object_array_length(to); i++)
+		if (ev_add_peer(ev, json_object_get_string(json_object_array_get_idx(to, i))) < 0)
+			goto oom;
+	vms = json_object_object_get(o, "vms");
+	ev->vms = calloc(json_object_array_length(vms) + 1, sizeof(*ev->vms));
+	if (!ev->vms)
+		goto oom;
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {
-		json_object *e = json_object_array_get_idx(vms, i), *tries;
-		const char *name = member_string(e, "vm"), *t = member_string(e, "to"),
-			   *state = member_string(e, "state");
-		ev_vm *m;
-		ev_state st;
+		json_object *e = json_object_array_get_idx(vms, i);
+		const char *name = member_string(e, "vm"), *t = member_string(e, "to");
+		ev_vm *m = &ev->vms[ev->n++];
+		vm *v;
 
-		if (!name || !control_name_valid(name, strlen(name)) || !state ||
-		    ev_parse_state(state, &st) < 0 || (t && !host_config_find_peer(d->config, t)) ||
-		    (!t && st != EV_UNPLACED) || !json_object_object_get_ex(e, "tries", &tries))
-			goto bad;
-		m = realloc(ev->vms, (ev->n + 1) * sizeof(*ev->vms));
-		if (!m)
-			goto bad;
-		ev->vms = m;
-		m = &ev->vms[ev->n++];
-		*m = (ev_vm){ .name = strdup(name), .to = t ? strdup(t) : NULL, .state = st,
-			      .tries = (unsigned)json_object_get_int(tries) };
+		ev_parse_state(member_string(e, "state"), &m->state);
+		m->tries = (unsigned)json_object_get_int(json_object_object_get(e, "tries"));
+		m->name = strdup(name);
+		set_str(&m->to, t);
 		set_str(&m->outcome, member_string(e, "outcome"));
 		set_str(&m->message, member_string(e, "message"));
 		if (!m->name || (t && !m->to))
-			goto bad;
-		if (st != EV_RUNNING)
+			goto oom;
+		if (m->state != EV_RUNNING)
 			continue;
-		vm *v = vm_find(d, name);
-
+		v = vm_find(d, name);
 		if (!v)
 			/* Gone from here: its job committed (the journal is written before). */
 			ev_end_vm(ev, m, "migrated", "finished while dmigrated restarted");
@@ -780,9 +850,9 @@ int evacuation_recover(host_daemon *d)
 	d->evacuation = ev;
 	uv_timer_start(ev->timer, ev_start, EVAC_RESUME_DELAY_MS, 0);
 	return 0;
-bad:
-	log_warning("The evacuation journal %s is not one this daemon wrote; it is left alone", path);
+oom:
+	log_error("Out of memory taking up the evacuation in %s; it is left for the next start", path);
 	json_object_put(o);
 	ev_free(ev);
-	return r;
+	return -ENOMEM;
 }

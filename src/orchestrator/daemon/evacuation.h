@@ -18,5 +18,11 @@
 
 /* A source job ended (called by migration_source.c for every job); result borrowed, may be NULL. */
 void evacuation_job_ended(host_daemon *d, const char *vm, json_object *result);
+/*
+ * The journal STATE_DIR/evacuation.json as read back: parallel within range, peers of c, every
+ * VM a name with a known state, a peer (or null when unplaced), tries and texts in bounds.
+ * -EBADMSG with why otherwise.
+ */
+int evacuation_journal_check(json_object *o, const host_config *c, char *why, size_t size);
 /* At start, after migration_source_recover(): take up the evacuation a previous daemon left. */
 int evacuation_recover(host_daemon *d);
