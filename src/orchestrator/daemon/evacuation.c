@@ -67,6 +67,7 @@ typedef struct evacuation {
 	size_t n_to;
 	unsigned parallel;
 	bool dry_run;
+	bool journalled; /* STATE_DIR/evacuation.json written: removed at the end */
 	ev_vm *vms;
 	size_t n;
 	rpc_request *req; /* the CLI's; NULL after a restart */
@@ -212,6 +213,7 @@ static void ev_journal(evacuation *ev)
 		json_object_object_add(o, "vms", vms);
 		vms = NULL;
 		r = state_file_write(path, o);
+		ev->journalled |= r >= 0;
 	}
 	json_object_put(o);
 	json_object_put(to);
@@ -239,7 +241,7 @@ static void ev_finish(evacuation *ev)
 	}
 	log_info("Evacuation of %s %s: %u VM(s) moved, %u not", ev->d->config->name,
 		 ev->dry_run ? "planned" : "ended", moved, left);
-	if (!ev->dry_run && path)
+	if (ev->journalled && path)
 		state_file_remove(path);
 	if (ev->req) {
 		if (o && vms) {
@@ -393,7 +395,6 @@ static void ev_place(evacuation *ev)
 			ev->vms[i].state = EV_UNPLACED;
 			set_str(&ev->vms[i].message, "out of memory while placing it");
 		}
-		ev->dry_run = true; /* nothing runs, nothing to journal */
 		ev_finish(ev);
 		return;
 	}
@@ -669,7 +670,6 @@ void daemon_cmd_evacuate(host_daemon *d, rpc_request *req, json_object *args)
 	log_info("Evacuation of %s%s: %zu VM(s) onto %zu peer(s), %u at a time", d->config->name,
 		 ev->dry_run ? " (dry run)" : "", ev->n, ev->n_to, ev->parallel);
 	if (ev->n == 0) {
-		ev->dry_run = true; /* nothing to journal */
 		ev_finish(ev);
 		return;
 	}
@@ -848,6 +848,7 @@ int evacuation_recover(host_daemon *d)
 	json_object_put(o);
 	log_info("Taking up the evacuation of %s left in %s (%zu VMs)", d->config->name, path, ev->n);
 	d->evacuation = ev;
+	ev->journalled = true;
 	uv_timer_start(ev->timer, ev_start, EVAC_RESUME_DELAY_MS, 0);
 	return 0;
 oom:
