@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		return r == -ENOMEM ? EXIT_FAILURE : 2;
 	}
 	d.bandwidth = bandwidth_share_new(d.config->migration_bandwidth_cap_mibps,
-					  bandwidth_share_apply_qmp, &d);
+					  bandwidth_share_apply_backend, &d);
 	if (!d.bandwidth) {
 		log_error("Out of memory");
 		return EXIT_FAILURE;

@@ -9,9 +9,7 @@
 #include "host/vm.h"
 #include "log.h"
 #include "migration/bandwidth_share.h"
-#include "transport/qmp_client.h"
-
-#define BANDWIDTH_QMP_TIMEOUT_MS 10000
+#include "migration/vm_backend.h"
 
 typedef struct member {
 	char *name;
@@ -167,33 +165,20 @@ unsigned bandwidth_share_count(const bandwidth_share *s)
 	return s ? s->n : 0;
 }
 
-static void apply_on_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
-			   const char *error_desc, void *userdata)
+static void apply_on_reply(int error, json_object *ret, const char *message, void *userdata)
 {
 	if (error < 0)
 		log_warning("Setting a migration's bandwidth share failed: %s",
-			    error_desc ? error_desc : strerror(-error));
+			    message ? message : strerror(-error));
 }
 
-void bandwidth_share_apply_qmp(const char *vm_name, uint64_t mibps, void *userdata)
+void bandwidth_share_apply_backend(const char *vm_name, uint64_t mibps, void *userdata)
 {
 	host_daemon *d = userdata;
 	vm *v = vm_find(d, vm_name);
-	qmp_client *q = v ? vm_qmp(v) : NULL;
-	json_object *args;
 
-	if (!q) {
-		log_warning("%s: no QEMU monitor to set its bandwidth share (%llu MiB/s) on", vm_name,
-			    (unsigned long long)mibps);
-		return;
-	}
-	args = json_object_new_object();
-	if (!args)
-		return;
-	json_object_object_add(args, "max-bandwidth", json_object_new_uint64(mibps << 20));
 	log_info("%s: migration bandwidth share now %llu MiB/s (host cap %llu MiB/s)", vm_name,
 		 (unsigned long long)mibps, (unsigned long long)d->config->migration_bandwidth_cap_mibps);
-	if (qmp_client_execute(q, "migrate-set-parameters", args, BANDWIDTH_QMP_TIMEOUT_MS,
-			       apply_on_reply, NULL) < 0)
-		log_warning("%s: could not send its bandwidth share to QEMU", vm_name);
+	if (!v || vm_backend_of(v)->migrate_set_bandwidth(v, mibps, apply_on_reply, NULL) < 0)
+		log_warning("%s: could not give its copy its bandwidth share", vm_name);
 }

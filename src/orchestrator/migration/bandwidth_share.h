@@ -33,6 +33,5 @@ void bandwidth_share_leave(bandwidth_share *s, const char *name);
 uint64_t bandwidth_share_of(const bandwidth_share *s, const char *name);
 unsigned bandwidth_share_count(const bandwidth_share *s);
 
-struct host_daemon;
-/* The daemon's apply(): migrate-set-parameters max-bandwidth on the VM's QMP, logged. */
-void bandwidth_share_apply_qmp(const char *name, uint64_t mibps, void *userdata);
+/* The daemon's apply() (userdata: the host_daemon): the VM's backend sets its copy's limit. */
+void bandwidth_share_apply_backend(const char *vm_name, uint64_t mibps, void *userdata);

@@ -26,6 +26,7 @@
 #include "migration/migration_journal.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "migration/vm_backend.h"
 #include "host/capacity.h"
 #include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
@@ -310,7 +311,7 @@ static void dest_undo(dest_job *j, const char *why)
 	if (v) {
 		v->incoming_job = NULL;
 		dest_hold(j);
-		if (vm_stop_qemu(v, true, dest_undo_on_stopped, j) < 0) {
+		if (vm_backend_of(v)->stop(v, true, dest_undo_on_stopped, j) < 0) {
 			j->pending--;
 			vm_forget(v);
 			migration_journal_remove(j->d, j->vm);
@@ -554,52 +555,50 @@ static int dest_job_new(host_daemon *d, const char *vm_name, const char *source,
 	return 0;
 }
 
-/* --- QMP and agent calls of a phase --- */
+/* --- the VM's backend (vm_backend.h) in a phase --- */
 
-static void dest_on_qmp(qmp_client *c, int error, json_object *ret, const char *cls,
-			const char *desc, void *userdata)
+static void dest_on_backend(int error, json_object *ret, const char *desc, void *userdata)
 {
 	dest_job *j = userdata;
-
-	/* "Duplicate ID": a repeated plug finds the VF in place already. */
-	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate"))
-		error = 0;
-	dest_step_done(j, j->phase, error, "QEMU: %s", desc ? desc : strerror(-error));
-}
-
-static int dest_qmp_within(dest_job *j, const char *cmd, json_object *args, uint64_t timeout_ms,
-			   qmp_reply_cb cb)
-{
 	vm *v = dest_vm(j);
-	qmp_client *q = v ? vm_qmp(v) : NULL;
-	int r;
 
-	if (!q) {
-		json_object_put(args);
-		return -ENOTCONN;
-	}
-	dest_hold(j);
-	r = qmp_client_execute(q, cmd, args, timeout_ms, cb ? cb : dest_on_qmp, j);
-	if (r < 0)
-		j->pending--;
-	return r;
+	/* A repeated plug finds the VF in place already. */
+	if (error == -EEXIST)
+		error = 0;
+	dest_step_done(j, j->phase, error, "%s: %s", v ? vm_backend_of(v)->name : "VM",
+		       desc ? desc : strerror(-error));
 }
 
-static int dest_qmp(dest_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
-{
-	return dest_qmp_within(j, cmd, args, DEST_QMP_TIMEOUT_MS, cb);
-}
+/*
+ * Ask the incoming VM's backend: op(v, ..., cb, j), the job held until cb; -ENOTCONN when the
+ * VM is gone. Evaluates to the operation's return.
+ */
+#define dest_backend_call(j, op, ...)                                                      \
+	({                                                                                 \
+		vm *v_ = dest_vm(j);                                                       \
+		int r_ = -ENOTCONN;                                                        \
+		if (v_) {                                                                  \
+			dest_hold(j);                                                      \
+			r_ = vm_backend_of(v_)->op(v_, __VA_ARGS__);                       \
+			if (r_ != 0)                                                       \
+				(j)->pending--;                                            \
+		}                                                                          \
+		r_;                                                                        \
+	})
 
 /* --- prepare: the incoming QEMU, without its VF --- */
 
-static void prepare_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-			     const char *desc, void *userdata)
+static void prepare_on_query(int error, json_object *ret, const char *desc, void *userdata)
 {
 	dest_job *j = userdata;
 	json_object *addrs, *a, *port;
 	int64_t p = 0;
 
-	if (error == 0 && json_object_object_get_ex(ret, "socket-address", &addrs) &&
+	if (error < 0) {
+		dest_step_done(j, DEST_PREPARE, error, "%s", desc ? desc : strerror(-error));
+		return;
+	}
+	if (json_object_object_get_ex(ret, "socket-address", &addrs) &&
 	    (a = json_object_array_get_idx(addrs, 0)) &&
 	    json_object_object_get_ex(a, "port", &port))
 		p = strtoll(json_object_get_string(port), NULL, 10);
@@ -625,54 +624,21 @@ static void prepare_on_started(vm *v, int error, const char *message, void *user
 
 static int prepare_run(dest_job *j)
 {
-	json_object *args, *caps, *cap;
-	vm *v = dest_vm(j);
 	char *uri;
 	int r;
 
-	if (!v)
+	if (!dest_vm(j))
 		return -ENOENT;
 	switch (j->step) {
 	case 0:
-		dest_hold(j);
-		r = vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, prepare_on_started, j);
-		if (r < 0)
-			j->pending--;
-		return r;
+		return dest_backend_call(j, incoming_start, prepare_on_started, j);
 	case 1:
-		/* multifd must be on at both ends; events tell us the copy completed. */
-		caps = json_object_new_array();
-		cap = json_object_new_object();
-		args = json_object_new_object();
-		if (!caps || !cap || !args) {
-			json_object_put(caps);
-			json_object_put(cap);
-			json_object_put(args);
-			return -ENOMEM;
-		}
-		json_object_object_add(cap, "capability", json_object_new_string("multifd"));
-		json_object_object_add(cap, "state", json_object_new_boolean(j->multifd));
-		json_object_array_add(caps, cap);
-		cap = json_object_new_object();
-		if (!cap) {
-			json_object_put(caps);
-			json_object_put(args);
-			return -ENOMEM;
-		}
-		json_object_object_add(cap, "capability", json_object_new_string("events"));
-		json_object_object_add(cap, "state", json_object_new_boolean(true));
-		json_object_array_add(caps, cap);
-		json_object_object_add(args, "capabilities", caps);
-		return dest_qmp(j, "migrate-set-capabilities", args, NULL);
-	case 2:
 		r = migration_uri_new(j->d->config->migration_address, 0, &uri);
 		if (r < 0)
 			return r;
-		args = qmp_args_new("uri", uri, NULL);
+		r = dest_backend_call(j, incoming_listen, uri, j->multifd, prepare_on_query, j);
 		free(uri);
-		return dest_qmp(j, "migrate-incoming", args, NULL);
-	case 3:
-		return dest_qmp(j, "query-migrate", NULL, prepare_on_query);
+		return r;
 	}
 	return 1;
 }
@@ -682,8 +648,7 @@ static int prepare_run(dest_job *j)
  * Once its MIGRATION event says the copy completed, the switchover is ours. ---
  */
 
-static void incoming_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-			      const char *desc, void *userdata)
+static void incoming_on_query(int error, json_object *ret, const char *desc, void *userdata)
 {
 	dest_job *j = userdata;
 	json_object *status;
@@ -698,7 +663,7 @@ static int incoming_run(dest_job *j)
 {
 	/* A restarted daemon may find the copy done already; otherwise the event tells. */
 	if (j->step == 0)
-		(void)dest_qmp(j, "query-migrate", NULL, incoming_on_query);
+		(void)dest_backend_call(j, migrate_query, incoming_on_query, j);
 	return 1;
 }
 
@@ -708,8 +673,7 @@ static int incoming_run(dest_job *j)
  * resume; from the `cont` on (journalled first) the VM may have run here, and never again there.
  */
 
-static void switchover_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-				const char *desc, void *userdata)
+static void switchover_on_query(int error, json_object *ret, const char *desc, void *userdata)
 {
 	dest_job *j = userdata;
 	json_object *status;
@@ -719,33 +683,26 @@ static void switchover_on_query(qmp_client *c, int error, json_object *ret, cons
 		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);
 		return;
 	}
-	/* Not yet: QEMU's MIGRATION event ends the step (migration_dest_qmp_event). */
+	/* Not yet: the backend's word that the copy completed ends the step
+	 * (migration_dest_migrate_completed). */
 	dest_release(j);
 }
 
 static int switchover_run(dest_job *j)
 {
-	json_object *args;
 	char *running;
 	vm *v;
 
 	switch (j->step) {
 	case 0:
-		return dest_qmp(j, "query-migrate", NULL, switchover_on_query);
+		return dest_backend_call(j, migrate_query, switchover_on_query, j);
 	case 1:
 		/* The point of no return: recorded before it is passed. */
 		j->resumed = true;
 		dest_journal(j);
-		return dest_qmp(j, "cont", NULL, NULL);
+		return dest_backend_call(j, resume, dest_on_backend, j);
 	case 2:
-		args = json_object_new_object();
-		if (!args)
-			return -ENOMEM;
-		json_object_object_add(args, "initial", json_object_new_int(50));
-		json_object_object_add(args, "max", json_object_new_int(550));
-		json_object_object_add(args, "rounds", json_object_new_int(5));
-		json_object_object_add(args, "step", json_object_new_int(100));
-		return dest_qmp(j, "announce-self", args, NULL);
+		return dest_backend_call(j, announce, dest_on_backend, j);
 	case 3:
 		v = dest_vm(j);
 		if (v && (running = strdup("running"))) {
@@ -761,13 +718,8 @@ static int switchover_run(dest_job *j)
 	return 1;
 }
 
-void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data)
+void migration_dest_migrate_completed(struct dest_job *j)
 {
-	json_object *status;
-
-	if (strcmp(event, "MIGRATION") || !json_object_object_get_ex(data, "status", &status) ||
-	    strcmp(json_object_get_string(status), "completed"))
-		return;
 	if (j->phase == DEST_INCOMING && !j->ended)
 		dest_enter(j, DEST_SWITCHOVER);
 	else if (j->phase == DEST_SWITCHOVER && j->in_phase && j->step == 0) {
@@ -790,30 +742,16 @@ void migration_dest_vm_exited(struct dest_job *j)
 
 static int plug_run(dest_job *j)
 {
-	json_object *netdev = NULL, *device = NULL;
 	vm *v = dest_vm(j);
-	int r;
 
 	if (!v)
 		return -ENOENT;
-	if (j->step == 2) {
+	if (j->step == 1) {
 		v->vf_plugged = true;
 		vm_save(v);
 		return 1;
 	}
-	r = qemu_vf_plug_args(v->spec, v->vf, &netdev, &device);
-	if (r < 0)
-		return r;
-	if (j->step == 0) {
-		json_object_put(device);
-		if (!netdev) {
-			j->step++;
-			return plug_run(j);
-		}
-		return dest_qmp(j, "netdev_add", netdev, NULL);
-	}
-	json_object_put(netdev);
-	return dest_qmp_within(j, "device_add", device, QEMU_VF_PLUG_TIMEOUT_MS, NULL);
+	return dest_backend_call(j, vf_plug, dest_on_backend, j);
 }
 
 static void active_on_done(int error, const char *message, uint64_t device_wait_ms,

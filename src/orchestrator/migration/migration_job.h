@@ -48,8 +48,16 @@ typedef void (*migration_dest_fault_cb)(int error, const char *message, void *us
 int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migration_fault *f,
 				migration_dest_fault_cb cb, void *userdata);
 
-/* Hooks vm.c calls for a VM that takes part in a job. */
+/* Hooks vm.c calls for a VM that takes part in a job; the QMP events go to its backend
+ * (vm_backend_qemu.c), which calls the hooks below. */
 void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data);
 void migration_job_vm_exited(struct migration_job *j);
 void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data);
 void migration_dest_vm_exited(struct dest_job *j);
+
+/* What a VM's backend (vm_backend.h) reports without being asked: the guest released the VF;
+ * the outgoing copy's status changed ("active", "completed", "failed", "cancelled", ...); the
+ * incoming copy completed. */
+void migration_job_vf_removed(struct migration_job *j);
+void migration_job_migrate_status(struct migration_job *j, const char *status);
+void migration_dest_migrate_completed(struct dest_job *j);

@@ -28,9 +28,9 @@
 #include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
+#include "migration/vm_backend.h"
 #include "host/vf_steering.h"
 
-#define QMP_TIMEOUT_MS 10000
 #define UNPLUG_TIMEOUT_MS 10000
 #define PREPARE_TIMEOUT_MS 60000
 #define SWITCHOVER_TIMEOUT_MS 60000
@@ -41,7 +41,6 @@
 #define PEER_RETRY_MS 500
 #define UNDO_RETRY_MS 60000
 #define PROGRESS_INTERVAL_MS 250
-#define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
 
 typedef struct migration_job {
 	host_daemon *d;
@@ -431,29 +430,14 @@ static void job_on_peer_reply(rpc_conn *c, int error, json_object *ret, const ch
 		job_step_done(j, 0, NULL);
 }
 
-/* --- talking to QEMU and the agent --- */
+/* --- talking to the VM's backend (vm_backend.h) and the agent --- */
 
-static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
-			     const char *error_desc, void *userdata);
 static void job_on_agent_reply(agent_client *c, int error, json_object *ret,
 			       const char *error_code, const char *message, void *userdata);
 
-static int job_qmp_within(migration_job *j, const char *cmd, json_object *args,
-			  uint64_t timeout_ms, qmp_reply_cb cb)
-{
-	qmp_client *q = j->v ? vm_qmp(j->v) : NULL;
-
-	if (!q) {
-		json_object_put(args);
-		return -ENOTCONN;
-	}
-	return qmp_client_execute(q, cmd, args, timeout_ms, cb ? cb : job_on_qmp_reply, j);
-}
-
-static int job_qmp(migration_job *j, const char *cmd, json_object *args, qmp_reply_cb cb)
-{
-	return job_qmp_within(j, cmd, args, QMP_TIMEOUT_MS, cb);
-}
+/* Ask the source VM's backend (vm_backend.h): op(v, ...); -ENOTCONN once the VM is gone. */
+#define job_backend_call(j, op, ...)                                                       \
+	((j)->v ? vm_backend_of((j)->v)->op((j)->v, __VA_ARGS__) : -ENOTCONN)
 
 static int job_agent(migration_job *j, const char *cmd, json_object *args, agent_reply_cb cb)
 {
@@ -467,13 +451,14 @@ static int job_agent(migration_job *j, const char *cmd, json_object *args, agent
 				 cb ? cb : job_on_agent_reply, j);
 }
 
-static void job_on_qmp_reply(qmp_client *c, int error, json_object *ret, const char *error_class,
-			     const char *error_desc, void *userdata)
+/* A backend call that ends a step. */
+static void job_on_backend_reply(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
 	if (error < 0)
-		job_step_done(j, error, "QEMU: %s", error_desc ? error_desc : strerror(-error));
+		job_step_done(j, error, "%s: %s", j->v ? vm_backend_of(j->v)->name : "VM",
+			      desc ? desc : strerror(-error));
 	else
 		job_step_done(j, 0, NULL);
 }
@@ -603,8 +588,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 
 /* --- phase 1: preflight --- */
 
-static void preflight_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
-				const char *desc, void *userdata)
+static void preflight_on_status(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *s;
@@ -697,7 +681,7 @@ static int preflight_run(migration_job *j)
 
 	switch (j->step) {
 	case 0:
-		return job_qmp(j, "query-status", NULL, preflight_on_status);
+		return job_backend_call(j, query_status, preflight_on_status, j);
 	case 1:
 		return job_agent(j, "bond-status", NULL, preflight_on_bond);
 	case 2:
@@ -841,15 +825,14 @@ static void unplug_on_timeout(uv_timer_t *t)
 		      QEMU_ID_VF, UNPLUG_TIMEOUT_MS / 1000);
 }
 
-static void unplug_on_device_del(qmp_client *c, int error, json_object *ret, const char *cls,
-				 const char *desc, void *userdata)
+static void unplug_on_device_del(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
 	if (error < 0) {
 		j->waiting_device_deleted = false;
-		job_step_done(j, error, "QEMU refused to unplug '%s': %s", QEMU_ID_VF,
-			      desc ? desc : strerror(-error));
+		job_step_done(j, error, "%s refused to unplug '%s': %s", vm_backend_of(j->v)->name,
+			      QEMU_ID_VF, desc ? desc : strerror(-error));
 		return;
 	}
 	if (j->device_deleted) {
@@ -859,8 +842,7 @@ static void unplug_on_device_del(qmp_client *c, int error, json_object *ret, con
 	uv_timer_start(j->timer, unplug_on_timeout, UNPLUG_TIMEOUT_MS, 0);
 }
 
-static void unplug_on_netdev_del(qmp_client *c, int error, json_object *ret, const char *cls,
-				 const char *desc, void *userdata)
+static void unplug_on_netdev_del(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
@@ -876,29 +858,22 @@ static int unplug_run(migration_job *j)
 	case 0:
 		j->device_deleted = false;
 		j->waiting_device_deleted = true;
-		return job_qmp(j, "device_del", qmp_args_new("id", QEMU_ID_VF, NULL),
-			       unplug_on_device_del);
+		return job_backend_call(j, vf_unplug, unplug_on_device_del, j);
 	case 1:
 		j->v->vf_plugged = false;
 		vm_save(j->v);
-		if (j->v->spec->passthrough != VM_PASSTHROUGH_EMULATED)
-			return 1;
-		return job_qmp(j, "netdev_del", qmp_args_new("id", QEMU_ID_VF_NETDEV, NULL),
-			       unplug_on_netdev_del);
+		return job_backend_call(j, vf_unplug_finish, unplug_on_netdev_del, j);
 	}
 	return 1;
 }
 
-static void replug_on_reply(qmp_client *c, int error, json_object *ret, const char *cls,
-			    const char *desc, void *userdata)
+static void replug_on_reply(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
-	/* "Duplicate ID": the VF (or its netdev) never left. Undo steps are idempotent. */
-	if (error == -EREMOTEIO && desc && strstr(desc, "Duplicate")) {
-		/* The device itself still there: the guest still has it enslaved. */
-		if (j->step == 1)
-			j->vf_never_left = true;
+	/* The VF never left (undo steps are idempotent): the guest still has it enslaved. */
+	if (error == -EEXIST) {
+		j->vf_never_left = true;
 		error = 0;
 	}
 	if (error < 0)
@@ -920,27 +895,12 @@ static void replug_on_activated(int error, const char *message, uint64_t device_
 
 static int unplug_undo(migration_job *j)
 {
-	json_object *netdev = NULL, *device = NULL;
-	int r;
-
 	if (!j->v)
 		return 1;
 	switch (j->step) {
 	case 0:
+		return job_backend_call(j, vf_plug, replug_on_reply, j);
 	case 1:
-		r = qemu_vf_plug_args(j->v->spec, j->v->vf, &netdev, &device);
-		if (r < 0)
-			return r;
-		if (j->step == 0) {
-			json_object_put(device);
-			if (!netdev)
-				return job_step_done(j, 0, NULL), 0;
-			return job_qmp(j, "netdev_add", netdev, replug_on_reply);
-		}
-		json_object_put(netdev);
-		return job_qmp_within(j, "device_add", device, QEMU_VF_PLUG_TIMEOUT_MS,
-				      replug_on_reply);
-	case 2:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
 		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
@@ -953,17 +913,6 @@ static int unplug_undo(migration_job *j)
 }
 
 /* --- phase 6: migrate --- */
-
-static json_object *capability(const char *name, bool on)
-{
-	json_object *o = json_object_new_object();
-
-	if (o) {
-		json_object_object_add(o, "capability", json_object_new_string(name));
-		json_object_object_add(o, "state", json_object_new_boolean(on));
-	}
-	return o;
-}
 
 /*
  * The copy runs until QEMU's MIGRATION event says it completed, failed or was cancelled; a timer
@@ -989,8 +938,7 @@ static void migrate_on_timeout(uv_timer_t *t)
 }
 
 /* The final query-migrate: its figures go into the result. */
-static void migrate_on_final(qmp_client *c, int error, json_object *ret, const char *cls,
-			     const char *desc, void *userdata)
+static void migrate_on_final(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status, *v;
@@ -1011,8 +959,7 @@ static void migrate_on_final(qmp_client *c, int error, json_object *ret, const c
 
 static void migrate_progress(uv_timer_t *t);
 
-static void migrate_on_progress(qmp_client *c, int error, json_object *ret, const char *cls,
-				const char *desc, void *userdata)
+static void migrate_on_progress(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status, *ram, *v, *p;
@@ -1054,20 +1001,21 @@ static void migrate_progress(uv_timer_t *t)
 {
 	migration_job *j = t->data;
 
-	(void)job_qmp(j, "query-migrate", NULL, migrate_on_progress);
+	(void)job_backend_call(j, migrate_query, migrate_on_progress, j);
 }
 
 /* Wait for QEMU's word; `check` asks once first, for a copy that may have ended already. */
 static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check);
+static void migrate_on_status(migration_job *j, const char *s);
 
-static void migrate_on_check(qmp_client *c, int error, json_object *ret, const char *cls,
-			     const char *desc, void *userdata)
+static void migrate_on_check(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status;
 
-	if (error == 0 && j->migrate_waiting && json_object_object_get_ex(ret, "status", &status))
-		migration_job_qmp_event(j, "MIGRATION", ret);
+	if (error == 0 && j->migrate_waiting && json_object_object_get_ex(ret, "status", &status) &&
+	    json_object_is_type(status, json_type_string))
+		migrate_on_status(j, json_object_get_string(status));
 }
 
 static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
@@ -1076,7 +1024,7 @@ static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
 	uv_timer_start(j->timer, migrate_on_timeout, timeout_ms, 0);
 	if (j->req)
 		uv_timer_start(j->progress_timer, migrate_progress, PROGRESS_INTERVAL_MS, 0);
-	if (check && job_qmp(j, "query-migrate", NULL, migrate_on_check) < 0) {
+	if (check && job_backend_call(j, migrate_query, migrate_on_check, j) < 0) {
 		migrate_end_wait(j);
 		job_step_done(j, -ENOTCONN, "QEMU of '%s' is gone during the migration", j->vm_name);
 	}
@@ -1101,18 +1049,18 @@ static void migrate_on_status(migration_job *j, const char *s)
 	if (strcmp(s, "completed") && strcmp(s, "failed") && strcmp(s, "cancelled"))
 		return;
 	migrate_end_wait(j);
-	r = job_qmp(j, "query-migrate", NULL, migrate_on_final);
+	r = job_backend_call(j, migrate_query, migrate_on_final, j);
 	if (r < 0)
 		job_step_done(j, r, "QEMU of '%s' is gone during the migration", j->vm_name);
 }
 
-static void migrate_on_started(qmp_client *c, int error, json_object *ret, const char *cls,
-			       const char *desc, void *userdata)
+static void migrate_on_started(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
 	if (error < 0) {
-		job_step_done(j, error, "QEMU refused to migrate: %s", desc ? desc : strerror(-error));
+		job_step_done(j, error, "%s refused to migrate: %s", vm_backend_of(j->v)->name,
+			      desc ? desc : strerror(-error));
 		return;
 	}
 	/* Events may have come before this reply: ask once. */
@@ -1121,58 +1069,26 @@ static void migrate_on_started(qmp_client *c, int error, json_object *ret, const
 
 static int migrate_run(migration_job *j)
 {
-	json_object *args, *caps;
-	uint64_t share;
+	migration_settings s = j->settings;
 
-	switch (j->step) {
-	case 0:
-		caps = json_object_new_array();
-		args = json_object_new_object();
-		if (!caps || !args) {
-			json_object_put(caps);
-			json_object_put(args);
-			return -ENOMEM;
-		}
-		json_object_array_add(caps, capability("events", true));
-		json_object_array_add(caps, capability("auto-converge", j->settings.auto_converge));
-		json_object_array_add(caps, capability("xbzrle", j->settings.xbzrle));
-		json_object_array_add(caps, capability("multifd", j->settings.multifd_channels > 0));
-		json_object_object_add(args, "capabilities", caps);
-		return job_qmp(j, "migrate-set-capabilities", args, NULL);
-	case 1:
-		args = json_object_new_object();
-		if (!args)
-			return -ENOMEM;
-		json_object_object_add(args, "downtime-limit",
-				       json_object_new_uint64(j->settings.downtime_limit_ms));
-		/* Its part of the host's cap, shared with the other copies running now. */
-		share = bandwidth_share_join(j->d->bandwidth, j->vm_name,
-					     j->settings.max_bandwidth_mibps);
-		/* 0 means no limit: QEMU's own default (32 MiB/s) would make every migration slow. */
-		json_object_object_add(args, "max-bandwidth",
-				       json_object_new_uint64((share ? share : UNLIMITED_BANDWIDTH_MIBPS)
-							      << 20));
-		if (j->settings.multifd_channels)
-			json_object_object_add(args, "multifd-channels",
-					       json_object_new_uint64(j->settings.multifd_channels));
-		return job_qmp(j, "migrate-set-parameters", args, NULL);
-	case 2:
-		return job_qmp(j, "migrate", qmp_args_new("uri", j->uri, NULL), migrate_on_started);
-	}
-	return 1;
+	if (j->step > 0)
+		return 1;
+	/* Its part of the host's cap, shared with the other copies running now (0: none). */
+	s.max_bandwidth_mibps = bandwidth_share_join(j->d->bandwidth, j->vm_name,
+						     j->settings.max_bandwidth_mibps);
+	return job_backend_call(j, migrate_start, j->uri, &s, migrate_on_started, j);
 }
 
 /* Called while (re)starting a job whose migration QEMU may still be running. */
 static void migrate_resume_watch(migration_job *j)
 {
 	j->phase = PHASE_MIGRATE;
-	j->step = 2;
+	j->step = 0;
 	j->phase_t0 = now_ms();
 	migrate_wait(j, j->settings.migrate_timeout_ms, true);
 }
 
-static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-				  const char *desc, void *userdata)
+static void migrate_undo_on_query(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status;
@@ -1194,8 +1110,7 @@ static void migrate_undo_on_query(qmp_client *c, int error, json_object *ret, co
 	job_step_done(j, 0, NULL);
 }
 
-static void migrate_undo_on_status(qmp_client *c, int error, json_object *ret, const char *cls,
-				   const char *desc, void *userdata)
+static void migrate_undo_on_status(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status;
@@ -1207,13 +1122,12 @@ static void migrate_undo_on_status(qmp_client *c, int error, json_object *ret, c
 		return;
 	}
 	/* Only reached when the destination's QEMU never ran: resuming here is safe. */
-	r = job_qmp(j, "cont", NULL, NULL);
+	r = job_backend_call(j, resume, job_on_backend_reply, j);
 	if (r < 0)
 		job_step_done(j, r, "Cannot resume '%s' on the source", j->vm_name);
 }
 
-static void migrate_undo_on_cancel(qmp_client *c, int error, json_object *ret, const char *cls,
-				   const char *desc, void *userdata)
+static void migrate_undo_on_cancel(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 
@@ -1224,11 +1138,11 @@ static int migrate_undo(migration_job *j)
 {
 	switch (j->step) {
 	case 0:
-		return job_qmp(j, "migrate_cancel", NULL, migrate_undo_on_cancel);
+		return job_backend_call(j, migrate_cancel, migrate_undo_on_cancel, j);
 	case 1:
-		return job_qmp(j, "query-migrate", NULL, migrate_undo_on_query);
+		return job_backend_call(j, migrate_query, migrate_undo_on_query, j);
 	case 2:
-		return job_qmp(j, "query-status", NULL, migrate_undo_on_status);
+		return job_backend_call(j, query_status, migrate_undo_on_status, j);
 	}
 	return 1;
 }
@@ -1337,7 +1251,7 @@ static int commit_run(migration_job *j)
 	case 0:
 		if (!j->v)
 			return job_step_done(j, 0, NULL), 0;
-		r = vm_stop_qemu(j->v, false, commit_on_stopped, j);
+		r = vm_backend_of(j->v)->stop(j->v, false, commit_on_stopped, j);
 		return r;
 	case 1:
 		/* Also for a lost VM: the destination keeps its word for us until we heard it. */
@@ -1571,25 +1485,21 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	job_run_phase(j);
 }
 
-void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data)
+void migration_job_migrate_status(struct migration_job *j, const char *status)
 {
-	json_object *dev;
+	migrate_on_status(j, status);
+}
 
-	if (!strcmp(event, "MIGRATION") && json_object_object_get_ex(data, "status", &dev) &&
-	    json_object_is_type(dev, json_type_string)) {
-		migrate_on_status(j, json_object_get_string(dev));
+void migration_job_vf_removed(struct migration_job *j)
+{
+	if (!j->waiting_device_deleted)
 		return;
-	}
-	if (!strcmp(event, "DEVICE_DELETED") && j->waiting_device_deleted &&
-	    json_object_object_get_ex(data, "device", &dev) &&
-	    !strcmp(json_object_get_string(dev), QEMU_ID_VF)) {
-		j->device_deleted = true;
-		j->waiting_device_deleted = false;
-		/* The device_del reply may still be on its way; it finishes the step then. */
-		if (uv_is_active((uv_handle_t *)j->timer)) {
-			uv_timer_stop(j->timer);
-			job_step_done(j, 0, NULL);
-		}
+	j->device_deleted = true;
+	j->waiting_device_deleted = false;
+	/* The unplug request's reply may still be on its way; it finishes the step then. */
+	if (uv_is_active((uv_handle_t *)j->timer)) {
+		uv_timer_stop(j->timer);
+		job_step_done(j, 0, NULL);
 	}
 }
 
@@ -1710,8 +1620,7 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 
 /* --- recovery after a daemon restart --- */
 
-static void recover_on_query(qmp_client *c, int error, json_object *ret, const char *cls,
-			     const char *desc, void *userdata)
+static void recover_on_query(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *status;
@@ -1767,7 +1676,7 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 		return;
 	}
 	if (j->phase == PHASE_MIGRATE && !j->rolling_back) {
-		if (job_qmp(j, "query-migrate", NULL, recover_on_query) < 0) {
+		if (job_backend_call(j, migrate_query, recover_on_query, j) < 0) {
 			j->rolling_back = true;
 			job_undo_phase(j);
 		}
