@@ -319,7 +319,7 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"free passthrough device, the memory and the dedicated CPUs it needs, at most "
 		"`parallel` migrations at a time. Journalled (STATE_DIR/evacuation.json): a restarted "
 		"daemon finishes it. A VM no peer can take stays running here and is reported with "
-		"why. Sends `vm` events (`vm`, `to`, `state`, `phase`) while it runs.",
+		"why. Sends `vm` events (`vm`, `to`, `state`, `phase`, and during the copy `progress`: `transferred`, `remaining`, `total` bytes) while it runs.",
 		evacuate_errors },
 };
 

@@ -50,7 +50,7 @@ static void cli_evacuate_usage(FILE *f)
 
 /* The live table: one row per VM, redrawn in place on a terminal. */
 typedef struct evac_row {
-	char vm[CONTROL_NAME_MAX + 1], to[CONTROL_NAME_MAX + 1], state[32], phase[32];
+	char vm[CONTROL_NAME_MAX + 1], to[CONTROL_NAME_MAX + 1], state[32], phase[32], progress[48];
 } evac_row;
 
 typedef struct evac_view {
@@ -73,12 +73,12 @@ static void evac_view_draw(evac_view *w)
 
 	if (w->drawn)
 		printf("\033[%uA", w->drawn);
-	printf("\033[J%-20s %-12s %-12s %s\n", "VM", "TARGET", "STATE", "PHASE");
+	printf("\033[J%-20s %-12s %-12s %-12s %s\n", "VM", "TARGET", "STATE", "PHASE", "PROGRESS");
 	for (unsigned i = 0; i < w->n; i++)
-		printf("%-20s %-12s %-12s %s\n", cli_quote(w->rows[i].vm, q[0], sizeof(q[0])),
+		printf("%-20s %-12s %-12s %-12s %s\n", cli_quote(w->rows[i].vm, q[0], sizeof(q[0])),
 		       cli_quote(w->rows[i].to, q[1], sizeof(q[1])),
 		       cli_quote(w->rows[i].state, q[2], sizeof(q[2])),
-		       cli_quote(w->rows[i].phase, q[3], sizeof(q[3])));
+		       cli_quote(w->rows[i].phase, q[3], sizeof(q[3])), w->rows[i].progress);
 	w->drawn = w->n + 1;
 	fflush(stdout);
 }
@@ -90,9 +90,12 @@ static void evac_on_event(const char *event, json_object *data, void *userdata)
 		   *phase = member(data, "phase"), *message = member(data, "message");
 	char q[4][CLI_QUOTE_SIZE];
 	evac_row *r = NULL;
+	json_object *p, *n;
 
 	if (strcmp(event, "vm") || !vm || !state || w->json)
 		return;
+	if (json_object_object_get_ex(data, "progress", &p) && !w->live)
+		return; /* a line per change, not per progress report */
 	if (!w->live) {
 		printf("%s -> %s: %s%s%s%s%s\n", cli_quote(vm, q[0], sizeof(q[0])),
 		       to ? cli_quote(to, q[1], sizeof(q[1])) : "-", cli_quote(state, q[2], sizeof(q[2])),
@@ -112,6 +115,15 @@ static void evac_on_event(const char *event, json_object *data, void *userdata)
 	snprintf(r->to, sizeof(r->to), "%s", to ? to : "-");
 	snprintf(r->state, sizeof(r->state), "%s", state);
 	snprintf(r->phase, sizeof(r->phase), "%s", phase ? phase : "");
+	r->progress[0] = '\0';
+	if (json_object_object_get_ex(data, "progress", &p)) {
+		int64_t done = json_object_object_get_ex(p, "transferred", &n) ? json_object_get_int64(n) : 0;
+		int64_t left = json_object_object_get_ex(p, "remaining", &n) ? json_object_get_int64(n) : 0;
+
+		if (done >= 0 && left >= 0 && done + left > 0)
+			snprintf(r->progress, sizeof(r->progress), "%lld MiB sent, %lld MiB left",
+				 (long long)(done >> 20), (long long)(left >> 20));
+	}
 	evac_view_draw(w);
 }
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "migration/migration_job.h"
+#include "migration/vm_backend.h"
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
 
@@ -313,7 +314,40 @@ static void ev_schedule(evacuation *ev)
 		ev_finish(ev);
 }
 
-/* The CLI's table: a running migration's phase, sent when it changes. */
+typedef struct ev_progress_ask {
+	host_daemon *d;
+	char *vm;
+} ev_progress_ask;
+
+/* The copy's figures, for the CLI's table: sent with the VM's phase. */
+static void ev_on_progress(int error, json_object *ret, const char *message, void *userdata)
+{
+	ev_progress_ask *a = userdata;
+	evacuation *ev = a->d->evacuation;
+	json_object *ram, *v, *o, *p;
+
+	for (size_t i = 0; ev && ev->req && error == 0 && i < ev->n; i++) {
+		ev_vm *m = &ev->vms[i];
+
+		if (m->state != EV_RUNNING || strcmp(m->name, a->vm) ||
+		    !json_object_object_get_ex(ret, "ram", &ram) || !(o = vm_to_json(m, false)))
+			continue;
+		json_object_object_add(o, "phase", json_object_new_string("migrate"));
+		p = json_object_new_object();
+		for (size_t k = 0; p && k < 3; k++) {
+			static const char *const keys[] = { "transferred", "remaining", "total" };
+
+			if (json_object_object_get_ex(ram, keys[k], &v) && json_object_is_type(v, json_type_int))
+				json_object_object_add(p, keys[k], json_object_get(v));
+		}
+		json_object_object_add(o, "progress", p);
+		rpc_request_event(ev->req, "vm", o);
+	}
+	free(a->vm);
+	free(a);
+}
+
+/* The CLI's table: a running migration's phase when it changes, and the copy's progress. */
 static void ev_watch(uv_timer_t *t)
 {
 	evacuation *ev = t->data;
@@ -322,10 +356,18 @@ static void ev_watch(uv_timer_t *t)
 		ev_vm *m = &ev->vms[i];
 		vm *v = m->state == EV_RUNNING ? vm_find(ev->d, m->name) : NULL;
 		const char *phase = v ? migration_source_phase(v) : NULL;
+		ev_progress_ask *a;
 
 		if (phase && phase != m->shown_phase) {
 			m->shown_phase = phase;
 			ev_send(ev, m, phase);
+		}
+		if (!phase || strcmp(phase, "migrate") || !ev->req || !(a = calloc(1, sizeof(*a))))
+			continue;
+		*a = (ev_progress_ask){ .d = ev->d, .vm = strdup(m->name) };
+		if (!a->vm || vm_backend_of(v)->migrate_query(v, ev_on_progress, a) < 0) {
+			free(a->vm);
+			free(a);
 		}
 	}
 }
