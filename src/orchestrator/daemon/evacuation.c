@@ -8,6 +8,7 @@
 
 #include "control_protocol.h"
 #include "daemon/evacuation.h"
+#include "daemon/evacuation_plan.h"
 #include "errbuf.h"
 #include "daemon/state_file.h"
 #include "host/vm.h"
@@ -26,7 +27,6 @@
 #define EVAC_RESUME_DELAY_MS 2000
 /* A migration undone by a daemon restart is tried once more, not forever. */
 #define EVAC_MAX_TRIES 2
-#define EVAC_WHY_MAX 512
 
 typedef enum ev_state {
 	EV_PENDING,  /* placed, not started */
@@ -55,13 +55,6 @@ typedef struct ev_vm {
 	const char *shown_phase; /* last phase sent to the CLI */
 } ev_vm;
 
-/* What one peer said about one VM in peer-check. */
-typedef struct ev_probe {
-	bool ok;
-	peer_check_reply capacity;
-	char why[256];
-} ev_probe;
-
 typedef struct evacuation {
 	host_daemon *d;
 	char **to;
@@ -77,7 +70,7 @@ typedef struct evacuation {
 	size_t probing;
 	size_t answers_due;
 	peer_link *link;
-	ev_probe *probes; /* [vm * n_to + peer] */
+	evac_offer *probes; /* [vm * n_to + peer]: what each peer said of each VM */
 
 	uv_timer_t *timer;
 } evacuation;
@@ -407,32 +400,18 @@ void evacuation_job_ended(host_daemon *d, const char *name, json_object *result)
 
 /* --- placement --- */
 
-static void appendf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
-static void appendf(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t len = strlen(buf);
-	va_list ap;
-
-	if (len >= size - 1)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, size - len, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Largest VMs first; each goes to the peer with the most passthrough devices left once what is
- * planned there is counted, among those that said yes and still have its memory and dedicated
- * CPUs. A VM nobody can take keeps every peer's reason.
- */
+/* The plan (evacuation_plan.h), then the migrations, or the plan alone for a dry run. */
 static void ev_place(evacuation *ev)
 {
-	_cleanup_free_ size_t *order = calloc(ev->n ? ev->n : 1, sizeof(size_t));
-	_cleanup_free_ int64_t *vfs = calloc(ev->n_to ? ev->n_to : 1, sizeof(int64_t));
-	_cleanup_free_ int64_t *mem = calloc(ev->n_to ? ev->n_to : 1, sizeof(int64_t));
-	_cleanup_free_ int64_t *cpus = calloc(ev->n_to ? ev->n_to : 1, sizeof(int64_t));
+	_cleanup_free_ evac_need *needs = calloc(ev->n ? ev->n : 1, sizeof(*needs));
+	_cleanup_free_ ssize_t *peer = calloc(ev->n ? ev->n : 1, sizeof(*peer));
+	_cleanup_free_ char(*why)[EVAC_WHY_MAX] = calloc(ev->n ? ev->n : 1, sizeof(*why));
 
-	if (!order || !vfs || !mem || !cpus) {
+	for (size_t i = 0; needs && i < ev->n; i++)
+		needs[i] = (evac_need){ ev->vms[i].memory_mib, ev->vms[i].pinned };
+	if (!needs || !peer || !why ||
+	    evacuation_plan(needs, ev->n, ev->probes, (const char *const *)ev->to, ev->n_to, peer,
+			    why) < 0) {
 		for (size_t i = 0; i < ev->n; i++) {
 			ev->vms[i].state = EV_UNPLACED;
 			set_str(&ev->vms[i].message, "out of memory while placing it");
@@ -440,65 +419,17 @@ static void ev_place(evacuation *ev)
 		ev_finish(ev);
 		return;
 	}
-	for (size_t i = 0; i < ev->n; i++)
-		order[i] = i;
-	for (size_t i = 1; i < ev->n; i++)
-		for (size_t k = i; k > 0 && ev->vms[order[k]].memory_mib > ev->vms[order[k - 1]].memory_mib; k--) {
-			size_t t = order[k];
+	for (size_t i = 0; i < ev->n; i++) {
+		ev_vm *m = &ev->vms[i];
 
-			order[k] = order[k - 1];
-			order[k - 1] = t;
-		}
-	for (size_t o = 0; o < ev->n; o++) {
-		ev_vm *m = &ev->vms[order[o]];
-		char why[EVAC_WHY_MAX] = "no peer can take it:";
-		ssize_t best = -1;
-		int64_t best_left = 0;
-
-		for (size_t t = 0; t < ev->n_to; t++) {
-			const ev_probe *p = &ev->probes[order[o] * ev->n_to + t];
-			int64_t left = p->ok ? (int64_t)p->capacity.free_vfs - vfs[t] : 0;
-
-			if (!p->ok) {
-				appendf(why, sizeof(why), " %s: %s;", ev->to[t], p->why);
-				continue;
-			}
-			if (left <= 0) {
-				appendf(why, sizeof(why), " %s: its %u free passthrough device(s) are planned for other VMs;",
-					ev->to[t], p->capacity.free_vfs);
-				continue;
-			}
-			if (p->capacity.memory_available_mib >= 0 &&
-			    p->capacity.memory_available_mib - mem[t] < (int64_t)m->memory_mib) {
-				appendf(why, sizeof(why), " %s: %lld MiB of memory left, it needs %llu MiB;",
-					ev->to[t], (long long)(p->capacity.memory_available_mib - mem[t]),
-					(unsigned long long)m->memory_mib);
-				continue;
-			}
-			if (m->pinned && p->capacity.dedicated_cpus_free >= 0 &&
-			    p->capacity.dedicated_cpus_free - cpus[t] < m->pinned) {
-				appendf(why, sizeof(why), " %s: %lld dedicated CPU(s) left, it needs %u;",
-					ev->to[t], (long long)(p->capacity.dedicated_cpus_free - cpus[t]),
-					m->pinned);
-				continue;
-			}
-			if (best < 0 || left > best_left) {
-				best = (ssize_t)t;
-				best_left = left;
-			}
-		}
-		if (best < 0) {
-			why[strlen(why) - (why[strlen(why) - 1] == ';')] = '\0';
+		if (peer[i] < 0) {
 			m->state = EV_UNPLACED;
-			set_str(&m->message, why);
-			log_info("Evacuation: %s stays on %s: %s", m->name, ev->d->config->name, why);
-			continue;
+			set_str(&m->message, why[i]);
+			log_info("Evacuation: %s stays on %s: %s", m->name, ev->d->config->name, why[i]);
+		} else {
+			set_str(&m->to, ev->to[peer[i]]);
+			log_info("Evacuation: %s goes to %s", m->name, m->to);
 		}
-		set_str(&m->to, ev->to[best]);
-		vfs[best]++;
-		mem[best] += (int64_t)m->memory_mib;
-		cpus[best] += m->pinned;
-		log_info("Evacuation: %s goes to %s", m->name, m->to);
 	}
 	if (ev->dry_run) {
 		ev_finish(ev);
@@ -516,7 +447,7 @@ static void ev_probe_next(evacuation *ev);
 /* One VM's answer from the peer being asked (why NULL: it can take it); the last moves on. */
 static void ev_answer(evacuation *ev, size_t vm_index, const char *why)
 {
-	ev_probe *p = &ev->probes[vm_index * ev->n_to + ev->probing];
+	evac_offer *p = &ev->probes[vm_index * ev->n_to + ev->probing];
 
 	p->ok = !why;
 	if (why)
@@ -532,7 +463,7 @@ static void ev_on_check(rpc_conn *c, int error, json_object *ret, const char *co
 			const char *message, void *userdata)
 {
 	ev_check k = *(ev_check *)userdata;
-	ev_probe *p = &k.ev->probes[k.vm * k.ev->n_to + k.ev->probing];
+	evac_offer *p = &k.ev->probes[k.vm * k.ev->n_to + k.ev->probing];
 	char problem[200], why[300];
 	peer_error e;
 
@@ -637,9 +568,11 @@ static int ev_add_peer(evacuation *ev, const char *name)
 /* The peers the daemon knows, for messages: "hostB, hostC". */
 static void peer_names(const host_config *c, char *buf, size_t size)
 {
+	size_t len = 0;
+
 	buf[0] = '\0';
-	for (size_t i = 0; i < c->n_peers; i++)
-		appendf(buf, size, "%s%s", i ? ", " : "", c->peers[i].name);
+	for (size_t i = 0; i < c->n_peers && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", c->peers[i].name);
 }
 
 void daemon_cmd_evacuate(host_daemon *d, rpc_request *req, json_object *args)
