@@ -154,7 +154,8 @@ static int evac_exit_code(json_object *vms, bool dry_run)
 
 static void evac_summary(json_object *vms, bool dry_run, const char *host)
 {
-	char q[5][CLI_QUOTE_SIZE];
+	/* A message names every peer's reason: quoted whole, not cut as names are. */
+	char q[4][CLI_QUOTE_SIZE], qm[CONTROL_MAX_ERROR_MESSAGE + 64];
 
 	printf("%s %s:\n", dry_run ? "Plan for evacuating" : "Evacuation of", cli_quote(host, q[0], sizeof(q[0])));
 	if (json_object_array_length(vms) == 0)
@@ -171,7 +172,7 @@ static void evac_summary(json_object *vms, bool dry_run, const char *host)
 		printf("  %-20s -> %-12s %s%s%s%s\n", cli_quote(vm ? vm : "?", q[1], sizeof(q[1])),
 		       to ? cli_quote(to, q[2], sizeof(q[2])) : "-",
 		       cli_quote(state ? state : "?", q[3], sizeof(q[3])), took, message ? ": " : "",
-		       message ? cli_quote(message, q[4], sizeof(q[4])) : "");
+		       message ? cli_quote(message, qm, sizeof(qm)) : "");
 	}
 }
 
