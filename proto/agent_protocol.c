@@ -67,8 +67,9 @@ static const agent_arg_def bond_pick_args[] = {
 static const agent_arg_def enslave_args[] = {
 	ARG_BOND,
 	{ "ifname", AGENT_ARG_STRING, false, 1, 15, NULL,
-	  "The VF to enslave. Default: the one VF interface that is in no bond (`not-found` if "
-	  "there is none, `invalid-argument` if there are several)." },
+	  "The VF to enslave. Default: the one VF interface that is in no bond (`invalid-argument` "
+	  "if there are several); if there is none, a VF already in this bond (the guest's network "
+	  "stack may enslave a new VF first: its carrier is waited for); else `not-found`." },
 	{ "timeout-ms", AGENT_ARG_INT, false, 0, 60000, NULL,
 	  "How long to wait for carrier after enslaving; 0 does not wait. Default 10000." },
 	ARG_END,

@@ -18,7 +18,9 @@ bench_rundir() {
 	echo "$STATE/hosts/$1/bench/$2"
 }
 
-# bench_qemu_args SPEC RUNDIR MODE [--incoming]: QEMU's argv, one per line.
+# bench_qemu_args SPEC RUNDIR MODE [--incoming]: QEMU's argv, one per line. An incoming QEMU
+# of a baseline runs as soon as the copy is complete, as QEMU does by itself: dmigrated's -S
+# (its destination daemon resumes the VM) is taken out.
 bench_qemu_args() {
 	local spec=$1 rundir=$2 mode=$3
 	shift 3
@@ -30,7 +32,7 @@ bench_qemu_args() {
 	plain) "$DMIGRATE" spec qemu-args "$spec" --run-dir "$rundir" "$@" ;;
 	novf) "$DMIGRATE" spec qemu-args "$spec" --run-dir "$rundir" --no-vf "$@" ;;
 	*) bench_die "unknown network mode '$mode'" ;;
-	esac
+	esac | sed '/^-S$/d'
 }
 
 # bench_qemu_start HOST RUNDIR ARGS-FILE: QEMU in HOST's namespace, detached; waits for QMP.

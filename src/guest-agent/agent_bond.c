@@ -326,6 +326,14 @@ static void bond_enslave_vf(agent_bond *b, agent_job *j)
 						      vf->ifname, l->ifname);
 			vf = l;
 		}
+	/*
+	 * The guest's own network stack may have enslaved the new VF first (systemd-networkd's
+	 * Bond= in the VF's .network file reacts to the same hot-plug): with no VF outside a bond,
+	 * the one in this bond is the VF to wait for.
+	 */
+	for (size_t i = 0; !vf && !ifname && i < s.n; i++)
+		if (s.links[i].role == AGENT_ROLE_VF && s.links[i].master == bond->ifindex)
+			vf = &s.links[i];
 	if (!vf)
 		return agent_job_fail(j, AGENT_ERROR_NOT_FOUND, "No VF outside a bond: was one plugged in?");
 	if (vf->master != 0 && vf->master != bond->ifindex)

@@ -20,6 +20,8 @@ L1_NUM_VFS=2
 # more than the default 5 s to report its carrier.
 L1_AGENT_TIMEOUT_MS=20000
 L1_TOOL=$here/l1/host
+# Seconds an SSH connection to a host VM may take to connect (see l1_ssh_opts).
+L1_SSH_TIMEOUT=60
 # Inside a host VM: the daemon's socket and the VMs' run directories (see l1/host).
 L1_RUN=/run/dmigrate-lab
 NAMESPACES=(client switch)
@@ -44,13 +46,20 @@ sriov_check_names() {
 		die "the source tree '$here' is at a path the SR-IOV lab cannot pass on a kernel command line"
 }
 
+# The lab's SSH options with a connect timeout for this lab: a host VM's sshd, on a CPU ~16x
+# slower and two busy cores, took more than the netns lab's 5 s to send its banner.
+l1_ssh_opts() {
+	ssh_opts
+	SSH_OPTS=("${SSH_OPTS[@]/#ConnectTimeout=*/ConnectTimeout=$L1_SSH_TIMEOUT}")
+}
+
 # Runs the command (its words, quoted so that the remote shell splits them back into exactly
 # these) on a host VM over SSH from the switch namespace, with the lab's key and known_hosts; one
 # master connection per host (its CPU makes every new SSH handshake cost a second or more).
 l1_ssh() {
 	local host=$1
 	shift
-	ssh_opts
+	l1_ssh_opts
 	ip netns exec "$(ns switch)" ssh "${SSH_OPTS[@]}" -o ControlMaster=auto \
 		-o "ControlPath=$STATE/ssh/cm-%h" -o ControlPersist=900 -o ServerAliveInterval=5 \
 		"root@${ADDR[$host]}" -- "$(printf '%q ' "$@")"
@@ -109,6 +118,7 @@ l1_files() {
 		MaxSessions 64
 	EOF
 	# The daemon makes its pool from the PF: it creates the VFs and binds them to vfio-pci.
+	# CPU 1 of the host VM's two is for pinned vCPUs (test-sriov pins vm1's vCPU there).
 	cat >"$dir/dmigrated.json" <<-EOF
 		{
 			"name": "$host",
@@ -118,6 +128,7 @@ l1_files() {
 			"run_dir": "$L1_RUN/vms",
 			"migration_address": "${ADDR[$host]}",
 			"passthrough": { "type": "sriov", "pf": "pf0", "vfs": $L1_NUM_VFS },
+			"dedicated_cpus": "1",
 			"fault_injection": true,
 			"agent_timeout_ms": $L1_AGENT_TIMEOUT_MS,
 			"ssh": {

@@ -298,7 +298,15 @@ TEST(release_unplug_plug_enslave)
 	ASSERT_TRUE(int_at(r, "return", "waited-ms") >= 0);
 	json_object_put(r);
 
-	expect_error("{\"id\":4,\"cmd\":\"bond-enslave-vf\"}", 4, "not-found");
+	/* Already in the bond (as systemd-networkd's Bond= enslaves a new VF): nothing to do. */
+	r = call("{\"id\":4,\"cmd\":\"bond-enslave-vf\"}");
+	ASSERT_STREQ(str_at(r, "return", "ifname"), "ens5");
+	json_object_put(r);
+	ASSERT_EQ(fake_link("ens5")->master, 2);
+	fake_link_remove("ens5");
+	agent_server_links_changed(server);
+	json_object_put(recv_msg()); /* vf-removed */
+	expect_error("{\"id\":7,\"cmd\":\"bond-enslave-vf\"}", 7, "not-found");
 	expect_error("{\"id\":5,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"vf0\"}}", 5, "invalid-argument");
 	expect_error("{\"id\":6,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"nope\"}}", 6, "not-found");
 	teardown();

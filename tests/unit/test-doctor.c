@@ -81,6 +81,8 @@ static void intel_host(host_fixture *fx, bool posted)
 		"           CPU0       CPU1\n  0:         34          0   IR-IO-APIC    2-edge      timer\n"
 		" 25:          0          0  IR-PCI-MSI 65536-edge      igb\n");
 	fx_file(fx, "sys/module/kvm_intel/parameters/enable_apicv", "Y\n");
+	/* kmod-host's patched KVM, DID on. */
+	fx_file(fx, "sys/module/kvm/parameters/did", "Y\n");
 	fx_file(fx, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N\n");
 	fx_dir(fx, "sys/module/vfio");
 	fx_dir(fx, "sys/module/vfio_pci");
@@ -153,6 +155,7 @@ TEST(intel_host_with_vtd_and_ir)
 	expect(&r, "interrupt-remapping", DOCTOR_OK, "on");
 	expect(&r, "unsafe-interrupts", DOCTOR_OK, "N");
 	expect(&r, "posted-interrupts", DOCTOR_OK, "VT-d posted interrupts: yes; APICv: on");
+	expect(&r, "did-kvm", DOCTOR_OK, "kvm.did=Y on VMX: offers DID_F_IDLE");
 	expect(&r, "cmdline:intel_iommu", DOCTOR_OK, "intel_iommu=on");
 	expect(&r, "cmdline:isolcpus", DOCTOR_OK, "isolcpus=2-7");
 	expect(&r, "cmdline:nowatchdog", DOCTOR_OK, "nowatchdog");
@@ -180,10 +183,12 @@ TEST(intel_host_with_vtd_and_ir)
 	fx_file(&fx, "sys/devices/system/cpu/smt/active", "1\n");
 	fx_file(&fx, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y\n");
 	fx_file(&fx, "proc/cmdline", "ro intel_iommu=on isolcpus=domain,managed_irq,4-7 nohz=on\n");
+	fx_file(&fx, "sys/module/kvm/parameters/did", "N\n");
 	probes_now.vf.trust = true;
 	probes_now.peer_answers = false;
 	ASSERT_OK(doctor_run(&fx.fs, &c, &fake_probes, &r));
 	expect(&r, "posted-interrupts", DOCTOR_WARN, "VT-d posted interrupts: no; APICv: on");
+	expect(&r, "did-kvm", DOCTOR_WARN, "patched KVM is loaded with DID off (kvm.did=N)");
 	expect(&r, "hyperthreading", DOCTOR_WARN, "on");
 	expect(&r, "unsafe-interrupts", DOCTOR_FAIL, "Y");
 	expect(&r, "cmdline:nohz", DOCTOR_FAIL, "nohz=on");
@@ -255,6 +260,8 @@ TEST(amd_host)
 	fx_dir(&fx, "sys/kernel/iommu_groups/0");
 	fx_file(&fx, "proc/interrupts", " 24:  0  IR-PCI-MSI 2048-edge  AMD-Vi\n");
 	fx_file(&fx, "sys/module/kvm_amd/parameters/avic", "1\n");
+	/* Debian's own KVM: no did parameter. */
+	fx_dir(&fx, "sys/module/kvm/parameters");
 	fx_file(&fx, "proc/cmdline", "ro iommu=pt\n");
 	probes_now = (probe_state){ .kvm_works = true, .qemu_runs = true };
 	ASSERT_OK(doctor_run(&fx.fs, NULL, &fake_probes, &r));
@@ -262,6 +269,7 @@ TEST(amd_host)
 	expect(&r, "iommu", DOCTOR_OK, "IVRS table, 1 unit (ivhd0), 1 IOMMU groups");
 	expect(&r, "interrupt-remapping", DOCTOR_OK, "on");
 	expect(&r, "posted-interrupts", DOCTOR_OK, "AVIC on");
+	expect(&r, "did-kvm", DOCTOR_WARN, "the stock KVM (no kvm.did parameter)");
 	/* AMD's IOMMU is on without amd_iommu=on; intel_pstate is no question on AMD. */
 	expect(&r, "cmdline:amd_iommu", DOCTOR_OK, "on by default");
 	ASSERT_TRUE(doctor_report_find(&r, "cmdline:intel_iommu") == NULL);
@@ -323,6 +331,7 @@ TEST(netns_lab_shape_and_json)
 	expect(&r, "kvm", DOCTOR_FAIL, "did not halt");
 	expect(&r, "iommu", DOCTOR_FAIL, NULL);
 	expect(&r, "interrupt-remapping", DOCTOR_NA, NULL);
+	expect(&r, "did-kvm", DOCTOR_NA, "KVM is not loaded");
 	expect(&r, "pool", DOCTOR_NA, "emulated");
 	expect(&r, "module:vfio-pci", DOCTOR_NA, "does not use it");
 	expect(&r, "qemu", DOCTOR_FAIL, "qemu does not run");

@@ -25,8 +25,9 @@ fi
 mkdir -p "$cache"
 log=$cache/test-build.log
 start=$(date +%s)
-# JOBS=2: the machine is shared; never more.
-make -C "$src/kmod-host" BUILD="$cache" JOBS=2 >"$log" 2>&1 || {
+# JOBS=2: the machine is shared; never more. The cache is shared too (every checkout's unit
+# suite, the SR-IOV suite): one build in it at a time.
+flock "$cache/.lock" make -C "$src/kmod-host" BUILD="$cache" JOBS=2 >"$log" 2>&1 || {
 	tail -n 60 "$log"
 	echo "FAIL: make in kmod-host (log: $log)"
 	exit 1

@@ -116,6 +116,11 @@ TEST(vfio_disk_and_escaping)
 	ASSERT_TRUE(!argv_contains(argv, "-append"));
 	/* A comma in a value is doubled, or QEMU would read the rest as another option. */
 	ASSERT_STREQ(argv_find(argv, "-drive", ""), "file=/img/db,,1.qcow2,format=qcow2,if=virtio");
+	s->disk_readonly = true;
+	qemu_argv_free(argv);
+	ASSERT_OK(qemu_argv_build(s, "/run/a,b", 0, &argv));
+	ASSERT_STREQ(argv_find(argv, "-drive", ""),
+		     "file=/img/db,,1.qcow2,format=qcow2,if=virtio,readonly=on");
 	ASSERT_STREQ(argv_find(argv, "-chardev", "socket,id=qmp"),
 		     "socket,id=qmp,path=/run/a,,b/qmp.sock,server=on,wait=off");
 	/* -pidfile is a plain argument, not an option string: no escaping there. */

@@ -106,6 +106,7 @@ TEST(disk_format_defaults_to_raw_and_ipv6)
 			" \"passthrough\": {\"type\": \"emulated\"}, \"boot\": {\"disk\": \"/d.img\"}}",
 			&s, NULL));
 	ASSERT_STREQ(s->disk_format, "raw");
+	ASSERT_TRUE(!s->disk_readonly);
 	ASSERT_STREQ(s->address, "fd00::11/64");
 	ASSERT_EQ(s->memory_mib, 65536);
 	ASSERT_EQ(s->vcpus, 64);
@@ -128,6 +129,23 @@ TEST(json_round_trip)
 	ASSERT_OK(vm_spec_to_json(b, &jb));
 	ASSERT_STREQ(json_object_to_json_string(jb), text);
 	ASSERT_STREQ(b->kernel, BASE "/k");
+}
+
+/* A read-only disk stays read-only on the peer that receives the spec. */
+TEST(readonly_disk_round_trip)
+{
+	_cleanup_vm_spec_ vm_spec *a = NULL, *b = NULL;
+	_cleanup_json_ json_object *ja = NULL;
+	const char *text;
+
+	ASSERT_OK(parse("{\"name\": \"vm1\", \"memory_mib\": 256, \"mac\": \"52:54:00:00:00:11\","
+			" \"passthrough\": {\"type\": \"emulated\"},"
+			" \"boot\": {\"disk\": \"d.raw\", \"readonly\": true}}", &a, NULL));
+	ASSERT_TRUE(a->disk_readonly);
+	ASSERT_OK(vm_spec_to_json(a, &ja));
+	text = json_object_to_json_string(ja);
+	ASSERT_OK(vm_spec_parse(text, strlen(text), "peer", "/elsewhere", &b, NULL));
+	ASSERT_TRUE(b->disk_readonly);
 }
 
 typedef struct bad_case {
@@ -207,11 +225,13 @@ static const bad_case bad_fields[] = {
 	{ SPEC_WITH("\"boot\": {\"disk\": \"d\", \"cmdline\": \"c\"}"), "field 'boot.cmdline': only valid with 'kernel'" },
 	{ SPEC_WITH("\"boot\": {\"kernel\": \"k\", \"format\": \"raw\"}"), "field 'boot.format': only valid with 'disk'" },
 	{ SPEC_WITH("\"boot\": {\"disk\": \"d\", \"format\": \"vmdk\"}"), "field 'boot.format': expected \"raw\" or \"qcow2\"" },
+	{ SPEC_WITH("\"boot\": {\"disk\": \"d\", \"readonly\": \"yes\"}"), "field 'boot.readonly': expected true or false" },
+	{ SPEC_WITH("\"boot\": {\"kernel\": \"k\", \"readonly\": true}"), "field 'boot.readonly': only valid with 'disk'" },
 	{ SPEC_WITH("\"boot\": {\"kernel\": \"\"}"), "field 'boot.kernel': expected a path" },
 	{ SPEC_WITH("\"boot\": {\"kernel\": \"a\\nb\"}"), "field 'boot.kernel': expected a path" },
 	{ SPEC_WITH("\"boot\": {\"kernel\": \"k\", \"cmdline\": \"a\\tb\"}"), "field 'boot.cmdline': expected" },
 	{ SPEC_WITH("\"boot\": {\"kernel\": 1}"), "field 'boot.kernel': expected a path" },
-	{ SPEC_WITH("\"boot\": {\"kernl\": \"k\"}"), "unknown field 'boot.kernl'; known fields in 'boot': kernel, initrd, cmdline, disk, format" },
+	{ SPEC_WITH("\"boot\": {\"kernl\": \"k\"}"), "unknown field 'boot.kernl'; known fields in 'boot': kernel, initrd, cmdline, disk, format, readonly" },
 	{ "{\"memory_mib\": 256, \"mac\": \"52:54:00:00:00:11\", \"passthrough\": {\"type\": \"emulated\"},"
 	  " \"boot\": {\"kernel\": \"k\"}}", "field 'name': missing; expected 1-32 characters" },
 	{ "{\"name\": \"a\", \"mac\": \"52:54:00:00:00:11\", \"passthrough\": {\"type\": \"emulated\"},"
@@ -372,6 +392,7 @@ int main(void)
 	RUN_TEST(accel_values);
 	RUN_TEST(disk_format_defaults_to_raw_and_ipv6);
 	RUN_TEST(json_round_trip);
+	RUN_TEST(readonly_disk_round_trip);
 	RUN_TEST(bad_fields);
 	RUN_TEST(bad_documents);
 	RUN_TEST(nul_byte_and_size_cap);

@@ -16,6 +16,7 @@
 #include "daemon/evacuation.h"
 #include "log.h"
 #include "migration/migration_job.h"
+#include "transport/peer_link.h"
 #include "daemon/state_file.h"
 #include "host/kvm_probe.h"
 #include "host/vm.h"
@@ -192,6 +193,7 @@ int main(int argc, char **argv)
 
 	log_info("%s ready on %s, peers on %s (%s, %zu passthrough devices)", d.config->name,
 		 d.config->control_socket, d.config->peer_socket, d.qemu_version, d.config->n_vfs);
+	peer_links_keep(&d);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	return EXIT_SUCCESS;
 }

@@ -241,6 +241,41 @@ static void check_posted_interrupts(doctor_report *r, const sysfs *fs, const iom
 			   has_apicv ? "on" : apicv[0] ? "off" : "unknown (kvm_intel not loaded)");
 }
 
+/*
+ * DID on the host is kmod-host's patched KVM: its kvm.ko has a `did` parameter that the stock one
+ * lacks. What it offers is what that series implements on a CPU without posted interrupts:
+ * DID_F_IDLE (a vCPU halts without exiting) on SVM and VMX; the timer, IPI and device paths need
+ * AVIC or APICv with posted interrupts and are refused by its QUERY (kmod-host/README.md).
+ */
+static void check_did_kvm(doctor_report *r, const sysfs *fs, const cpu_info *cpu)
+{
+	const char *fix = "build kmod-host's patched KVM and load it with DID on: make -C kmod-host "
+			  "&& make -C kmod-host insert (every VM stopped first)";
+	char did[8] = "";
+
+	if (!sysfs_exists(fs, "sys/module/kvm")) {
+		doctor_add(r, "did-kvm", "DID-capable KVM", "DID", false, DOCTOR_NA, fix,
+			   "KVM is not loaded");
+		return;
+	}
+	if (sysfs_read(fs, did, sizeof(did), "sys/module/kvm/parameters/did") < 0) {
+		doctor_add(r, "did-kvm", "DID-capable KVM", "DID", false, DOCTOR_WARN, fix,
+			   "the stock KVM (no kvm.did parameter): guests run without DID");
+		return;
+	}
+	if (did[0] != 'Y' && did[0] != '1') {
+		doctor_add(r, "did-kvm", "DID-capable KVM", "DID", false, DOCTOR_WARN,
+			   "make -C kmod-host insert (DID=1 is its default)",
+			   "the patched KVM is loaded with DID off (kvm.did=%c)", did[0] ?: '?');
+		return;
+	}
+	doctor_add(r, "did-kvm", "DID-capable KVM", "DID", false, DOCTOR_OK, NULL,
+		   "the patched KVM with kvm.did=Y on %s: offers DID_F_IDLE; timer, IPI and device "
+		   "delivery need %s",
+		   cpu->svm ? "SVM" : cpu->vmx ? "VMX" : "this CPU",
+		   cpu->svm ? "AVIC" : "APICv with posted interrupts");
+}
+
 /* --- the kernel command line, as the seeds tag it --- */
 
 typedef enum param_level { PARAM_REQUIRED, PARAM_RECOMMENDED, PARAM_OPTIONAL } param_level;
@@ -710,6 +745,7 @@ int doctor_run(const sysfs *fs, const host_config *c, const doctor_probes *probe
 	check_iommu(&r, &io, &cpu);
 	check_interrupt_remapping(&r, fs, &io);
 	check_posted_interrupts(&r, fs, &io, &cpu);
+	check_did_kvm(&r, fs, &cpu);
 	check_kernel_params(&r, fs, c, &cpu, &io);
 	check_dedicated_cpus(&r, fs, c);
 	check_smt(&r, fs);

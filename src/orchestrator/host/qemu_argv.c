@@ -305,9 +305,11 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 		argv_push(&b, "-append");
 		argv_take(&b, qemu_kernel_cmdline(spec));
 	} else {
+		/* Read-only: both hosts can hold the one image open, neither writes it. */
 		argv_push_props(&b, "-drive", NULL,
 				qemu_props_new("file", spec->disk, "format", spec->disk_format, "if",
-					       "virtio", NULL));
+					       "virtio", spec->disk_readonly ? "readonly" : NULL,
+					       "on", NULL));
 	}
 
 	/* The standby: always there, the bond's path while the VF is away. */

@@ -427,6 +427,15 @@ static int spec_parse_format(spec_parser *p, const spec_field *f, const char *pa
 	return spec_strdup(str, &s->disk_format);
 }
 
+static int spec_parse_readonly(spec_parser *p, const spec_field *f, const char *path,
+			       json_object *v, vm_spec *s)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return spec_expected(p, f, path, v);
+	s->disk_readonly = json_object_get_boolean(v);
+	return 0;
+}
+
 static int spec_parse_object(spec_parser *p, const char *prefix, const spec_field *fields,
 			     size_t n_fields, json_object *obj, vm_spec *s);
 
@@ -492,6 +501,8 @@ static const spec_field spec_boot_fields[] = {
 	{ "disk", false, "a path to a disk image (relative to the spec's directory)",
 	  spec_parse_disk },
 	{ "format", false, "\"raw\" or \"qcow2\"", spec_parse_format },
+	{ "readonly", false, "true or false (true: QEMU opens the disk read-only; both hosts can share "
+	  "it while the guest keeps its changes in RAM)", spec_parse_readonly },
 };
 
 static int spec_parse_passthrough(spec_parser *p, const spec_field *f, const char *path,
@@ -533,6 +544,8 @@ static int spec_parse_boot(spec_parser *p, const spec_field *f, const char *path
 				 "only valid with 'kernel'; a disk boots with its own");
 	if (s->kernel && s->disk_format)
 		return spec_fail(p, "boot.format", "only valid with 'disk'");
+	if (s->kernel && s->disk_readonly)
+		return spec_fail(p, "boot.readonly", "only valid with 'disk'");
 	return 0;
 }
 
@@ -872,6 +885,8 @@ int vm_spec_to_json(const vm_spec *s, json_object **ret)
 	} else {
 		r = r ?: spec_json_add_str(boot, "disk", s->disk);
 		r = r ?: spec_json_add_str(boot, "format", s->disk_format);
+		if (s->disk_readonly)
+			r = r ?: spec_json_add(boot, "readonly", json_object_new_boolean(true));
 	}
 	if (r < 0)
 		return r;

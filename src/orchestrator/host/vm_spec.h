@@ -63,6 +63,7 @@ typedef struct vm_spec {
 	char *cmdline; /* or NULL */
 	char *disk;   /* absolute */
 	char *disk_format; /* "raw" or "qcow2" */
+	bool disk_readonly; /* QEMU opens the disk read-only: a guest that keeps its changes in RAM */
 
 	/*
 	 * vCPU pinning, or NULL: inline pairs, or read by vm_spec_load() from cpumap_file (a

@@ -65,6 +65,7 @@ struct dest_job {
 	bool multifd;
 	bool commit_asked; /* the source sent peer-commit: its copy is gone */
 	bool resumed;      /* `cont` was sent: the VM may have run here, so never again there */
+	bool copy_completed; /* the backend said the copy completed: no query before the `cont` */
 	unsigned pending; /* callbacks still to come that hold j */
 	uint64_t deadline_ms; /* CLOCK_REALTIME: an incoming VM not switched over by then is removed */
 	migration_fault fault; /* a drill's fault at one of our phases after the switchover */
@@ -492,6 +493,9 @@ static void dest_enter(dest_job *j, dest_phase p)
 	/* Fired once: a daemon the fault killed must not meet it again from its journal. */
 	if (dest_fault_due(j))
 		fault = j->fault_fired = true;
+	/* A drill's fault here may have killed QEMU since its event: ask it before the `cont`. */
+	if (fault)
+		j->copy_completed = false;
 	dest_journal(j);
 	if (dest_phases[p].timeout_ms)
 		uv_timer_start(j->phase_timer, dest_on_phase_timeout, dest_phases[p].timeout_ms, 0);
@@ -655,8 +659,10 @@ static void incoming_on_query(int error, json_object *ret, const char *desc, voi
 
 	if (!dest_release(j) && !j->ended && j->phase == DEST_INCOMING && error == 0 &&
 	    json_object_object_get_ex(ret, "status", &status) &&
-	    !strcmp(json_object_get_string(status), "completed"))
+	    !strcmp(json_object_get_string(status), "completed")) {
+		j->copy_completed = true;
 		dest_enter(j, DEST_SWITCHOVER);
+	}
 }
 
 static int incoming_run(dest_job *j)
@@ -695,6 +701,12 @@ static int switchover_run(dest_job *j)
 
 	switch (j->step) {
 	case 0:
+		/* The guest stays paused until the `cont`: asking QEMU again what its event said
+		 * would only lengthen the traffic's gap. */
+		if (j->copy_completed) {
+			j->step++;
+			return switchover_run(j);
+		}
 		return dest_backend_call(j, migrate_query, switchover_on_query, j);
 	case 1:
 		/* The point of no return: recorded before it is passed. */
@@ -720,8 +732,10 @@ static int switchover_run(dest_job *j)
 
 void migration_dest_migrate_completed(struct dest_job *j)
 {
-	if (j->phase == DEST_INCOMING && !j->ended)
+	if (j->phase == DEST_INCOMING && !j->ended) {
+		j->copy_completed = true;
 		dest_enter(j, DEST_SWITCHOVER);
+	}
 	else if (j->phase == DEST_SWITCHOVER && j->in_phase && j->step == 0) {
 		dest_hold(j);
 		dest_step_done(j, DEST_SWITCHOVER, 0, NULL);

@@ -182,7 +182,7 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 		/* As a crash would: no reply, no cleanup; the journal on disk is all that is left. */
 		log_warning("Fault kill-dest-daemon: %s kills itself (SIGKILL), as the drill asked",
 			    d->config->name);
-		(void)kill(getpid(), SIGKILL);
+		migration_fault_kill_self();
 	}
 	v = vm_find(d, op->vm);
 	if (!v) {

@@ -50,6 +50,11 @@ const char *migration_fault_refused(migration_fault_kind kind, migration_phase p
 /* Whether the fault can fire at its phase, with a valid duration; *error says why not. */
 int migration_fault_check(const migration_fault *f, char **error);
 
+/* The kill-*-daemon faults: SIGKILL to this process, as a crash would. A coverage build first
+ * writes its counters out (a SIGKILLed process writes none), so that the fault matrix's daemons
+ * count in tests/coverage. */
+_Noreturn void migration_fault_kill_self(void);
+
 json_object *migration_fault_to_json(const migration_fault *f);
 /* {"name": ..., "phase": ..., "duration_ms": ...}, checked; *error names what is wrong. */
 int migration_fault_from_json(json_object *o, migration_fault *ret, char **error);

@@ -59,5 +59,7 @@ void migration_dest_vm_exited(struct dest_job *j);
  * the outgoing copy's status changed ("active", "completed", "failed", "cancelled", ...); the
  * incoming copy completed. */
 void migration_job_vf_removed(struct migration_job *j);
+/* ... or it said the guest will not release it (libvirt's DEVICE_REMOVAL_FAILED). */
+void migration_job_vf_removal_failed(struct migration_job *j);
 void migration_job_migrate_status(struct migration_job *j, const char *status);
 void migration_dest_migrate_completed(struct dest_job *j);

@@ -75,7 +75,12 @@ typedef struct migration_job {
 	bool dest_not_running; /* the destination confirmed the VM never ran there */
 	bool vf_never_left;    /* unplug's undo found the VF still plugged */
 	bool waiting_device_deleted;
+	bool device_removal_failed; /* the hypervisor said the guest will not release the VF */
 	char *message; /* the first failure, for the result */
+	/* Preflight's checks run at once: how many have not answered, and the first that failed. */
+	unsigned preflight_pending;
+	int preflight_error;
+	char *preflight_message;
 
 	/* A drill's fault: fired once, when the job enters its phase; then the job goes on. */
 	migration_fault fault;
@@ -162,7 +167,7 @@ static void job_free(migration_job *j)
 	bandwidth_share_leave(j->d->bandwidth, j->vm_name);
 	if (j->v)
 		j->v->job = NULL;
-	peer_link_close(j->link);
+	peer_link_give_back(j->d, j->peer, j->link);
 	json_object_put(j->pending_args);
 	if (j->timer)
 		uv_close((uv_handle_t *)j->timer, job_close_timer_cb);
@@ -176,6 +181,7 @@ static void job_free(migration_job *j)
 	free(j->message);
 	free(j->fault_error);
 	free(j->uri);
+	free(j->preflight_message);
 	free(j);
 }
 
@@ -371,9 +377,13 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 static void job_peer_call(migration_job *j, const char *cmd, json_object *args, uint64_t timeout,
 			  rpc_reply_cb cb)
 {
-	rpc_conn *conn = j->link ? peer_link_conn(j->link) : NULL;
+	rpc_conn *conn;
 	int r;
 
+	/* The link the daemon keeps open to the peer, when it has one: no SSH handshake here. */
+	if (!j->link)
+		j->link = peer_link_take(j->d, j->peer);
+	conn = j->link ? peer_link_conn(j->link) : NULL;
 	if (!args)
 		args = json_object_new_object();
 	if (!args || json_object_object_add(args, "vm", json_object_new_string(j->vm_name)) < 0) {
@@ -546,7 +556,7 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		/* The phase is in the journal already: a restarted daemon takes it from there. */
 		log_warning("%s: fault kill-source-daemon: %s kills itself (SIGKILL), as the drill asked",
 			    j->vm_name, j->d->config->name);
-		(void)kill(getpid(), SIGKILL);
+		migration_fault_kill_self();
 		break;
 	case FAULT_KILL_AGENT:
 	case FAULT_STALL_AGENT:
@@ -588,23 +598,50 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 
 /* --- phase 1: preflight --- */
 
+/*
+ * The checks of the VM (QEMU, the agent's bond and DID) and the peer's check run at once; the
+ * phase ends when the last has answered, failed if one did (the first failure says why).
+ */
+static void preflight_part_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
+static void preflight_part_done(migration_job *j, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error < 0 && j->preflight_error >= 0) {
+		j->preflight_error = error;
+		if (fmt) {
+			va_start(ap, fmt);
+			if (vasprintf(&j->preflight_message, fmt, ap) < 0)
+				j->preflight_message = NULL;
+			va_end(ap);
+		}
+	}
+	if (--j->preflight_pending > 0)
+		return;
+	if (j->preflight_error < 0)
+		job_step_done(j, j->preflight_error, "%s",
+			      j->preflight_message ? j->preflight_message : strerror(-j->preflight_error));
+	else
+		job_step_done(j, 0, NULL);
+}
+
 static void preflight_on_status(int error, json_object *ret, const char *desc, void *userdata)
 {
 	migration_job *j = userdata;
 	json_object *s;
 
 	if (error < 0) {
-		job_step_done(j, error, "QEMU of '%s' does not answer: %s", j->vm_name,
+		preflight_part_done(j, error, "QEMU of '%s' does not answer: %s", j->vm_name,
 			      desc ? desc : strerror(-error));
 		return;
 	}
 	if (!json_object_object_get_ex(ret, "status", &s) ||
 	    strcmp(json_object_get_string(s), "running")) {
-		job_step_done(j, -EINVAL, "VM '%s' is not running (QEMU status '%s')", j->vm_name,
+		preflight_part_done(j, -EINVAL, "VM '%s' is not running (QEMU status '%s')", j->vm_name,
 			      s ? json_object_get_string(s) : "unknown");
 		return;
 	}
-	job_step_done(j, 0, NULL);
+	preflight_part_done(j, 0, NULL);
 }
 
 static void preflight_on_bond(agent_client *c, int error, json_object *ret, const char *code,
@@ -615,7 +652,7 @@ static void preflight_on_bond(agent_client *c, int error, json_object *ret, cons
 	bool vf = false, standby = false;
 
 	if (error < 0) {
-		job_step_done(j, error, "The guest agent of '%s' does not answer (%s): refusing to unplug the VF",
+		preflight_part_done(j, error, "The guest agent of '%s' does not answer (%s): refusing to unplug the VF",
 			      j->vm_name, message ? message : strerror(-error));
 		return;
 	}
@@ -629,7 +666,7 @@ static void preflight_on_bond(agent_client *c, int error, json_object *ret, cons
 			standby |= !strcmp(r, "standby");
 		}
 	if (!standby) {
-		job_step_done(j, -EINVAL, "The bond in '%s' has no standby (virtio) slave: traffic would stop during the migration",
+		preflight_part_done(j, -EINVAL, "The bond in '%s' has no standby (virtio) slave: traffic would stop during the migration",
 			      j->vm_name);
 		return;
 	}
@@ -637,7 +674,7 @@ static void preflight_on_bond(agent_client *c, int error, json_object *ret, cons
 	    strcmp(json_object_get_string(active_role) ?: "", "vf"))
 		log_warning("%s: the VF is not the bond's active slave before the migration",
 			    j->vm_name);
-	job_step_done(j, 0, NULL);
+	preflight_part_done(j, 0, NULL);
 }
 
 static void preflight_on_did(agent_client *c, int error, json_object *ret, const char *code,
@@ -649,7 +686,7 @@ static void preflight_on_did(agent_client *c, int error, json_object *ret, const
 	/* A guest without DID migrates all the same; one whose DID is off stays so. */
 	j->did_available = error == 0 && json_object_object_get_ex(ret, "state", &state) &&
 			   !strcmp(json_object_get_string(state), "on");
-	job_step_done(j, 0, NULL);
+	preflight_part_done(j, 0, NULL);
 }
 
 static void preflight_on_check(rpc_conn *c, int error, json_object *ret, const char *code,
@@ -660,10 +697,10 @@ static void preflight_on_check(rpc_conn *c, int error, json_object *ret, const c
 	if (error == -ECANCELED)
 		return;
 	if (error < 0) {
-		job_step_done(j, error, "%s", message ? message : strerror(-error));
+		preflight_part_done(j, error, "%s", message ? message : strerror(-error));
 		return;
 	}
-	job_step_done(j, 0, NULL);
+	preflight_part_done(j, 0, NULL);
 }
 
 static json_object *job_spec_json(migration_job *j)
@@ -678,25 +715,34 @@ static json_object *job_spec_json(migration_job *j)
 static int preflight_run(migration_job *j)
 {
 	json_object *args;
+	int r;
 
-	switch (j->step) {
-	case 0:
-		return job_backend_call(j, query_status, preflight_on_status, j);
-	case 1:
-		return job_agent(j, "bond-status", NULL, preflight_on_bond);
-	case 2:
-		return job_agent(j, "did-status", NULL, preflight_on_did);
-	case 3:
-		args = json_object_new_object();
-		if (!args)
-			return -ENOMEM;
-		json_object_object_add(args, "spec", job_spec_json(j));
-		if (j->fault.kind == FAULT_NO_FREE_VF)
-			json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
-		job_peer_call(j, "peer-check", args, PEER_TIMEOUT_MS, preflight_on_check);
+	if (j->step > 0)
+		return 1;
+	j->preflight_pending = 4;
+	j->preflight_error = 0;
+	free(TAKE_PTR(j->preflight_message));
+	/* A check that cannot be sent counts as answered, failed; the others still answer. */
+	r = job_backend_call(j, query_status, preflight_on_status, j);
+	if (r < 0)
+		preflight_part_done(j, r, "QEMU of '%s' cannot be asked: %s", j->vm_name, strerror(-r));
+	r = job_agent(j, "bond-status", NULL, preflight_on_bond);
+	if (r < 0)
+		preflight_part_done(j, r, "The guest agent of '%s' cannot be asked (%s): refusing to unplug the VF",
+				    j->vm_name, strerror(-r));
+	r = job_agent(j, "did-status", NULL, preflight_on_did);
+	if (r < 0)
+		preflight_part_done(j, 0, NULL); /* no DID then, as when the agent says so */
+	args = json_object_new_object();
+	if (!args) {
+		preflight_part_done(j, -ENOMEM, "Out of memory");
 		return 0;
 	}
-	return 1; /* all steps done */
+	json_object_object_add(args, "spec", job_spec_json(j));
+	if (j->fault.kind == FAULT_NO_FREE_VF)
+		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
+	job_peer_call(j, "peer-check", args, PEER_TIMEOUT_MS, preflight_on_check);
+	return 0;
 }
 
 /* --- phase 2: prepare (destination) --- */
@@ -839,6 +885,10 @@ static void unplug_on_device_del(int error, json_object *ret, const char *desc, 
 		job_step_done(j, 0, NULL);
 		return;
 	}
+	if (j->device_removal_failed) {
+		job_step_done(j, -EIO, "The guest refused to release '%s'", QEMU_ID_VF);
+		return;
+	}
 	uv_timer_start(j->timer, unplug_on_timeout, UNPLUG_TIMEOUT_MS, 0);
 }
 
@@ -857,6 +907,7 @@ static int unplug_run(migration_job *j)
 	switch (j->step) {
 	case 0:
 		j->device_deleted = false;
+		j->device_removal_failed = false;
 		j->waiting_device_deleted = true;
 		return job_backend_call(j, vf_unplug, unplug_on_device_del, j);
 	case 1:
@@ -1076,7 +1127,7 @@ static int migrate_run(migration_job *j)
 	/* Its part of the host's cap, shared with the other copies running now (0: none). */
 	s.max_bandwidth_mibps = bandwidth_share_join(j->d->bandwidth, j->vm_name,
 						     j->settings.max_bandwidth_mibps);
-	return job_backend_call(j, migrate_start, j->uri, &s, migrate_on_started, j);
+	return job_backend_call(j, migrate_start, j->peer, j->uri, &s, migrate_on_started, j);
 }
 
 /* Called while (re)starting a job whose migration QEMU may still be running. */
@@ -1500,6 +1551,19 @@ void migration_job_vf_removed(struct migration_job *j)
 	if (uv_is_active((uv_handle_t *)j->timer)) {
 		uv_timer_stop(j->timer);
 		job_step_done(j, 0, NULL);
+	}
+}
+
+void migration_job_vf_removal_failed(struct migration_job *j)
+{
+	if (!j->waiting_device_deleted)
+		return;
+	j->device_removal_failed = true;
+	j->waiting_device_deleted = false;
+	/* The unplug request's reply may still be on its way; it fails the step then. */
+	if (uv_is_active((uv_handle_t *)j->timer)) {
+		uv_timer_stop(j->timer);
+		job_step_done(j, -EIO, "The guest refused to release '%s'", QEMU_ID_VF);
 	}
 }
 

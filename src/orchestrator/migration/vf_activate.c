@@ -116,23 +116,51 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	vf_activate_step(a);
 }
 
+static void vf_activate_on_announced(agent_client *c, int error, json_object *ret,
+				     const char *code, const char *message, void *userdata)
+{
+	char *vm_name = userdata;
+
+	/* The bond's own gratuitous ARP on the switch went out already: this one only repeats it. */
+	if (error < 0 && error != -ECANCELED)
+		log_warning("%s: the guest agent's announce after the VF became active failed: %s",
+			    vm_name, message ? message : strerror(-error));
+	free(vm_name);
+}
+
+/*
+ * The VF carries the traffic once it is the active slave: the phase ends there, and the agent's
+ * announce goes out after it, off the migration's clock (its reply is only logged).
+ */
+static void vf_activate_announce(vf_activate *a, agent_client *agent)
+{
+	char *vm_name = strdup(a->vm_name);
+
+	if (vm_name && agent_client_call(agent, "announce", NULL, a->d->config->agent_timeout_ms,
+					 vf_activate_on_announced, vm_name) < 0) {
+		log_warning("%s: cannot ask the guest agent to announce the VF", a->vm_name);
+		free(vm_name);
+	}
+}
+
 static void vf_activate_step(vf_activate *a)
 {
-	static const char *const cmds[] = { "bond-enslave-vf", "bond-set-active", "announce" };
+	static const char *const cmds[] = { "bond-enslave-vf", "bond-set-active" };
 	vm *v = vm_find(a->d, a->vm_name);
 	agent_client *agent = v ? vm_agent(v) : NULL;
 	json_object *args = NULL;
 	int r;
 
-	if (a->step >= (int)ELEMENTSOF(cmds)) {
-		vf_activate_finish(a, 0, NULL);
-		return;
-	}
 	if (!agent) {
 		vf_activate_finish(a, -ENOTCONN, "the guest agent cannot be reached");
 		return;
 	}
-	if (a->step <= 1 && !(args = json_object_new_object())) {
+	if (a->step >= (int)ELEMENTSOF(cmds)) {
+		vf_activate_announce(a, agent);
+		vf_activate_finish(a, 0, NULL);
+		return;
+	}
+	if (!(args = json_object_new_object())) {
 		vf_activate_finish(a, -ENOMEM, "out of memory");
 		return;
 	}

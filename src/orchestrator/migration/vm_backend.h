@@ -33,17 +33,19 @@ typedef struct vm_backend {
 	int (*query_status)(vm *v, vm_backend_cb cb, void *userdata);
 
 	/* Ask the guest to release the VF. cb: the request was accepted; the release itself is
-	 * confirmed later by migration_job_vf_removed() (the caller bounds the wait). */
+	 * confirmed later by migration_job_vf_removed(), or refused by
+	 * migration_job_vf_removal_failed() (the caller bounds the wait). */
 	int (*vf_unplug)(vm *v, vm_backend_cb cb, void *userdata);
-	/* Once the release is confirmed: free what the VF used beside the device itself. */
+	/* Once the release is confirmed: free what the VF used beside the device itself; 1 when
+	 * there is nothing to free (cb never runs). */
 	int (*vf_unplug_finish)(vm *v, vm_backend_cb cb, void *userdata);
 	/* Plug v->vf; error -EEXIST when the device is plugged already (it never left). */
 	int (*vf_plug)(vm *v, vm_backend_cb cb, void *userdata);
 
-	/* Start copying the VM to uri with settings s; cb once the copy started (its end comes
-	 * through migration_job_migrate_status()). */
-	int (*migrate_start)(vm *v, const char *uri, const migration_settings *s, vm_backend_cb cb,
-			     void *userdata);
+	/* Start copying the VM to peer, whose incoming side listens at uri, with settings s; cb
+	 * once the copy started (its end comes through migration_job_migrate_status()). */
+	int (*migrate_start)(vm *v, const peer_config *peer, const char *uri,
+			     const migration_settings *s, vm_backend_cb cb, void *userdata);
 	/* The copy's state and figures: ret in the shape of QMP's query-migrate ("status",
 	 * "error-desc", "downtime", "total-time", "setup-time", "expected-downtime", and "ram" with
 	 * "transferred", "remaining", "total", "dirty-pages-rate", "mbps", "dirty-sync-count"). */
@@ -71,5 +73,6 @@ typedef struct vm_backend {
 /* A VM dmigrated started itself, driven over QMP. */
 extern const vm_backend vm_backend_qemu;
 
-/* The backend that drives v. */
+/* The backend that drives v: libvirt's for a VM bound to a domain (libvirt/vm_backend_libvirt.h,
+ * with the libvirt feature), else QEMU's. */
 const vm_backend *vm_backend_of(const vm *v);

@@ -193,8 +193,8 @@ static json_object *capabilities(const char *const *names, const bool *on, size_
 	return args;
 }
 
-static int qemu_migrate_start(vm *v, const char *uri, const migration_settings *s,
-			      vm_backend_cb cb, void *userdata)
+static int qemu_migrate_start(vm *v, const peer_config *peer, const char *uri,
+			      const migration_settings *s, vm_backend_cb cb, void *userdata)
 {
 	static const char *const names[] = { "events", "auto-converge", "xbzrle", "multifd" };
 	const bool on[] = { true, s->auto_converge, s->xbzrle, s->multifd_channels > 0 };
@@ -299,11 +299,6 @@ const vm_backend vm_backend_qemu = {
 	.announce = qemu_announce,
 	.stop = vm_stop_qemu,
 };
-
-const vm_backend *vm_backend_of(const vm *v)
-{
-	return &vm_backend_qemu;
-}
 
 /* --- QEMU's events, as the jobs' hooks (vm.c hands them over) --- */
 

@@ -15,6 +15,11 @@
 #include "transport/peer_ssh.h"
 
 #define PEER_HELLO_TIMEOUT_MS 10000
+/* A kept link that could not open, or closed, is opened again after this, doubling to the max. */
+#define PEER_KEEP_RETRY_MS 1000
+#define PEER_KEEP_RETRY_MAX_MS 60000
+
+typedef struct peer_keep peer_keep;
 
 struct peer_link {
 	host_daemon *d;
@@ -33,7 +38,28 @@ struct peer_link {
 	int error;
 	char *message;
 	rpc_conn *conn;
+	peer_keep *keep; /* set while it is the peer's kept link, idle or lent to a migration */
 };
+
+/*
+ * The link to each peer, kept open between migrations (peer_links_keep()): a migration takes
+ * it (peer_link_take()) instead of paying the SSH handshake in its preflight, and gives it
+ * back at its end. One per peer of a daemon; a second migration to the same peer at the same
+ * time opens its own link, closed at its end.
+ */
+struct peer_keep {
+	peer_keep *next;
+	host_daemon *d;
+	const peer_config *peer;
+	peer_link *idle;    /* open and nobody's */
+	peer_link *opening; /* the handshake in flight */
+	uv_timer_t *retry;
+	uint64_t retry_ms;
+};
+
+static peer_keep *keeps;
+
+static void peer_keep_lost(peer_keep *k);
 
 static void peer_link_free(peer_link *l, bool cut)
 {
@@ -129,6 +155,8 @@ static void peer_on_closed(rpc_conn *c, int error, void *userdata)
 	/* The owner's pending calls got -ECONNRESET already; only a handshake in flight needs this. */
 	l->conn = NULL;
 	peer_link_fail(l, error, "The peer link closed during the handshake");
+	if (l->keep && l->keep->idle == l)
+		peer_keep_lost(l->keep);
 }
 
 /* We offer every feature we know; the peer answers those it knows too. */
@@ -257,4 +285,126 @@ void peer_link_close(peer_link *l)
 void peer_link_cut(peer_link *l)
 {
 	peer_link_stop(l, true);
+}
+
+/* --- links kept open between migrations --- */
+
+static peer_keep *peer_keep_find(host_daemon *d, const peer_config *peer)
+{
+	for (peer_keep *k = keeps; k; k = k->next)
+		if (k->d == d && k->peer == peer)
+			return k;
+	return NULL;
+}
+
+static void peer_keep_open(peer_keep *k);
+
+static void peer_keep_on_timer(uv_timer_t *t)
+{
+	peer_keep *k = t->data;
+
+	/* An idle link that closed is let go here, out of its connection's own callback. */
+	if (k->idle && !peer_link_conn(k->idle)) {
+		peer_link_close(k->idle);
+		k->idle = NULL;
+	}
+	if (!k->idle && !k->opening)
+		peer_keep_open(k);
+}
+
+static void peer_keep_retry(peer_keep *k)
+{
+	uv_timer_start(k->retry, peer_keep_on_timer, k->retry_ms, 0);
+	k->retry_ms = k->retry_ms * 2 > PEER_KEEP_RETRY_MAX_MS ? PEER_KEEP_RETRY_MAX_MS : k->retry_ms * 2;
+}
+
+static void peer_keep_lost(peer_keep *k)
+{
+	log_info("The link to peer %s closed; opening it again", k->peer->name);
+	peer_keep_retry(k);
+}
+
+static void peer_keep_on_open(peer_link *l, rpc_conn *conn, int error, const char *message,
+			      void *userdata)
+{
+	peer_keep *k = userdata;
+
+	k->opening = NULL;
+	if (error < 0) {
+		/* The peer's daemon may not run yet: a migration opens its own link meanwhile. */
+		log_debug("Cannot open the link to peer %s yet (%s); trying again in %llu ms",
+			  k->peer->name, message ? message : strerror(-error),
+			  (unsigned long long)k->retry_ms);
+		peer_link_close(l);
+		peer_keep_retry(k);
+		return;
+	}
+	l->keep = k;
+	k->idle = l;
+	k->retry_ms = PEER_KEEP_RETRY_MS;
+}
+
+static void peer_keep_open(peer_keep *k)
+{
+	if (peer_link_open(k->d, k->peer, peer_keep_on_open, k, &k->opening) < 0) {
+		k->opening = NULL;
+		peer_keep_retry(k);
+	}
+}
+
+void peer_links_keep(host_daemon *d)
+{
+	for (size_t i = 0; i < d->config->n_peers; i++) {
+		const peer_config *peer = &d->config->peers[i];
+		peer_keep *k;
+
+		if (peer_keep_find(d, peer))
+			continue;
+		k = calloc(1, sizeof(*k));
+		if (k)
+			k->retry = calloc(1, sizeof(*k->retry));
+		if (!k || !k->retry) {
+			free(k);
+			log_warning("Out of memory: the link to peer %s opens with each migration", peer->name);
+			continue;
+		}
+		k->d = d;
+		k->peer = peer;
+		k->retry_ms = PEER_KEEP_RETRY_MS;
+		uv_timer_init(d->loop, k->retry);
+		k->retry->data = k;
+		/* The timer must not keep a loop alive that has nothing else to do. */
+		uv_unref((uv_handle_t *)k->retry);
+		k->next = keeps;
+		keeps = k;
+		peer_keep_open(k);
+	}
+}
+
+peer_link *peer_link_take(host_daemon *d, const peer_config *peer)
+{
+	peer_keep *k = peer_keep_find(d, peer);
+	peer_link *l;
+
+	if (!k || !k->idle || !peer_link_conn(k->idle))
+		return NULL;
+	l = TAKE_PTR(k->idle);
+	return l;
+}
+
+void peer_link_give_back(host_daemon *d, const peer_config *peer, peer_link *l)
+{
+	peer_keep *k = peer_keep_find(d, peer);
+
+	if (k && !k->idle && !k->opening && l && peer_link_conn(l)) {
+		l->keep = k;
+		k->idle = l;
+		return;
+	}
+	if (l && k && l->keep == k)
+		l->keep = NULL;
+	peer_link_close(l);
+	/* The migration's link broke (a drill cut it, the peer restarted): open the kept one again. */
+	if (k && !k->idle && !k->opening && !uv_is_active((uv_handle_t *)k->retry))
+		peer_keep_open(k);
 }

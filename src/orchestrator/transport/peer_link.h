@@ -26,3 +26,15 @@ const peer_hello *peer_link_hello(peer_link *l);
 void peer_link_close(peer_link *l);
 /* Close it as a network failure would (peer_ssh_cut()): drills' drop-ssh. */
 void peer_link_cut(peer_link *l);
+
+/*
+ * Keep a link to each of d's peers open between migrations, opened now in the background and
+ * again (1 s, doubling to 60 s) whenever it could not open or closed. No SSH handshake then
+ * delays a migration's preflight.
+ */
+void peer_links_keep(host_daemon *d);
+/* The kept link to peer, open, now the caller's; NULL when there is none open (open one). */
+peer_link *peer_link_take(host_daemon *d, const peer_config *peer);
+/* A migration's link at its end (NULL if it has none): kept if it is open and the peer's kept
+ * link is missing, closed otherwise. Takes it either way. */
+void peer_link_give_back(host_daemon *d, const peer_config *peer, peer_link *l);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A libvirt domain that dmigrate migrates, looked up by name on a libvirt connection and checked
+ * before anything is changed: it exists, it runs, its live XML has a VF, a virtio standby and
+ * the agent's channel (domain_xml.h), and a migration asked to persist it on the destination
+ * finds it persistent here. Each refusal names the domain and says what to do.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libvirt/libvirt.h>
+
+#include "libvirt/domain_xml.h"
+
+typedef struct virt_domain {
+	virDomainPtr dom;
+	domain_devices dev;
+	char *xml;       /* the live XML the devices were read from */
+	bool persistent; /* defined on this host, not only running */
+} virt_domain;
+
+/* Open a connection to uri (libvirt's messages go to err, not to stderr). */
+int virt_connect(const char *uri, virConnectPtr *ret, char *err, size_t err_size);
+
+/*
+ * Find domain name on conn and read it. persist: the migration is to define it on the
+ * destination (VIR_MIGRATE_PERSIST_DEST), which a transient domain refuses. -ENOENT (no such
+ * domain), -EINVAL (not running, not migratable as it is), -ENODEV (no VF, standby or channel).
+ */
+int virt_domain_open(virConnectPtr conn, const char *name, bool persist, virt_domain *ret,
+		     char *err, size_t err_size);
+void virt_domain_close(virt_domain *d);
+
+/* libvirt's last error on this thread, on one line (never NULL). */
+const char *virt_last_error(char *buf, size_t size);

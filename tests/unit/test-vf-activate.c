@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vf_activate against a scripted guest agent (a socketpair; the test answers each request): a VF
+ * the guest has not probed yet ("not-found" until its vf-added event), a bond that will not make
+ * it active until its link monitor sees it ("failed", asked again after the MII interval or on a
+ * link-up), the agent's own wait counted as the device's, a refusal and a lie that end the
+ * activation with the agent's words, and a VM whose agent cannot be reached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/state_file.h"
+#include "host/vm.h"
+#include "migration/vf_activate.h"
+#include "test.h"
+
+static uv_loop_t loop;
+static char tmp[] = "/tmp/test-vf-activate.XXXXXX";
+static host_daemon d;
+static vm *v;
+
+/* What the activation reported. */
+static struct {
+	bool done;
+	int error;
+	char message[512];
+	uint64_t device_wait_ms;
+} seen;
+
+static void on_done(int error, const char *message, uint64_t device_wait_ms, void *userdata)
+{
+	seen.done = true;
+	seen.error = error;
+	snprintf(seen.message, sizeof(seen.message), "%s", message ? message : "");
+	seen.device_wait_ms = device_wait_ms;
+}
+
+/* The agent's events and reconnections reach the VM's listener, as vm_agent()'s link does. */
+static void on_agent_event(agent_client *c, const char *event, json_object *data, void *userdata)
+{
+	if (v->agent_event)
+		v->agent_event(v, event, data, v->agent_event_userdata);
+}
+
+static void on_agent_ready(agent_client *c, void *userdata)
+{
+	if (v->agent_event)
+		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
+}
+
+static const agent_client_callbacks agent_cbs = {
+	.ready = on_agent_ready,
+	.event = on_agent_event,
+};
+
+/* --- the scripted agent: the test's end of the socketpair --- */
+
+static int agent_fd = -1;
+static char abuf[65536];
+static size_t alen;
+
+/* The next request (after any 0xFF sync bytes), the loop running meanwhile. */
+static json_object *agent_recv(void)
+{
+	for (int i = 0; i < 10000; i++) {
+		char *nl = memchr(abuf, '\n', alen);
+		struct pollfd p = { .fd = agent_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			size_t start = 0, len = (size_t)(nl - abuf);
+			json_object *o;
+
+			while (start < len && (unsigned char)abuf[start] == 0xFF)
+				start++;
+			*nl = '\0';
+			o = json_tokener_parse(abuf + start);
+			memmove(abuf, nl + 1, alen - len - 1);
+			alen -= len + 1;
+			ASSERT_TRUE(o);
+			return o;
+		}
+		uv_run(&loop, UV_RUN_NOWAIT);
+		n = read(agent_fd, abuf + alen, sizeof(abuf) - alen);
+		if (n > 0)
+			alen += (size_t)n;
+		else
+			poll(&p, 1, 1);
+	}
+	TEST_FAIL("no request from the daemon within 10 s");
+}
+
+static void agent_send(const char *s)
+{
+	ASSERT_EQ(write(agent_fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/*
+ * Expect request cmd, check one of its arguments if asked, and answer with tail (the reply after
+ * its id, REPLY() or ERROR()); a sync's answer starts with its 0xFF byte.
+ */
+static void agent_answer(const char *cmd, const char *arg, const char *arg_value, const char *tail)
+{
+	json_object *o = agent_recv(), *args = NULL;
+	char out[2048];
+
+	ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "cmd")), cmd);
+	if (arg) {
+		ASSERT_TRUE(json_object_object_get_ex(o, "args", &args));
+		ASSERT_STREQ(json_object_get_string(json_object_object_get(args, arg)), arg_value);
+	}
+	snprintf(out, sizeof(out), "%s{\"id\":%lld,%s", strcmp(cmd, "sync") ? "" : "\xff",
+		 (long long)json_object_get_int64(json_object_object_get(o, "id")), tail);
+	json_object_put(o);
+	agent_send(out);
+}
+
+#define REPLY(ret) "\"return\":" ret "}\n"
+#define ERROR(code, message) "\"error\":{\"code\":\"" code "\",\"message\":\"" message "\"}}\n"
+#define ENSLAVED(waited) REPLY("{\"bond\":\"bond0\",\"ifname\":\"eth1\",\"carrier\":true,\"waited-ms\":" waited "}")
+#define ACTIVE REPLY("{\"bond\":\"bond0\",\"active\":\"eth1\",\"role\":\"vf\",\"previous\":\"eth0\"}")
+#define ANNOUNCED REPLY("{\"bond\":\"bond0\",\"ifname\":\"eth1\",\"arp\":1,\"na\":0}")
+
+static void agent_handshake(void)
+{
+	agent_answer("sync", NULL, NULL, REPLY("{}"));
+	agent_answer("hello", NULL, NULL,
+		     REPLY("{\"version\":1,\"agent\":\"scripted\",\"commands\":[\"bond-enslave-vf\","
+			   "\"bond-set-active\",\"announce\"],\"events\":[\"vf-added\",\"link-up\"],"
+			   "\"max-message\":16384}"));
+}
+
+static void run_until_done(void)
+{
+	for (int i = 0; i < 10000 && !seen.done; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (!seen.done)
+			usleep(1000);
+	}
+	ASSERT_TRUE(seen.done);
+}
+
+#define VM1_SPEC                                                                                   \
+	"{\"name\": \"vm1\", \"memory_mib\": 256, \"mac\": \"52:54:00:12:34:56\","                    \
+	" \"passthrough\": {\"type\": \"emulated\"}, \"boot\": {\"kernel\": \"/boot/vmlinuz\"}}"
+
+/* hostA's daemon with vm1, whose agent is the scripted one (connect: false for none). */
+static void setup(bool connect)
+{
+	_cleanup_free_ char *config_path = NULL, *config = NULL, *error = NULL;
+	_cleanup_free_ char *run = NULL, *state = NULL;
+	vm_spec *spec;
+	FILE *f;
+	int sv[2];
+
+	memset(&seen, 0, sizeof(seen));
+	alen = 0;
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_TRUE(asprintf(&run, "%s/run", tmp) > 0 && asprintf(&state, "%s/state", tmp) > 0);
+	ASSERT_TRUE(asprintf(&config,
+			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\","
+			     " \"peer_socket\": \"%s/peer.sock\", \"state_dir\": \"%s\", \"run_dir\": \"%s\","
+			     " \"migration_address\": \"127.0.0.1\", \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
+			     tmp, tmp, state, run) > 0);
+	ASSERT_TRUE(asprintf(&config_path, "%s/dmigrated.json", tmp) > 0);
+	ASSERT_TRUE((f = fopen(config_path, "we")) != NULL);
+	fputs(config, f);
+	ASSERT_OK(fclose(f));
+
+	d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
+	ASSERT_OK(host_config_load(config_path, &d.config, &error));
+	ASSERT_OK(state_dir_create(state));
+	ASSERT_OK(state_dir_create(run));
+	ASSERT_OK(vm_spec_parse(VM1_SPEC, strlen(VM1_SPEC), "vm1.json", "/", &spec, &error));
+	ASSERT_OK(vm_new(&d, spec, &v));
+	if (!connect)
+		return;
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	agent_fd = sv[0];
+	ASSERT_OK(fcntl(agent_fd, F_SETFL, O_NONBLOCK));
+	ASSERT_OK(agent_client_open_fd(&loop, sv[1], &agent_cbs, NULL, &v->agent));
+	agent_client_set_sync_timeout(v->agent, 1000);
+}
+
+static void teardown(void)
+{
+	while (d.vms)
+		vm_forget(d.vms);
+	v = NULL;
+	if (agent_fd >= 0)
+		close(agent_fd);
+	agent_fd = -1;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(&loop));
+	host_config_free(d.config);
+}
+
+TEST(waits_for_the_vf_and_for_the_bond)
+{
+	setup(true);
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_handshake();
+	/* Not probed yet: asked again when the guest says the VF is there. */
+	agent_answer("bond-enslave-vf", NULL, NULL, ERROR("not-found", "no VF interface in no bond"));
+	agent_send("{\"event\":\"link-up\",\"data\":{\"ifname\":\"eth0\",\"role\":\"standby\"}}\n");
+	agent_send("{\"event\":\"vf-added\",\"data\":{\"ifname\":\"eth1\",\"driver\":\"e1000e\","
+		   "\"mac\":\"52:54:00:12:34:56\"}}\n");
+	agent_answer("bond-enslave-vf", NULL, NULL, ENSLAVED("40"));
+	/* The bond's link monitor has not seen it: asked again after the MII interval ... */
+	agent_answer("bond-set-active", "role", "vf", ERROR("failed", "eth1 is not up in bond0"));
+	agent_answer("bond-set-active", "role", "vf", ERROR("failed", "eth1 is not up in bond0"));
+	/* ... or as soon as a link comes up. */
+	agent_send("{\"event\":\"link-up\",\"data\":{\"ifname\":\"eth1\",\"role\":\"vf\"}}\n");
+	agent_answer("bond-set-active", "role", "vf", ACTIVE);
+	agent_answer("announce", NULL, NULL, ANNOUNCED);
+	run_until_done();
+	ASSERT_EQ(seen.error, 0);
+	/* The agent's own 40 ms and at least one MII interval of the bond's. */
+	ASSERT_TRUE(seen.device_wait_ms >= 40 + VF_ACTIVATE_MII_MS);
+	/* The listener is gone: a late event finds no one. */
+	ASSERT_TRUE(v->agent_event == NULL);
+	teardown();
+}
+
+TEST(a_refusal_ends_it_with_the_agents_words)
+{
+	setup(true);
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_handshake();
+	agent_answer("bond-enslave-vf", NULL, NULL, ENSLAVED("5"));
+	agent_answer("bond-set-active", "role", "vf", ERROR("unavailable", "bond0 does not exist"));
+	run_until_done();
+	ASSERT_TRUE(seen.error < 0);
+	ASSERT_STREQ(seen.message, "guest agent: bond0 does not exist");
+	teardown();
+}
+
+TEST(a_lie_ends_it)
+{
+	setup(true);
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_handshake();
+	/* A negative wait: no agent waits less than nothing. */
+	agent_answer("bond-enslave-vf", NULL, NULL, ENSLAVED("-5"));
+	run_until_done();
+	ASSERT_TRUE(seen.error < 0);
+	ASSERT_TRUE(strstr(seen.message, "guest agent: ") == seen.message);
+	ASSERT_TRUE(strstr(seen.message, "-5") != NULL);
+	teardown();
+}
+
+TEST(no_agent_to_ask)
+{
+	setup(false);
+	/* No QEMU, so no agent socket: it ends at once. */
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	ASSERT_TRUE(seen.done);
+	ASSERT_ERRNO(seen.error, ENOTCONN);
+	ASSERT_STREQ(seen.message, "the guest agent cannot be reached");
+	teardown();
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+	RUN_TEST(waits_for_the_vf_and_for_the_bond);
+	RUN_TEST(a_refusal_ends_it_with_the_agents_words);
+	RUN_TEST(a_lie_ends_it);
+	RUN_TEST(no_agent_to_ask);
+	/* What the daemon wrote under tmp (mkdtemp's name: no shell metacharacters). */
+	char rm[64];
+
+	snprintf(rm, sizeof(rm), "rm -rf %s", tmp);
+	ASSERT_EQ(system(rm), 0);
+	return 0;
+}
