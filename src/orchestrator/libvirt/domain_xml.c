@@ -411,7 +411,7 @@ int domain_xml_parse(const char *xml, size_t size, domain_devices *ret, char *er
 {
 	domain_devices d = { 0 };
 	xmlXPathObjectPtr o;
-	xmlNodePtr vf;
+	xmlNodePtr vf = NULL; /* read_vf sets it on success; gcc -O2 cannot see that */
 	xmlDocPtr doc;
 	xmlChar *name;
 	int r;

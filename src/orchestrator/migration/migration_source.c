@@ -1124,6 +1124,8 @@ static int migrate_run(migration_job *j)
 
 	if (j->step > 0)
 		return 1;
+	j->settings.tls_hostname = j->d->config->tls_dir ? j->to : NULL;
+	s = j->settings;
 	/* Its part of the host's cap, shared with the other copies running now (0: none). */
 	s.max_bandwidth_mibps = bandwidth_share_join(j->d->bandwidth, j->vm_name,
 						     j->settings.max_bandwidth_mibps);
