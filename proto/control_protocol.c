@@ -29,6 +29,8 @@ static const char *const prepare_errors[] = { CONTROL_ERR_NOT_RUNNING, CONTROL_E
 static const char *const cancel_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_FAILED, NULL };
 /* After the switchover: the destination's own phases, degraded (failed) or lost. */
 static const char *const dest_phase_errors[] = { CONTROL_ERR_FAILED, CONTROL_ERR_VM_LOST, NULL };
+static const char *const evacuate_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_BUSY,
+					       CONTROL_ERR_FAILED, NULL };
 static const char *const fault_errors[] = { CONTROL_ERR_NOT_FOUND, CONTROL_ERR_NOT_RUNNING,
 					    CONTROL_ERR_FAILED, NULL };
 
@@ -169,6 +171,10 @@ static const control_field check_args[] = {
 static const control_field check_returns[] = {
 	{ "free_vfs", CONTROL_INT, true, false, 1, MAX_VFS,
 	  "Passthrough devices free on the destination (none free is an error, not 0)." },
+	{ "memory_available_mib", CONTROL_INT, false, false, 0, INT32_MAX,
+	  "The destination's MemAvailable (/proc/meminfo), for `evacuate`'s placement." },
+	{ "dedicated_cpus_free", CONTROL_INT, false, false, 0, 1024,
+	  "Dedicated CPUs no VM holds on the destination, for `evacuate`'s placement." },
 	END,
 };
 static const control_field prepare_args[] = {
@@ -197,6 +203,25 @@ static const control_field activate_returns[] = {
 	DEST_PHASE,
 	{ "device_wait_ms", CONTROL_INT, true, false, 0, MAX_DEVICE_WAIT_MS,
 	  "Of the phase, how long went to waiting for the new VF (probe, carrier, bond)." },
+	END,
+};
+static const control_field evacuate_args[] = {
+	{ "host", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX,
+	  "The host to empty: the daemon's own (it coordinates the migrations of its VMs)." },
+	{ "to", CONTROL_NAME_LIST, false, false, 1, 64,
+	  "The peers that may take the VMs; default every peer in the daemon's config." },
+	{ "parallel", CONTROL_INT, false, false, 1, EVACUATE_PARALLEL_MAX,
+	  "Migrations at a time; default 2." },
+	{ "dry_run", CONTROL_BOOL, false, false, 0, 0, "Only place the VMs: the plan, nothing moved." },
+	END,
+};
+static const control_field evacuate_returns[] = {
+	{ "host", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The host emptied." },
+	{ "dry_run", CONTROL_BOOL, true, false, 0, 0, "Whether this is the plan only." },
+	{ "vms", CONTROL_ARRAY, true, false, 0, MAX_VMS,
+	  "Per VM: `vm`, `to` (null when no peer can take it), `state` (`planned`, `unplaced`, "
+	  "`migrated`, `degraded`, `rolled-back`, `lost`, `failed`), `message` (why), and "
+	  "`result`, the migration's as `migrate` returns it." },
 	END,
 };
 static const control_field fault_args[] = {
@@ -288,6 +313,14 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"The destination's own checks, for `dmigrate doctor --peer` on the other host (never "
 		"asked on to a third host).",
 		no_errors },
+	[CONTROL_CMD_EVACUATE] = { CONTROL_CMD_EVACUATE, "evacuate", CONTROL_SIDE_CLI, 2, NULL,
+		evacuate_args, evacuate_returns,
+		"Move every VM of this host away: each placed on a peer whose `peer-check` reports a "
+		"free passthrough device, the memory and the dedicated CPUs it needs, at most "
+		"`parallel` migrations at a time. Journalled (STATE_DIR/evacuation.json): a restarted "
+		"daemon finishes it. A VM no peer can take stays running here and is reported with "
+		"why. Sends `vm` events (`vm`, `to`, `state`, `phase`, and during the copy `progress`: `transferred`, `remaining`, `total` bytes) while it runs.",
+		evacuate_errors },
 };
 
 const control_error control_errors[] = {

@@ -48,6 +48,8 @@
 #define MIGRATE_DOWNTIME_MAX_MS 60000
 #define MIGRATE_BANDWIDTH_MAX_MIBPS 1000000
 #define MIGRATE_MULTIFD_MAX 64
+/* `evacuate`: migrations at a time. */
+#define EVACUATE_PARALLEL_MAX 16
 
 /* The error codes (control_errors[] says what each means and how the CLI exits on it). */
 #define CONTROL_ERR_INVALID "invalid-argument"
@@ -108,6 +110,7 @@ typedef enum control_command_id {
 	CONTROL_CMD_PEER_COMMIT,
 	CONTROL_CMD_PEER_FAULT,
 	CONTROL_CMD_PEER_DOCTOR,
+	CONTROL_CMD_EVACUATE,
 	_CONTROL_CMD_MAX,
 } control_command_id;
 

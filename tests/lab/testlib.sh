@@ -74,7 +74,7 @@ assert_lab_gone() {
 # QEMU processes running in the lab's host namespaces.
 lab_qemu_pids() {
 	local host pid
-	for host in hostA hostB; do
+	for host in ${DMIGRATE_LAB_HOSTS:-hostA hostB}; do
 		[ -e "/run/netns/$DMIGRATE_LAB_PREFIX-$host" ] || continue
 		for pid in $(ip netns pids "$DMIGRATE_LAB_PREFIX-$host"); do
 			case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in

@@ -19,7 +19,10 @@
  * acknowledgement, as QEMU's return path; the destination then runs the guest (RESUME).
  *
  * For the test's eyes, RUN_DIR/fake-qemu.state says: the run state, whether the VF is plugged,
- * and whether this copy was resumed after its state had gone to another (split brain).
+ * and whether this copy was resumed after its state had gone to another (split brain); and
+ * RUN_DIR/fake-qemu.migration logs, one line each with CLOCK_MONOTONIC milliseconds, every
+ * max-bandwidth QEMU is given and every migration status, so a test of concurrent jobs can
+ * see which limit each copy had when.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -159,6 +162,21 @@ static void state_save(void)
 		ran, resumed_after_migration);
 	fclose(f);
 	rename(tmp, path);
+}
+
+static void migration_log(const char *what, const char *value)
+{
+	char path[4096];
+	struct timespec ts;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fake-qemu.migration", run_dir);
+	f = fopen(path, "ae");
+	if (!f)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(f, "%lld %s %s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, what, value);
+	fclose(f);
 }
 
 /* --- the guest's kernel, as the agent sees it --- */
@@ -628,6 +646,7 @@ static void set_mig_status(const char *s)
 	json_object *d = json_object_new_object();
 
 	mig_status = s;
+	migration_log("status", s);
 	json_object_object_add(d, "status", json_object_new_string(s));
 	qmp_event("MIGRATION", d);
 }
@@ -807,6 +826,9 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 {
 	json_object *o;
 
+	if (!strcmp(cmd, "migrate-set-parameters") &&
+	    json_object_object_get_ex(args, "max-bandwidth", &o))
+		migration_log("max-bandwidth", json_object_get_string(o));
 	if (!strcmp(cmd, "qmp_capabilities") || !strcmp(cmd, "migrate-set-capabilities") ||
 	    !strcmp(cmd, "migrate-set-parameters") || !strcmp(cmd, "announce-self"))
 		return NULL;

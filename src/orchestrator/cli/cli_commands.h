@@ -8,6 +8,7 @@ int cli_agent(int argc, char **argv);
 int cli_cancel(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
 int cli_drill(int argc, char **argv);
+int cli_evacuate(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_spec(int argc, char **argv);

@@ -7,10 +7,12 @@
 
 #include "daemon/host_config.h"
 #include "host/vf_pool.h"
+#include "migration/bandwidth_share.h"
 
 #include "control_protocol.h"
 
 struct dest_job;
+struct evacuation;
 
 typedef struct vm vm;
 typedef struct host_daemon host_daemon;
@@ -28,6 +30,7 @@ struct host_daemon {
 	uv_loop_t *loop;
 	host_config *config;
 	vf_pool *pool;
+	bandwidth_share *bandwidth; /* the host's migration bandwidth cap, split between the copies */
 	vm *vms;
 	struct dest_job *dest_jobs; /* incoming migrations (migration_dest.c) */
 	daemon_listener control; /* config->control_socket: the CLI */
@@ -35,6 +38,7 @@ struct host_daemon {
 	uv_signal_t sigterm, sigint;
 	char *qemu_version; /* of config->qemu_binary, for hello and peer-check */
 	bool kvm_works;     /* kvm_probe() at start: what "accel": "auto" resolves to */
+	struct evacuation *evacuation; /* the one running (daemon/evacuation.h), or NULL */
 };
 
 /* Listen on config->control_socket and config->peer_socket (mode 0600) and serve the daemon
@@ -54,5 +58,7 @@ void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args);
 /* This host's checks, or with "peer" a peer's (daemon_doctor.c); peers ask it of each other. */
 void daemon_cmd_doctor(host_daemon *d, rpc_request *req, json_object *args);
 void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args);
+/* Empty this host: its VMs placed on peers and migrated, journalled (daemon/evacuation.h). */
+void daemon_cmd_evacuate(host_daemon *d, rpc_request *req, json_object *args);
 /* A string argument, or an invalid-argument reply naming it (then NULL is returned). */
 const char *daemon_arg_string(rpc_request *req, json_object *args, const char *key);

@@ -43,6 +43,7 @@ static const daemon_handler cli_handlers[_CONTROL_CMD_MAX] = {
 	[CONTROL_CMD_MIGRATE] = daemon_cmd_migrate,
 	[CONTROL_CMD_CANCEL] = daemon_cmd_cancel,
 	[CONTROL_CMD_DOCTOR] = daemon_cmd_doctor,
+	[CONTROL_CMD_EVACUATE] = daemon_cmd_evacuate,
 };
 
 /* The features this daemon offers: those its config allows. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/evacuation.h"
 #include "log.h"
 #include "migration/migration_job.h"
 #include "transport/peer_link.h"
@@ -163,6 +164,12 @@ int main(int argc, char **argv)
 				error ? error : strerror(-r));
 		return r == -ENOMEM ? EXIT_FAILURE : 2;
 	}
+	d.bandwidth = bandwidth_share_new(d.config->migration_bandwidth_cap_mibps,
+					  bandwidth_share_apply_backend, &d);
+	if (!d.bandwidth) {
+		log_error("Out of memory");
+		return EXIT_FAILURE;
+	}
 	r = vm_registry_load(&d);
 	if (r < 0)
 		log_warning_errno(r, "Failed to load the VM registry: %m");
@@ -176,6 +183,7 @@ int main(int argc, char **argv)
 	}
 	migration_source_recover(&d);
 	migration_dest_recover(&d);
+	evacuation_recover(&d);
 
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);

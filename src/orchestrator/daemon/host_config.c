@@ -349,7 +349,7 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 					     "qemu_binary", "accel", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
 					     "incoming_timeout_ms", "agent_timeout_ms", "system_root",
-					     "dedicated_cpus", "tls_dir", NULL };
+					     "dedicated_cpus", "migration_bandwidth_cap_mibps", "tls_dir", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *peer_sock = "/run/dmigrate/peer.sock",
 		   *state = "/var/lib/dmigrate",
@@ -403,6 +403,9 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	if (cfg_uint(r, root, "incoming_timeout_ms", "incoming_timeout_ms", false,
 		     INCOMING_TIMEOUT_MIN_MS, INCOMING_TIMEOUT_MAX_MS,
 		     &c->incoming_timeout_ms) == -EINVAL)
+		return -EINVAL;
+	if (cfg_uint(r, root, "migration_bandwidth_cap_mibps", "migration_bandwidth_cap_mibps", false,
+		     0, MIGRATION_BANDWIDTH_CAP_MAX_MIBPS, &c->migration_bandwidth_cap_mibps) == -EINVAL)
 		return -EINVAL;
 	c->agent_timeout_ms = AGENT_TIMEOUT_DEFAULT_MS;
 	if (cfg_uint(r, root, "agent_timeout_ms", "agent_timeout_ms", false, AGENT_TIMEOUT_MIN_MS,

@@ -76,6 +76,8 @@ typedef struct migration_settings {
 #define INCOMING_TIMEOUT_DEFAULT_MS (2 * 3600 * 1000ULL)
 #define INCOMING_TIMEOUT_MIN_MS 2000ULL
 #define INCOMING_TIMEOUT_MAX_MS (48 * 3600 * 1000ULL)
+/* The host-wide cap on what concurrent migrations send, in MiB/s (0: none). */
+#define MIGRATION_BANDWIDTH_CAP_MAX_MIBPS 1000000ULL
 #define AGENT_TIMEOUT_DEFAULT_MS 5000ULL
 #define AGENT_TIMEOUT_MIN_MS 100ULL
 #define AGENT_TIMEOUT_MAX_MS 60000ULL
@@ -102,6 +104,8 @@ typedef struct host_config {
 	peer_config *peers;
 	size_t n_peers;
 	migration_settings migration;
+	/* What this host's migrations send together, shared fairly (migration/bandwidth_share.h). */
+	uint64_t migration_bandwidth_cap_mibps;
 	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
 	uint64_t incoming_timeout_ms; /* an incoming VM not switched over by then is removed */
 	uint64_t agent_timeout_ms;    /* the bound of one guest agent request */

@@ -480,6 +480,23 @@ static int lv_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
 	return call_start(c, cb, userdata);
 }
 
+static int run_set_bandwidth(virt_call *c)
+{
+	/* libvirt's migration bandwidth is in MiB/s, as the share is. */
+	if (virDomainMigrateSetMaxSpeed(c->dom, c->settings.max_bandwidth_mibps, 0) < 0)
+		return fail(c, -EIO, "libvirt could not change the migration's bandwidth");
+	return 0;
+}
+
+static int lv_migrate_set_bandwidth(vm *v, uint64_t mibps, vm_backend_cb cb, void *userdata)
+{
+	virt_call *c = call_new(v, run_set_bandwidth);
+
+	if (c)
+		c->settings.max_bandwidth_mibps = mibps;
+	return call_start(c, cb, userdata);
+}
+
 static int run_abort(virt_call *c)
 {
 	if (virDomainAbortJob(c->dom) < 0) {
@@ -572,6 +589,7 @@ const vm_backend vm_backend_libvirt = {
 	.vf_plug = lv_vf_plug,
 	.migrate_start = lv_migrate_start,
 	.migrate_query = lv_migrate_query,
+	.migrate_set_bandwidth = lv_migrate_set_bandwidth,
 	.migrate_cancel = lv_migrate_cancel,
 	.resume = lv_resume,
 	.incoming_start = lv_incoming_start,

@@ -27,6 +27,7 @@
 #include "host/qemu_argv.h"
 #include "migration/vf_activate.h"
 #include "migration/vm_backend.h"
+#include "host/capacity.h"
 #include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
 
@@ -908,6 +909,7 @@ static bool dest_fault_no_free_vf(host_daemon *d, json_object *args)
 static void dest_check(host_daemon *d, rpc_request *req, json_object *args, const char *name)
 {
 	json_object *result;
+	uint64_t mib;
 	vm_spec *spec;
 
 	if (vm_find(d, name)) {
@@ -944,6 +946,12 @@ static void dest_check(host_daemon *d, rpc_request *req, json_object *args, cons
 		return;
 	}
 	json_object_object_add(result, "free_vfs", json_object_new_uint64(vf_pool_count_free(d->pool)));
+	/* For an evacuation's placement: what else this host can take. */
+	if (host_memory_available_mib(&(sysfs){ .root = d->config->system_root }, &mib) == 0)
+		json_object_object_add(result, "memory_available_mib",
+				       json_object_new_uint64(mib < INT32_MAX ? mib : INT32_MAX));
+	json_object_object_add(result, "dedicated_cpus_free",
+			       json_object_new_uint64(host_dedicated_cpus_free(d)));
 	rpc_request_reply(req, result);
 }
 

@@ -34,6 +34,9 @@ int migration_source_recover(host_daemon *d);
  */
 int migration_source_cancel(vm *v, const char **why);
 
+/* The phase v's source job is in ("migrate"), or NULL when none runs. */
+const char *migration_source_phase(const vm *v);
+
 /* The destination's peer-* commands. */
 void migration_dest_handle(host_daemon *d, rpc_request *req, const char *cmd, json_object *args);
 /* Finish or undo the destination jobs a previous daemon left in its journal. */

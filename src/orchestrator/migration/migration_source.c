@@ -19,6 +19,8 @@
 
 #include "control_protocol.h"
 #include "log.h"
+#include "daemon/evacuation.h"
+#include "migration/bandwidth_share.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
@@ -162,6 +164,7 @@ static void job_close_timer_cb(uv_handle_t *h)
 
 static void job_free(migration_job *j)
 {
+	bandwidth_share_leave(j->d->bandwidth, j->vm_name);
 	if (j->v)
 		j->v->job = NULL;
 	peer_link_give_back(j->d, j->peer, j->link);
@@ -275,6 +278,7 @@ static void job_finish(migration_job *j)
 	else
 		migration_journal_remove(j->d, j->vm_name);
 	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, outcome);
+	evacuation_job_ended(j->d, j->vm_name, result);
 	if (j->req)
 		rpc_request_reply(j->req, result);
 	else
@@ -1116,11 +1120,16 @@ static void migrate_on_started(int error, json_object *ret, const char *desc, vo
 
 static int migrate_run(migration_job *j)
 {
+	migration_settings s = j->settings;
+
 	if (j->step > 0)
 		return 1;
 	j->settings.tls_hostname = j->d->config->tls_dir ? j->to : NULL;
-	return job_backend_call(j, migrate_start, j->peer, j->uri, &j->settings, migrate_on_started,
-				j);
+	s = j->settings;
+	/* Its part of the host's cap, shared with the other copies running now (0: none). */
+	s.max_bandwidth_mibps = bandwidth_share_join(j->d->bandwidth, j->vm_name,
+						     j->settings.max_bandwidth_mibps);
+	return job_backend_call(j, migrate_start, j->peer, j->uri, &s, migrate_on_started, j);
 }
 
 /* Called while (re)starting a job whose migration QEMU may still be running. */
@@ -1429,6 +1438,8 @@ static void job_run_phase(migration_job *j)
 	j->phase_t0 = now_ms();
 	j->retry_until = 0;
 	j->dest_skipped = false;
+	if (j->phase != PHASE_MIGRATE)
+		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "started", NULL);
 	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
@@ -1451,6 +1462,8 @@ static void job_undo_phase(migration_job *j)
 	j->step = 0;
 	j->phase_t0 = now_ms();
 	j->retry_until = 0;
+	if (j->phase != PHASE_MIGRATE)
+		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "undoing", NULL);
 	job_step(j);
@@ -1567,6 +1580,11 @@ void migration_job_vm_exited(struct migration_job *j)
 	}
 }
 
+const char *migration_source_phase(const vm *v)
+{
+	return v->job && v->job->phase >= 0 ? migration_phase_name(v->job->phase) : NULL;
+}
+
 int migration_source_cancel(vm *v, const char **why)
 {
 	migration_job *j = v->job;
@@ -1644,13 +1662,15 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 
 	r = job_new(v->daemon, v, v->name, to, &j);
 	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
-					strerror(-r));
+		if (req) /* an evacuation's job has none: it hears the error */
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
+						strerror(-r));
 		return r;
 	}
 	r = migration_settings_override(&j->settings, settings, &error);
 	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error);
+		if (req)
+			rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error);
 		job_free(j);
 		return r;
 	}

@@ -50,6 +50,9 @@ typedef struct vm_backend {
 	 * "error-desc", "downtime", "total-time", "setup-time", "expected-downtime", and "ram" with
 	 * "transferred", "remaining", "total", "dirty-pages-rate", "mbps", "dirty-sync-count"). */
 	int (*migrate_query)(vm *v, vm_backend_cb cb, void *userdata);
+	/* Change a running copy's bandwidth limit, in MiB/s (the host's cap shared anew between
+	 * the copies: bandwidth_share.h). */
+	int (*migrate_set_bandwidth)(vm *v, uint64_t mibps, vm_backend_cb cb, void *userdata);
 	/* Cancel the copy; the source goes on running (or paused, see resume). */
 	int (*migrate_cancel)(vm *v, vm_backend_cb cb, void *userdata);
 	/* Let a paused VM run. */

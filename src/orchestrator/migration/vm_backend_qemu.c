@@ -236,6 +236,15 @@ static int qemu_migrate_start(vm *v, const peer_config *peer, const char *uri,
 	return qemu_op_start(op, ok);
 }
 
+static int qemu_migrate_set_bandwidth(vm *v, uint64_t mibps, vm_backend_cb cb, void *userdata)
+{
+	json_object *args = json_object_new_object();
+
+	if (args)
+		json_object_object_add(args, "max-bandwidth", json_object_new_uint64(mibps << 20));
+	return qemu_one(v, "migrate-set-parameters", args, cb, userdata);
+}
+
 static int qemu_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
 {
 	return qemu_one(v, "query-migrate", NULL, cb, userdata);
@@ -294,6 +303,7 @@ const vm_backend vm_backend_qemu = {
 	.vf_plug = qemu_vf_plug,
 	.migrate_start = qemu_migrate_start,
 	.migrate_query = qemu_migrate_query,
+	.migrate_set_bandwidth = qemu_migrate_set_bandwidth,
 	.migrate_cancel = qemu_migrate_cancel,
 	.resume = qemu_resume,
 	.incoming_start = qemu_incoming_start,

@@ -71,6 +71,10 @@ int peer_reply_check(json_object *ret, peer_check_reply *out, char *errbuf, size
 	if (r < 0)
 		return r;
 	out->free_vfs = (unsigned)json_object_get_int64(member(ret, "free_vfs"));
+	out->memory_available_mib = member(ret, "memory_available_mib") ?
+		json_object_get_int64(member(ret, "memory_available_mib")) : -1;
+	out->dedicated_cpus_free = member(ret, "dedicated_cpus_free") ?
+		json_object_get_int64(member(ret, "dedicated_cpus_free")) : -1;
 	return 0;
 }
 

@@ -33,6 +33,8 @@ int peer_reply_hello(json_object *ret, const char *expected_host, peer_hello *ou
 
 typedef struct peer_check_reply {
 	unsigned free_vfs;
+	int64_t memory_available_mib; /* -1: not said (an older peer) */
+	int64_t dedicated_cpus_free;  /* -1: not said */
 } peer_check_reply;
 int peer_reply_check(json_object *ret, peer_check_reply *out, char *errbuf, size_t errlen);
 

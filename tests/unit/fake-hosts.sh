@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Sourced by the unit tests that run real dmigrated on fake-qemu, no root and no QEMU: hosts in a
+# temporary directory, each a daemon whose peers are linked locally (no SSH), torn down on exit.
+# The sourcing script sets dmigrated, fake_qemu and dmigrate (the binaries) first.
+#   host NAME SLOTS "PEER..." [EXTRA JSON MEMBERS,]   write NAME's config and start its daemon
+#   host_start NAME / host_kill NAME                 its daemon again, or SIGKILL
+#   dm NAME ARGS...                                  dmigrate against NAME's daemon
+#   vm_spec NAME                                     a VM spec file for fake-qemu
+#   wait_files FILE...                               until each exists (30 s)
+set -euo pipefail
+
+root=$(mktemp -d /tmp/dm-fakehosts.XXXXXX)
+declare -A host_pid=()
+fake_hosts_cleanup() {
+	local p
+	for p in "${host_pid[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	for p in "$root"/host*/vms/*/qemu.pid; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
+	done
+	if [ -n "${KEEP:-}" ]; then echo "kept $root"; else rm -rf "$root"; fi
+}
+trap fake_hosts_cleanup EXIT
+
+fail() {
+	local l
+	echo "FAIL: $*"
+	for l in "$root"/host*/dmigrated.log; do echo "== $l"; tail -40 "$l"; done
+	exit 1
+}
+
+dm() { local h=$1; shift; "$dmigrate" --socket "$root/$h/d.sock" "$@"; }
+
+host_start() {
+	local name=$1
+	FAKE_QEMU_COPY_MS=${FAKE_QEMU_COPY_MS:-1500} "$dmigrated" -c "$root/$name/config.json" \
+		>>"$root/$name/dmigrated.log" 2>&1 &
+	host_pid[$name]=$!
+	for _ in $(seq 100); do
+		dm "$name" list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "$name's dmigrated did not come up"
+}
+
+host_kill() {
+	kill -KILL "${host_pid[$1]}"
+	wait "${host_pid[$1]}" 2>/dev/null || true
+}
+
+host() {
+	local name=$1 slots=$2 peers=$3 extra=${4:-} p sep=
+	mkdir -p "$root/$name"
+	{
+		cat <<JSON
+{"name": "$name", "control_socket": "$root/$name/d.sock", "peer_socket": "$root/$name/p.sock",
+ "state_dir": "$root/$name/state", "run_dir": "$root/$name/vms", "qemu_binary": "$fake_qemu",
+ "migration_address": "127.0.0.1", "passthrough": {"type": "emulated", "slots": $slots},
+ "agent_timeout_ms": 1000, "incoming_timeout_ms": 20000, $extra
+ "migration": {"migrate_timeout_ms": 10000}, "peers": {
+JSON
+		for p in $peers; do
+			echo "$sep\"$p\": {\"address\": \"127.0.0.1\", \"peer_socket\": \"$root/$p/p.sock\", \"link\": \"local\"}"
+			sep=,
+		done
+		echo "}}"
+	} >"$root/$name/config.json"
+	host_start "$name"
+}
+
+vm_spec() {
+	local name=$1 n
+	n=$(printf '%02x' $(( $(cksum <<<"$name" | cut -d' ' -f1) % 200 + 16 )))
+	: >"$root/kernel"
+	cat >"$root/$name.json" <<JSON
+{"name": "$name", "memory_mib": 256, "vcpus": 1, "mac": "52:54:00:00:01:$n",
+ "passthrough": {"type": "emulated"}, "boot": {"kernel": "$root/kernel", "cmdline": "console=ttyS0"}}
+JSON
+	echo "$root/$name.json"
+}
+
+wait_files() {
+	local f n
+	for _ in $(seq 300); do
+		n=0
+		for f in "$@"; do [ -f "$f" ] && n=$((n + 1)); done
+		[ "$n" = $# ] && return 0
+		sleep 0.1
+	done
+	fail "still waiting for $* after 30 s"
+}
