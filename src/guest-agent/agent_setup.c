@@ -2,7 +2,7 @@
 /*
  * --setup-bond: zero guest configuration. On a guest that has a VF and a virtio NIC but no
  * bond, make an active-backup bond of the two and move the VF's addresses and routes to it.
- * The bond is created with the VF as its first slave so that it takes the VF's MAC: the
+ * The bond is created with the VF's MAC (and the VF as its first slave): the
  * network keeps seeing the address it knew. No primary is set: which slave is active is the
  * host's decision (bond-set-active), the kernel must not switch back by itself.
  *
@@ -110,7 +110,12 @@ static int nlerr(int r)
 	return r < 0 ? -EIO : 0;
 }
 
-static int bond_create(struct nl_sock *sk, const char *name)
+/*
+ * The bond is created with the VF's MAC already set: a bond created without one gets a random
+ * MAC first, and systemd-udevd's MACAddressPolicy=persistent (99-default.link) replaces a random
+ * MAC with one of its own, which the slaves would then take instead of the VM's.
+ */
+static int bond_create(struct nl_sock *sk, const char *name, struct nl_addr *mac)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -122,6 +127,8 @@ static int bond_create(struct nl_sock *sk, const char *name)
 	r = nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
 	if (r >= 0)
 		r = nla_put_string(msg, IFLA_IFNAME, name);
+	if (r >= 0 && mac)
+		r = nla_put_addr(msg, IFLA_ADDRESS, mac);
 	linkinfo = r >= 0 ? nla_nest_start(msg, IFLA_LINKINFO) : NULL;
 	if (linkinfo)
 		r = nla_put_string(msg, IFLA_INFO_KIND, "bond");
@@ -301,7 +308,7 @@ int agent_setup_bond(uv_loop_t *loop, agent_netlink *n, const char *name, agent_
 	_cleanup_(moved_done) moved addrs = {}, routes = {};
 	struct nl_sock *sk = agent_netlink_socket(n);
 	struct nl_cache *cache = NULL;
-	struct rtnl_link *bond_link = NULL;
+	struct rtnl_link *bond_link = NULL, *vf_link = NULL;
 	size_t moved_addrs = 0, moved_routes = 0;
 	char buf[INET6_ADDRSTRLEN + 8];
 	int vf, standby, bond, r;
@@ -329,7 +336,10 @@ int agent_setup_bond(uv_loop_t *loop, agent_netlink *n, const char *name, agent_
 		nl_cache_free(cache);
 	}
 
-	r = bond_create(sk, name);
+	if (rtnl_link_get_kernel(sk, vf, NULL, &vf_link) < 0)
+		return log_error_errno(-ENODEV, "Cannot read the VF's link: %m");
+	r = bond_create(sk, name, rtnl_link_get_addr(vf_link));
+	rtnl_link_put(vf_link);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create '%s' (is the bonding module there?): %m", name);
 	if (rtnl_link_get_kernel(sk, 0, name, &bond_link) < 0)

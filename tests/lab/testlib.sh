@@ -19,6 +19,8 @@ export DMIGRATE_LAB_DIR
 export DMIGRATE_LAB_PREFIX=t$$-${TEST_NAME:0:16}
 # The image is cached next to the build: every test boots the same one, built once.
 export DMIGRATE_LAB_IMAGE_DIR=${DMIGRATE_LAB_IMAGE_DIR:-$DMIGRATE_BUILD/lab-image}
+# So are the TLS certificates (made once by tls-certs).
+export DMIGRATE_LAB_TLS_CACHE=${DMIGRATE_LAB_TLS_CACHE:-$DMIGRATE_BUILD/lab-tls}
 LAB=$DMIGRATE_SOURCE/tests/lab/lab
 STATE=$DMIGRATE_LAB_DIR
 

@@ -10,8 +10,9 @@
  * guest whose links, bond and DID live in memory shared with this process: unplugging the VF
  * removes its link, plugging one adds a link whose carrier follows set_link. The child is the
  * guest's agent service: it can crash (SIGKILL) or stall on a drill's `fault` request, and is
- * restarted 100 ms after a crash, as systemd restarts it in the lab guest. While the VM does not
- * run here (incoming, paused) nothing passes the port, as with a real guest.
+ * restarted 2 s after a crash (AGENT_RESTART_MS), as systemd restarts it in the lab guest.
+ * While the VM does not run here (incoming, paused) nothing passes the port, as with a real
+ * guest.
  *
  * A migration is real TCP between two fake-qemus: the source copies for FAKE_QEMU_COPY_MS
  * (default 200), stops the guest, sends the guest's state and waits for the destination's

@@ -278,6 +278,48 @@ TEST(silence_times_out_then_resyncs)
 	peer_teardown(c);
 }
 
+/* A caller that asks again when its call times out, as the destination's did-on does. */
+static agent_client *c_retrying;
+
+static void on_reply_ask_again(agent_client *c, int error, json_object *ret, const char *code,
+			       const char *message, void *userdata)
+{
+	on_reply(c, error, ret, code, message, userdata);
+	if (error == -ETIMEDOUT)
+		ASSERT_OK(agent_client_call(c_retrying, "did-status", NULL, 5000, on_reply, NULL));
+}
+
+TEST(a_call_made_again_on_timeout_waits_for_the_resync)
+{
+	agent_client *c = peer_setup();
+	char line[128];
+	int64_t id;
+
+	c_retrying = c;
+	peer_handshake();
+	run_until(&seen.ready, 1);
+	ASSERT_OK(agent_client_call(c, "did-status", NULL, 50, on_reply_ask_again, NULL));
+	peer_expect("did-status", false);
+	run_until(&seen.replies, 1);
+	ASSERT_EQ(seen.error, -ETIMEDOUT);
+	/*
+	 * The sync comes first: had the call made again gone out before it, the agent's answer
+	 * would have come back during the sync and been dropped, the call would have timed out,
+	 * been made again before the next sync, and so on (a stalled agent held the destination's
+	 * did-on for its whole 65 s bound this way).
+	 */
+	peer_handshake();
+	run_until(&seen.ready, 2);
+	id = peer_expect("did-status", false);
+	snprintf(line, sizeof(line),
+		 "{\"id\":%lld,\"error\":{\"code\":\"unavailable\",\"message\":\"no\"}}\n",
+		 (long long)id);
+	peer_send(line);
+	run_until(&seen.replies, 2);
+	ASSERT_EQ(seen.error, -ENODEV);
+	peer_teardown(c);
+}
+
 TEST(unanswered_sync_is_retried)
 {
 	agent_client *c = peer_setup();
@@ -598,6 +640,7 @@ int main(void)
 {
 	RUN_TEST(against_the_agent);
 	RUN_TEST(silence_times_out_then_resyncs);
+	RUN_TEST(a_call_made_again_on_timeout_waits_for_the_resync);
 	RUN_TEST(unanswered_sync_is_retried);
 	RUN_TEST(incompatible_agent);
 	RUN_TEST(hangup_and_close);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/qemu_tls.h"
 #include "macro.h"
 #include "test.h"
 
@@ -628,6 +629,60 @@ TEST(sriov_pool_and_host_fields)
 	expect_invalid(SRIOV, "dedicated_cpus", "\"99999\"", "dedicated_cpus", "'99999'");
 }
 
+/* The migration stream's certificates: a directory QEMU is given on its command line. */
+TEST(tls_dir)
+{
+	char tls[128], file[192], value[256];
+	host_config *c = NULL;
+	char *error = NULL;
+	_cleanup_free_ char *text = NULL;
+
+	snprintf(tls, sizeof(tls), "%s/tls", dir);
+	ASSERT_OK(mkdir(tls, 0700));
+	snprintf(value, sizeof(value), "\"%s\"", tls);
+	/* Each file QEMU reads must be there: the error names the first that is not. */
+	for (size_t i = 0; qemu_tls_files[i]; i++) {
+		FILE *f;
+
+		snprintf(file, sizeof(file), "%s/%s", tls, qemu_tls_files[i]);
+		expect_invalid(MINIMAL, "tls_dir", value, "tls_dir", qemu_tls_files[i]);
+		f = fopen(file, "we");
+		ASSERT_TRUE(f != NULL);
+		fclose(f);
+	}
+	text = config_with(MINIMAL, "tls_dir", value);
+	ASSERT_OK(load(text, &c, &error));
+	ASSERT_STREQ(c->tls_dir, tls);
+	host_config_free(c);
+	/* Not configured: no TLS. */
+	ASSERT_OK(load(MINIMAL, &c, &error));
+	ASSERT_TRUE(c->tls_dir == NULL);
+	host_config_free(c);
+
+	/* A comma would end QEMU's dir= option and let the value add options of its own. */
+	expect_invalid(MINIMAL, "tls_dir", "\"/etc/dmigrate/tls,endpoint=client\"", "tls_dir",
+		       "comma");
+	expect_invalid(MINIMAL, "tls_dir", "\"/etc/dmigrate/tls\\nx\"", "tls_dir", "control");
+	expect_invalid(MINIMAL, "tls_dir", "\"etc/dmigrate/tls\"", "tls_dir", "absolute");
+	expect_invalid(MINIMAL, "tls_dir", "\"/nonexistent/tls\"", "tls_dir",
+		       "No such file or directory");
+	snprintf(value, sizeof(value), "\"%s/ca-cert.pem\"", tls);
+	expect_invalid(MINIMAL, "tls_dir", value, "tls_dir", "not a directory");
+	expect_invalid(MINIMAL, "tls_dir", "42", "tls_dir", "string");
+	snprintf(file, sizeof(file), "%s/server-key.pem", tls);
+	ASSERT_OK(unlink(file));
+	ASSERT_OK(mkdir(file, 0700));
+	snprintf(value, sizeof(value), "\"%s\"", tls);
+	expect_invalid(MINIMAL, "tls_dir", value, "tls_dir",
+		       "server-key.pem\" is not a regular file");
+	ASSERT_OK(rmdir(file));
+	for (size_t i = 0; qemu_tls_files[i]; i++) {
+		snprintf(file, sizeof(file), "%s/%s", tls, qemu_tls_files[i]);
+		(void)unlink(file);
+	}
+	ASSERT_OK(rmdir(tls));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -638,6 +693,7 @@ int main(int argc, char **argv)
 
 	RUN_TEST(full_config);
 	RUN_TEST(defaults);
+	RUN_TEST(tls_dir);
 	RUN_TEST(wrong_types_and_missing_fields);
 	RUN_TEST(accel);
 	RUN_TEST(port_out_of_range);

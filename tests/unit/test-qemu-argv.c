@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "host/kvm_probe.h"
 #include "host/qemu_argv.h"
+#include "host/qemu_tls.h"
 #include "test.h"
 
 static vm_spec *spec_new(const char *json)
@@ -101,6 +102,32 @@ TEST(no_vf_incoming)
 	ASSERT_TRUE(!argv_contains(argv, "vf0"));
 	ASSERT_TRUE(!argv_contains(argv, "vfnet0"));
 	ASSERT_TRUE(argv_find(argv, "-device", "virtio-net-pci,id=standby0") != NULL);
+}
+
+/* Both ends' credentials on every QEMU, and an incoming one listens with the server's. */
+TEST(tls_objects)
+{
+	_cleanup_vm_spec_ vm_spec *s = spec_new(EMULATED);
+	_cleanup_argv_ char **argv = NULL, **incoming = NULL;
+
+	ASSERT_OK(qemu_argv_build(s, "/run/vm1", 0, &argv));
+	ASSERT_TRUE(!argv_contains(argv, "tls-creds"));
+	ASSERT_OK(qemu_argv_add_tls(&argv, "/etc/dmigrate/tls", 0));
+	ASSERT_STREQ(argv_find(argv, "-object", "tls-creds-x509,id=" QEMU_TLS_SERVER_ID),
+		     "tls-creds-x509,id=dmigrate-tls-server,endpoint=server,dir=/etc/dmigrate/tls,"
+		     "verify-peer=on");
+	ASSERT_STREQ(argv_find(argv, "-object", "tls-creds-x509,id=" QEMU_TLS_CLIENT_ID),
+		     "tls-creds-x509,id=dmigrate-tls-client,endpoint=client,dir=/etc/dmigrate/tls,"
+		     "verify-peer=on");
+	ASSERT_TRUE(argv_find(argv, "-global", "migration.") == NULL);
+	ASSERT_STREQ(argv[0], "qemu-system-x86_64");
+
+	ASSERT_OK(qemu_argv_build(s, "/run/vm1", QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, &incoming));
+	ASSERT_OK(qemu_argv_add_tls(&incoming, "/etc/dmigrate/tls",
+				    QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING));
+	ASSERT_STREQ(argv_find(incoming, "-global", "migration."),
+		     "migration.tls-creds=" QEMU_TLS_SERVER_ID);
+	ASSERT_STREQ(argv_find(incoming, "-incoming", ""), "defer");
 }
 
 TEST(vfio_disk_and_escaping)
@@ -232,6 +259,7 @@ int main(void)
 {
 	RUN_TEST(emulated_full);
 	RUN_TEST(no_vf_incoming);
+	RUN_TEST(tls_objects);
 	RUN_TEST(vfio_disk_and_escaping);
 	RUN_TEST(cmdline_without_address);
 	RUN_TEST(accel_kvm_and_tcg);

@@ -10,6 +10,7 @@
 
 #include "daemon/config_reader.h"
 #include "host/cpu_list.h"
+#include "host/qemu_tls.h"
 #include "control_protocol.h"
 #include "macro.h"
 
@@ -348,14 +349,15 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 					     "qemu_binary", "accel", "migration_address", "passthrough",
 					     "ssh", "peers", "migration", "fault_injection",
 					     "incoming_timeout_ms", "agent_timeout_ms", "system_root",
-					     "dedicated_cpus", NULL };
+					     "dedicated_cpus", "tls_dir", NULL };
 	static const char *const ssh_known[] = { "user", "identity_file", "known_hosts_file", NULL };
 	const char *name, *sock = "/run/dmigrate/dmigrated.sock", *peer_sock = "/run/dmigrate/peer.sock",
 		   *state = "/var/lib/dmigrate",
 			  *run = "/run/dmigrate/vms", *qemu = "qemu-system-x86_64", *maddr,
 			  *accel = "auto";
 	const char *user = "root", *identity = "/etc/dmigrate/id_ed25519",
-		   *known_hosts = "/etc/dmigrate/known_hosts", *sysroot = "/", *dedicated = NULL;
+		   *known_hosts = "/etc/dmigrate/known_hosts", *sysroot = "/", *dedicated = NULL,
+		   *tls_dir = NULL;
 	json_object *ssh, *mig;
 	int e;
 
@@ -378,8 +380,18 @@ static int host_config_parse(cfg_reader *r, json_object *root, host_config *c)
 	    cfg_bool(r, root, "fault_injection", "fault_injection", false, &c->fault_injection) ==
 		    -EINVAL ||
 	    cfg_string(r, root, "system_root", "system_root", false, &sysroot) == -EINVAL ||
-	    cfg_string(r, root, "dedicated_cpus", "dedicated_cpus", false, &dedicated) == -EINVAL)
+	    cfg_string(r, root, "dedicated_cpus", "dedicated_cpus", false, &dedicated) == -EINVAL ||
+	    cfg_string(r, root, "tls_dir", "tls_dir", false, &tls_dir) == -EINVAL)
 		return -EINVAL;
+	if (tls_dir) {
+		char why[QEMU_TLS_DIR_MAX + 256];
+
+		if (qemu_tls_dir_check(tls_dir, why, sizeof(why)) < 0)
+			return cfg_fail(r, "tls_dir", "%s", why);
+		c->tls_dir = strdup(tls_dir);
+		if (!c->tls_dir)
+			return -ENOMEM;
+	}
 	CPU_ZERO(&c->dedicated_cpus);
 	if (dedicated) {
 		char why[160];
@@ -506,6 +518,7 @@ host_config *host_config_free(host_config *c)
 	free(c->ssh_user);
 	free(c->ssh_identity_file);
 	free(c->ssh_known_hosts_file);
+	free(c->tls_dir);
 	free(c->system_root);
 	free(c->sriov.pf);
 	free(c);

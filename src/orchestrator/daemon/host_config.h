@@ -61,6 +61,12 @@ typedef struct migration_settings {
 	bool xbzrle;
 	/* The `migrate` phase's bound: past it the copy is cancelled and the job undone. */
 	uint64_t migrate_timeout_ms;
+	/*
+	 * Not a setting: the source sets it for one migration, from tls_dir. The name the
+	 * destination's TLS certificate must hold (the peer's, as the config names it); NULL: the
+	 * stream goes without TLS (docs/tls.md).
+	 */
+	const char *tls_hostname;
 } migration_settings;
 
 #define MIGRATE_TIMEOUT_DEFAULT_MS (30 * 60 * 1000ULL)
@@ -99,6 +105,7 @@ typedef struct host_config {
 	bool fault_injection; /* obey the `fault` of a migrate request (drills, never production) */
 	uint64_t incoming_timeout_ms; /* an incoming VM not switched over by then is removed */
 	uint64_t agent_timeout_ms;    /* the bound of one guest agent request */
+	char *tls_dir; /* the migration stream's TLS certificates (host/qemu_tls.h); NULL: no TLS */
 } host_config;
 
 /* On failure *ret_error (malloc()ed) names the file and the field. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "host/qemu_tls.h"
 #include "macro.h"
 
 typedef struct argv_builder {
@@ -349,6 +350,30 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	}
 	*ret_argv = b.v;
 	return 0;
+}
+
+int qemu_argv_add_tls(char ***argv, const char *tls_dir, unsigned flags)
+{
+	argv_builder b = { .v = *argv };
+	static const char *const endpoints[][2] = { { QEMU_TLS_SERVER_ID, "server" },
+						    { QEMU_TLS_CLIENT_ID, "client" } };
+
+	while (b.v[b.n])
+		b.n++;
+	b.cap = b.n + 1;
+	/* Both: a QEMU that came in with the server's may leave one day with the client's. */
+	for (size_t i = 0; i < ELEMENTSOF(endpoints); i++)
+		argv_push_props(&b, "-object", "qom-type",
+				qemu_props_new("qom-type", "tls-creds-x509", "id", endpoints[i][0],
+					       "endpoint", endpoints[i][1], "dir", tls_dir,
+					       "verify-peer", "on", NULL));
+	/* Before any QMP: the incoming stream is taken over TLS only, from a client of our CA. */
+	if (flags & QEMU_ARGV_INCOMING) {
+		argv_push(&b, "-global");
+		argv_push(&b, "migration.tls-creds=" QEMU_TLS_SERVER_ID);
+	}
+	*argv = b.v;
+	return b.r;
 }
 
 char **qemu_argv_free(char **argv)

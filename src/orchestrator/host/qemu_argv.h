@@ -46,6 +46,13 @@ typedef enum qemu_argv_flags {
  * -ENAMETOOLONG if a socket path in it would not fit a Unix socket address.
  */
 int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, char ***ret_argv);
+/*
+ * With TLS certificates in tls_dir (host/qemu_tls.h, checked by the caller), add the server's and
+ * the client's tls-creds-x509 objects to an argv from qemu_argv_build(); with QEMU_ARGV_INCOMING
+ * in flags, the incoming stream is taken with the server's. On failure *argv stays the caller's
+ * to free.
+ */
+int qemu_argv_add_tls(char ***argv, const char *tls_dir, unsigned flags);
 char **qemu_argv_free(char **argv);
 static inline void qemu_argv_freep(char ***argv)
 {

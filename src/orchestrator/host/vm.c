@@ -341,6 +341,8 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	    QEMU_ACCEL_KVM)
 		flags |= QEMU_ARGV_KVM;
 	r = qemu_argv_build(v->spec, v->run_dir, flags, &argv);
+	if (r >= 0 && v->daemon->config->tls_dir)
+		r = qemu_argv_add_tls(&argv, v->daemon->config->tls_dir, flags);
 	if (r < 0)
 		return r;
 	while (argv[n])

@@ -67,6 +67,10 @@ int virt_migrate_params(const virt_migrate_args *a, virTypedParameterPtr *params
 
 	if (!a->dest_xml || !a->stream_uri || !s)
 		return -EINVAL;
+	/* virTypedParamsAdd*() reset libvirt's per-thread error first: without virInitialize()
+	 * (done implicitly only by virConnectOpen) that frees an uninitialized pointer. */
+	if (virInitialize() < 0)
+		return -ENOMEM;
 	f = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PAUSED;
 	if (a->persist_xml)
 		f |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;

@@ -378,10 +378,12 @@ static int run_migrate(virt_call *c)
 		log_warning("cannot set the migration's downtime limit: %s",
 			    virt_last_error(why, sizeof(why)));
 	r = virDomainMigrateToURI3(c->dom, c->dconnuri, params, (unsigned int)n, c->flags);
+	if (r < 0)
+		fail(c, -EIO, "libvirt's migration failed");
 	virTypedParamsFree(params, n);
 	if (r < 0) {
+		/* libvirt's words were taken first: its next API call resets them. */
 		c->ret = virt_job_stats_to_json(VIR_DOMAIN_JOB_FAILED, NULL, 0);
-		fail(c, -EIO, "libvirt's migration failed");
 		if (c->ret)
 			json_object_object_add(c->ret, "error-desc",
 					       json_object_new_string(c->message));

@@ -1118,6 +1118,7 @@ static int migrate_run(migration_job *j)
 {
 	if (j->step > 0)
 		return 1;
+	j->settings.tls_hostname = j->d->config->tls_dir ? j->to : NULL;
 	return job_backend_call(j, migrate_start, j->peer, j->uri, &j->settings, migrate_on_started,
 				j);
 }

@@ -13,6 +13,7 @@
 #include "migration/migration_job.h"
 #include "migration/vm_backend.h"
 #include "host/qemu_argv.h"
+#include "host/qemu_tls.h"
 
 #define QMP_TIMEOUT_MS 10000
 #define UNLIMITED_BANDWIDTH_MIBPS 100000ULL
@@ -216,6 +217,17 @@ static int qemu_migrate_start(vm *v, const peer_config *peer, const char *uri,
 		if (s->multifd_channels)
 			json_object_object_add(params, "multifd-channels",
 					       json_object_new_uint64(s->multifd_channels));
+		/*
+		 * The destination's certificate must come from our CA and name the peer. Without
+		 * TLS, none: a QEMU that came in over TLS holds the server's credentials as its
+		 * migration's (qemu_argv_add_tls()), useless for leaving.
+		 */
+		json_object_object_add(params, "tls-creds",
+				       json_object_new_string(s->tls_hostname ? QEMU_TLS_CLIENT_ID :
+										""));
+		if (s->tls_hostname)
+			json_object_object_add(params, "tls-hostname",
+					       json_object_new_string(s->tls_hostname));
 	}
 	ok = qemu_op_add(op, "migrate-set-parameters", params, QMP_TIMEOUT_MS, DUP_FAILS, true) &&
 	     ok;

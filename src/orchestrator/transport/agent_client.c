@@ -239,12 +239,19 @@ static void client_hello_start(agent_client *c)
 
 static void client_queue_flush(agent_client *c)
 {
+	uint64_t now = uv_now(c->loop);
+
 	for (agent_call *call = c->calls; call; call = call->next) {
-		char *line = TAKE_PTR(call->line);
+		char *line;
 		int r;
 
-		if (!line)
+		/*
+		 * Past its deadline already (the handshake ended in the same turn): it times out
+		 * unsent; sent, its timeout would look like an unanswered request and resync again.
+		 */
+		if (!call->line || call->deadline <= now)
 			continue;
+		line = TAKE_PTR(call->line);
 		r = client_write(c, line, call->len);
 		if (r < 0) {
 			client_disconnect(c, r);
@@ -402,8 +409,21 @@ static void client_timer_fire(uv_timer_t *t)
 {
 	agent_client *c = t->data;
 	uint64_t now = uv_now(c->loop);
-	bool resync = false;
 
+	/*
+	 * A request that went out unanswered: the stream can no longer be trusted. The sync goes
+	 * out before the callbacks run: a call that one of them makes again then waits for the
+	 * handshake. Written first, its answer would arrive while we sync and be thrown away, it
+	 * would time out in turn, and every retry would do the same for as long as they go on.
+	 */
+	if (c->state == AGENT_CLIENT_READY)
+		for (agent_call *call = c->calls; call; call = call->next)
+			if (call->deadline <= now && !call->line) {
+				client_sync_start(c);
+				if (c->state == AGENT_CLIENT_DISCONNECTED)
+					return;
+				break;
+			}
 	for (;;) {
 		agent_call **p, *call = NULL;
 
@@ -416,9 +436,6 @@ static void client_timer_fire(uv_timer_t *t)
 			}
 		if (!call)
 			break;
-		/* A request that went out unanswered: the stream can no longer be trusted. */
-		if (!call->line)
-			resync = true;
 		call->cb(c, -ETIMEDOUT, NULL, NULL, NULL, call->userdata);
 		call_free(call);
 		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
@@ -428,8 +445,7 @@ static void client_timer_fire(uv_timer_t *t)
 		log_debug("agent client: no answer to %s, syncing again",
 			  c->state == AGENT_CLIENT_SYNCING ? "sync" : "hello");
 		client_sync_start(c);
-	} else if (resync && c->state == AGENT_CLIENT_READY)
-		client_sync_start(c);
+	}
 	client_timer_update(c);
 }
 
