@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ struct peer_link {
 	char *message;
 	rpc_conn *conn;
 	peer_keep *keep; /* set while it is the peer's kept link, idle or lent to a migration */
+	struct stat known_hosts; /* the file the peer's host key was checked against, as it was */
 };
 
 /*
@@ -243,6 +245,8 @@ int peer_link_open(host_daemon *d, const peer_config *peer, peer_link_cb cb, voi
 		.connect_timeout_ms = 10000,
 	};
 	l->local = peer->local;
+	if (!l->local && stat(l->opts.known_hosts_file, &l->known_hosts) < 0)
+		memset(&l->known_hosts, 0, sizeof(l->known_hosts));
 	l->work.data = l;
 	r = uv_queue_work(d->loop, &l->work, peer_link_work, peer_link_after_work);
 	if (r < 0) {
@@ -381,6 +385,22 @@ void peer_links_keep(host_daemon *d)
 	}
 }
 
+/* Whether known_hosts is not the file l's host key was checked against (rewritten, replaced,
+ * removed). */
+static bool known_hosts_changed(const peer_link *l)
+{
+	struct stat st;
+
+	if (stat(l->opts.known_hosts_file, &st) < 0)
+		return true;
+	return st.st_dev != l->known_hosts.st_dev || st.st_ino != l->known_hosts.st_ino ||
+	       st.st_size != l->known_hosts.st_size ||
+	       st.st_mtim.tv_sec != l->known_hosts.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != l->known_hosts.st_mtim.tv_nsec ||
+	       st.st_ctim.tv_sec != l->known_hosts.st_ctim.tv_sec ||
+	       st.st_ctim.tv_nsec != l->known_hosts.st_ctim.tv_nsec;
+}
+
 peer_link *peer_link_take(host_daemon *d, const peer_config *peer)
 {
 	peer_keep *k = peer_keep_find(d, peer);
@@ -389,6 +409,16 @@ peer_link *peer_link_take(host_daemon *d, const peer_config *peer)
 	if (!k || !k->idle || !peer_link_conn(k->idle))
 		return NULL;
 	l = TAKE_PTR(k->idle);
+	if (!l->local && known_hosts_changed(l)) {
+		/* An operator who edits known_hosts (a host re-keyed, or one no longer trusted)
+		 * expects the next migration to be checked against it, not against the file as it
+		 * was when this link opened: the migration opens its own link. */
+		log_info("%s changed since the link to peer %s was opened: opening a new one",
+			 l->opts.known_hosts_file, peer->name);
+		l->keep = NULL;
+		peer_link_close(l);
+		return NULL;
+	}
 	return l;
 }
 
