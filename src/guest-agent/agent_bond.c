@@ -10,8 +10,11 @@
 
 #define ENSLAVE_TIMEOUT_DEFAULT_MS 10000
 #define ANNOUNCE_INTERVAL_MS 100
+/* How often a VF that udev has not finished with is looked at again (no event tells). */
+#define UDEV_POLL_MS 20
 
 typedef enum bond_wait_kind {
+	BOND_WAIT_UDEV,     /* bond-enslave-vf: until udev is done with ifindex, then enslave it */
 	BOND_WAIT_CARRIER,  /* bond-enslave-vf: until ifindex has carrier */
 	BOND_WAIT_ANNOUNCE, /* announce: the next round */
 } bond_wait_kind;
@@ -21,6 +24,7 @@ typedef struct bond_wait {
 	bond_wait_kind kind;
 	agent_job *job;
 	uint64_t started, deadline; /* uv_now() ms */
+	uint64_t timeout_ms;        /* bond-enslave-vf: the whole wait, from started */
 	int bond, ifindex;
 	unsigned rounds_left, arp, na;
 } bond_wait;
@@ -292,18 +296,73 @@ static void enslave_finish(agent_bond *b, bond_wait *w, const snapshot *s, bool 
 	wait_remove(b, w);
 }
 
+/* Enslave the VF the wait is for (unless it is in the bond already), then wait for its carrier. */
+static void enslave_start(agent_bond *b, bond_wait *w, const snapshot *s)
+{
+	_cleanup_(snapshot_done) snapshot after = {};
+	const agent_link *bond = link_by_index(s, w->bond), *vf = link_by_index(s, w->ifindex), *now;
+	int r;
+
+	w->kind = BOND_WAIT_CARRIER;
+	w->deadline = w->started + w->timeout_ms;
+	bond_timer_update(b);
+	if (!bond || !vf) {
+		agent_job_fail(w->job, AGENT_ERROR_NOT_FOUND, "The VF or the bond went away while waiting for udev");
+		return wait_remove(b, w);
+	}
+	if (vf->master != 0 && vf->master != bond->ifindex) {
+		agent_job_fail(w->job, AGENT_ERROR_FAILED, "'%s' is already enslaved elsewhere", vf->ifname);
+		return wait_remove(b, w);
+	}
+	if (vf->master == 0) {
+		r = b->ops->slave_add(b->ctx, bond->ifindex, vf->ifindex);
+		if (r < 0) {
+			agent_job_fail_errno(w->job, r, "Failed to enslave '%s' to '%s': %s", vf->ifname,
+					     bond->ifname, strerror(-r));
+			return wait_remove(b, w);
+		}
+	}
+	r = b->ops->links_get(b->ctx, &after.links, &after.n);
+	if (r < 0) {
+		agent_job_fail_errno(w->job, r, "Failed to read the links: %s", strerror(-r));
+		return wait_remove(b, w);
+	}
+	now = link_by_index(&after, vf->ifindex);
+	if (!now || now->carrier || w->timeout_ms == 0)
+		enslave_finish(b, w, &after, now && now->carrier);
+}
+
+/* A poll of a VF udev has not finished with: enslave it once udev is done or half the wait is up. */
+static void udev_wait_poll(agent_bond *b, bond_wait *w)
+{
+	_cleanup_(snapshot_done) snapshot s = {};
+	const agent_link *vf;
+	uint64_t now = uv_now(b->loop);
+
+	if (b->ops->links_get(b->ctx, &s.links, &s.n) < 0)
+		s.n = 0;
+	vf = link_by_index(&s, w->ifindex);
+	if (vf && vf->udev_pending && now < w->started + w->timeout_ms / 2) {
+		w->deadline = now + UDEV_POLL_MS;
+		return;
+	}
+	if (vf && vf->udev_pending)
+		log_warning("udev has not finished with '%s' after %llu ms: enslaving it as it is", vf->ifname,
+			    (unsigned long long)(now - w->started));
+	enslave_start(b, w, &s);
+}
+
 static void bond_enslave_vf(agent_bond *b, agent_job *j)
 {
-	_cleanup_(snapshot_done) snapshot s = {}, after = {};
+	_cleanup_(snapshot_done) snapshot s = {};
 	json_object *args = agent_job_args(j);
 	const char *ifname = agent_args_get_string(args, "ifname", NULL);
 	int64_t timeout_ms = agent_args_get_int(args, "timeout-ms", ENSLAVE_TIMEOUT_DEFAULT_MS);
-	const agent_link *bond, *vf = NULL, *now;
+	const agent_link *bond, *vf = NULL;
 	bond_wait *w;
-	int r;
 
 	for (bond_wait *x = b->waits; x; x = x->next)
-		if (x->kind == BOND_WAIT_CARRIER)
+		if (x->kind == BOND_WAIT_UDEV || x->kind == BOND_WAIT_CARRIER)
 			return agent_job_fail(j, AGENT_ERROR_BUSY, "Another bond-enslave-vf is still waiting");
 	if (bond_lookup(b, j, &s, &bond) < 0)
 		return;
@@ -338,21 +397,20 @@ static void bond_enslave_vf(agent_bond *b, agent_job *j)
 		return agent_job_fail(j, AGENT_ERROR_NOT_FOUND, "No VF outside a bond: was one plugged in?");
 	if (vf->master != 0 && vf->master != bond->ifindex)
 		return agent_job_fail(j, AGENT_ERROR_FAILED, "'%s' is already enslaved elsewhere", vf->ifname);
-	if (vf->master == 0) {
-		r = b->ops->slave_add(b->ctx, bond->ifindex, vf->ifindex);
-		if (r < 0)
-			return agent_job_fail_errno(j, r, "Failed to enslave '%s' to '%s': %s", vf->ifname,
-						    bond->ifname, strerror(-r));
-	}
-	r = b->ops->links_get(b->ctx, &after.links, &after.n);
-	if (r < 0)
-		return agent_job_fail_errno(j, r, "Failed to read the links: %s", strerror(-r));
-	now = link_by_index(&after, vf->ifindex);
 	w = bond_wait_add(b, j, BOND_WAIT_CARRIER, bond->ifindex, vf->ifindex, (uint64_t)timeout_ms);
 	if (!w)
 		return;
-	if (!now || now->carrier || timeout_ms == 0)
-		enslave_finish(b, w, &after, now && now->carrier);
+	w->timeout_ms = (uint64_t)timeout_ms;
+	/*
+	 * A VF just plugged may still be renamed by udev (the kernel's eth0 becoming enp1s0), which
+	 * fails once the bond has brought it up: let udev finish first, for at most half the wait.
+	 */
+	if (vf->master == 0 && vf->udev_pending && timeout_ms > 0) {
+		w->kind = BOND_WAIT_UDEV;
+		w->deadline = w->started + UDEV_POLL_MS;
+		return bond_timer_update(b);
+	}
+	enslave_start(b, w, &s);
 }
 
 static void announce_round(agent_bond *b, bond_wait *w)
@@ -423,6 +481,8 @@ static void bond_timer_fire(uv_timer_t *t)
 			break;
 		if (w->kind == BOND_WAIT_ANNOUNCE)
 			announce_round(b, w);
+		else if (w->kind == BOND_WAIT_UDEV)
+			udev_wait_poll(b, w);
 		else {
 			_cleanup_(snapshot_done) snapshot s = {};
 			const agent_link *l;

@@ -29,6 +29,8 @@ typedef struct agent_link {
 	uint8_t perm_mac[6]; /* a slave's own address (the bond may have rewritten mac) */
 	bool has_perm_mac;
 	bool up, carrier;
+	/* systemd-udevd runs and has not finished with this link yet: it may still rename it. */
+	bool udev_pending;
 	int master; /* ifindex of the bond this is enslaved to, 0 if none */
 	/* Bonds only. */
 	char mode[24];    /* "active-backup", ... */

@@ -326,6 +326,43 @@ TEST(enslave_times_out_without_carrier)
 	teardown();
 }
 
+/* A VF udev is still renaming is left alone until udev is done: enslaved, it would keep eth1. */
+TEST(enslave_waits_for_udev_to_rename_the_vf)
+{
+	json_object *r;
+
+	setup();
+	fake_link_add(8, "eth1", "e1000e", "pci", true)->udev_pending = true;
+	send_line("{\"id\":1,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":5000}}");
+	expect_serving();
+	expect_error("{\"id\":2,\"cmd\":\"bond-enslave-vf\"}", 2, "busy");
+	ASSERT_EQ(fake_link("eth1")->master, 0);
+	/* udev renames it and writes its database entry. */
+	snprintf(fake_link("eth1")->ifname, IFNAMSIZ, "enp1s0");
+	fake_link("enp1s0")->udev_pending = false;
+	r = recv_msg();
+	ASSERT_EQ(int_at(r, "id", NULL), 1);
+	ASSERT_STREQ(str_at(r, "return", "ifname"), "enp1s0");
+	json_object_put(r);
+	ASSERT_EQ(fake_link("enp1s0")->master, 2);
+	teardown();
+}
+
+/* udev never finishing does not stop the migration: after half the wait the VF is enslaved. */
+TEST(enslave_gives_up_on_udev_after_half_the_wait)
+{
+	json_object *r;
+
+	setup();
+	fake_link_add(8, "eth1", "e1000e", "pci", true)->udev_pending = true;
+	r = call("{\"id\":1,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":200}}");
+	ASSERT_STREQ(str_at(r, "return", "ifname"), "eth1");
+	ASSERT_TRUE(int_at(r, "return", "waited-ms") >= 100);
+	json_object_put(r);
+	ASSERT_EQ(fake_link("eth1")->master, 2);
+	teardown();
+}
+
 TEST(announce_rounds)
 {
 	json_object *r;
@@ -618,6 +655,8 @@ int main(void)
 	RUN_TEST(set_active_and_events);
 	RUN_TEST(release_unplug_plug_enslave);
 	RUN_TEST(enslave_times_out_without_carrier);
+	RUN_TEST(enslave_waits_for_udev_to_rename_the_vf);
+	RUN_TEST(enslave_gives_up_on_udev_after_half_the_wait);
 	RUN_TEST(announce_rounds);
 	RUN_TEST(did_commands);
 	RUN_TEST(did_device_absent);
