@@ -15,6 +15,7 @@
 
 #include "agent-fake.h"
 #include "transport/agent_client.h"
+#include "transport/agent_reply_check.h"
 #include "agent_server.h"
 #include "test.h"
 
@@ -417,6 +418,25 @@ static void call_answered(const char *cmd, const char *args, const char *ret)
 	run_until(&seen.replies, want);
 }
 
+/* What preflight refuses and status warns about: the bond's standby, found by its role. */
+TEST(bond_slave_with_role)
+{
+	json_object *b = json_tokener_parse(
+		"{\"bond\":\"bond0\",\"slaves\":[{\"ifname\":\"enp1s0\",\"role\":\"vf\"},"
+		"{\"ifname\":\"enp0s2\",\"role\":\"standby\"}]}");
+
+	ASSERT_STREQ(agent_bond_slave_with_role(b, "standby"), "enp0s2");
+	ASSERT_STREQ(agent_bond_slave_with_role(b, "vf"), "enp1s0");
+	json_object_put(b);
+	/* networkd's standby .network named an interface the guest lacks: only the VF is in. */
+	b = json_tokener_parse("{\"bond\":\"bond0\",\"slaves\":[{\"ifname\":\"enp1s0\",\"role\":\"vf\"}]}");
+	ASSERT_TRUE(!agent_bond_slave_with_role(b, "standby"));
+	json_object_put(b);
+	b = json_tokener_parse("{\"bond\":\"bond0\"}");
+	ASSERT_TRUE(!agent_bond_slave_with_role(b, "vf"));
+	json_object_put(b);
+}
+
 TEST(lies_fail_the_call)
 {
 	c_hostile = peer_setup();
@@ -644,6 +664,7 @@ int main(void)
 	RUN_TEST(unanswered_sync_is_retried);
 	RUN_TEST(incompatible_agent);
 	RUN_TEST(hangup_and_close);
+	RUN_TEST(bond_slave_with_role);
 	RUN_TEST(lies_fail_the_call);
 	RUN_TEST(garbage_and_oversized_lines);
 	RUN_TEST(flood_keeps_the_loop_responsive);

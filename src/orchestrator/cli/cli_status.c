@@ -113,6 +113,8 @@ static void cli_status_print(FILE *out, json_object *st)
 				cli_format_field(guest, "active-role", "?", role, sizeof(role)));
 		else
 			fprintf(out, "  %-10s agent %s\n", "guest:", agent);
+		if (cli_json_string(guest, "problem"))
+			fprintf(out, "  %-10s %s\n", "problem:", cli_json_string(guest, "problem"));
 	}
 	if (json_object_object_get_ex(st, "vf_pool", &pool))
 		cli_status_print_pool(out, pool);

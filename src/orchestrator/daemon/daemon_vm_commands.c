@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "log.h"
 #include "migration/migration_job.h"
+#include "transport/agent_reply_check.h"
 #include "transport/rpc_conn.h"
 #include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
@@ -93,10 +94,15 @@ static void status_on_bond(agent_client *c, int error, json_object *bond, const 
 	if (error < 0)
 		json_object_object_add(g, "message",
 				       json_object_new_string(message ?: strerror(-error)));
-	else
+	else {
 		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 			if (json_object_object_get_ex(bond, keys[i], &v))
 				json_object_object_add(g, keys[i], json_object_get(v));
+		/* What preflight would refuse, said before anyone asks for a migration. */
+		if (!agent_bond_slave_with_role(bond, "standby"))
+			json_object_object_add(g, "problem", json_object_new_string(
+				"the bond has no standby (virtio) slave: a migration would be refused (is the guest's standby interface configured and present?)"));
+	}
 	status_reply(userdata, g);
 }
 

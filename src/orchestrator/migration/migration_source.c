@@ -24,6 +24,7 @@
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
+#include "transport/agent_reply_check.h"
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
@@ -648,29 +649,19 @@ static void preflight_on_bond(agent_client *c, int error, json_object *ret, cons
 			      const char *message, void *userdata)
 {
 	migration_job *j = userdata;
-	json_object *slaves, *active_role;
-	bool vf = false, standby = false;
+	json_object *active_role;
 
 	if (error < 0) {
 		preflight_part_done(j, error, "The guest agent of '%s' does not answer (%s): refusing to unplug the VF",
 			      j->vm_name, message ? message : strerror(-error));
 		return;
 	}
-	if (json_object_object_get_ex(ret, "slaves", &slaves))
-		for (size_t i = 0; i < json_object_array_length(slaves); i++) {
-			json_object *role, *s = json_object_array_get_idx(slaves, i);
-			const char *r = json_object_object_get_ex(s, "role", &role) ?
-						json_object_get_string(role) : "";
-
-			vf |= !strcmp(r, "vf");
-			standby |= !strcmp(r, "standby");
-		}
-	if (!standby) {
+	if (!agent_bond_slave_with_role(ret, "standby")) {
 		preflight_part_done(j, -EINVAL, "The bond in '%s' has no standby (virtio) slave: traffic would stop during the migration",
 			      j->vm_name);
 		return;
 	}
-	if (!vf || !json_object_object_get_ex(ret, "active-role", &active_role) ||
+	if (!agent_bond_slave_with_role(ret, "vf") || !json_object_object_get_ex(ret, "active-role", &active_role) ||
 	    strcmp(json_object_get_string(active_role) ?: "", "vf"))
 		log_warning("%s: the VF is not the bond's active slave before the migration",
 			    j->vm_name);

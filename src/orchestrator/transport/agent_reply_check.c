@@ -189,3 +189,19 @@ int agent_reply_check(const agent_command_def *cmd, json_object *args, json_obje
 		return 0;
 	}
 }
+
+const char *agent_bond_slave_with_role(json_object *bond_status, const char *role)
+{
+	json_object *slaves, *r, *name;
+
+	if (!json_object_object_get_ex(bond_status, "slaves", &slaves))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(slaves); i++) {
+		json_object *s = json_object_array_get_idx(slaves, i);
+
+		if (json_object_object_get_ex(s, "role", &r) && !strcmp(json_object_get_string(r) ?: "", role) &&
+		    json_object_object_get_ex(s, "ifname", &name))
+			return json_object_get_string(name);
+	}
+	return NULL;
+}

@@ -23,3 +23,6 @@
  */
 int agent_reply_check(const agent_command_def *cmd, json_object *args, json_object *ret, char *why,
 		      size_t why_len);
+
+/* The name of a slave with role ("vf", "standby") in a checked bond-status reply; NULL if none. */
+const char *agent_bond_slave_with_role(json_object *bond_status, const char *role);
