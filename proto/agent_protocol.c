@@ -155,8 +155,12 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 	[AGENT_CMD_BOND_ENSLAVE_VF] = {
 		AGENT_CMD_BOND_ENSLAVE_VF, "bond-enslave-vf", enslave_args, { NULL, NULL },
 		"Enslave a newly plugged VF to the bond and wait for its carrier. It does not make "
-		"the VF active: `bond-set-active` does. On `timeout` the VF stays enslaved.",
-		"`bond`, `ifname`, `carrier` (bool), `waited-ms`",
+		"the VF active: `bond-set-active` does. On `timeout` the VF stays enslaved. Where "
+		"systemd-udevd runs, a VF udev has not finished with (no `/run/udev/data/n<ifindex>` "
+		"yet) is enslaved once it has: udev may still rename it, which fails on a link the "
+		"bond has brought up. That wait is part of `timeout-ms`, at most half of it; then the "
+		"VF is enslaved as it is.",
+		"`bond`, `ifname` (after udev's rename), `carrier` (bool), `waited-ms`",
 		enslave_errors,
 	},
 	[AGENT_CMD_BOND_RELEASE] = {
