@@ -1071,6 +1071,15 @@ static void migrate_on_check(int error, json_object *ret, const char *desc, void
 
 static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
 {
+	/*
+	 * `dmigrate cancel` came while the call before was in flight (migration_source_cancel()
+	 * ends a wait, not a call): the copy is not waited for, the undo cancels it. Waiting here
+	 * kept a cancelled copy going until it ended or migrate_timeout_ms did.
+	 */
+	if (j->cancel) {
+		job_step_done(j, -EINTR, "cancelled");
+		return;
+	}
 	j->migrate_waiting = true;
 	uv_timer_start(j->timer, migrate_on_timeout, timeout_ms, 0);
 	if (j->req)
