@@ -51,14 +51,15 @@
  */
 #define WORKERS 6
 /*
- * The cells' clock, in the ratios the lab has (agent timeout 1 : agent back after a crash 2 :
- * stall 3), scaled down: a cell mostly waits out these. AGENT_TIMEOUT_MS is the daemons'
- * agent_timeout_ms; a stall outlasts it, so the phase meets a stalled agent; a crashed agent
- * is restarted by its supervisor (fake-qemu's FAKE_QEMU_AGENT_RESTART_MS) after it too.
+ * The cells' clock, scaled down from the lab's: a cell mostly waits out these. AGENT_TIMEOUT_MS
+ * is the daemons' agent_timeout_ms; a crashed agent is restarted by its supervisor (fake-qemu's
+ * FAKE_QEMU_AGENT_RESTART_MS) after twice that. A stall must outlast the phases between its
+ * injection and the next agent call too: stalled at prepare, the agent must still be stalled at
+ * standby, after the destination's QEMU started, which took over 1 s on the loaded machine.
  */
 #define AGENT_TIMEOUT_MS 500
 #define AGENT_RESTART_MS (2 * AGENT_TIMEOUT_MS)
-#define FAULT_DURATION_MS (3 * AGENT_TIMEOUT_MS)
+#define FAULT_DURATION_MS (6 * AGENT_TIMEOUT_MS)
 /* Shorter than the copy's bound in the config (migrate_timeout_ms 10000). */
 #define CANCEL_UNDONE_MS 5000
 /* A killed daemon is back after this, as systemd's RestartSec would bring it. */
