@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cli/drill_file.h"
+#include "fuzz-file.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -164,17 +164,11 @@ static void check_error(const char *filename, const uint8_t *data, size_t size, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	drill *parsed = NULL, *loaded = NULL;
-	char *parse_error = NULL, *load_error = NULL, path[64];
-	int fd, r_parse, r_load;
+	char *parse_error = NULL, *load_error = NULL, path[FUZZ_FILE_PATH_MAX];
+	int fd = fuzz_file(data, size, path), r_parse, r_load;
 
-	fd = memfd_create("fuzz-drill-file", MFD_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (size > 0 && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	r_parse = drill_parse((const char *)data, size, path, &parsed, &parse_error);
 	if (r_parse < 0) {
