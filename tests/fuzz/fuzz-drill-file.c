@@ -41,7 +41,7 @@ static void check_drill(const drill *d)
 
 		if (s->line <= last_line || !name_ok(s->from) || !name_ok(s->to) ||
 		    !strcmp(s->from, s->to) || (strcmp(s->on, s->from) && strcmp(s->on, s->to)) ||
-		    (unsigned)s->expect >= _DRILL_OUTCOME_MAX || !s->options ||
+		    (unsigned)s->expect >= _OUTCOME_MAX || s->expect == OUTCOME_LOST || !s->options ||
 		    s->n_options > DRILL_OPTIONS_MAX || s->options[s->n_options])
 			abort();
 		last_line = s->line;
@@ -84,7 +84,7 @@ static char *drill_write(const drill *d, size_t *ret_size, bool *ret_fits)
 				fprintf(f, " for %llu",
 					(unsigned long long)(s->fault.duration_ms / 1000));
 		}
-		fprintf(f, " expect %s on %s", drill_outcome_name(s->expect), s->on);
+		fprintf(f, " expect %s on %s", migration_outcome_name(s->expect), s->on);
 		if (s->n_options)
 			fputs(" --", f);
 		for (size_t j = 0; j < s->n_options; j++)

@@ -353,7 +353,7 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 	json_object_object_add(rep, "to", json_object_new_string(s->to));
 	json_object_object_add(rep, "fault", s->fault.kind == FAULT_NONE ? NULL :
 					     migration_fault_to_json(&s->fault));
-	json_object_object_add(rep, "expect", json_object_new_string(drill_outcome_name(s->expect)));
+	json_object_object_add(rep, "expect", json_object_new_string(migration_outcome_name(s->expect)));
 	json_object_object_add(rep, "expect_on", json_object_new_string(s->on));
 
 	if (drill_wait_ready(r, s->from) < 0)
@@ -414,9 +414,9 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 	json_object_object_add(rep, "exit", json_object_new_int(rc));
 	json_object_object_add(rep, "injected", json_object_new_boolean(injected));
 	json_object_object_add(rep, "runs_on", json_object_new_string(where));
-	if (strcmp(outcome, drill_outcome_name(s->expect)))
+	if (migration_outcome_from_name(outcome) != s->expect)
 		snprintf(why, sizeof(why), "FAIL (outcome %s, expected %s)", outcome,
-			 drill_outcome_name(s->expect));
+			 migration_outcome_name(s->expect));
 	else if (strcmp(where, s->on))
 		snprintf(why, sizeof(why), "FAIL (runs on %s, expected %s)", where, s->on);
 	else if (!injected)

@@ -24,6 +24,7 @@
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
 #include "migration/migration_journal.h"
+#include "migration/migration_outcome.h"
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
@@ -185,7 +186,7 @@ static void job_free(migration_job *j)
 	free(j);
 }
 
-static json_object *job_result(migration_job *j, const char *outcome)
+static json_object *job_result(migration_job *j, migration_outcome outcome)
 {
 	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
@@ -199,12 +200,12 @@ static json_object *job_result(migration_job *j, const char *outcome)
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
-	json_object_object_add(o, "outcome", json_object_new_string(outcome));
+	json_object_object_add(o, "outcome", json_object_new_string(migration_outcome_name(outcome)));
 	json_object_object_add(o, "runs_on",
-			       json_object_new_string(!strcmp(outcome, "rolled-back") ?
-							      j->d->config->name :
-						      !strcmp(outcome, "failed") ? "unknown" :
-						      !strcmp(outcome, "lost") ? "nowhere" : j->to));
+			       json_object_new_string(outcome == OUTCOME_ROLLED_BACK ? j->d->config->name :
+						      outcome == OUTCOME_FAILED      ? "unknown" :
+						      outcome == OUTCOME_LOST        ? "nowhere" :
+										       j->to));
 	if (j->message)
 		json_object_object_add(o, "message", json_object_new_string(j->message));
 	for (int p = 0; p < _PHASE_MAX; p++) {
@@ -262,10 +263,11 @@ static json_object *job_result(migration_job *j, const char *outcome)
 
 static void job_finish(migration_job *j)
 {
-	const char *outcome = j->stuck ? "failed" :
-			      j->lost ? "lost" :
-			      j->rolling_back ? "rolled-back" :
-			      j->degraded ? "degraded" : "migrated";
+	migration_outcome outcome = j->stuck	      ? OUTCOME_FAILED :
+				    j->lost	      ? OUTCOME_LOST :
+				    j->rolling_back ? OUTCOME_ROLLED_BACK :
+				    j->degraded     ? OUTCOME_DEGRADED :
+						      OUTCOME_MIGRATED;
 	json_object *result = job_result(j, outcome);
 
 	if (j->lost)
@@ -277,7 +279,7 @@ static void job_finish(migration_job *j)
 			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
 	else
 		migration_journal_remove(j->d, j->vm_name);
-	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, outcome);
+	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, migration_outcome_name(outcome));
 	evacuation_job_ended(j->d, j->vm_name, result);
 	if (j->req)
 		rpc_request_reply(j->req, result);
