@@ -94,7 +94,7 @@ typedef struct migration_job {
 	struct {
 		int64_t start_ms, duration_ms;
 		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
-		const char *state;
+		phase_state state;
 	} rec[_PHASE_MAX];
 	uv_timer_t *timer;
 	json_object *qemu_stats; /* the final query-migrate */
@@ -211,7 +211,7 @@ static json_object *job_result(migration_job *j, migration_outcome outcome)
 	for (int p = 0; p < _PHASE_MAX; p++) {
 		json_object *ph;
 
-		if (!j->rec[p].state)
+		if (j->rec[p].state == PHASE_STATE_PENDING)
 			continue;
 		ph = json_object_new_object();
 		if (!ph)
@@ -219,7 +219,8 @@ static json_object *job_result(migration_job *j, migration_outcome outcome)
 		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
-		json_object_object_add(ph, "state", json_object_new_string(j->rec[p].state));
+		json_object_object_add(ph, "state",
+				       json_object_new_string(phase_state_name(j->rec[p].state)));
 		if (j->rec[p].device_wait_ms)
 			json_object_object_add(ph, "device_wait_ms",
 					       json_object_new_int64(j->rec[p].device_wait_ms));
@@ -1396,7 +1397,7 @@ static bool job_peer_retry(migration_job *j, int error, const char *code)
 
 /* --- the runner --- */
 
-static void job_record(migration_job *j, const char *state)
+static void job_record(migration_job *j, phase_state state)
 {
 	j->rec[j->phase].start_ms = (int64_t)(j->phase_t0 - j->t0);
 	j->rec[j->phase].duration_ms = (int64_t)(now_ms() - j->phase_t0);
@@ -1419,16 +1420,16 @@ static void job_step(migration_job *j)
 	if (r == 1) {
 		/* No more steps: the phase (or its undo) is complete. */
 		if (j->rolling_back) {
-			job_record(j, "undone");
-			job_event(j, "undone", NULL);
+			job_record(j, PHASE_STATE_UNDONE);
+			job_event(j, phase_state_name(PHASE_STATE_UNDONE), NULL);
 			j->phase--;
 			job_undo_phase(j);
 		} else {
 			job_record(j, ((j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
 				       !j->did_available) || j->dest_skipped ?
-					      "skipped" :
-					      "done");
-			job_event(j, j->rec[j->phase].state, NULL);
+					      PHASE_STATE_SKIPPED :
+					      PHASE_STATE_DONE);
+			job_event(j, phase_state_name(j->rec[j->phase].state), NULL);
 			j->phase++;
 			job_run_phase(j);
 		}
@@ -1520,8 +1521,8 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		return;
 	}
 
-	job_record(j, "failed");
-	job_event(j, "failed", message);
+	job_record(j, PHASE_STATE_FAILED);
+	job_event(j, phase_state_name(PHASE_STATE_FAILED), message);
 	job_fail_message(j, message);
 	if (j->stuck) {
 		job_journal(j);
@@ -1541,7 +1542,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	if (j->lost && j->phase < PHASE_COMMIT) {
 		/* Nothing runs there any more: only our own paused copy is left to let go. */
 		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
-			j->rec[p].state = "skipped";
+			j->rec[p].state = PHASE_STATE_SKIPPED;
 		j->phase = PHASE_COMMIT;
 	} else {
 		j->phase++;
