@@ -599,6 +599,13 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 	job_fault_done(j, 0, NULL);
 }
 
+/* The fault hook of most phases: the fault fires as the phase starts, then its steps run. */
+static bool fault_at_entry(migration_job *j)
+{
+	job_fault_fire(j, job_step);
+	return true;
+}
+
 /* --- phase 1: preflight --- */
 
 /*
@@ -1098,6 +1105,13 @@ static void migrate_fault_fired(migration_job *j)
 	/* The copy goes on; its end is still QEMU's MIGRATION event. */
 }
 
+/* The fault hook of `migrate`: a fault there lands in the copy, so it fires once QEMU copies
+ * (migrate_on_status()), not as the phase starts. */
+static bool fault_when_copying(migration_job *j)
+{
+	return false;
+}
+
 /* QEMU's MIGRATION event (or a query-migrate reply standing in for it). */
 static void migrate_on_status(migration_job *j, const char *s)
 {
@@ -1330,7 +1344,8 @@ static int commit_run(migration_job *j)
  * The source's phases (docs/design.md, "The migration: eleven phases"): where each runs, what starts its steps and
  * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
  * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
- * the bound is how long we wait for its outcome.
+ * the bound is how long we wait for its outcome. A drill's fault at the phase fires through its
+ * hook (fault_at_entry, or fault_when_copying), so that the runner knows no phase by name.
  */
 static const struct phase_def {
 	const char *where;
@@ -1338,18 +1353,26 @@ static const struct phase_def {
 	int (*undo)(migration_job *j);
 	enum { BOUND_FIXED, BOUND_AGENT, BOUND_MIGRATE } bound; /* agent_timeout_ms, migrate_timeout_ms */
 	uint64_t timeout_ms; /* BOUND_FIXED */
+	bool (*fault)(migration_job *j); /* the fault is due as the phase starts: true if it fired */
 } phase_defs[_PHASE_MAX] = {
-	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
-	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS },
-	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0 },
-	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0 },
-	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS },
-	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0 },
-	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS },
-	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
+	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS,
+			      fault_at_entry },
+	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS,
+			    fault_at_entry },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0, fault_at_entry },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0, fault_at_entry },
+	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS,
+			   fault_at_entry },
+	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0,
+			    fault_when_copying },
+	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS,
+			       fault_at_entry },
+	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS, fault_at_entry },
+	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS,
+			   fault_at_entry },
+	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS,
+			   fault_at_entry },
+	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS, fault_at_entry },
 };
 
 static uint64_t phase_timeout(const migration_job *j)
@@ -1454,11 +1477,8 @@ static void job_run_phase(migration_job *j)
 		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "started", NULL);
-	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
-	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
-		job_fault_fire(j, job_step);
+	if (job_fault_due(j) && phase_defs[j->phase].fault(j))
 		return;
-	}
 	job_step(j);
 }
 
