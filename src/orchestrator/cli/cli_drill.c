@@ -7,7 +7,6 @@
  * what the file says. `dmigrate drill check FILE` only reads the file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "cli/cli_migrate_settings.h"
@@ -90,8 +90,10 @@ static const char *drill_socket(drill_run *r, const char *host)
 	return NULL;
 }
 
-static int drill_add_host(drill_run *r, char *arg)
+/* --host NAME=SOCKET, once per host: split in place, argv keeps the strings. */
+static int drill_add_host(char *arg, void *userdata)
 {
+	drill_run *r = userdata;
 	char *eq = strchr(arg, '=');
 	char q[CLI_QUOTE_SIZE];
 
@@ -489,39 +491,17 @@ static void drill_run_free(drill_run *r)
 
 int cli_drill(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "ping", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_free_ char *error = NULL;
 	const char *ping = NULL, *action, *path;
 	drill_run r = {};
-	int c, rc;
+	const cli_opt opts[] = { { "host", .add = drill_add_host, .userdata = &r },
+				 { "ping", .value = &ping },
+				 { "json", .flag = &r.json },
+				 {} };
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'H':
-			if (drill_add_host(&r, optarg) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case 'p':
-			ping = optarg;
-			break;
-		case 'j':
-			r.json = true;
-			break;
-		case 'h':
-			cli_drill_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("drill", c, argv);
-		}
-	}
+	if (!cli_parse_options(&(cli_command_line){ "drill", cli_drill_usage, opts }, argc, argv, &rc))
+		return rc;
 	if (argc - optind != 2 || (strcmp(argv[optind], "run") && strcmp(argv[optind], "check"))) {
 		log_error("Usage: dmigrate drill run|check FILE (see 'dmigrate drill --help').");
 		return CLI_EXIT_USAGE;
