@@ -51,15 +51,16 @@
  */
 #define WORKERS 6
 /*
- * The cells' clock, scaled down from the lab's: a cell mostly waits out these. AGENT_TIMEOUT_MS
- * is the daemons' agent_timeout_ms; a crashed agent is restarted by its supervisor (fake-qemu's
- * FAKE_QEMU_AGENT_RESTART_MS) after twice that. A stall must outlast the phases between its
- * injection and the next agent call too: stalled at prepare, the agent must still be stalled at
- * standby, after the destination's QEMU started, which took over 1 s on the loaded machine.
+ * The cells' clock. AGENT_TIMEOUT_MS is the daemons' agent_timeout_ms: 500 ms made an agent
+ * that was not faulted time out at a load of 9 (a cell rolled back at preflight); a crashed
+ * agent is restarted by its supervisor (fake-qemu's FAKE_QEMU_AGENT_RESTART_MS) after twice
+ * that. A stall must outlast the phases between its injection and the next agent call too:
+ * stalled at prepare, the agent must still be stalled at standby, after the destination's QEMU
+ * started (over 1 s on the loaded machine).
  */
-#define AGENT_TIMEOUT_MS 500
+#define AGENT_TIMEOUT_MS 1000
 #define AGENT_RESTART_MS (2 * AGENT_TIMEOUT_MS)
-#define FAULT_DURATION_MS (6 * AGENT_TIMEOUT_MS)
+#define FAULT_DURATION_MS (3 * AGENT_TIMEOUT_MS)
 /* Shorter than the copy's bound in the config (migrate_timeout_ms 10000). */
 #define CANCEL_UNDONE_MS 5000
 /* A killed daemon is back after this, as systemd's RestartSec would bring it. */
