@@ -697,7 +697,6 @@ static void switchover_on_query(int error, json_object *ret, const char *desc, v
 
 static int switchover_run(dest_job *j)
 {
-	char *running;
 	vm *v;
 
 	switch (j->step) {
@@ -718,9 +717,8 @@ static int switchover_run(dest_job *j)
 		return dest_backend_call(j, announce, dest_on_backend, j);
 	case 3:
 		v = dest_vm(j);
-		if (v && (running = strdup("running"))) {
-			free(v->status);
-			v->status = running;
+		if (v) {
+			vm_set_status(v, VM_RUNNING);
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
 			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
@@ -1065,7 +1063,7 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 		return;
 	}
 	/* Nothing (left) to abort: what a repeated abort finds. */
-	if (v && (!v->incoming || !strcmp(v->status, "running"))) {
+	if (v && (!v->incoming || v->status == VM_RUNNING)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"'%s' runs on %s: refusing to abort a VM that is not an unfinished incoming migration",
 					name, d->config->name);
@@ -1082,7 +1080,7 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 	vm *v = vm_find(d, name);
 
 	if (!j) {
-		if (v && !v->incoming && !strcmp(v->status, "running")) {
+		if (v && !v->incoming && v->status == VM_RUNNING) {
 			rpc_request_reply(req, NULL); /* switched over and committed already */
 			return;
 		}
@@ -1233,8 +1231,7 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 	for (int p = 0; p < (int)jr->phase; p++)
 		dest_set_record(j, p, PHASE_STATE_DONE, NULL);
 	/* It was told to run (the registry guesses "inmigrate" for an incoming VM). */
-	free(v->status);
-	v->status = strdup("running");
+	vm_set_status(v, VM_RUNNING);
 	/* Every phase from here is idempotent: run it again, then go on. */
 	dest_enter(j, jr->phase > DEST_SWITCHOVER ? jr->phase : DEST_SWITCHOVER);
 }
