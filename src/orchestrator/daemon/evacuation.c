@@ -452,8 +452,8 @@ static void ev_answer(evacuation *ev, size_t vm_index, const char *why)
 	evac_offer *p = &ev->probes[vm_index * ev->n_to + ev->probing];
 
 	p->ok = !why;
-	if (why)
-		snprintf(p->why, sizeof(p->why), "%s", why);
+	if (why) /* cut to the reason's room, on purpose */
+		snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
 	if (--ev->answers_due == 0) {
 		peer_link_close(TAKE_PTR(ev->link));
 		ev->probing++;
