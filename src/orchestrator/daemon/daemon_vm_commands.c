@@ -122,7 +122,7 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
 	json_object_object_add(op->ret, "vf_pool_problems", vf_pool_problems_to_json(d->pool));
-	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
+	agent = v->status == VM_RUNNING ? vm_agent(v) : NULL;
 	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
 				       status_on_bond, op) >= 0)
 		return;

@@ -56,11 +56,9 @@ int vm_new(host_daemon *d, vm_spec *spec, vm **ret)
 	v->spec = spec;
 	v->pidfd = -1;
 	v->name = strdup(spec->name);
-	v->status = strdup("shutoff");
-	if (!v->name || !v->status ||
-	    asprintf(&v->run_dir, "%s/%s", d->config->run_dir, spec->name) < 0) {
+	v->status = VM_SHUTOFF;
+	if (!v->name || asprintf(&v->run_dir, "%s/%s", d->config->run_dir, spec->name) < 0) {
 		free(v->name);
-		free(v->status);
 		free(v);
 		vm_spec_free(spec);
 		return -ENOMEM;
@@ -71,14 +69,19 @@ int vm_new(host_daemon *d, vm_spec *spec, vm **ret)
 	return 0;
 }
 
-static void vm_set_status(vm *v, const char *status)
-{
-	char *s = strdup(status);
+static const char *const vm_status_names[_VM_STATUS_MAX] = {
+	[VM_SHUTOFF] = "shutoff", [VM_STARTING] = "starting", [VM_INMIGRATE] = "inmigrate",
+	[VM_RUNNING] = "running", [VM_PAUSED] = "paused",     [VM_SHUTDOWN] = "shutdown",
+};
 
-	if (s) {
-		free(v->status);
-		v->status = s;
-	}
+const char *vm_status_name(vm_status s)
+{
+	return (unsigned)s < _VM_STATUS_MAX ? vm_status_names[s] : "unknown";
+}
+
+void vm_set_status(vm *v, vm_status status)
+{
+	v->status = status;
 }
 
 int vm_hold_vf(vm *v, const char *vf)
@@ -181,7 +184,6 @@ void vm_forget(vm *v)
 	free(v->run_dir);
 	free(v->vf);
 	free(v->pinned);
-	free(v->status);
 	free(v);
 }
 
@@ -193,7 +195,7 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 	vm_unwatch(v);
 	v->pid = 0;
 	v->vf_plugged = false;
-	vm_set_status(v, "shutoff");
+	vm_set_status(v, VM_SHUTOFF);
 	if (v->qmp) {
 		qmp_client_close(v->qmp);
 		v->qmp = NULL;
@@ -314,7 +316,7 @@ static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
 		s->done(v, pid, "Cannot watch the QEMU process", s->userdata);
 		return;
 	}
-	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? "inmigrate" : "running");
+	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? VM_INMIGRATE : VM_RUNNING);
 	vm_save(v);
 	vm_qmp(v);
 	s->done(v, 0, NULL, s->userdata);
@@ -388,13 +390,13 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	s->done = done;
 	s->userdata = userdata;
 	s->process.data = s;
-	vm_set_status(v, "starting");
+	vm_set_status(v, VM_STARTING);
 	r = uv_spawn(v->daemon->loop, &s->process, &o);
 	free(full);
 	if (r < 0) {
 		free(s->log_path);
 		free(s);
-		vm_set_status(v, "shutoff");
+		vm_set_status(v, VM_SHUTOFF);
 		return r;
 	}
 	return 0;
@@ -446,11 +448,11 @@ static void vm_on_qmp_event(qmp_client *c, const char *name, json_object *data,
 	vm *v = userdata;
 
 	if (!strcmp(name, "RESUME"))
-		vm_set_status(v, "running");
+		vm_set_status(v, VM_RUNNING);
 	else if (!strcmp(name, "STOP"))
-		vm_set_status(v, "paused");
+		vm_set_status(v, VM_PAUSED);
 	else if (!strcmp(name, "SHUTDOWN"))
-		vm_set_status(v, "shutdown");
+		vm_set_status(v, VM_SHUTDOWN);
 	if (v->job)
 		migration_job_qmp_event(v->job, name, data);
 	if (v->incoming_job)
@@ -560,7 +562,7 @@ json_object *vm_summary(vm *v)
 		return NULL;
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
-									   "migrating" : v->status));
+									   "migrating" : vm_status_name(v->status)));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
@@ -629,7 +631,7 @@ int vm_adopt_qemu(vm *v, const char *run_dir)
 		v->pid = 0;
 		return r;
 	}
-	vm_set_status(v, "running");
+	vm_set_status(v, VM_RUNNING);
 	vm_qmp(v);
 	return vm_save(v);
 }
@@ -675,7 +677,7 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);
 
 	if (v->pid > 0 && vm_pid_is_qemu(v->pid) && vm_watch(v) >= 0) {
-		vm_set_status(v, v->incoming ? "inmigrate" : "running");
+		vm_set_status(v, v->incoming ? VM_INMIGRATE : VM_RUNNING);
 		vm_qmp(v);
 		log_info("Found VM '%s' running as pid %d", v->name, (int)v->pid);
 		return 0;
