@@ -269,6 +269,17 @@ static int find_vf(xmlDocPtr doc, xmlNodePtr *ret, char *err, size_t err_size)
 	return 0;
 }
 
+/* libvirt puts every element of a metadata entry in its namespace: the VF's element is read,
+ * and plugged, as the plain device element it was. */
+static void strip_namespaces(xmlNodePtr n)
+{
+	for (; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE) {
+			n->ns = NULL;
+			strip_namespaces(n->children);
+		}
+}
+
 /* The VF element the domain's metadata keeps (domain_xml.h), or NULL. */
 static xmlNodePtr find_vf_metadata(xmlDocPtr doc, char *err, size_t err_size, int *r)
 {
@@ -283,8 +294,11 @@ static xmlNodePtr find_vf_metadata(xmlDocPtr doc, char *err, size_t err_size, in
 	}
 	if (nodes_count(o) == 1 &&
 	    (!xmlStrcmp(o->nodesetval->nodeTab[0]->name, BAD_CAST "hostdev") ||
-	     !xmlStrcmp(o->nodesetval->nodeTab[0]->name, BAD_CAST "interface")))
+	     !xmlStrcmp(o->nodesetval->nodeTab[0]->name, BAD_CAST "interface"))) {
 		vf = o->nodesetval->nodeTab[0];
+		vf->ns = NULL;
+		strip_namespaces(vf->children);
+	}
 	else if (nodes_count(o) > 0)
 		*r = errbuf_set(err, err_size, -EINVAL,
 				"the domain's metadata " DOMAIN_XML_VF_METADATA_NS " does not hold one <hostdev> or <interface>: remove it (virsh metadata --uri " DOMAIN_XML_VF_METADATA_NS " --remove)");
