@@ -224,13 +224,15 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : path);
 		return;
 	}
-	r = vm_new(d, spec, &v);
-	if (r == -EEXIST) {
+	/* Asked before vm_new(), which frees the spec it refuses. */
+	if (vm_find(d, spec->name)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"A VM named '%s' exists on %s already", spec->name,
 					d->config->name);
+		vm_spec_free(spec);
 		return;
 	}
+	r = vm_new(d, spec, &v);
 	if (r < 0)
 		goto fail;
 	if (v->spec->libvirt_domain) {

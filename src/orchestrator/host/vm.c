@@ -584,6 +584,10 @@ json_object *vm_summary(vm *v)
 	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
 									   "migrating" : v->status));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
+	/* libvirtd runs it: `virsh` knows it by this name. */
+	if (v->spec->libvirt_domain)
+		json_object_object_add(o, "libvirt_domain",
+				       json_object_new_string(v->spec->libvirt_domain));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
