@@ -425,6 +425,31 @@ static int lv_vf_unplug_finish(vm *v, vm_backend_cb cb, void *userdata)
 	return 1; /* libvirt frees what the VF used with the device */
 }
 
+/*
+ * The VF never left the running domain (its removal was never confirmed), but the unplug took it
+ * out of a persistent domain's definition at once: put it back there, so that it is there at the
+ * next boot. -EEXIST (it never left) when that is done.
+ */
+static int restore_config(virt_call *c)
+{
+	_cleanup_free_ char *inactive = NULL;
+	domain_devices d = { 0 };
+	char why[256];
+	int r;
+
+	if (!(c->flags & VIR_DOMAIN_AFFECT_CONFIG))
+		return -EEXIST;
+	inactive = virDomainGetXMLDesc(c->dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!inactive)
+		return fail(c, -EIO, "cannot read the domain's definition");
+	r = domain_xml_parse(inactive, strlen(inactive), &d, why, sizeof(why));
+	if (r == 0 && d.vf_unplugged &&
+	    virDomainAttachDeviceFlags(c->dom, c->xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		r = fail(c, -EIO, "libvirt refused to put the VF back in the domain's definition");
+	domain_devices_done(&d);
+	return r < 0 && c->message[0] ? r : -EEXIST;
+}
+
 static int run_attach(virt_call *c)
 {
 	_cleanup_free_ char *live = virDomainGetXMLDesc(c->dom, 0), *now = NULL;
@@ -437,7 +462,7 @@ static int run_attach(virt_call *c)
 	/* A VF in the live XML already: it never left, or a repeated plug put it there. */
 	if (domain_xml_parse(live, strlen(live), &d, why, sizeof(why)) == 0 && !d.vf_unplugged) {
 		domain_devices_done(&d);
-		return -EEXIST;
+		return restore_config(c);
 	}
 	domain_devices_done(&d);
 	if (virDomainAttachDeviceFlags(c->dom, c->xml, c->flags) < 0)
@@ -642,6 +667,7 @@ static int run_arrival(virt_call *c)
 {
 	virDomainPtr d = virDomainLookupByName(c->conn, c->domain);
 	const char *status = "setup";
+	virDomainJobInfo job;
 	int state, reason;
 
 	if (!d) {
@@ -653,8 +679,13 @@ static int run_arrival(virt_call *c)
 		virDomainFree(d);
 		return fail(c, -EIO, "cannot read the incoming domain's state");
 	} else {
+		/* Paused for the migration with libvirt's incoming job still on: copying. Its
+		 * reason alone does not tell (libvirt may keep it after a PAUSED migration). */
+		bool copying = state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION &&
+			       (virDomainGetJobInfo(d, &job) < 0 || job.type != VIR_DOMAIN_JOB_NONE);
+
 		virDomainFree(d);
-		if (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION)
+		if (copying)
 			status = "active";
 		else if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING)
 			status = "completed";
