@@ -699,8 +699,8 @@ static int run_arrival(virt_call *c)
 	return 0;
 }
 
-/* The domain arrived: from now on it is this VM's (never persisted by us: libvirt's migration
- * defined it here or not, as the source asked). */
+/* The domain arrived: from now on it is this VM's. Bound without the persistence check: libvirt's
+ * migration defined it here or not, as the source asked. */
 static void arrival_done(virt_call *c)
 {
 	json_object *status;
@@ -714,7 +714,10 @@ static void arrival_done(virt_call *c)
 	if (r < 0) {
 		c->error = r;
 		log_error("%s: the domain that arrived: %s", c->v->name, c->message);
+		return;
 	}
+	/* Its next migration persists it as the spec says (it is persistent here if it was). */
+	virt_vm_of(c->v)->persist = c->v->spec->libvirt_persist;
 }
 
 static int lv_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
