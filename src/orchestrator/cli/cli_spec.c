@@ -116,6 +116,11 @@ static int cli_spec_qemu_args(int argc, char **argv)
 	    QEMU_ACCEL_KVM)
 		flags |= QEMU_ARGV_KVM;
 	r = qemu_argv_build(spec, run_dir, flags, &qargv);
+	if (r == -EOPNOTSUPP) {
+		log_error("'%s' is libvirt domain '%s': libvirt builds its QEMU command line from the domain's XML.",
+			  argv[optind], spec->libvirt_domain);
+		return CLI_EXIT_USAGE;
+	}
 	if (r == -EINVAL) {
 		log_error("--run-dir '%s': expected an absolute path.", run_dir);
 		return CLI_EXIT_USAGE;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "host/vm.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt/vm_backend_libvirt.h"
+#endif
 
 #include <dirent.h>
 #include <errno.h>
@@ -164,6 +167,9 @@ void vm_forget(vm *v)
 
 	vm_unwatch(v);
 	vm_stop_finish(v, -ECANCELED, "the VM was forgotten");
+#ifdef HAVE_LIBVIRT
+	virt_backend_unbind(v);
+#endif
 	if (v->qmp)
 		qmp_client_close(v->qmp);
 	if (v->agent)
@@ -523,6 +529,21 @@ static void vm_on_agent_ready(agent_client *c, void *userdata)
 		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
 }
 
+/* Where the VM's agent listens: a libvirt domain's channel socket (libvirt chose it: the live
+ * XML says), else QEMU's in the run directory; NULL while nothing runs. */
+static char *vm_agent_path(vm *v)
+{
+	char *path;
+
+#ifdef HAVE_LIBVIRT
+	if (virt_backend_agent_path(v))
+		return strdup(virt_backend_agent_path(v));
+#endif
+	if (!v->pid || asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_AGENT_SOCKET) < 0)
+		return NULL;
+	return path;
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
@@ -533,9 +554,10 @@ agent_client *vm_agent(vm *v)
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	if (v->agent || !v->pid)
+	if (v->agent)
 		return v->agent;
-	if (asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_AGENT_SOCKET) < 0)
+	path = vm_agent_path(v);
+	if (!path)
 		return NULL;
 	r = agent_client_connect(v->daemon->loop, path, &cbs, v, &v->agent);
 	if (r < 0) {
@@ -564,6 +586,10 @@ json_object *vm_summary(vm *v)
 	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
 									   "migrating" : vm_status_name(v->status)));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
+	/* libvirtd runs it: `virsh` knows it by this name. */
+	if (v->spec->libvirt_domain)
+		json_object_object_add(o, "libvirt_domain",
+				       json_object_new_string(v->spec->libvirt_domain));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
@@ -675,6 +701,22 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 	vm_record_clear(&rec);
 	if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
 		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);
+#ifdef HAVE_LIBVIRT
+	if (v->spec->libvirt_domain && !v->incoming) {
+		char why[512];
+
+		/* libvirtd runs the domain whether we ran or not: take it over again. */
+		if (virt_backend_adopt(v, why, sizeof(why)) == 0) {
+			vm_set_status(v, "running");
+			log_info("Found VM '%s' as libvirt domain '%s'", v->name,
+				 v->spec->libvirt_domain);
+			return 0;
+		}
+		log_warning("VM '%s': %s; forgetting it", v->name, why);
+		vm_forget(v);
+		return 0;
+	}
+#endif
 
 	if (v->pid > 0 && vm_pid_is_qemu(v->pid) && vm_watch(v) >= 0) {
 		vm_set_status(v, v->incoming ? VM_INMIGRATE : VM_RUNNING);

@@ -882,7 +882,17 @@ static int dest_parse_spec(host_daemon *d, rpc_request *req, json_object *args, 
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : "bad spec");
 		return r;
 	}
-	if ((*ret)->boot == VM_BOOT_KERNEL && access((*ret)->kernel, R_OK) < 0) {
+#ifndef HAVE_LIBVIRT
+	if ((*ret)->libvirt_domain) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"'%s' is libvirt domain '%s', and %s's dmigrated was built without libvirt",
+					(*ret)->name, (*ret)->libvirt_domain, d->config->name);
+		vm_spec_free(*ret);
+		return -EOPNOTSUPP;
+	}
+#endif
+	if (!(*ret)->libvirt_domain && (*ret)->boot == VM_BOOT_KERNEL &&
+	    access((*ret)->kernel, R_OK) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"%s cannot read the kernel '%s' the VM boots from",
 					d->config->name, (*ret)->kernel);
