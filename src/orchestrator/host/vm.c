@@ -707,7 +707,7 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 
 		/* libvirtd runs the domain whether we ran or not: take it over again. */
 		if (virt_backend_adopt(v, why, sizeof(why)) == 0) {
-			vm_set_status(v, "running");
+			vm_set_status(v, VM_RUNNING);
 			log_info("Found VM '%s' as libvirt domain '%s'", v->name,
 				 v->spec->libvirt_domain);
 			return 0;
