@@ -158,7 +158,7 @@ static void daemon_on_started(vm *v, int error, const char *message, void *userd
 static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 {
 #ifdef HAVE_LIBVIRT
-	char why[512], *running;
+	char why[512];
 	const char *vf, *pci;
 	int r;
 
@@ -186,13 +186,12 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 		vm_forget(v);
 		return;
 	}
-	if (vm_hold_vf(v, pci ? pci : vf) < 0 || !(running = strdup("running"))) {
+	if (vm_hold_vf(v, pci ? pci : vf) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		vm_forget(v);
 		return;
 	}
-	free(v->status);
-	v->status = running;
+	vm_set_status(v, VM_RUNNING);
 	v->vf_plugged = true;
 	vm_save(v);
 	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s)", v->spec->libvirt_domain,
