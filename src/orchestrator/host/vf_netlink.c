@@ -46,6 +46,22 @@ static int vf_netlink_errno(int nle)
 		return -EBUSY;
 	case NLE_EXIST:
 		return -EEXIST;
+	/* An answer larger than the receive buffer (see vf_netlink_open()). */
+	case NLE_MSG_TRUNC:
+	case NLE_MSGSIZE:
+		return -EMSGSIZE;
+	case NLE_SEQ_MISMATCH:
+		return -EILSEQ;
+	case NLE_PARSE_ERR:
+		return -EBADMSG;
+	case NLE_MSG_OVERFLOW:
+		return -ENOBUFS;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_PROTO_MISMATCH:
+		return -EPROTO;
 	default:
 		return -EIO;
 	}
@@ -77,6 +93,14 @@ int vf_netlink_open(vf_netlink **ret)
 		return -ENOMEM;
 	}
 	r = nl_connect(n->sock, NETLINK_ROUTE);
+	/*
+	 * A PF's link message with its VFs' settings and statistics (RTEXT_FILTER_VF) outgrows
+	 * libnl's one-page receive buffer: peek at each message's size and read it whole.
+	 */
+	if (r >= 0)
+		r = nl_socket_set_msg_buf_size(n->sock, 32768);
+	if (r >= 0)
+		nl_socket_enable_msg_peek(n->sock);
 	if (r < 0) {
 		nl_socket_free(n->sock);
 		free(n);
