@@ -22,12 +22,16 @@ struct vf_netlink {
 	struct nl_sock *sock;
 };
 
-/* libnl's errors are its own numbers: the errno they stand for, for our callers. */
+/*
+ * libnl's errors are its own numbers: the errno they stand for, for our callers. A value >= 0
+ * is success (nl_send_auto() returns the bytes it sent: mapping those to EIO made every VF
+ * readout fail, which doctor reported as "cannot read them: Input/output error").
+ */
 static int vf_netlink_errno(int nle)
 {
-	switch (-nle) {
-	case 0:
+	if (nle >= 0)
 		return 0;
+	switch (-nle) {
 	case NLE_NOMEM:
 		return -ENOMEM;
 	case NLE_OBJ_NOTFOUND:
@@ -46,7 +50,6 @@ static int vf_netlink_errno(int nle)
 		return -EBUSY;
 	case NLE_EXIST:
 		return -EEXIST;
-	/* An answer larger than the receive buffer (see vf_netlink_open()). */
 	case NLE_MSG_TRUNC:
 	case NLE_MSGSIZE:
 		return -EMSGSIZE;
@@ -93,14 +96,6 @@ int vf_netlink_open(vf_netlink **ret)
 		return -ENOMEM;
 	}
 	r = nl_connect(n->sock, NETLINK_ROUTE);
-	/*
-	 * A PF's link message with its VFs' settings and statistics (RTEXT_FILTER_VF) outgrows
-	 * libnl's one-page receive buffer: peek at each message's size and read it whole.
-	 */
-	if (r >= 0)
-		r = nl_socket_set_msg_buf_size(n->sock, 32768);
-	if (r >= 0)
-		nl_socket_enable_msg_peek(n->sock);
 	if (r < 0) {
 		nl_socket_free(n->sock);
 		free(n);
@@ -244,8 +239,12 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 	int r;
 
 	r = vf_netlink_errno(rtnl_link_build_get_request(pf_ifindex, NULL, &msg));
-	/* libnl does not ask for the VFs: the kernel sends them only with RTEXT_FILTER_VF. */
-	if (r >= 0 && nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0)
+	/*
+	 * The kernel sends the VFs only with RTEXT_FILTER_VF: libnl 3.7 asks for them itself,
+	 * older ones do not.
+	 */
+	if (r >= 0 && !nlmsg_find_attr(nlmsg_hdr(msg), sizeof(struct ifinfomsg), IFLA_EXT_MASK) &&
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0)
 		r = -ENOMEM;
 	if (r >= 0)
 		r = vf_netlink_errno(nl_send_auto(n->sock, msg));
@@ -266,7 +265,8 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 		rtnl_link_put(answer.link);
 		return r < 0 ? r : -ENODEV;
 	}
-	v = rtnl_link_vf_get(answer.link, vf);
+	/* libnl's rtnl_link_vf_get() dereferences a link's VF list without checking it has one. */
+	v = rtnl_link_has_vf_list(answer.link) ? rtnl_link_vf_get(answer.link, vf) : NULL;
 	if (!v) {
 		rtnl_link_put(answer.link);
 		return -ENOENT;
