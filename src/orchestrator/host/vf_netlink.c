@@ -234,7 +234,7 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 	struct rtnl_link_vf *v;
 	struct nl_addr *addr = NULL;
 	struct nl_msg *msg = NULL;
-	struct nl_cb *cb;
+	struct nl_cb *cb, *sock_cb;
 	uint32_t value;
 	int r;
 
@@ -251,7 +251,10 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 	nlmsg_free(msg);
 	if (r < 0)
 		return r;
-	cb = nl_cb_clone(nl_socket_get_cb(n->sock));
+	/* nl_socket_get_cb() hands out a reference of its own. */
+	sock_cb = nl_socket_get_cb(n->sock);
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, vf_netlink_on_valid, &answer);
