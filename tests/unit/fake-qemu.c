@@ -4,7 +4,8 @@
  * qemu_binary. It is started from the argv that qemu_argv_build() makes, daemonizes as
  * `-daemonize` does, writes the pidfile and serves, on the run directory's sockets, what the
  * daemons use of QEMU: QMP (status, device_del/device_add/set_link of the VF, migrate-incoming,
- * migrate, migrate_cancel, cont, quit, their events) and the guest agent's port.
+ * migrate, migrate_cancel, cont, quit, their events; query-cpus-fast, whose one vCPU is this
+ * process's own thread, for pinning) and the guest agent's port.
  *
  * Behind the port runs the real agent request loop (agent_server) in a child process, over a
  * guest whose links, bond and DID live in memory shared with this process: unplugging the VF
@@ -841,6 +842,16 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 	}
 	if (!strcmp(cmd, "query-migrate"))
 		return query_migrate();
+	if (!strcmp(cmd, "query-cpus-fast")) {
+		/* One vCPU, run by this process's only thread: what pinning sets the affinity of. */
+		json_object *cpu = json_object_new_object();
+
+		o = json_object_new_array();
+		json_object_object_add(cpu, "cpu-index", json_object_new_int(0));
+		json_object_object_add(cpu, "thread-id", json_object_new_int(getpid()));
+		json_object_array_add(o, cpu);
+		return o;
+	}
 	if (!strcmp(cmd, "device_del")) {
 		if (strcmp(arg_string(args, "id"), "vf0") || !vf_present) {
 			*error = qmp_error("DeviceNotFound", "Device '%s' not found",
