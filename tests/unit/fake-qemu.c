@@ -19,6 +19,8 @@
  * (default 200), stops the guest, sends the guest's state and waits for the destination's
  * acknowledgement, as QEMU's return path; the destination then runs the guest (RESUME).
  *
+ * FAKE_QEMU_UNPLUG_MS (default 5) is how long the guest takes to release an unplugged VF.
+ *
  * For the test's eyes, RUN_DIR/fake-qemu.state says: the run state, whether the VF is plugged,
  * and whether this copy was resumed after its state had gone to another (split brain); and
  * RUN_DIR/fake-qemu.migration logs, one line each with CLOCK_MONOTONIC milliseconds, every
@@ -78,6 +80,8 @@ static int mig_fd = -1, mig_listen_fd = -1, mig_port;
 static uv_poll_t *mig_poll, *mig_listen_poll;
 static uv_timer_t copy_timer, event_timer, agent_restart_timer;
 static uint64_t copy_ms = 200, mig_start_ms;
+/* How long the guest takes to release an unplugged VF (FAKE_QEMU_UNPLUG_MS). */
+static uint64_t unplug_ms = 5;
 
 /* QMP clients. */
 typedef struct qmp_conn {
@@ -858,8 +862,8 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 					   arg_string(args, "id"));
 			return NULL;
 		}
-		/* The guest releases it a moment later. */
-		uv_timer_start(&event_timer, on_device_deleted, 5, 0);
+		/* The guest releases it a moment later (FAKE_QEMU_UNPLUG_MS: a slow guest). */
+		uv_timer_start(&event_timer, on_device_deleted, unplug_ms, 0);
 		return NULL;
 	}
 	if (!strcmp(cmd, "netdev_del")) {
@@ -1103,6 +1107,9 @@ int main(int argc, char **argv)
 	}
 	run_dir = strdup(pidfile);
 	*strrchr(run_dir, '/') = '\0';
+	env = getenv("FAKE_QEMU_UNPLUG_MS");
+	if (env)
+		unplug_ms = strtoull(env, NULL, 10);
 	env = getenv("FAKE_QEMU_COPY_MS");
 	if (env)
 		copy_ms = strtoull(env, NULL, 10);
