@@ -40,8 +40,8 @@ migrated=() refused=()
 for i in 1 2; do
 	rc=$(cat "$root/rc$i")
 	case $rc in
-	0) migrated+=(pin$i) ;;
-	1) refused+=(pin$i) ;;
+	0) migrated+=("pin$i") ;;
+	1) refused+=("pin$i") ;;
 	*) fail "pin$i: exit $rc: $(cat "$root/out$i" "$root/err$i")" ;;
 	esac
 done
