@@ -108,6 +108,8 @@ echo "attach on the source while the VM runs there: the detach undone"
 
 # --- detach, the engine's migration, attach ---
 expect_rc 0 dm hostA detach vm1
+expect_rc 1 dm hostA vm1 --to hostB
+grep -q 'detached for an engine' "$root/out" || fail "a detached VM's migration is not refused: $(cat "$root/out")"
 engine_migrate vm1
 [ "$(pool hostA | jq -r --arg vf "$vf" '.[$vf]')" = vm1@detached ] || fail "hostA let $vf go with the VM: $(pool hostA)"
 expect_rc 0 dm hostB --json attach vm1
@@ -168,3 +170,15 @@ pool hostA | grep -q vm2 && fail "hostA still keeps a VF for vm2: $(pool hostA)"
 [ ! -f "$(journal hostA vm2)" ] || fail "hostA's journal of vm2 stays"
 [ "$(pool hostB | jq '[.[] | select(. == "vm2")] | length')" = 1 ] || fail "hostB's pool: $(pool hostB)"
 echo "hostB killed mid-attach and restarted: the attach finished, hostA's kept VF freed"
+
+# --- a VM stopped while detached: detach --undo frees the VF kept for it ---
+dm hostA start "$(vm_spec vm3)" >/dev/null || fail "vm3 did not start"
+wait_for "vm3's bond on its VF" role_is hostA vm3 vf
+expect_rc 0 dm hostA detach vm3
+dm hostA stop vm3 >/dev/null || fail "vm3 did not stop"
+pool hostA | grep -q '"vm3@detached"' || fail "hostA let vm3's kept VF go when it stopped: $(pool hostA)"
+expect_rc 0 dm hostA --json detach --undo vm3
+grep -q 'no longer runs here' "$root/out" || fail "undo of a stopped detached VM: $(cat "$root/out")"
+pool hostA | grep -q vm3 && fail "hostA still keeps a VF for vm3: $(pool hostA)"
+[ ! -f "$(journal hostA vm3)" ] || fail "vm3's journal stays"
+echo "a VM stopped while detached: detach --undo freed its kept VF"

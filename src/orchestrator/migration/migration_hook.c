@@ -132,6 +132,25 @@ static int hook_journal(host_daemon *d, const char *vm_name, json_object **o,
 	return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
+/* A finished detach ends without an undo: its kept VF goes back to the pool, its journal away. */
+static void hook_release_kept(host_daemon *d, const migration_journal *jr)
+{
+	_cleanup_free_ char *owner = hook_owner(jr->vm);
+
+	if (jr->vf && owner && vf_pool_release(d->pool, jr->vf, owner) < 0)
+		log_warning("%s: VF %s was no longer kept for it", jr->vm, jr->vf);
+	migration_journal_remove(d, jr->vm);
+	log_info("%s: VF %s, kept for it since its detach, is free", jr->vm, jr->vf ? jr->vf : "none");
+}
+
+bool migration_hook_detached(host_daemon *d, const char *vm_name)
+{
+	_cleanup_json_ json_object *o = NULL;
+	migration_journal jr;
+
+	return hook_journal(d, vm_name, &o, &jr) > 0 && journal_parked(&jr);
+}
+
 /* --- detach, detach --undo --- */
 
 void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
@@ -154,11 +173,18 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 					d->config->name);
 		return;
 	}
+	if (!v && undo && r > 0 && journal_parked(&jr)) {
+		/* Gone from here (stopped, or moved by the engine): nothing to plug the VF into. */
+		hook_release_kept(d, &jr);
+		rpc_request_reply(req, hook_result_nothing(d, name, "rolled-back",
+							   "it no longer runs here: the VF kept for it is free"));
+		return;
+	}
 	if (!v) {
 		rpc_request_reply_error(req, CONTROL_ERR_NOT_FOUND,
 					"No VM named '%.64s' runs on %s%s", name, d->config->name,
 					r > 0 && journal_parked(&jr) ?
-						"; it was detached here: attach it where the engine's migration left it" :
+						"; it was detached here: attach it where the engine's migration left it (or 'detach --undo' to free its VF here)" :
 						"; 'dmigrate list' shows the VMs here");
 		return;
 	}
@@ -588,7 +614,6 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *args)
 {
 	const char *name = daemon_arg_string(req, args, "vm");
-	_cleanup_free_ char *owner = NULL;
 	_cleanup_json_ json_object *jo = NULL;
 	migration_journal jr;
 	json_object *ret;
@@ -599,7 +624,7 @@ void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *
 		return;
 	r = hook_journal(d, name, &jo, &jr);
 	ret = json_object_new_object();
-	if (!ret || !(owner = hook_owner(name))) {
+	if (!ret) {
 		json_object_put(ret);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		return;
@@ -618,11 +643,8 @@ void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *
 					name, d->config->name);
 		return;
 	}
-	if (jr.vf && vf_pool_release(d->pool, jr.vf, owner) < 0)
-		log_warning("%s: VF %s was no longer kept for it", name, jr.vf);
-	migration_journal_remove(d, name);
-	log_info("%s: attached on a peer; VF %s, kept for it here, is free", name,
-		 jr.vf ? jr.vf : "none");
+	log_info("%s: attached on a peer", name);
+	hook_release_kept(d, &jr);
 	json_object_object_add(ret, "released", json_object_new_boolean(true));
 	rpc_request_reply(req, ret);
 }

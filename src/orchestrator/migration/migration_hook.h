@@ -37,6 +37,8 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args);
 /* peer-hook-release: the VM was attached on the asking peer; free the VF kept for it here. */
 void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *args);
 
+/* Whether vm_name is detached here (a finished detach's journal): it may not migrate. */
+bool migration_hook_detached(host_daemon *d, const char *vm_name);
 /* Move v's VF from v to its keeper (v no longer holds it, the pool still does), and back. */
 int migration_hook_vf_to_owner(host_daemon *d, vm *v);
 int migration_hook_vf_to_vm(host_daemon *d, vm *v, const char *vf);

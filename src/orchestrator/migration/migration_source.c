@@ -1686,6 +1686,13 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 	migration_job *j;
 	int r;
 
+	if (migration_hook_detached(v->daemon, v->name)) {
+		if (req)
+			rpc_request_reply_error(req, CONTROL_ERR_BUSY,
+						"'%s' is detached for an engine's migration: 'dmigrate detach --undo %s' first",
+						v->name, v->name);
+		return -EBUSY;
+	}
 	r = job_new(v->daemon, v, v->name, to, false, &j);
 	if (r < 0) {
 		if (req) /* an evacuation's job has none: it hears the error */
