@@ -226,12 +226,26 @@ typedef struct hook_attach {
 	char *message;
 	peer_link *link;
 	const peer_config *peer;
+	unsigned release_errors; /* peers that did not answer peer-hook-release */
+	char *release_error;     /* the first one's reason */
 	uint64_t t0, phase_t0;
 	struct {
 		const char *state;
 		int64_t start_ms, duration_ms;
 	} rec[_DEST_PHASE_MAX];
+	struct hook_attach *next;
 } hook_attach;
+
+/* The attaches running in this process: one per VM at a time. */
+static hook_attach *attaches;
+
+static hook_attach *attach_find(host_daemon *d, const char *vm_name)
+{
+	for (hook_attach *j = attaches; j; j = j->next)
+		if (j->d == d && !strcmp(j->vm, vm_name))
+			return j;
+	return NULL;
+}
 
 static void attach_enter(hook_attach *j, dest_phase p);
 
@@ -309,9 +323,15 @@ static void attach_finish(hook_attach *j)
 	else
 		json_object_put(result);
 	peer_link_give_back(j->d, j->peer, j->link);
+	for (hook_attach **p = &attaches; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
 	free(j->vm);
 	free(j->from);
 	free(j->released_by);
+	free(j->release_error);
 	free(j->message);
 	free(j);
 }
@@ -331,7 +351,11 @@ static void attach_event(hook_attach *j, const char *state, const char *message)
 	rpc_request_event(j->req, "phase", o);
 }
 
-/* A phase ended: after the engine's copy nothing is undone, a failure only degrades the result. */
+/*
+ * A phase ended: after the engine's copy nothing is undone. A failure of plug, active or did-on
+ * degrades the result (the VM runs on virtio, or without DID); one of commit leaves the VM as it
+ * is, with a message: the source still keeps a VF, which attach run again frees.
+ */
 static void attach_phase_done(hook_attach *j, int error, const char *message)
 {
 	const char *state = error < 0 ? "failed" : j->rec[j->phase].state ?: "done";
@@ -341,7 +365,8 @@ static void attach_phase_done(hook_attach *j, int error, const char *message)
 	j->rec[j->phase].state = state;
 	attach_event(j, state, error < 0 ? message : NULL);
 	if (error < 0) {
-		j->degraded = true;
+		if (j->phase != DEST_COMMIT)
+			j->degraded = true;
 		if (!j->message && message)
 			j->message = strdup(message);
 	}
@@ -426,12 +451,18 @@ static void attach_on_release(rpc_conn *c, int error, json_object *ret, const ch
 		message = problem;
 	}
 	if (error < 0) {
-		log_warning("%s: %s did not free the VF kept for it: %s", j->vm, j->peer->name,
-			    message ? message : strerror(-error));
+		_cleanup_free_ char *why = NULL;
+
+		if (asprintf(&why, "%s did not free the VF kept for it (%s); run attach again",
+			     j->peer->name, message ? message : strerror(-error)) < 0)
+			why = NULL;
+		log_warning("%s: %s", j->vm, why ? why : "a peer did not free its kept VF");
 		if (j->from) { /* the source named: its word counts */
-			attach_phase_done(j, error, message ? message : strerror(-error));
+			attach_phase_done(j, error, why);
 			return;
 		}
+		if (!j->release_errors++ && why)
+			j->release_error = TAKE_PTR(why);
 	} else if (json_object_object_get_ex(ret, "released", &o) && json_object_get_boolean(o)) {
 		j->released_by = strdup(j->peer->name);
 		attach_phase_done(j, 0, NULL);
@@ -477,6 +508,11 @@ static void attach_release_next(hook_attach *j)
 	} else {
 		j->peer = j->next_peer < c->n_peers ? &c->peers[j->next_peer++] : NULL;
 		if (!j->peer) {
+			/* No peer kept a VF: none was detached there, or one that did not answer. */
+			if (j->release_errors) {
+				attach_phase_done(j, -EIO, j->release_error);
+				return;
+			}
 			j->rec[DEST_COMMIT].state = "skipped";
 			attach_phase_done(j, 0, NULL);
 			return;
@@ -544,6 +580,8 @@ static int attach_start(host_daemon *d, const char *vm_name, const char *from, r
 	j->d = d;
 	j->req = req;
 	j->t0 = now_ms();
+	j->next = attaches;
+	attaches = j;
 	log_info("Attaching '%s' on %s after an engine's migration%s%s", vm_name, d->config->name,
 		 from ? " from " : "", from ? from : "");
 	attach_enter(j, DEST_PLUG);
@@ -599,9 +637,9 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 					name, d->config->name);
 		return;
 	}
-	if (v->job || v->incoming_job || (r > 0 && strcmp(jr.role, "attach"))) {
+	if (v->job || v->incoming_job || attach_find(d, name) || (r > 0 && strcmp(jr.role, "attach"))) {
 		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
-					"A migration of '%s' runs on %s; try again when it ends", name,
+					"A migration or an attach of '%s' runs on %s; try again when it ends", name,
 					d->config->name);
 		return;
 	}
