@@ -15,7 +15,10 @@
 #  - attach on hostA while the detached VM still runs there (the engine's migration failed):
 #    the detach undone;
 #  - hostA's daemon killed mid-detach (the guest slow to release the VF) and restarted: the
-#    detach is undone, the VM on its VF again, and a new detach goes through;
+#    detach is undone, the VM on its VF again; `dmigrate cancel` mid-detach undoes it too; a new
+#    detach goes through;
+#  - a detached VM is not migrated by dmigrate; one stopped while detached: detach --undo frees
+#    its kept VF;
 #  - hostB's daemon killed mid-attach (the new VF's link held down, so `active` waits) and
 #    restarted: the attach runs again and finishes, hostA's kept VF freed.
 # Usage: test-hook-mode.sh DMIGRATED FAKE_QEMU DMIGRATE
@@ -148,8 +151,18 @@ wait_for "vm2's VF back" grep -q '^vf=1' "$root/hostA/vms/vm2/fake-qemu.state"
 wait_for "vm2's bond on its VF again" role_is hostA vm2 vf
 [ "$(pool hostA | jq -r --arg vf "$vf" '.[$vf]')" = vm2 ] || fail "the pool's $vf is not vm2's: $(pool hostA)"
 grep -q "Recovering the migration of 'vm2'" "$root/hostA/dmigrated.log" || fail "hostA did not recover vm2's detach"
+# `dmigrate cancel` during the detach's unplug: undone, as a migration before its switchover.
+rm -f "$root/rc-bg"
+(rc=0; dm hostA --json detach vm2 >"$root/out-bg" 2>&1 || rc=$?; echo $rc >"$root/rc-bg") &
+wait_for "vm2's detach in unplug" journal_phase hostA vm2 unplug
+expect_rc 0 dm hostA cancel vm2
+wait_files "$root/rc-bg"
+[ "$(cat "$root/rc-bg")" = 1 ] || fail "a cancelled detach exited $(cat "$root/rc-bg"): $(cat "$root/out-bg")"
+jq -e '.outcome == "rolled-back"' "$root/out-bg" >/dev/null || fail "cancelled detach: $(cat "$root/out-bg")"
+wait_for "vm2's VF back after the cancel" grep -q '^vf=1' "$root/hostA/vms/vm2/fake-qemu.state"
+wait_for "vm2's bond on its VF after the cancel" role_is hostA vm2 vf
 expect_rc 0 dm hostA detach vm2
-echo "hostA killed mid-detach and restarted: the detach undone, vm2 on its VF; detach again: detached"
+echo "hostA killed mid-detach and restarted: the detach undone, vm2 on its VF; cancel mid-detach: undone; detach again: detached"
 
 # --- hostB's daemon killed mid-attach: the new VF's link held down, so active waits ---
 engine_migrate vm2
