@@ -3,7 +3,8 @@
 # no QEMU. The engine that migrates by itself is played by the test over QMP, as libvirt would:
 # a QEMU started on hostB with -incoming defer, `migrate-incoming`, `migrate` on hostA's QEMU,
 # `quit` of the source once the copy completed; hostB's daemon takes the arrived QEMU over
-# (`start --adopt`). Checked:
+# (`start --adopt`); fake-qemu serves several QMP clients on its socket, where a real QEMU serves
+# one (the lab's test-hook-qmp gives its engine a monitor of its own). Checked:
 #  - bad input: an unknown VM, an unknown --from peer, options of the other command: exit 2;
 #  - detach: the VF unplugged, the guest on its standby, the VF kept for the VM in hostA's pool
 #    (owner VM@detached) and a journal; run again: the same answer, nothing changed;
