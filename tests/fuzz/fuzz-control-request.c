@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "control_protocol.h"
-#include "json_stream.h"
+#include "fuzz-messages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,13 +62,11 @@ static void check_request(const control_command *cmd, json_object *args)
 	}
 }
 
-static int handle(void *userdata, json_stream_event event, json_object *msg)
+static void check_message(json_object *msg)
 {
 	const control_command *cmd;
 	json_object *name, *args = NULL;
 
-	if (event != JSON_STREAM_MESSAGE)
-		return 0;
 	if (json_object_is_type(msg, json_type_object) && json_object_object_get_ex(msg, "cmd", &name) &&
 	    json_object_is_type(name, json_type_string)) {
 		cmd = control_command_find(json_object_get_string(name));
@@ -80,17 +78,9 @@ static int handle(void *userdata, json_stream_event event, json_object *msg)
 			check_request(cmd, args);
 		}
 	}
-	json_object_put(msg);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	json_stream *js;
-
-	if (json_stream_new(CONTROL_MAX_MESSAGE, &js) < 0)
-		return 0;
-	json_stream_feed(js, data, size, handle, NULL);
-	json_stream_free(js);
-	return 0;
+	return fuzz_messages(data, size, CONTROL_MAX_MESSAGE, check_message);
 }

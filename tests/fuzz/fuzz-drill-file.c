@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cli/drill_file.h"
+#include "fuzz-file.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +41,7 @@ static void check_drill(const drill *d)
 
 		if (s->line <= last_line || !name_ok(s->from) || !name_ok(s->to) ||
 		    !strcmp(s->from, s->to) || (strcmp(s->on, s->from) && strcmp(s->on, s->to)) ||
-		    (unsigned)s->expect >= _DRILL_OUTCOME_MAX || !s->options ||
+		    (unsigned)s->expect >= _OUTCOME_MAX || s->expect == OUTCOME_LOST || !s->options ||
 		    s->n_options > DRILL_OPTIONS_MAX || s->options[s->n_options])
 			abort();
 		last_line = s->line;
@@ -84,7 +84,7 @@ static char *drill_write(const drill *d, size_t *ret_size, bool *ret_fits)
 				fprintf(f, " for %llu",
 					(unsigned long long)(s->fault.duration_ms / 1000));
 		}
-		fprintf(f, " expect %s on %s", drill_outcome_name(s->expect), s->on);
+		fprintf(f, " expect %s on %s", migration_outcome_name(s->expect), s->on);
 		if (s->n_options)
 			fputs(" --", f);
 		for (size_t j = 0; j < s->n_options; j++)
@@ -164,17 +164,11 @@ static void check_error(const char *filename, const uint8_t *data, size_t size, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	drill *parsed = NULL, *loaded = NULL;
-	char *parse_error = NULL, *load_error = NULL, path[64];
-	int fd, r_parse, r_load;
+	char *parse_error = NULL, *load_error = NULL, path[FUZZ_FILE_PATH_MAX];
+	int fd = fuzz_file(data, size, path), r_parse, r_load;
 
-	fd = memfd_create("fuzz-drill-file", MFD_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (size > 0 && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	r_parse = drill_parse((const char *)data, size, path, &parsed, &parse_error);
 	if (r_parse < 0) {

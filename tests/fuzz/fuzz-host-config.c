@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "daemon/host_config.h"
+#include "fuzz-file.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -111,19 +111,14 @@ static void fuzz_override(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	host_config *c = NULL;
-	char *error = NULL, path[64], prefix[80];
+	char *error = NULL, path[FUZZ_FILE_PATH_MAX], prefix[FUZZ_FILE_PATH_MAX + 2];
 	int fd;
 
 	fuzz_override(data, size);
 
-	fd = memfd_create("fuzz-host-config", MFD_CLOEXEC);
+	fd = fuzz_file(data, size, path);
 	if (fd < 0)
 		return 0;
-	if (size > 0 && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (host_config_load(path, &c, &error) < 0) {
 		/* Every refusal explains itself, starting with the file's name. */
 		snprintf(prefix, sizeof(prefix), "%s: ", path);

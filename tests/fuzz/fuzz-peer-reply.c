@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_stream.h"
+#include "fuzz-messages.h"
 #include "transport/peer_reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -84,29 +84,19 @@ static void parse_error(json_object *err)
 			abort();
 }
 
-static int handle(void *userdata, json_stream_event event, json_object *msg)
+static void check_message(json_object *msg)
 {
 	json_object *v;
 
-	if (event != JSON_STREAM_MESSAGE)
-		return 0;
 	if (json_object_is_type(msg, json_type_object)) {
 		if (json_object_object_get_ex(msg, "return", &v))
 			parse_return(v);
 		if (json_object_object_get_ex(msg, "error", &v))
 			parse_error(v);
 	}
-	json_object_put(msg);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	json_stream *js;
-
-	if (json_stream_new(CONTROL_MAX_MESSAGE, &js) < 0)
-		return 0;
-	json_stream_feed(js, data, size, handle, NULL);
-	json_stream_free(js);
-	return 0;
+	return fuzz_messages(data, size, CONTROL_MAX_MESSAGE, check_message);
 }

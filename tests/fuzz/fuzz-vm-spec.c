@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The VM spec parser on arbitrary bytes; what it accepts is also turned into a QEMU command
- * line, the VF's QMP arguments and JSON again, which must parse back.
+ * line, the VF's QMP arguments and JSON again, which must parse back. A spec naming a libvirt
+ * domain has no command line (libvirt starts its QEMU): refused as such.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
+	if (spec->libvirt_domain) {
+		if (qemu_argv_build(spec, "/run/fuzz", QEMU_ARGV_INCOMING, &argv) != -EOPNOTSUPP)
+			abort();
+		goto json;
+	}
 	if (qemu_argv_build(spec, "/run/fuzz", QEMU_ARGV_INCOMING, &argv) < 0)
 		abort();
 	/* One argument per line in `dmigrate spec qemu-args`: no argument may hold a newline. */
@@ -35,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (qemu_vf_plug_args(spec, NULL, &netdev, &device) < 0)
 		abort();
+json:
 	if (vm_spec_to_json(spec, &obj) < 0)
 		abort();
 	text = json_object_to_json_string(obj);

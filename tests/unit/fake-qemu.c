@@ -11,7 +11,8 @@
  * guest whose links, bond and DID live in memory shared with this process: unplugging the VF
  * removes its link, plugging one adds a link whose carrier follows set_link. The child is the
  * guest's agent service: it can crash (SIGKILL) or stall on a drill's `fault` request, and is
- * restarted 2 s after a crash (AGENT_RESTART_MS), as systemd restarts it in the lab guest.
+ * restarted 2 s after a crash (FAKE_QEMU_AGENT_RESTART_MS, default 2000), as systemd restarts it
+ * in the lab guest.
  * While the VM does not run here (incoming, paused) nothing passes the port, as with a real
  * guest.
  *
@@ -54,8 +55,9 @@
 
 #define GUEST_LINKS_MAX 8
 #define QMP_CLIENTS_MAX 8
-/* As the lab guest's supervisor: the agent is back a second or two after it crashed. */
-#define AGENT_RESTART_MS 2000
+/* As the lab guest's supervisor: the agent is back a second or two after it crashed. A test
+ * whose agent timeout is shorter scales it with FAKE_QEMU_AGENT_RESTART_MS. */
+static uint64_t agent_restart_ms = 2000;
 
 /* The guest: shared with the agent child, and what a migration carries. */
 typedef struct guest {
@@ -73,7 +75,10 @@ static guest *g;
 static uv_loop_t *loop;
 static char *run_dir;
 static const char *state = "running"; /* running, inmigrate, paused, postmigrate */
-static bool vf_present, vf_netdev, vf_link_up = true, resumed_after_migration, ran, autostart = true;
+static bool vf_present, vf_netdev, vf_link_up = true, ran, autostart = true;
+/* How many times this copy was resumed after its state had gone to another: a count, so that a
+ * test that migrates the same copy again can tell a new one. */
+static unsigned resumed_after_migration;
 static const char *mig_status = "none";
 static char *mig_error;
 static int mig_fd = -1, mig_listen_fd = -1, mig_port;
@@ -163,7 +168,7 @@ static void state_save(void)
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
-	fprintf(f, "status=%s\nvf=%d\nran=%d\nresumed_after_migration=%d\n", state, vf_present,
+	fprintf(f, "status=%s\nvf=%d\nran=%d\nresumed_after_migration=%u\n", state, vf_present,
 		ran, resumed_after_migration);
 	fclose(f);
 	rename(tmp, path);
@@ -461,7 +466,7 @@ static void guest_poll_closed(uv_handle_t *h)
 static void agent_died(void)
 {
 	if (g->agent_down_until < realtime_ms())
-		g->agent_down_until = realtime_ms() + AGENT_RESTART_MS;
+		g->agent_down_until = realtime_ms() + agent_restart_ms;
 	uv_poll_stop(&guest_poll);
 	close(guest_fd);
 	close(notify_fd);
@@ -972,7 +977,7 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 			return NULL;
 		}
 		if (!strcmp(state, "postmigrate"))
-			resumed_after_migration = true;
+			resumed_after_migration++;
 		if (!running())
 			stall_carry_on();
 		set_state("running");
@@ -1113,6 +1118,9 @@ int main(int argc, char **argv)
 	env = getenv("FAKE_QEMU_COPY_MS");
 	if (env)
 		copy_ms = strtoull(env, NULL, 10);
+	env = getenv("FAKE_QEMU_AGENT_RESTART_MS");
+	if (env)
+		agent_restart_ms = strtoull(env, NULL, 10);
 
 	g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g == MAP_FAILED)

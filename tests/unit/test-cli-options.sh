@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every option a dmigrate command parses (its getopt_long() table in src/orchestrator/cli/) is
+# Every option a dmigrate command parses (its option table in src/orchestrator/cli/) is
 # listed by that command's --help and in the man page; every command of the dispatch table is in
 # the man page and in the bash completion's list. Usage: test-cli-options.sh SOURCE_DIR DMIGRATE
 set -euo pipefail
@@ -16,9 +16,11 @@ fail() {
 	failed=1
 }
 
-# The long options of the `struct option` tables in FILE, macros from cli_*.h expanded.
+# The long options of the `struct option` and `cli_opt` (cli_options.h) tables in FILE, macros
+# from cli_*.h expanded.
 options_of() {
-	awk '/static const struct option [a-z_]+\[\] = \{/ { on = 1 } on { print } on && /^\t\};/ { on = 0 }' "$1" |
+	awk '/static const struct option [a-z_]+\[\] = \{/ { on = 1 } on { print } on && /^\t\};/ { on = 0 }
+	     /const cli_opt [a-z_]+\[\] = \{/ { opt = 1 } opt { print } opt && /\{\} \};/ { opt = 0 }' "$1" |
 		while IFS= read -r line; do
 			if [[ $line =~ (CLI_[A-Z_]+_OPTIONS) ]]; then
 				awk -v m="${BASH_REMATCH[1]}" '$0 ~ "#define " m { on = 1 } on { print } on && !/\\$/ { on = 0 }' "$cli"/*.h

@@ -861,6 +861,87 @@ TEST(drill_refuses_bad_input_before_contacting_the_daemon)
 	rmdir(dir);
 }
 
+/*
+ * Two hosts for a drill whose source daemon dies under the step: hostA breaks the migrate
+ * connection off (as its SIGKILL would), then has the VM migrating for a while (its restarted
+ * daemon finishing from the journal), then no more; hostB runs it on its VF.
+ */
+typedef struct drill_hosts {
+	unsigned lists_migrating; /* hostA's lists that still show the job */
+	bool migrate_asked;
+} drill_hosts;
+
+static void drill_host_a(fake_daemon *d, rpc_request *req, const char *cmd, json_object *args,
+			 void *userdata)
+{
+	drill_hosts *h = userdata;
+
+	if (!strcmp(cmd, "migrate")) {
+		h->migrate_asked = true;
+		fake_daemon_disconnect(d, req);
+	} else if (!strcmp(cmd, "list") && h->migrate_asked && h->lists_migrating) {
+		h->lists_migrating--;
+		rpc_request_reply(req, json_tokener_parse(
+					       "{\"vms\": [{\"name\": \"vm1\", \"state\": \"migrating\"}]}"));
+	} else if (!strcmp(cmd, "list")) {
+		rpc_request_reply(req, json_tokener_parse(h->migrate_asked ? "{\"vms\": []}" :
+				"{\"vms\": [{\"name\": \"vm1\", \"state\": \"running\"}]}"));
+	} else {
+		rpc_request_reply(req, json_tokener_parse("{\"guest\": {\"agent\": \"answering\"}}"));
+	}
+}
+
+static void drill_host_b(fake_daemon *d, rpc_request *req, const char *cmd, json_object *args,
+			 void *userdata)
+{
+	const drill_hosts *h = userdata;
+
+	if (!strcmp(cmd, "list"))
+		rpc_request_reply(req, json_tokener_parse(h->migrate_asked ?
+				"{\"vms\": [{\"name\": \"vm1\", \"state\": \"running\"}]}" :
+				"{\"vms\": []}"));
+	else
+		rpc_request_reply(req, json_tokener_parse(
+				"{\"vf_plugged\": true, \"guest\": {\"agent\": \"answering\", "
+				"\"active-role\": \"vf\"}}"));
+}
+
+TEST(drill_waits_for_a_source_daemon_that_died_under_the_step)
+{
+	char dir[] = "/tmp/test-cli-drill.XXXXXX";
+	drill_hosts h = { .lists_migrating = 2 };
+	_cleanup_free_ char *file = NULL, *sock_a = NULL, *sock_b = NULL, *host_a = NULL,
+			    *host_b = NULL;
+	fake_daemon *a, *b;
+	child c;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	file = write_temp(dir, "k.drill",
+			  "vm vm1\nmigrate hostA hostB fault kill-source-daemon at migrate expect migrated\n");
+	ASSERT_TRUE(asprintf(&sock_a, "%s/a.sock", dir) > 0 && asprintf(&sock_b, "%s/b.sock", dir) > 0);
+	ASSERT_TRUE(asprintf(&host_a, "hostA=%s", sock_a) > 0 &&
+		    asprintf(&host_b, "hostB=%s", sock_b) > 0);
+	ASSERT_OK(fake_daemon_new(&loop, sock_a, drill_host_a, &h, &a));
+	ASSERT_OK(fake_daemon_new(&loop, sock_b, drill_host_b, &h, &b));
+
+	run_cli(&c, false, "drill", "run", file, "--host", host_a, "--host", host_b, NULL);
+	ASSERT_EQ(c.exit_code, 0);
+	ASSERT_CONTAINS(c.err.buf, "the connection to hostA's dmigrated is gone");
+	ASSERT_CONTAINS(c.out.buf, "fault kill-source-daemon at migrate: migrated (exit 1, from the "
+				   "restarted source daemon's journal), runs on hostB");
+	ASSERT_CONTAINS(c.out.buf, "every step as expected");
+	/* It asked until the job was no longer there. */
+	ASSERT_EQ(h.lists_migrating, 0);
+
+	fake_daemon_free(a);
+	fake_daemon_free(b);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	unlink(sock_a);
+	unlink(sock_b);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	bin = getenv("DMIGRATE_BIN");
@@ -873,6 +954,7 @@ int main(void)
 	signal(SIGPIPE, SIG_DFL);
 
 	RUN_TEST(migrate_json_with_settings);
+	RUN_TEST(drill_waits_for_a_source_daemon_that_died_under_the_step);
 	RUN_TEST(shorthand_on_a_pipe_prints_one_line);
 	RUN_TEST(terminal_shows_live_progress_and_phases);
 	RUN_TEST(rolled_back_exits_1);

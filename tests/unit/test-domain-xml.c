@@ -87,7 +87,10 @@ TEST(hostdev)
 	ASSERT_TRUE(!strstr(dest, "<hostdev") && strstr(dest, "<uuid>6f1d4c2e") &&
 		    strstr(dest, "org.dmigrate.agent.0") && strstr(dest, "model type=\"virtio\""));
 	ASSERT_ERRNO(domain_xml_parse(dest, strlen(dest), &again, err, sizeof(err)), ENODEV);
-	ASSERT_ERRNO(domain_xml_without_vf(dest, strlen(dest), &vf, err, sizeof(err)), ENODEV);
+	/* Unplugged already: the XML as it is. */
+	ASSERT_OK(domain_xml_without_vf(dest, strlen(dest), &vf, err, sizeof(err)));
+	ASSERT_STREQ(vf, dest);
+	free(TAKE_PTR(vf));
 
 	/* The destination's own VF in the source's place, guest address kept. */
 	ASSERT_OK(domain_xml_vf_for_host(d.vf_xml, "0000:3b:02.5", &vf, err, sizeof(err)));
@@ -98,6 +101,40 @@ TEST(hostdev)
 	ASSERT_TRUE(strstr(err, "'0000:3b:02' is not a PCI address"));
 	ASSERT_ERRNO(domain_xml_vf_for_host(d.vf_xml, NULL, &vf, err, sizeof(err)), EINVAL);
 	domain_devices_done(&d);
+}
+
+TEST(vf_kept_in_metadata)
+{
+	_cleanup_free_ char *meta = NULL, *vf = NULL;
+	domain_devices d;
+	char err[512];
+
+	/* A domain that arrived without its VF finds the element to plug in its metadata. */
+	ASSERT_OK(parse_file("tests/unit/libvirt/arrived-vf-in-metadata.xml", &d, err, sizeof(err)));
+	ASSERT_TRUE(d.vf_unplugged);
+	ASSERT_EQ(d.vf_kind, DOMAIN_VF_HOSTDEV);
+	ASSERT_STREQ(d.vf_pci, "0000:01:10.2");
+	ASSERT_STREQ(d.vf_alias, DOMAIN_XML_VF_ALIAS);
+	ASSERT_TRUE(!strncmp(d.vf_xml, "<hostdev ", 9) && !strstr(d.vf_xml, "dmigrate:"));
+	ASSERT_OK(domain_xml_vf_for_host(d.vf_xml, "0000:3b:02.5", &vf, err, sizeof(err)));
+	ASSERT_TRUE(strstr(vf, "bus=\"0x3b\" slot=\"0x02\" function=\"0x5\""));
+	ASSERT_OK(domain_xml_vf_metadata(d.vf_xml, &meta));
+	ASSERT_TRUE(!strncmp(meta, "<vf><hostdev ", 13) && strstr(meta, "</hostdev></vf>"));
+	domain_devices_done(&d);
+
+	/* A device beats the metadata: the VF is plugged. */
+	ASSERT_OK(parse_file("tests/unit/libvirt/live-hostdev.xml", &d, err, sizeof(err)));
+	ASSERT_TRUE(!d.vf_unplugged);
+	domain_devices_done(&d);
+
+	/* Metadata that is not one VF element is refused, named. */
+	refused("<domain><name>a</name><metadata><m:vf xmlns:m='urn:dmigrate:vf:1'><disk/></m:vf>"
+		"</metadata><devices/></domain>",
+		true, EINVAL, "metadata urn:dmigrate:vf:1 does not hold one");
+	/* Another namespace's <vf> is not ours. */
+	refused("<domain><name>a</name><metadata><m:vf xmlns:m='urn:other'><hostdev/></m:vf>"
+		"</metadata><devices/></domain>",
+		true, ENODEV, "the domain has no VF");
 }
 
 TEST(interface_hostdev)
@@ -210,6 +247,7 @@ int main(int argc, char **argv)
 	}
 	root = argv[1];
 	RUN_TEST(hostdev);
+	RUN_TEST(vf_kept_in_metadata);
 	RUN_TEST(interface_hostdev);
 	RUN_TEST(examples);
 	RUN_TEST(bad_domains);

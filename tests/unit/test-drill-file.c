@@ -40,7 +40,7 @@ static char *step_summary(const drill_step *s)
 		if (s->fault.duration_ms)
 			fprintf(f, "/%llums", (unsigned long long)s->fault.duration_ms);
 	}
-	fprintf(f, " %s@%s", drill_outcome_name(s->expect), s->on);
+	fprintf(f, " %s@%s", migration_outcome_name(s->expect), s->on);
 	ASSERT_TRUE(s->options != NULL);
 	ASSERT_TRUE(s->options[s->n_options] == NULL);
 	if (s->n_options)
@@ -158,7 +158,7 @@ TEST(full)
 	for (size_t i = 0; i < d->n_steps; i++)
 		ASSERT_EQ(d->steps[i].line, 6 + i);
 	ASSERT_EQ(d->steps[0].n_options, 2);
-	ASSERT_EQ(d->steps[0].expect, DRILL_ROLLED_BACK);
+	ASSERT_EQ(d->steps[0].expect, OUTCOME_ROLLED_BACK);
 	ASSERT_EQ(d->steps[0].fault.kind, FAULT_KILL_DEST_QEMU);
 	ASSERT_EQ(d->steps[0].fault.phase, PHASE_MIGRATE);
 	ASSERT_EQ(d->steps[0].fault.duration_ms, 0);
@@ -194,17 +194,18 @@ TEST(defaults)
 
 TEST(outcome_names)
 {
-	static const char *const names[] = { "migrated", "rolled-back", "degraded", "failed" };
+	static const char *const names[] = { "migrated", "rolled-back", "degraded", "failed", "lost" };
 
-	ASSERT_EQ(ELEMENTSOF(names), _DRILL_OUTCOME_MAX);
-	for (int i = 0; i < _DRILL_OUTCOME_MAX; i++) {
-		ASSERT_STREQ(drill_outcome_name(i), names[i]);
-		ASSERT_EQ(drill_outcome_from_name(names[i]), i);
+	ASSERT_EQ(ELEMENTSOF(names), _OUTCOME_MAX);
+	for (int i = 0; i < _OUTCOME_MAX; i++) {
+		ASSERT_STREQ(migration_outcome_name(i), names[i]);
+		ASSERT_EQ(migration_outcome_from_name(names[i]), i);
 	}
-	ASSERT_EQ(drill_outcome_from_name("rolled_back"), -1);
-	ASSERT_EQ(drill_outcome_from_name(""), -1);
-	ASSERT_EQ(drill_outcome_from_name(NULL), -1);
-	ASSERT_STREQ(drill_outcome_name(_DRILL_OUTCOME_MAX), "unknown");
+	ASSERT_EQ(migration_outcome_from_name("rolled_back"), OUTCOME_INVALID);
+	ASSERT_EQ(migration_outcome_from_name(""), OUTCOME_INVALID);
+	ASSERT_EQ(migration_outcome_from_name(NULL), OUTCOME_INVALID);
+	ASSERT_STREQ(migration_outcome_name(_OUTCOME_MAX), "unknown");
+	ASSERT_STREQ(migration_outcome_name(OUTCOME_INVALID), "unknown");
 }
 
 #define VM "vm v\n"
@@ -286,6 +287,8 @@ TEST(migrate_errors)
 	parse_bad(VM M "expect\n", 2, "'expect' needs an OUTCOME (known: migrated rolled-back");
 	parse_bad(VM M "expect moved\n", 2,
 		  "unknown outcome 'moved' (known: migrated rolled-back degraded failed)");
+	parse_bad(VM M "expect lost\n", 2,
+		  "a drill cannot expect 'lost': the VM would run nowhere");
 	parse_bad(VM M "at migrate expect migrated\n", 2,
 		  "unexpected 'at' where 'expect OUTCOME' belongs");
 	parse_bad(VM M "for 5 expect migrated\n", 2, "unexpected 'for' where 'expect OUTCOME' belongs");
@@ -519,10 +522,19 @@ static const struct example {
 	  { "hostA>hostB drop-ssh@migrate migrated@hostB -- --bandwidth 8",
 	    "hostB>hostA migrated@hostA" } },
 	{ "kill-agent.drill", 1,
-	  { "hostA>hostB kill-agent@active degraded@hostB", "hostB>hostA migrated@hostA" } },
+	  { "hostA>hostB kill-agent@migrate migrated@hostB -- --bandwidth 8",
+	    "hostB>hostA migrated@hostA", "hostA>hostB kill-agent@active degraded@hostB",
+	    "hostB>hostA migrated@hostA" } },
+	{ "kill-dest-daemon.drill", 1,
+	  { "hostA>hostB kill-dest-daemon@migrate migrated@hostB -- --bandwidth 8",
+	    "hostB>hostA migrated@hostA" } },
 	{ "kill-dest-qemu.drill", 1,
 	  { "hostA>hostB kill-dest-qemu@migrate rolled-back@hostA -- --bandwidth 8",
 	    "hostA>hostB migrated@hostB", "hostB>hostA migrated@hostA" } },
+	{ "kill-source-daemon.drill", 1,
+	  { "hostA>hostB kill-source-daemon@standby rolled-back@hostA",
+	    "hostA>hostB kill-source-daemon@migrate migrated@hostB -- --bandwidth 8",
+	    "hostB>hostA migrated@hostA" } },
 	{ "no-free-vf.drill", 1,
 	  { "hostA>hostB no-free-vf@preflight rolled-back@hostA", "hostA>hostB migrated@hostB",
 	    "hostB>hostA migrated@hostA" } },

@@ -216,8 +216,7 @@ static void daemon_setup(host_daemon *d)
 	ASSERT_OK(vm_hold_vf(v, vf));
 	ASSERT_STREQ(v->vf, "vf0");
 	v->vf_plugged = true;
-	free(v->status);
-	v->status = strdup("running");
+	vm_set_status(v, VM_RUNNING);
 	v->pid = spawn_sleeper();
 	ASSERT_TRUE(mkdir(v->run_dir, 0700) == 0 || errno == EEXIST);
 }
@@ -299,7 +298,7 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	/* The VM is where it was, whole: running here, its VF plugged and still reserved for it. */
 	ASSERT_TRUE(d.vms && !strcmp(d.vms->name, "vm1") && !d.vms->next);
 	ASSERT_TRUE(d.vms->job == NULL);
-	ASSERT_STREQ(d.vms->status, "running");
+	ASSERT_EQ(d.vms->status, VM_RUNNING);
 	ASSERT_STREQ(d.vms->vf, "vf0");
 	ASSERT_TRUE(d.vms->vf_plugged);
 	pool = vf_pool_to_json(d.pool);

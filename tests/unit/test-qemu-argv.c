@@ -225,6 +225,16 @@ TEST(bad_run_dirs)
 	qemu_argv_free(argv);
 }
 
+/* A libvirt domain's spec describes no QEMU: no command line, no crash on its missing fields. */
+TEST(libvirt_domain_has_no_command_line)
+{
+	_cleanup_vm_spec_ vm_spec *s = spec_new("{\"name\": \"vm1\", \"libvirt\": {\"domain\": \"vm1\"}}");
+	char **argv = NULL;
+
+	ASSERT_ERRNO(qemu_argv_build(s, "/run/dmigrate/vm1", 0, &argv), EOPNOTSUPP);
+	ASSERT_TRUE(argv == NULL);
+}
+
 /* The QMP plug and the command line come from one definition: compare them. */
 TEST(vf_plug_args_match_command_line)
 {
@@ -265,6 +275,7 @@ int main(void)
 	RUN_TEST(accel_kvm_and_tcg);
 	RUN_TEST(accel_resolve);
 	RUN_TEST(kvm_probe_refuses);
+	RUN_TEST(libvirt_domain_has_no_command_line);
 	RUN_TEST(bad_run_dirs);
 	RUN_TEST(vf_plug_args_match_command_line);
 	RUN_TEST(vf_plug_args_vfio_override);

@@ -66,13 +66,18 @@ TEST(uris)
 	ASSERT_OK(virt_peer_uri(&c, &p, &u));
 	ASSERT_STREQ(u, "qemu+libssh://root@192.0.2.11:22/system?keyfile=/etc/dmigrate/id_ed25519&known_hosts=/etc/dmigrate/known_hosts&known_hosts_verify=normal&sshauth=privkey");
 	free(u);
-	ASSERT_OK(virt_stream_uri(&p, &u));
+	ASSERT_OK(virt_stream_uri(&p, 0, &u));
 	ASSERT_STREQ(u, "tcp://192.0.2.11");
 	free(u);
+	/* The port the destination's daemon chose for the incoming domain. */
+	ASSERT_OK(virt_stream_uri(&p, 49152, &u));
+	ASSERT_STREQ(u, "tcp://192.0.2.11:49152");
+	free(u);
+	ASSERT_ERRNO(virt_stream_uri(&p, 65536, &u), EINVAL);
 	/* The stream goes to the migration address, IPv6 in brackets; sshd on its own port. */
 	p.migration_address = (char *)"2001:db8::11";
 	p.port = 2222;
-	ASSERT_OK(virt_stream_uri(&p, &u));
+	ASSERT_OK(virt_stream_uri(&p, 0, &u));
 	ASSERT_STREQ(u, "tcp://[2001:db8::11]");
 	free(u);
 	ASSERT_OK(virt_peer_uri(&c, &p, &u));

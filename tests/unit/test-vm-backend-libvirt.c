@@ -4,8 +4,10 @@
  * (test:///default, no libvirtd), with the netns lab's domain (examples/libvirt/vm1-emulated.xml):
  * binding chooses the backend, its calls run off the loop and answer on it (state, resume,
  * the plug of a VF that never left, stop), and what the test driver cannot do (detach, job
- * statistics, job abort) comes back as libvirt's refusal, with its words. argv[1]: the source
- * tree.
+ * statistics, job abort) comes back as libvirt's refusal, with its words. The VF's element is
+ * kept in the domain's metadata. A VM from a spec naming a domain is adopted; a destination's
+ * VM waits for its domain to arrive (libvirt's migration creates it), then binds it. argv[1]:
+ * the source tree.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 
 #include <libvirt/virterror.h>
 
+#include "libvirt/domain_xml.h"
+#include "libvirt/virt_connection.h"
 #include "libvirt/virt_domain.h"
 #include "libvirt/virt_event.h"
 #include "libvirt/vm_backend_libvirt.h"
@@ -60,10 +64,134 @@ static void on_tick(uv_timer_t *t)
 {
 }
 
+static char *slurp_example(const char *root)
+{
+	char path[4096];
+	char *xml = calloc(1, DOMAIN_XML_MAX);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/examples/libvirt/vm1-emulated.xml", root);
+	f = fopen(path, "re");
+	ASSERT_TRUE(xml && f && fread(xml, 1, DOMAIN_XML_MAX - 1, f) > 0);
+	fclose(f);
+	return xml;
+}
+
+static vm_spec *libvirt_spec(const char *domain)
+{
+	char text[256];
+	vm_spec *s = NULL;
+
+	snprintf(text, sizeof(text),
+		 "{\"name\": \"%s\", \"libvirt\": {\"domain\": \"%s\", \"uri\": \"test:///default\"}}",
+		 domain, domain);
+	ASSERT_OK(vm_spec_parse(text, strlen(text), "test", "/", &s, NULL));
+	return s;
+}
+
+/*
+ * The destination's half: nothing to start (libvirt's migration creates the domain), a port for
+ * its stream, and the domain bound once it arrived paused, its VF known from its metadata.
+ */
+static void destination(const char *root, host_daemon *d)
+{
+	_cleanup_free_ char *xml = slurp_example(root), *arrived = NULL, *meta = NULL, *vf = NULL;
+	const vm_backend *b;
+	domain_devices dev;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	char err[512], *p;
+	vm w = { .daemon = d, .name = (char *)"vm2", .incoming = true };
+
+	w.spec = libvirt_spec("vm2");
+	b = vm_backend_of(&w);
+	ASSERT_TRUE(b == &vm_backend_libvirt);
+	wait_reply(b->incoming_start(&w, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+	wait_reply(b->incoming_listen(&w, "tcp:127.0.0.1:0", false, on_reply, NULL));
+	ASSERT_EQ(out.error, 0);
+	ASSERT_STREQ(out.status, "setup");
+	/* Not here yet: the copy has not begun. */
+	wait_reply(b->migrate_query(&w, on_reply, NULL));
+	ASSERT_EQ(out.error, 0);
+	ASSERT_STREQ(out.status, "setup");
+	wait_reply(b->stop(&w, true, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+
+	/* It arrives as libvirt's migration leaves it: without the VF, which its metadata keeps,
+	 * paused for our switchover. */
+	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
+	ASSERT_OK(domain_xml_parse(xml, strlen(xml), &dev, err, sizeof(err)));
+	ASSERT_OK(domain_xml_without_vf(xml, strlen(xml), &arrived, err, sizeof(err)));
+	p = strstr(arrived, "<name>vm1</name>");
+	ASSERT_TRUE(p);
+	p[8] = '2';
+	dom = virDomainCreateXML(conn, arrived, 0);
+	if (!dom)
+		TEST_FAIL("create: %s", virGetLastErrorMessage());
+	ASSERT_EQ(virDomainSuspend(dom), 0);
+	ASSERT_OK(domain_xml_vf_metadata(dev.vf_xml, &meta));
+	ASSERT_EQ(virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, meta,
+				       DOMAIN_XML_VF_METADATA_PREFIX, DOMAIN_XML_VF_METADATA_NS,
+				       VIR_DOMAIN_AFFECT_LIVE), 0);
+	/* Its name is taken now: a second incoming VM of that name is refused, named. */
+	wait_reply(b->incoming_start(&w, on_stopped, NULL));
+	ASSERT_ERRNO(out.error, EEXIST);
+	ASSERT_TRUE(strstr(out.message, "a domain named 'vm2' already"));
+
+	wait_reply(b->migrate_query(&w, on_reply, NULL));
+	if (out.error)
+		TEST_FAIL("%s", out.message);
+	ASSERT_STREQ(out.status, "completed");
+	ASSERT_TRUE(virt_backend_agent_path(&w) == NULL || virt_backend_agent_path(&w)[0] == '/');
+	/* Bound: the VF to plug is the one the metadata kept; the test driver cannot attach. */
+	wait_reply(b->vf_plug(&w, on_reply, NULL));
+	ASSERT_ERRNO(out.error, EIO);
+	ASSERT_TRUE(strstr(out.message, "libvirt refused to attach the VF: "));
+	/* Arrived and not resumed: its source is gone, so it is never destroyed here. */
+	ASSERT_ERRNO(b->stop(&w, true, on_stopped, NULL), EBUSY);
+	ASSERT_EQ(virDomainIsActive(dom), 1);
+	wait_reply(b->resume(&w, on_reply, NULL));
+	ASSERT_EQ(out.error, 0);
+	wait_reply(b->query_status(&w, on_reply, NULL));
+	ASSERT_STREQ(out.status, "running");
+
+	w.incoming = false;
+	wait_reply(b->stop(&w, true, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+	virt_backend_unbind(&w);
+	virDomainFree(dom);
+	domain_devices_done(&dev);
+	vm_spec_free(w.spec);
+}
+
+/* A VM whose spec names a domain: adopted, or refused with the reason. */
+static void adopt(host_daemon *d)
+{
+	vm a = { .daemon = d, .name = (char *)"vm1" };
+	char err[512];
+
+	a.spec = libvirt_spec("nosuch");
+	ASSERT_ERRNO(virt_backend_adopt(&a, err, sizeof(err)), ENOENT);
+	ASSERT_TRUE(strstr(err, "libvirt has no domain 'nosuch'"));
+	vm_spec_free(a.spec);
+
+	a.spec = libvirt_spec("vm1");
+	ASSERT_OK(virt_backend_adopt(&a, err, sizeof(err)));
+	ASSERT_TRUE(vm_backend_of(&a) == &vm_backend_libvirt);
+	/* The bond's MAC, from the standby, for the VF's steering. */
+	ASSERT_STREQ(a.spec->mac, "52:54:00:00:00:11");
+	ASSERT_TRUE(!virt_backend_vf_host_pci(&a)); /* emulated */
+	virt_backend_unbind(&a);
+	vm_spec_free(a.spec);
+}
+
 int main(int argc, char **argv)
 {
-	host_daemon d = { 0 };
+	host_config hc = { .migration_address = (char *)"127.0.0.1" };
+	host_daemon d = { .config = &hc };
 	vm v = { 0 };
+	_cleanup_free_ char *meta = NULL;
 	const vm_backend *b;
 	virConnectPtr conn;
 	virDomainPtr dom;
@@ -96,6 +224,12 @@ int main(int argc, char **argv)
 	ASSERT_ERRNO(virt_backend_bind(&v, conn, "vm1", true, err, sizeof(err)), EEXIST);
 	b = vm_backend_of(&v);
 	ASSERT_TRUE(b == &vm_backend_libvirt);
+	/* The VF's element goes with the domain, in its metadata. */
+	meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, DOMAIN_XML_VF_METADATA_NS,
+				    VIR_DOMAIN_AFFECT_LIVE);
+	if (!meta)
+		TEST_FAIL("metadata: %s", virGetLastErrorMessage());
+	ASSERT_TRUE(strstr(meta, "e1000e") && strstr(meta, DOMAIN_XML_VF_ALIAS));
 
 	wait_reply(b->query_status(&v, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
@@ -129,8 +263,10 @@ int main(int argc, char **argv)
 	ASSERT_TRUE(strstr(out.message, "libvirt refused to detach the VF: ") &&
 		    strstr(out.message, "not supported"));
 	ASSERT_EQ(b->vf_unplug_finish(&v, on_reply, NULL), 1);
-	/* The destination's half has no libvirt path yet: refused at once. */
-	ASSERT_ERRNO(b->incoming_listen(&v, "tcp:0.0.0.0:0", false, on_reply, NULL), EOPNOTSUPP);
+	/* A bound VM is no destination's. */
+	ASSERT_ERRNO(b->incoming_start(&v, on_stopped, NULL), EALREADY);
+	adopt(&d);
+	destination(argv[1], &d);
 
 	wait_reply(b->stop(&v, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
@@ -144,6 +280,7 @@ int main(int argc, char **argv)
 	ASSERT_EQ(virDomainUndefine(dom), 0);
 	virDomainFree(dom);
 	ASSERT_TRUE(virConnectClose(conn) >= 0);
+	virt_connections_close();
 	free(xml);
 	return 0;
 }

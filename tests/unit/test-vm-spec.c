@@ -148,6 +148,31 @@ TEST(readonly_disk_round_trip)
 	ASSERT_TRUE(b->disk_readonly);
 }
 
+/* A domain libvirtd runs: its name and this host's libvirt, nothing QEMU would need. */
+TEST(libvirt_domain)
+{
+	_cleanup_vm_spec_ vm_spec *a = NULL, *b = NULL, *c = NULL;
+	_cleanup_json_ json_object *ja = NULL, *jb = NULL;
+	const char *text;
+
+	ASSERT_OK(parse("{\"name\": \"vm1\", \"libvirt\": {\"domain\": \"web-01.prod\"}}", &a, NULL));
+	ASSERT_STREQ(a->libvirt_domain, "web-01.prod");
+	ASSERT_STREQ(a->libvirt_uri, "qemu:///system");
+	ASSERT_TRUE(a->libvirt_persist);
+	ASSERT_OK(vm_spec_to_json(a, &ja));
+	text = json_object_to_json_string(ja);
+	ASSERT_TRUE(!strstr(text, "boot") && !strstr(text, "memory_mib"));
+	ASSERT_OK(vm_spec_parse(text, strlen(text), "peer", "/elsewhere", &b, NULL));
+	ASSERT_OK(vm_spec_to_json(b, &jb));
+	ASSERT_STREQ(json_object_to_json_string(jb), text);
+
+	ASSERT_OK(parse("{\"name\": \"vm1\", \"libvirt\": {\"domain\": \"vm1\", \"persist\": false,"
+			" \"uri\": \"qemu:///system?socket=/var/tmp/lab/a/run/libvirt/libvirt-sock\"}}",
+			&c, NULL));
+	ASSERT_TRUE(!c->libvirt_persist);
+	ASSERT_STREQ(c->libvirt_uri, "qemu:///system?socket=/var/tmp/lab/a/run/libvirt/libvirt-sock");
+}
+
 typedef struct bad_case {
 	const char *json;
 	const char *expect; /* in the message, after "ORIGIN: " */
@@ -244,6 +269,33 @@ static const bad_case bad_fields[] = {
 	  " \"passthrough\": {\"type\": \"emulated\"}}", "field 'boot': missing" },
 };
 
+#define LIBVIRT_WITH(inner) "{\"name\": \"vm1\", \"libvirt\": {" inner "}}"
+
+static const bad_case bad_libvirt[] = {
+	{ LIBVIRT_WITH("\"uri\": \"qemu:///system\""), "field 'libvirt.domain': missing" },
+	{ LIBVIRT_WITH("\"domain\": \"vm 1\""), "field 'libvirt.domain': expected a libvirt domain name" },
+	{ LIBVIRT_WITH("\"domain\": \"../x\""), "field 'libvirt.domain': expected" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"uri\": \"qemu+ssh://root@evil/system\""),
+	  "field 'libvirt.uri': expected this host's libvirt" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"uri\": \"qemu+ext:///system?command=/bin/sh\""),
+	  "field 'libvirt.uri': expected" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"uri\": \"qemu:///system?socket=/run/../etc/x\""),
+	  "field 'libvirt.uri': expected" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"uri\": \"qemu:///system?socket=/a&command=x\""),
+	  "field 'libvirt.uri': expected" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"uri\": \"qemu:///systemd\""),
+	  "field 'libvirt.uri': expected" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"persist\": \"yes\""),
+	  "field 'libvirt.persist': expected true" },
+	{ LIBVIRT_WITH("\"domain\": \"vm1\", \"name\": \"x\""),
+	  "unknown field 'libvirt.name'" },
+	{ "{\"name\": \"vm1\", \"memory_mib\": 256, \"libvirt\": {\"domain\": \"vm1\"}}",
+	  "field 'memory_mib': not with 'libvirt': the domain's XML says it" },
+	{ "{\"name\": \"vm1\", \"boot\": {\"kernel\": \"k\"}, \"libvirt\": {\"domain\": \"vm1\"}}",
+	  "field 'boot': not with 'libvirt'" },
+	{ "{\"name\": \"vm1\", \"libvirt\": \"vm1\"}", "field 'libvirt': expected an object" },
+};
+
 static const bad_case bad_documents[] = {
 	{ "", "is empty; expected a JSON object" },
 	{ " \n\t ", "is empty" },
@@ -276,6 +328,12 @@ TEST(bad_fields)
 {
 	for (size_t i = 0; i < ELEMENTSOF(bad_fields); i++)
 		check_bad(&bad_fields[i]);
+}
+
+TEST(bad_libvirt)
+{
+	for (size_t i = 0; i < ELEMENTSOF(bad_libvirt); i++)
+		check_bad(&bad_libvirt[i]);
 }
 
 TEST(bad_documents)
@@ -393,7 +451,9 @@ int main(void)
 	RUN_TEST(disk_format_defaults_to_raw_and_ipv6);
 	RUN_TEST(json_round_trip);
 	RUN_TEST(readonly_disk_round_trip);
+	RUN_TEST(libvirt_domain);
 	RUN_TEST(bad_fields);
+	RUN_TEST(bad_libvirt);
 	RUN_TEST(bad_documents);
 	RUN_TEST(nul_byte_and_size_cap);
 	RUN_TEST(relative_base_dir_refused);

@@ -4,7 +4,6 @@
  * the QEMU chardev socket, for operators and tests. In production dmigrated holds that socket
  * (a chardev serves one client at a time); this is for a VM no daemon manages, or a lab.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "transport/agent_client.h"
 #include "agent_protocol.h"
 #include "cli/cli_args.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "log.h"
 
@@ -24,9 +24,9 @@ typedef struct cli_agent_run {
 	bool done;
 } cli_agent_run;
 
-static void cli_agent_help(void)
+static void cli_agent_help(FILE *f)
 {
-	printf("Usage: dmigrate agent --socket PATH [--timeout MS] COMMAND [JSON-ARGS]\n\n"
+	fprintf(f, "Usage: dmigrate agent --socket PATH [--timeout MS] COMMAND [JSON-ARGS]\n\n"
 	       "Send one request to the guest agent behind a QEMU chardev socket and print the\n"
 	       "reply as JSON. COMMAND is any command of proto/agent-protocol.md, or `hello` to\n"
 	       "print what the agent announced.\n\n"
@@ -106,46 +106,32 @@ static void cli_agent_timeout(uv_timer_t *t)
 
 int cli_agent(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	static const agent_client_callbacks cbs = {
 		.ready = cli_agent_ready,
 		.disconnected = cli_agent_disconnected,
 	};
 	cli_agent_run run = { .timeout_ms = 10000, .exit_code = CLI_EXIT_FAILED };
-	const char *socket_path = NULL;
+	const char *socket_path = NULL, *timeout = NULL;
+	const cli_opt opts[] = { { "socket", .value = &socket_path },
+				 { "timeout", .value = &timeout },
+				 {} };
 	uv_loop_t *loop = uv_default_loop();
 	agent_client *c = NULL;
 	uv_timer_t timer;
 	char *end;
-	int opt, r;
+	int r;
 
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-		switch (opt) {
-		case 's':
-			socket_path = optarg;
-			break;
-		case 't':
-			run.timeout_ms = strtoull(optarg, &end, 10);
-			if (*end || run.timeout_ms == 0 || run.timeout_ms > 3600000) {
-				log_error("Invalid --timeout '%s': milliseconds, 1 to 3600000", optarg);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			cli_agent_help();
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("agent", opt, argv);
+	if (!cli_parse_options(&(cli_command_line){ "agent", cli_agent_help, opts }, argc, argv, &r))
+		return r;
+	if (timeout) {
+		run.timeout_ms = strtoull(timeout, &end, 10);
+		if (*end || run.timeout_ms == 0 || run.timeout_ms > 3600000) {
+			log_error("Invalid --timeout '%s': milliseconds, 1 to 3600000", timeout);
+			return CLI_EXIT_USAGE;
 		}
+	}
 	if (!socket_path || optind >= argc || argc - optind > 2) {
-		cli_agent_help();
+		cli_agent_help(stdout);
 		return CLI_EXIT_USAGE;
 	}
 	run.cmd = argv[optind];

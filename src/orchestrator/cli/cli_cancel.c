@@ -4,11 +4,11 @@
  * the daemon stops it (the copy is cancelled, the VF plugged back) and the `dmigrate migrate`
  * that started it reports it rolled back; after it the daemon refuses and says why.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "log.h"
 
@@ -33,39 +33,22 @@ static void cli_cancel_usage(FILE *f)
 
 int cli_cancel(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
-	int c, rc;
+	const cli_opt opts[] = { { "socket", .value = &socket }, {} };
+	int rc;
 
 	if (!args) {
 		log_error("Out of memory");
 		return CLI_EXIT_FAILED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_cancel_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("cancel", c, argv);
-		}
-	}
-	vm = cli_single_argument("cancel", argc, argv,
-			       "Missing the VM; usage: dmigrate cancel VM (see 'dmigrate list').");
+	if (!cli_parse_options(&(cli_command_line){ "cancel", cli_cancel_usage, opts }, argc, argv,
+			       &rc))
+		return rc;
+	vm = cli_vm_operand("cancel", argc, argv,
+			    "Missing the VM; usage: dmigrate cancel VM (see 'dmigrate list').");
 	if (!vm)
-		return CLI_EXIT_USAGE;
-	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 	json_object_object_add(args, "vm", json_object_new_string(vm));
 	rc = cli_client_run(&(cli_call){ .socket = socket,

@@ -296,6 +296,9 @@ int cli_client_run(const cli_call *call, json_object **ret)
 		cli_client_finish(&cl, r);
 	/* Runs until the reply, an interrupt or a failure closed every handle. */
 	uv_run(&cl.loop, UV_RUN_DEFAULT);
+	if (call->lost)
+		*call->lost = cl.error == -ECONNRESET && cl.conn_error != -EPROTO && cl.waiting_for &&
+			      strcmp(cl.waiting_for, "hello");
 	if (uv_loop_close(&cl.loop) < 0)
 		log_debug("The CLI's event loop still had handles at exit");
 

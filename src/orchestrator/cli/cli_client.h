@@ -41,6 +41,9 @@ typedef struct cli_call {
 	 */
 	void (*on_interrupt)(void *userdata);
 	void *userdata;
+	/* Set: told whether the daemon's end went away after hello, before the reply (the daemon
+	 * died under the request, or the connection broke). */
+	bool *lost;
 } cli_call;
 
 /* Where the daemon listens: option, else $DMIGRATE_SOCKET (if not empty), else the default. */

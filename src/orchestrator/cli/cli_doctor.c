@@ -6,13 +6,13 @@
  * side by side with what the two must agree on.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "host/doctor.h"
@@ -76,12 +76,6 @@ static bool cli_doctor_agree(FILE *out, const doctor_report *a, const doctor_rep
 
 int cli_doctor(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },     { "peer", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' }, { "root", required_argument, NULL, 'r' },
-		{ "socket", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *config_path = NULL, *root = NULL, *peer = NULL, *socket = NULL;
 	_cleanup_json_ json_object *peer_json = NULL, *out = NULL;
 	_cleanup_free_ char *error = NULL;
@@ -89,34 +83,14 @@ int cli_doctor(int argc, char **argv)
 	host_config *config = NULL;
 	bool json = false, ok;
 	char hostname[256] = "this host";
+	const cli_opt opts[] = { { "json", .flag = &json },	      { "peer", .value = &peer },
+				 { "config", .value = &config_path }, { "root", .value = &root },
+				 { "socket", .value = &socket },      {} };
 	int c, r;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			peer = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'r':
-			root = optarg;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_doctor_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("doctor", c, argv);
-		}
-	}
+	if (!cli_parse_options(&(cli_command_line){ "doctor", cli_doctor_usage, opts }, argc, argv,
+			       &c))
+		return c;
 	if (optind < argc)
 		return cli_argument_error("doctor", argv[optind]);
 	if (peer && cli_check_host_name(peer) < 0)

@@ -7,7 +7,6 @@
  * what the file says. `dmigrate drill check FILE` only reads the file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "cli/cli_migrate_settings.h"
@@ -31,6 +31,9 @@
  * is restarted by its supervisor). */
 #define DRILL_READY_TIMEOUT_MS 60000
 #define DRILL_READY_POLL_MS 500
+/* A source daemon that died under a step (kill-source-daemon): how long its supervisor and
+ * its recovery from the journal may take before the drill gives up on the step. */
+#define DRILL_RECOVER_TIMEOUT_MS 120000
 
 static void cli_drill_usage(FILE *f)
 {
@@ -87,8 +90,10 @@ static const char *drill_socket(drill_run *r, const char *host)
 	return NULL;
 }
 
-static int drill_add_host(drill_run *r, char *arg)
+/* --host NAME=SOCKET, once per host: split in place, argv keeps the strings. */
+static int drill_add_host(char *arg, void *userdata)
 {
+	drill_run *r = userdata;
 	char *eq = strchr(arg, '=');
 	char q[CLI_QUOTE_SIZE];
 
@@ -203,6 +208,72 @@ static int drill_wait_ready(drill_run *r, const char *host)
 	return -ETIMEDOUT;
 }
 
+/*
+ * The source's dmigrated went away under the step's request (kill-source-daemon, or a crash): the
+ * job is in its journal, and the daemon, restarted by its supervisor, finishes or undoes it. Ask
+ * again, bounded, until every host's daemon answers and none has the VM migrating. Quiet while
+ * a daemon is down: that is what is waited for.
+ */
+static int drill_wait_recovered(drill_run *r)
+{
+	int level = log_get_max_level();
+
+	for (uint64_t waited = 0; waited < DRILL_RECOVER_TIMEOUT_MS && !r->interrupted;
+	     waited += DRILL_READY_POLL_MS) {
+		bool settled = true;
+
+		log_set_max_level(LOG_CRIT);
+		for (size_t i = 0; i < r->n_hosts && settled; i++) {
+			_cleanup_json_ json_object *list = drill_call(r, r->hosts[i].name, "list", NULL,
+								      CLI_QUERY_TIMEOUT_MS, NULL);
+			json_object *vms, *v;
+
+			settled = list && json_object_object_get_ex(list, "vms", &vms);
+			for (size_t k = 0; settled && k < json_object_array_length(vms); k++) {
+				const char *name, *state;
+
+				v = json_object_array_get_idx(vms, k);
+				name = cli_json_string(v, "name");
+				state = cli_json_string(v, "state");
+				settled = !name || strcmp(name, r->dr->vm) || !state ||
+					  strcmp(state, "migrating");
+			}
+		}
+		log_set_max_level(level);
+		if (settled)
+			return 0;
+		sleep_ms(DRILL_READY_POLL_MS);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * The outcome of a step whose source daemon died, which no daemon reports: read from where the
+ * VM runs, as docs/fault-matrix.md's recovered cells are: back on the source, rolled back; on the
+ * destination on its VF with the bond on it, migrated, else degraded; nowhere, lost.
+ */
+static const char *drill_recovered_outcome(drill_run *r, const drill_step *s, const char *where)
+{
+	_cleanup_json_ json_object *args = json_object_new_object();
+	_cleanup_json_ json_object *st = NULL;
+	json_object *guest;
+	const char *role;
+
+	if (!strcmp(where, s->from))
+		return "rolled-back";
+	if (strcmp(where, s->to))
+		return !strcmp(where, "nowhere") ? "lost" : "error";
+	/* The bond's active slave needs the agent, which the step may have left restarting. */
+	if (drill_wait_ready(r, s->to) < 0)
+		return "degraded";
+	json_object_object_add(args, "vm", json_object_new_string(r->dr->vm));
+	st = drill_call(r, s->to, "status", args, CLI_QUERY_TIMEOUT_MS, NULL);
+	role = st && json_object_object_get_ex(st, "guest", &guest) ?
+		       cli_json_string(guest, "active-role") : NULL;
+	return st && cli_json_bool(st, "vf_plugged") && role && !strcmp(role, "vf") ? "migrated" :
+										       "degraded";
+}
+
 static void drill_on_interrupt(void *userdata)
 {
 	drill_run *r = userdata;
@@ -250,7 +321,8 @@ static void drill_print_step(FILE *out, json_object *rep)
 		fprintf(out, ", fault %s at %s", cli_json_string(fault, "name"),
 			cli_json_string(fault, "phase"));
 	cli_json_uint(rep, "exit", &code);
-	fprintf(out, ": %s (exit %" PRIu64 "), runs on %s", cli_json_string(rep, "outcome"), code,
+	fprintf(out, ": %s (exit %" PRIu64 "%s), runs on %s", cli_json_string(rep, "outcome"), code,
+		cli_json_bool(rep, "recovered") ? ", from the restarted source daemon's journal" : "",
 		cli_json_string(rep, "runs_on"));
 	if (json_object_object_get_ex(rep, "ping", &ping) && ping &&
 	    cli_json_uint(ping, "gap_ms", &gap) && cli_json_uint(ping, "sent", &sent) &&
@@ -272,7 +344,7 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 	json_object *rep = json_object_new_object(), *f = NULL;
 	const char *outcome = "error", *verdict = "ok";
 	char where[256], why[512] = "";
-	bool injected = s->fault.kind == FAULT_NONE;
+	bool injected = s->fault.kind == FAULT_NONE, lost = false, recovered = false;
 	pinger_stats ps;
 	int rc;
 
@@ -283,7 +355,7 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 	json_object_object_add(rep, "to", json_object_new_string(s->to));
 	json_object_object_add(rep, "fault", s->fault.kind == FAULT_NONE ? NULL :
 					     migration_fault_to_json(&s->fault));
-	json_object_object_add(rep, "expect", json_object_new_string(drill_outcome_name(s->expect)));
+	json_object_object_add(rep, "expect", json_object_new_string(migration_outcome_name(s->expect)));
 	json_object_object_add(rep, "expect_on", json_object_new_string(s->on));
 
 	if (drill_wait_ready(r, s->from) < 0)
@@ -300,9 +372,20 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 		pinger_window_begin(r->ping);
 	{
 		cli_call call = { .socket = drill_socket(r, s->from), .cmd = "migrate", .args = args,
-				  .on_interrupt = drill_on_interrupt, .userdata = r };
+				  .on_interrupt = drill_on_interrupt, .userdata = r, .lost = &lost };
 
 		rc = cli_client_run(&call, &result);
+	}
+	if (lost) {
+		log_notice("step %u: the connection to %s's dmigrated is gone; waiting up to %d s for "
+			   "it to come back and finish or undo the migration from its journal",
+			   k, s->from, DRILL_RECOVER_TIMEOUT_MS / 1000);
+		recovered = drill_wait_recovered(r) == 0;
+		if (!recovered)
+			log_error("step %u: the daemons did not settle within %d s", k,
+				  DRILL_RECOVER_TIMEOUT_MS / 1000);
+		/* Its daemon died under the request: the fault that kills it did its work. */
+		injected = injected || s->fault.kind == FAULT_KILL_SOURCE_DAEMON;
 	}
 	if (r->ping) {
 		json_object *p = json_object_new_object();
@@ -324,15 +407,18 @@ static bool drill_run_step(drill_run *r, size_t index, unsigned k, json_object *
 			json_object_object_add(rep, "total_ms", json_object_get(f));
 		drill_wait_fault_over(s, result);
 	}
+	if (drill_where(r, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "unknown");
+	if (recovered)
+		outcome = drill_recovered_outcome(r, s, where);
+	json_object_object_add(rep, "recovered", json_object_new_boolean(recovered));
 	json_object_object_add(rep, "outcome", json_object_new_string(outcome));
 	json_object_object_add(rep, "exit", json_object_new_int(rc));
 	json_object_object_add(rep, "injected", json_object_new_boolean(injected));
-	if (drill_where(r, where, sizeof(where)) < 0)
-		snprintf(where, sizeof(where), "unknown");
 	json_object_object_add(rep, "runs_on", json_object_new_string(where));
-	if (strcmp(outcome, drill_outcome_name(s->expect)))
+	if (migration_outcome_from_name(outcome) != s->expect)
 		snprintf(why, sizeof(why), "FAIL (outcome %s, expected %s)", outcome,
-			 drill_outcome_name(s->expect));
+			 migration_outcome_name(s->expect));
 	else if (strcmp(where, s->on))
 		snprintf(why, sizeof(why), "FAIL (runs on %s, expected %s)", where, s->on);
 	else if (!injected)
@@ -405,39 +491,17 @@ static void drill_run_free(drill_run *r)
 
 int cli_drill(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "ping", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_free_ char *error = NULL;
 	const char *ping = NULL, *action, *path;
 	drill_run r = {};
-	int c, rc;
+	const cli_opt opts[] = { { "host", .add = drill_add_host, .userdata = &r },
+				 { "ping", .value = &ping },
+				 { "json", .flag = &r.json },
+				 {} };
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'H':
-			if (drill_add_host(&r, optarg) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case 'p':
-			ping = optarg;
-			break;
-		case 'j':
-			r.json = true;
-			break;
-		case 'h':
-			cli_drill_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("drill", c, argv);
-		}
-	}
+	if (!cli_parse_options(&(cli_command_line){ "drill", cli_drill_usage, opts }, argc, argv, &rc))
+		return rc;
 	if (argc - optind != 2 || (strcmp(argv[optind], "run") && strcmp(argv[optind], "check"))) {
 		log_error("Usage: dmigrate drill run|check FILE (see 'dmigrate drill --help').");
 		return CLI_EXIT_USAGE;

@@ -5,13 +5,13 @@
  * this shows them: a table kept up to date on a terminal, a line per change otherwise, and with
  * --json one result object per VM, one per line.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "control_protocol.h"
@@ -204,68 +204,56 @@ static int evac_parse_to(const char *arg, json_object *list)
 	return 0;
 }
 
+/* --to, which may come more than once: its hosts are added to the list (evac_parse_to()). */
+typedef struct evac_to {
+	json_object *hosts;
+	bool given;
+} evac_to;
+
+static int evac_add_to(char *value, void *userdata)
+{
+	evac_to *t = userdata;
+
+	t->given = true;
+	return evac_parse_to(value, t->hosts);
+}
+
 int cli_evacuate(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "parallel", required_argument, NULL, 'p' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *to = json_object_new_array();
 	_cleanup_json_ json_object *result = NULL;
-	const char *socket = NULL, *host;
+	const char *socket = NULL, *host, *parallel_arg = NULL;
 	evac_view view = {};
-	bool dry_run = false, have_to = false;
+	evac_to t = { .hosts = to };
+	bool dry_run = false;
+	const cli_opt opts[] = { { "to", .add = evac_add_to, .userdata = &t },
+				 { "parallel", .value = &parallel_arg },
+				 { "dry-run", .flag = &dry_run },
+				 { "json", .flag = &view.json },
+				 { "socket", .value = &socket },
+				 {} };
 	uint64_t parallel = 0;
 	json_object *vms;
-	int c, rc;
+	int rc;
 
 	if (!args || !to) {
 		log_error("Out of memory");
 		return CLI_EXIT_FAILED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 't':
-			if (evac_parse_to(optarg, to) < 0)
-				return CLI_EXIT_USAGE;
-			have_to = true;
-			break;
-		case 'p':
-			if (cli_option_uint("--parallel", optarg, 1, EVACUATE_PARALLEL_MAX,
+	if (!cli_parse_options(&(cli_command_line){ "evacuate", cli_evacuate_usage, opts }, argc,
+			       argv, &rc))
+		return rc;
+	if (parallel_arg && cli_option_uint("--parallel", parallel_arg, 1, EVACUATE_PARALLEL_MAX,
 					    "migrations at a time", &parallel) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 'j':
-			view.json = true;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_evacuate_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("evacuate", c, argv);
-		}
-	}
+		return CLI_EXIT_USAGE;
 	host = cli_single_argument("evacuate", argc, argv,
 				   "Missing the host to empty; usage: dmigrate evacuate HOST [--to HOSTS] "
 				   "(see 'dmigrate evacuate --help').");
 	if (!host || cli_check_host_name(host) < 0)
 		return CLI_EXIT_USAGE;
 	json_object_object_add(args, "host", json_object_new_string(host));
-	if (have_to)
+	if (t.given)
 		json_object_object_add(args, "to", json_object_get(to));
 	if (parallel)
 		json_object_object_add(args, "parallel", json_object_new_int((int)parallel));

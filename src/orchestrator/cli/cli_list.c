@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* `dmigrate list`: the VMs this host's dmigrated runs, as a table or as JSON. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "log.h"
@@ -77,35 +77,15 @@ static void cli_list_print(FILE *out, json_object *vms)
 
 int cli_list(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *result = NULL;
 	json_object *vms = NULL;
 	const char *socket = NULL;
 	bool json = false;
-	int c, rc;
+	const cli_opt opts[] = { { "json", .flag = &json }, { "socket", .value = &socket }, {} };
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_list_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("list", c, argv);
-		}
-	}
+	if (!cli_parse_options(&(cli_command_line){ "list", cli_list_usage, opts }, argc, argv, &rc))
+		return rc;
 	if (optind < argc)
 		return cli_argument_error("list", argv[optind]);
 

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/cli_args.h"
 #include "cli/cli_format.h"
+#include "migration/migration_outcome.h"
 
 /* Erase the terminal line the cursor is on. */
 #define CLI_ERASE_LINE "\r\033[K"
@@ -125,15 +126,16 @@ void cli_migrate_view_event(cli_migrate_view *v, const char *event, json_object 
 
 int cli_migrate_exit_code(json_object *result)
 {
-	const char *outcome = cli_json_string(result, "outcome");
-
-	if (outcome && !strcmp(outcome, "migrated"))
+	switch (migration_outcome_from_name(cli_json_string(result, "outcome"))) {
+	case OUTCOME_MIGRATED:
 		return CLI_EXIT_OK;
-	if (outcome && !strcmp(outcome, "degraded"))
+	case OUTCOME_DEGRADED:
 		return CLI_EXIT_DEGRADED;
-	if (outcome && !strcmp(outcome, "lost"))
+	case OUTCOME_LOST:
 		return CLI_EXIT_LOST;
-	return CLI_EXIT_FAILED;
+	default:
+		return CLI_EXIT_FAILED;
+	}
 }
 
 void cli_migrate_summary_print(FILE *out, json_object *result)
@@ -176,7 +178,7 @@ void cli_migrate_summary_print(FILE *out, json_object *result)
 			vm, why, to, from);
 		break;
 	default:
-		if (!strcmp(outcome, "rolled-back"))
+		if (migration_outcome_from_name(outcome) == OUTCOME_ROLLED_BACK)
 			fprintf(out, "%s was not migrated, the migration was rolled back: %s. It runs on "
 				     "%s as before.\n",
 				vm, why, runs_on);

@@ -5,11 +5,11 @@
  * same command line.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli_commands.h"
+#include "cli/cli_options.h"
 #include "log.h"
 #include "host/kvm_probe.h"
 #include "host/qemu_argv.h"
@@ -86,40 +86,22 @@ static int cli_spec_show(const char *path)
 
 static int cli_spec_qemu_args(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "run-dir", required_argument, NULL, 'r' },
-		{ "no-vf", no_argument, NULL, 'n' },
-		{ "incoming", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_vm_spec_ vm_spec *spec = NULL;
 	_cleanup_argv_ char **qargv = NULL;
 	const char *run_dir = NULL;
 	char probe_reason[256];
-	unsigned flags = 0;
-	int c, rc, r;
+	bool no_vf = false, incoming = false;
+	const cli_opt opts[] = { { "run-dir", .value = &run_dir },
+				 { "no-vf", .flag = &no_vf },
+				 { "incoming", .flag = &incoming },
+				 {} };
+	unsigned flags;
+	int rc, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'r':
-			run_dir = optarg;
-			break;
-		case 'n':
-			flags |= QEMU_ARGV_NO_VF;
-			break;
-		case 'i':
-			flags |= QEMU_ARGV_INCOMING;
-			break;
-		case 'h':
-			cli_spec_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			cli_spec_usage(stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
+	if (!cli_parse_options(&(cli_command_line){ "spec qemu-args", cli_spec_usage, opts }, argc,
+			       argv, &rc))
+		return rc;
+	flags = (no_vf ? QEMU_ARGV_NO_VF : 0) | (incoming ? QEMU_ARGV_INCOMING : 0);
 	if (optind != argc - 1 || !run_dir) {
 		log_error("spec qemu-args needs a spec FILE and --run-dir DIR.");
 		cli_spec_usage(stderr);
@@ -134,6 +116,11 @@ static int cli_spec_qemu_args(int argc, char **argv)
 	    QEMU_ACCEL_KVM)
 		flags |= QEMU_ARGV_KVM;
 	r = qemu_argv_build(spec, run_dir, flags, &qargv);
+	if (r == -EOPNOTSUPP) {
+		log_error("'%s' is libvirt domain '%s': libvirt builds its QEMU command line from the domain's XML.",
+			  argv[optind], spec->libvirt_domain);
+		return CLI_EXIT_USAGE;
+	}
 	if (r == -EINVAL) {
 		log_error("--run-dir '%s': expected an absolute path.", run_dir);
 		return CLI_EXIT_USAGE;

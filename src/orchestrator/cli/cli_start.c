@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* `dmigrate start SPEC`: have this host's dmigrated start the VM a spec file describes. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "log.h"
@@ -63,53 +63,31 @@ static int cli_start_spec_path(const char *arg, char **ret)
 
 int cli_start(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "adopt", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	_cleanup_free_ char *spec = NULL, *adopt = NULL;
-	const char *socket = NULL, *arg;
+	const char *socket = NULL, *arg, *adopt_dir = NULL;
 	char name[64], vf[64];
 	bool json = false;
+	const cli_opt opts[] = { { "adopt", .value = &adopt_dir },
+				 { "json", .flag = &json },
+				 { "socket", .value = &socket },
+				 {} };
 	uint64_t pid;
-	int c, rc;
+	int rc;
 
 	if (!args) {
 		log_error("Out of memory");
 		return CLI_EXIT_FAILED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'a':
-			free(adopt);
-			adopt = realpath(optarg, NULL);
-			if (!adopt) {
-				char q[CLI_QUOTE_SIZE];
+	if (!cli_parse_options(&(cli_command_line){ "start", cli_start_usage, opts }, argc, argv, &rc))
+		return rc;
+	if (adopt_dir && !(adopt = realpath(adopt_dir, NULL))) {
+		char q[CLI_QUOTE_SIZE];
 
-				cli_quote(optarg, q, sizeof(q));
-				log_error_errno(errno, "Cannot adopt from '%s': %m; give the directory holding the VM's qmp.sock.", q);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_start_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("start", c, argv);
-		}
+		cli_quote(adopt_dir, q, sizeof(q));
+		log_error_errno(errno, "Cannot adopt from '%s': %m; give the directory holding the VM's qmp.sock.", q);
+		return CLI_EXIT_USAGE;
 	}
 	arg = cli_single_argument("start", argc, argv,
 				  "Missing the VM spec; usage: dmigrate start SPEC "

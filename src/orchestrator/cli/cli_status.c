@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* `dmigrate status VM`: one VM as this host's dmigrated sees it, and the host's passthrough pool. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
 #include "log.h"
@@ -122,44 +122,23 @@ static void cli_status_print(FILE *out, json_object *st)
 
 int cli_status(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
 	bool json = false;
-	int c, rc;
+	const cli_opt opts[] = { { "json", .flag = &json }, { "socket", .value = &socket }, {} };
+	int rc;
 
 	if (!args) {
 		log_error("Out of memory");
 		return CLI_EXIT_FAILED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_status_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("status", c, argv);
-		}
-	}
-	vm = cli_single_argument("status", argc, argv,
-				 "Missing the VM; usage: dmigrate status VM (see 'dmigrate list').");
+	if (!cli_parse_options(&(cli_command_line){ "status", cli_status_usage, opts }, argc, argv,
+			       &rc))
+		return rc;
+	vm = cli_vm_operand("status", argc, argv,
+			    "Missing the VM; usage: dmigrate status VM (see 'dmigrate list').");
 	if (!vm)
-		return CLI_EXIT_USAGE;
-	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 
 	json_object_object_add(args, "vm", json_object_new_string(vm));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* `dmigrate stop VM`: have this host's dmigrated stop a VM (QMP quit, or a kill with --force). */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
+#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "log.h"
 
@@ -26,44 +26,22 @@ static void cli_stop_usage(FILE *f)
 
 int cli_stop(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
 	bool force = false;
-	int c, rc;
+	const cli_opt opts[] = { { "force", .flag = &force }, { "socket", .value = &socket }, {} };
+	int rc;
 
 	if (!args) {
 		log_error("Out of memory");
 		return CLI_EXIT_FAILED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 's':
-			socket = optarg;
-			break;
-		case 'h':
-			cli_stop_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error("stop", c, argv);
-		}
-	}
-	vm = cli_single_argument("stop", argc, argv,
-			       "Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').");
+	if (!cli_parse_options(&(cli_command_line){ "stop", cli_stop_usage, opts }, argc, argv, &rc))
+		return rc;
+	vm = cli_vm_operand("stop", argc, argv,
+			    "Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').");
 	if (!vm)
-		return CLI_EXIT_USAGE;
-	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 
 	json_object_object_add(args, "vm", json_object_new_string(vm));

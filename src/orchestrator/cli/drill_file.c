@@ -23,26 +23,6 @@
 #define WORD_FMT "'%.64s%s'"
 #define WORD_ARG(w) (w), strlen(w) > 64 ? "..." : ""
 
-static const char *const outcome_names[_DRILL_OUTCOME_MAX] = {
-	[DRILL_MIGRATED] = "migrated",
-	[DRILL_ROLLED_BACK] = "rolled-back",
-	[DRILL_DEGRADED] = "degraded",
-	[DRILL_FAILED] = "failed",
-};
-
-const char *drill_outcome_name(drill_outcome o)
-{
-	return (unsigned)o < _DRILL_OUTCOME_MAX ? outcome_names[o] : "unknown";
-}
-
-int drill_outcome_from_name(const char *name)
-{
-	for (int i = 0; name && i < _DRILL_OUTCOME_MAX; i++)
-		if (!strcmp(outcome_names[i], name))
-			return i;
-	return -1;
-}
-
 typedef struct drill_parser {
 	const char *filename;
 	unsigned line;
@@ -131,8 +111,9 @@ static const char *list_faults_with_duration(name_list *l)
 
 static const char *list_outcomes(name_list *l)
 {
-	for (int i = 0; i < _DRILL_OUTCOME_MAX; i++)
-		name_list_add(l, outcome_names[i]);
+	for (int i = 0; i < _OUTCOME_MAX; i++)
+		if (i != OUTCOME_LOST)
+			name_list_add(l, migration_outcome_name(i));
 	return l->s;
 }
 
@@ -346,7 +327,8 @@ static int parse_migrate(drill_parser *p, drill *d, char **w, size_t n)
 	_cleanup_(drill_step_done) drill_step s = { .line = p->line };
 	name_list list = { 0 };
 	size_t i = 3;
-	int r, outcome;
+	migration_outcome outcome;
+	int r;
 
 	if (d->n_steps >= DRILL_STEPS_MAX)
 		return drill_fail(p, "more than %d migrate steps", DRILL_STEPS_MAX);
@@ -377,7 +359,10 @@ static int parse_migrate(drill_parser *p, drill *d, char **w, size_t n)
 				  WORD_ARG(w[i]));
 	if (i + 1 >= n)
 		return drill_fail(p, "'expect' needs an OUTCOME (known: %s)", list_outcomes(&list));
-	outcome = drill_outcome_from_name(w[i + 1]);
+	outcome = migration_outcome_from_name(w[i + 1]);
+	if (outcome == OUTCOME_LOST)
+		return drill_fail(p, "a drill cannot expect 'lost': the VM would run nowhere, and the "
+				  "next step has nothing to migrate (known: %s)", list_outcomes(&list));
 	if (outcome < 0)
 		return drill_fail(p, "unknown outcome " WORD_FMT " (known: %s)", WORD_ARG(w[i + 1]),
 				  list_outcomes(&list));
@@ -394,7 +379,7 @@ static int parse_migrate(drill_parser *p, drill *d, char **w, size_t n)
 		s.on = strdup(w[i + 1]);
 		i += 2;
 	} else {
-		s.on = strdup(s.expect == DRILL_ROLLED_BACK ? s.from : s.to);
+		s.on = strdup(s.expect == OUTCOME_ROLLED_BACK ? s.from : s.to);
 	}
 	if (!s.on)
 		return -ENOMEM;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "migration/migration_fault.h"
+#include "migration/migration_outcome.h"
 
 /* Limits, also quoted in the error messages. */
 #define DRILL_FILE_MAX 65536
@@ -31,24 +32,13 @@
 #define DRILL_OPTION_MAX 256 /* bytes in one option word */
 #define DRILL_FAULT_SECONDS_MAX (MIGRATION_FAULT_MAX_DURATION_MS / 1000)
 
-typedef enum drill_outcome {
-	DRILL_MIGRATED,
-	DRILL_ROLLED_BACK,
-	DRILL_DEGRADED,
-	DRILL_FAILED,
-	_DRILL_OUTCOME_MAX,
-} drill_outcome;
-
-/* The names `dmigrate --json` reports in .outcome: migrated, rolled-back, degraded, failed. */
-const char *drill_outcome_name(drill_outcome o);
-int drill_outcome_from_name(const char *name); /* -1 if unknown */
 
 typedef struct drill_step {
 	unsigned line; /* where it was written, for reports */
 	char *from, *to;
 	char *on; /* where the VM must run afterwards: unless written, TO (FROM if rolled-back) */
 	migration_fault fault; /* .kind == FAULT_NONE: nothing injected */
-	drill_outcome expect;
+	migration_outcome expect; /* the names `dmigrate --json` reports in .outcome */
 	char **options; /* the words after `--`, NULL-terminated (never NULL itself) */
 	size_t n_options;
 } drill_step;

@@ -8,10 +8,14 @@
 #include "daemon/daemon.h"
 #include "log.h"
 #include "migration/migration_job.h"
+#include "migration/vm_backend.h"
 #include "transport/rpc_conn.h"
 #include "host/cpu_pinning.h"
 #include "host/vf_steering.h"
 #include "host/vm.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt/vm_backend_libvirt.h"
+#endif
 
 /* status asks the guest agent too, briefly: a stalled agent must not stall the answer. */
 #define STATUS_AGENT_TIMEOUT_MS 2000
@@ -122,7 +126,7 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
 	json_object_object_add(op->ret, "vf_pool_problems", vf_pool_problems_to_json(d->pool));
-	agent = strcmp(v->status, "running") ? NULL : vm_agent(v);
+	agent = v->status == VM_RUNNING ? vm_agent(v) : NULL;
 	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
 				       status_on_bond, op) >= 0)
 		return;
@@ -147,6 +151,60 @@ static void daemon_on_started(vm *v, int error, const char *message, void *userd
 	rpc_request_reply(req, vm_summary(v));
 }
 
+/*
+ * A VM whose spec names a libvirt domain: libvirtd runs it already, so starting it means taking
+ * it over (docs/libvirt.md), its VF out of this host's pool.
+ */
+static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
+{
+#ifdef HAVE_LIBVIRT
+	char why[512];
+	const char *vf, *pci;
+	int r;
+
+	r = virt_backend_adopt(v, why, sizeof(why));
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"Cannot take over libvirt domain '%s' as VM '%s': %s",
+					v->spec->libvirt_domain, v->name, why);
+		vm_forget(v);
+		return;
+	}
+	/* A passed-through VF is that device of the pool; an emulated one any free entry. */
+	pci = virt_backend_vf_host_pci(v);
+	r = pci ? vf_pool_claim(d->pool, pci, v->name) : vf_pool_reserve(d->pool, v->name, &vf);
+	if (r < 0) {
+		if (pci)
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+						"Domain '%s' holds VF %s, which is not a free passthrough device of %s (see 'passthrough' in %s)",
+						v->spec->libvirt_domain, pci, d->config->name,
+						d->config->path);
+		else
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+						"No free passthrough device on %s for '%s' (%zu configured, all taken)",
+						d->config->name, v->name, d->config->n_vfs);
+		vm_forget(v);
+		return;
+	}
+	if (vm_hold_vf(v, pci ? pci : vf) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
+		vm_forget(v);
+		return;
+	}
+	vm_set_status(v, VM_RUNNING);
+	v->vf_plugged = true;
+	vm_save(v);
+	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s)", v->spec->libvirt_domain,
+		 v->name, v->vf);
+	rpc_request_reply(req, vm_summary(v));
+#else
+	rpc_request_reply_error(req, CONTROL_ERR_INVALID,
+				"'%s' names libvirt domain '%s', but this dmigrated was built without libvirt (meson setup -Dlibvirt=enabled, with libvirt-dev and libxml2-dev)",
+				v->spec->origin, v->spec->libvirt_domain);
+	vm_forget(v);
+#endif
+}
+
 void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 {
 	const char *path = daemon_arg_string(req, args, "spec");
@@ -165,15 +223,21 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : path);
 		return;
 	}
-	r = vm_new(d, spec, &v);
-	if (r == -EEXIST) {
+	/* Asked before vm_new(), which frees the spec it refuses. */
+	if (vm_find(d, spec->name)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"A VM named '%s' exists on %s already", spec->name,
 					d->config->name);
+		vm_spec_free(spec);
 		return;
 	}
+	r = vm_new(d, spec, &v);
 	if (r < 0)
 		goto fail;
+	if (v->spec->libvirt_domain) {
+		daemon_adopt_domain(d, req, v);
+		return;
+	}
 	if (vm_cpus_plan(v, true, pin_why, sizeof(pin_why)) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot start '%s' on %s: %s",
 					v->name, d->config->name, pin_why);
@@ -257,9 +321,10 @@ void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
 					v->name);
 		return;
 	}
-	r = vm_stop_qemu(v, args && json_object_object_get_ex(args, "force", &force) &&
-				    json_object_get_boolean(force),
-			 daemon_on_stopped, req);
+	/* QEMU quits, or libvirt destroys the domain. */
+	r = vm_backend_of(v)->stop(v, args && json_object_object_get_ex(args, "force", &force) &&
+					      json_object_get_boolean(force),
+				   daemon_on_stopped, req);
 	if (r < 0)
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to stop '%s': %s", v->name,
 					strerror(-r));

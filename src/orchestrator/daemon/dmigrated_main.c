@@ -21,6 +21,9 @@
 #include "daemon/state_file.h"
 #include "host/kvm_probe.h"
 #include "host/vm.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt/virt_event.h"
+#endif
 
 static void usage(FILE *f)
 {
@@ -171,6 +174,14 @@ int main(int argc, char **argv)
 		log_error("Out of memory");
 		return EXIT_FAILURE;
 	}
+#ifdef HAVE_LIBVIRT
+	/* Before any connection to libvirtd: domains' events and keepalives run on our loop. */
+	r = virt_event_register(d.loop);
+	if (r < 0) {
+		log_error_errno(r, "Failed to run libvirt's events on the daemon's loop: %m");
+		return EXIT_FAILURE;
+	}
+#endif
 	r = vm_registry_load(&d);
 	if (r < 0)
 		log_warning_errno(r, "Failed to load the VM registry: %m");

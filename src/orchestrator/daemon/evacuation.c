@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "migration/migration_job.h"
+#include "migration/migration_outcome.h"
 #include "migration/vm_backend.h"
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
@@ -225,8 +226,9 @@ static void ev_finish(evacuation *ev)
 	for (size_t i = 0; i < ev->n; i++) {
 		const ev_vm *m = &ev->vms[i];
 
-		if (m->state == EV_ENDED && m->outcome &&
-		    (!strcmp(m->outcome, "migrated") || !strcmp(m->outcome, "degraded")))
+		if (m->state == EV_ENDED &&
+		    (migration_outcome_from_name(m->outcome) == OUTCOME_MIGRATED ||
+		     migration_outcome_from_name(m->outcome) == OUTCOME_DEGRADED))
 			moved++;
 		else
 			left++;
@@ -450,8 +452,8 @@ static void ev_answer(evacuation *ev, size_t vm_index, const char *why)
 	evac_offer *p = &ev->probes[vm_index * ev->n_to + ev->probing];
 
 	p->ok = !why;
-	if (why)
-		snprintf(p->why, sizeof(p->why), "%s", why);
+	if (why) /* cut to the reason's room, on purpose */
+		snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
 	if (--ev->answers_due == 0) {
 		peer_link_close(TAKE_PTR(ev->link));
 		ev->probing++;

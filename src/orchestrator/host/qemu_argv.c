@@ -248,6 +248,9 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	json_object *netdev = NULL, *device = NULL;
 	int r;
 
+	/* libvirt starts a domain's QEMU from the domain's XML: the spec describes no QEMU. */
+	if (spec->libvirt_domain)
+		return -EOPNOTSUPP;
 	if (!run_dir || run_dir[0] != '/')
 		return -EINVAL;
 	if (strlen(run_dir) + 1 + strlen(QEMU_RUN_CONSOLE_SOCKET) >= sizeof(sa.sun_path))

@@ -43,7 +43,8 @@ typedef enum qemu_argv_flags {
 /*
  * Build the argv (NULL-terminated, argv[0] = "qemu-system-x86_64"; free with
  * qemu_argv_free()). run_dir must be absolute. Returns -EINVAL for a relative run_dir,
- * -ENAMETOOLONG if a socket path in it would not fit a Unix socket address.
+ * -ENAMETOOLONG if a socket path in it would not fit a Unix socket address, -EOPNOTSUPP for a
+ * spec naming a libvirt domain (libvirt starts its QEMU).
  */
 int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, char ***ret_argv);
 /*

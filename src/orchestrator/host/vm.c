@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "host/vm.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt/vm_backend_libvirt.h"
+#endif
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,11 +59,9 @@ int vm_new(host_daemon *d, vm_spec *spec, vm **ret)
 	v->spec = spec;
 	v->pidfd = -1;
 	v->name = strdup(spec->name);
-	v->status = strdup("shutoff");
-	if (!v->name || !v->status ||
-	    asprintf(&v->run_dir, "%s/%s", d->config->run_dir, spec->name) < 0) {
+	v->status = VM_SHUTOFF;
+	if (!v->name || asprintf(&v->run_dir, "%s/%s", d->config->run_dir, spec->name) < 0) {
 		free(v->name);
-		free(v->status);
 		free(v);
 		vm_spec_free(spec);
 		return -ENOMEM;
@@ -71,14 +72,19 @@ int vm_new(host_daemon *d, vm_spec *spec, vm **ret)
 	return 0;
 }
 
-static void vm_set_status(vm *v, const char *status)
-{
-	char *s = strdup(status);
+static const char *const vm_status_names[_VM_STATUS_MAX] = {
+	[VM_SHUTOFF] = "shutoff", [VM_STARTING] = "starting", [VM_INMIGRATE] = "inmigrate",
+	[VM_RUNNING] = "running", [VM_PAUSED] = "paused",     [VM_SHUTDOWN] = "shutdown",
+};
 
-	if (s) {
-		free(v->status);
-		v->status = s;
-	}
+const char *vm_status_name(vm_status s)
+{
+	return (unsigned)s < _VM_STATUS_MAX ? vm_status_names[s] : "unknown";
+}
+
+void vm_set_status(vm *v, vm_status status)
+{
+	v->status = status;
 }
 
 int vm_hold_vf(vm *v, const char *vf)
@@ -161,6 +167,9 @@ void vm_forget(vm *v)
 
 	vm_unwatch(v);
 	vm_stop_finish(v, -ECANCELED, "the VM was forgotten");
+#ifdef HAVE_LIBVIRT
+	virt_backend_unbind(v);
+#endif
 	if (v->qmp)
 		qmp_client_close(v->qmp);
 	if (v->agent)
@@ -181,7 +190,6 @@ void vm_forget(vm *v)
 	free(v->run_dir);
 	free(v->vf);
 	free(v->pinned);
-	free(v->status);
 	free(v);
 }
 
@@ -193,7 +201,7 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 	vm_unwatch(v);
 	v->pid = 0;
 	v->vf_plugged = false;
-	vm_set_status(v, "shutoff");
+	vm_set_status(v, VM_SHUTOFF);
 	if (v->qmp) {
 		qmp_client_close(v->qmp);
 		v->qmp = NULL;
@@ -314,7 +322,7 @@ static void vm_on_spawn_exit(uv_process_t *p, int64_t status, int term_signal)
 		s->done(v, pid, "Cannot watch the QEMU process", s->userdata);
 		return;
 	}
-	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? "inmigrate" : "running");
+	vm_set_status(v, s->flags & QEMU_ARGV_INCOMING ? VM_INMIGRATE : VM_RUNNING);
 	vm_save(v);
 	vm_qmp(v);
 	s->done(v, 0, NULL, s->userdata);
@@ -388,13 +396,13 @@ int vm_start_qemu(vm *v, unsigned flags, vm_done_cb done, void *userdata)
 	s->done = done;
 	s->userdata = userdata;
 	s->process.data = s;
-	vm_set_status(v, "starting");
+	vm_set_status(v, VM_STARTING);
 	r = uv_spawn(v->daemon->loop, &s->process, &o);
 	free(full);
 	if (r < 0) {
 		free(s->log_path);
 		free(s);
-		vm_set_status(v, "shutoff");
+		vm_set_status(v, VM_SHUTOFF);
 		return r;
 	}
 	return 0;
@@ -446,11 +454,11 @@ static void vm_on_qmp_event(qmp_client *c, const char *name, json_object *data,
 	vm *v = userdata;
 
 	if (!strcmp(name, "RESUME"))
-		vm_set_status(v, "running");
+		vm_set_status(v, VM_RUNNING);
 	else if (!strcmp(name, "STOP"))
-		vm_set_status(v, "paused");
+		vm_set_status(v, VM_PAUSED);
 	else if (!strcmp(name, "SHUTDOWN"))
-		vm_set_status(v, "shutdown");
+		vm_set_status(v, VM_SHUTDOWN);
 	if (v->job)
 		migration_job_qmp_event(v->job, name, data);
 	if (v->incoming_job)
@@ -521,6 +529,21 @@ static void vm_on_agent_ready(agent_client *c, void *userdata)
 		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
 }
 
+/* Where the VM's agent listens: a libvirt domain's channel socket (libvirt chose it: the live
+ * XML says), else QEMU's in the run directory; NULL while nothing runs. */
+static char *vm_agent_path(vm *v)
+{
+	char *path;
+
+#ifdef HAVE_LIBVIRT
+	if (virt_backend_agent_path(v))
+		return strdup(virt_backend_agent_path(v));
+#endif
+	if (!v->pid || asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_AGENT_SOCKET) < 0)
+		return NULL;
+	return path;
+}
+
 agent_client *vm_agent(vm *v)
 {
 	static const agent_client_callbacks cbs = {
@@ -531,9 +554,10 @@ agent_client *vm_agent(vm *v)
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	if (v->agent || !v->pid)
+	if (v->agent)
 		return v->agent;
-	if (asprintf(&path, "%s/%s", v->run_dir, QEMU_RUN_AGENT_SOCKET) < 0)
+	path = vm_agent_path(v);
+	if (!path)
 		return NULL;
 	r = agent_client_connect(v->daemon->loop, path, &cbs, v, &v->agent);
 	if (r < 0) {
@@ -560,8 +584,12 @@ json_object *vm_summary(vm *v)
 		return NULL;
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "state", json_object_new_string(v->job || v->incoming_job ?
-									   "migrating" : v->status));
+									   "migrating" : vm_status_name(v->status)));
 	json_object_object_add(o, "run_dir", json_object_new_string(v->run_dir));
+	/* libvirtd runs it: `virsh` knows it by this name. */
+	if (v->spec->libvirt_domain)
+		json_object_object_add(o, "libvirt_domain",
+				       json_object_new_string(v->spec->libvirt_domain));
 	json_object_object_add(o, "pid", json_object_new_int64(v->pid));
 	json_object_object_add(o, "vf", v->vf ? json_object_new_string(v->vf) : NULL);
 	json_object_object_add(o, "vf_plugged", json_object_new_boolean(v->vf_plugged));
@@ -629,7 +657,7 @@ int vm_adopt_qemu(vm *v, const char *run_dir)
 		v->pid = 0;
 		return r;
 	}
-	vm_set_status(v, "running");
+	vm_set_status(v, VM_RUNNING);
 	vm_qmp(v);
 	return vm_save(v);
 }
@@ -673,9 +701,25 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 	vm_record_clear(&rec);
 	if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
 		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);
+#ifdef HAVE_LIBVIRT
+	if (v->spec->libvirt_domain && !v->incoming) {
+		char why[512];
+
+		/* libvirtd runs the domain whether we ran or not: take it over again. */
+		if (virt_backend_adopt(v, why, sizeof(why)) == 0) {
+			vm_set_status(v, VM_RUNNING);
+			log_info("Found VM '%s' as libvirt domain '%s'", v->name,
+				 v->spec->libvirt_domain);
+			return 0;
+		}
+		log_warning("VM '%s': %s; forgetting it", v->name, why);
+		vm_forget(v);
+		return 0;
+	}
+#endif
 
 	if (v->pid > 0 && vm_pid_is_qemu(v->pid) && vm_watch(v) >= 0) {
-		vm_set_status(v, v->incoming ? "inmigrate" : "running");
+		vm_set_status(v, v->incoming ? VM_INMIGRATE : VM_RUNNING);
 		vm_qmp(v);
 		log_info("Found VM '%s' running as pid %d", v->name, (int)v->pid);
 		return 0;

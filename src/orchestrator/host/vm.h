@@ -24,6 +24,20 @@ struct dest_job;
 
 typedef void (*vm_done_cb)(vm *v, int error, const char *message, void *userdata);
 
+/* QEMU's run state as this daemon last saw it (its events, and what we asked of it). */
+typedef enum vm_status {
+	VM_SHUTOFF,
+	VM_STARTING,
+	VM_INMIGRATE, /* started with -incoming, waiting for the stream */
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_SHUTDOWN,
+	_VM_STATUS_MAX,
+} vm_status;
+
+/* "shutoff", "starting", "inmigrate", "running", "paused", "shutdown": `status`'s .state. */
+const char *vm_status_name(vm_status s);
+
 struct vm {
 	host_daemon *daemon;
 	char *name;
@@ -34,7 +48,7 @@ struct vm {
 	cpumap *pinned; /* the host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL */
 	bool vf_plugged;
 	bool incoming;  /* this host is the destination of an unfinished migration */
-	char *status;   /* QEMU's run state as last seen ("running", "inmigrate", ...) */
+	vm_status status; /* set through vm_set_status() */
 	qmp_client *qmp;
 	agent_client *agent;
 	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
@@ -90,3 +104,5 @@ void vm_agent_listen(vm *v,
 void vm_agent_reset(vm *v);
 
 json_object *vm_summary(vm *v);
+/* What QEMU's run state is now, as the caller just made it (a resume, a start). */
+void vm_set_status(vm *v, vm_status status);

@@ -549,6 +549,128 @@ static int spec_parse_boot(spec_parser *p, const spec_field *f, const char *path
 	return 0;
 }
 
+bool vm_spec_libvirt_domain_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= 1 && len <= VM_SPEC_LIBVIRT_DOMAIN_MAX &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+		       len &&
+	       name[0] != '.' && name[0] != '-';
+}
+
+bool vm_spec_libvirt_uri_valid(const char *uri)
+{
+	static const char *const local[] = { "qemu:///system", "qemu:///session",
+					     "test:///default" };
+	static const char socket_param[] = "?socket=/";
+	size_t len = strlen(uri);
+
+	if (len > VM_SPEC_LIBVIRT_URI_MAX)
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(local); i++) {
+		size_t n = strlen(local[i]);
+		const char *path;
+
+		if (strncmp(uri, local[i], n))
+			continue;
+		if (!uri[n])
+			return true;
+		if (strncmp(uri + n, socket_param, strlen(socket_param)))
+			return false;
+		path = uri + n + strlen(socket_param) - 1;
+		/* No "..", no URI escapes, nothing libvirt would read as another parameter. */
+		return strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_.-") ==
+			       strlen(path) &&
+		       !strstr(path, "..");
+	}
+	return false;
+}
+
+static int spec_parse_lv_domain(spec_parser *p, const spec_field *f, const char *path,
+				json_object *v, vm_spec *s)
+{
+	const char *str;
+	int r;
+
+	r = spec_string(p, f, path, v, VM_SPEC_LIBVIRT_DOMAIN_MAX, &str);
+	if (r < 0)
+		return r;
+	if (!vm_spec_libvirt_domain_valid(str))
+		return spec_expected(p, f, path, v);
+	return spec_strdup(str, &s->libvirt_domain);
+}
+
+static int spec_parse_lv_uri(spec_parser *p, const spec_field *f, const char *path,
+			     json_object *v, vm_spec *s)
+{
+	const char *str;
+	int r;
+
+	r = spec_string(p, f, path, v, VM_SPEC_LIBVIRT_URI_MAX, &str);
+	if (r < 0)
+		return r;
+	if (!vm_spec_libvirt_uri_valid(str))
+		return spec_expected(p, f, path, v);
+	return spec_strdup(str, &s->libvirt_uri);
+}
+
+static int spec_parse_lv_persist(spec_parser *p, const spec_field *f, const char *path,
+				 json_object *v, vm_spec *s)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return spec_expected(p, f, path, v);
+	s->libvirt_persist = json_object_get_boolean(v);
+	return 0;
+}
+
+static const spec_field spec_libvirt_fields[] = {
+	{ "domain", true, "a libvirt domain name: 1-64 characters from A-Z, a-z, 0-9, '_', '.', '-'",
+	  spec_parse_lv_domain },
+	{ "uri", false,
+	  "this host's libvirt: \"qemu:///system\" (default), \"qemu:///session\", optionally "
+	  "with \"?socket=/absolute/path\"",
+	  spec_parse_lv_uri },
+	{ "persist", false,
+	  "true (default: the destination defines the domain, this host undefines it) or false "
+	  "(a transient domain)",
+	  spec_parse_lv_persist },
+};
+
+static int spec_parse_libvirt(spec_parser *p, const spec_field *f, const char *path,
+			      json_object *v, vm_spec *s)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return spec_expected(p, f, path, v);
+	s->libvirt_persist = true;
+	return spec_parse_object(p, path, spec_libvirt_fields, ELEMENTSOF(spec_libvirt_fields), v,
+				 s);
+}
+
+/* Fields whose value a libvirt domain's XML gives instead, and those a QEMU VM needs. */
+static const char *const spec_qemu_fields[] = { "machine", "accel", "memory_mib", "vcpus",
+						"mac", "bridge", "passthrough", "boot", "cpumap" };
+static const char *const spec_qemu_required[] = { "memory_mib", "mac", "passthrough", "boot" };
+
+static const spec_field *spec_field_find(const char *key);
+
+static int spec_check_backend(spec_parser *p, json_object *root, const vm_spec *s)
+{
+	if (s->libvirt_domain) {
+		for (size_t i = 0; i < ELEMENTSOF(spec_qemu_fields); i++)
+			if (json_object_object_get_ex(root, spec_qemu_fields[i], NULL))
+				return spec_fail(p, spec_qemu_fields[i],
+						 "not with 'libvirt': the domain's XML says it (libvirt runs the VM); remove it");
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(spec_qemu_required); i++)
+		if (!json_object_object_get_ex(root, spec_qemu_required[i], NULL))
+			return spec_fail(p, spec_qemu_required[i],
+					 "missing; expected %s (or 'libvirt' naming a domain libvirtd runs)",
+					 spec_field_find(spec_qemu_required[i])->expect);
+	return 0;
+}
+
 static const spec_field spec_fields[] = {
 	{ "name", true, "1-32 characters from a-z, 0-9 and '-', not starting with '-'",
 	  spec_parse_name },
@@ -556,22 +678,34 @@ static const spec_field spec_fields[] = {
 	  spec_parse_machine },
 	{ "accel", false, QEMU_ACCEL_NAMES " (auto: the host's choice, KVM where it works)",
 	  spec_parse_accel },
-	{ "memory_mib", true, "an integer 64..65536 (guest RAM in MiB)", spec_parse_memory },
+	{ "memory_mib", false, "an integer 64..65536 (guest RAM in MiB)", spec_parse_memory },
 	{ "vcpus", false, "an integer 1..64", spec_parse_vcpus },
-	{ "mac", true, "a unicast MAC address like \"52:54:00:12:34:56\"", spec_parse_mac },
+	{ "mac", false, "a unicast MAC address like \"52:54:00:12:34:56\"", spec_parse_mac },
 	{ "bridge", false, "a host bridge name of 1-15 characters from A-Z, a-z, 0-9, '_', '.', '-'",
 	  spec_parse_bridge },
 	{ "address", false, "an address with its prefix length like \"198.18.0.11/24\"",
 	  spec_parse_address },
-	{ "passthrough", true, "an object {\"type\": \"emulated\"} or {\"type\": \"vfio\", \"host\": \"0000:3b:02.1\"}",
+	{ "passthrough", false, "an object {\"type\": \"emulated\"} or {\"type\": \"vfio\", \"host\": \"0000:3b:02.1\"}",
 	  spec_parse_passthrough },
-	{ "boot", true, "an object {\"kernel\", \"initrd\", \"cmdline\"} or {\"disk\", \"format\"}",
+	{ "boot", false, "an object {\"kernel\", \"initrd\", \"cmdline\"} or {\"disk\", \"format\"}",
 	  spec_parse_boot },
 	{ "cpumap", false,
 	  "vCPU pinning: pairs [[VCPU, PCPU], ...] like [[0, 2], [1, 3]], or the path of a file "
 	  "with one \"VCPU PCPU\" pair a line",
 	  spec_parse_cpumap },
+	{ "libvirt", false,
+	  "an object {\"domain\": NAME, \"uri\": \"qemu:///system\", \"persist\": true}: a domain "
+	  "libvirtd runs (uri and persist optional)",
+	  spec_parse_libvirt },
 };
+
+static const spec_field *spec_field_find(const char *key)
+{
+	for (size_t i = 0; i < ELEMENTSOF(spec_fields); i++)
+		if (!strcmp(spec_fields[i].key, key))
+			return &spec_fields[i];
+	return NULL;
+}
 
 static int spec_parse_object(spec_parser *p, const char *prefix, const spec_field *fields,
 			     size_t n_fields, json_object *obj, vm_spec *s)
@@ -708,6 +842,10 @@ int vm_spec_parse(const char *text, size_t len, const char *origin, const char *
 	}
 	if (r >= 0)
 		r = spec_parse_object(&p, NULL, spec_fields, ELEMENTSOF(spec_fields), root, s);
+	if (r >= 0)
+		r = spec_check_backend(&p, root, s);
+	if (r >= 0 && s->libvirt_domain && !s->libvirt_uri)
+		r = spec_strdup(VM_SPEC_DEFAULT_LIBVIRT_URI, &s->libvirt_uri);
 	if (r >= 0 && !s->machine)
 		r = spec_strdup(VM_SPEC_DEFAULT_MACHINE, &s->machine);
 	if (r >= 0 && !s->bridge)
@@ -822,6 +960,8 @@ vm_spec *vm_spec_free(vm_spec *s)
 	free(s->disk_format);
 	free(s->cpumap);
 	free(s->cpumap_file);
+	free(s->libvirt_domain);
+	free(s->libvirt_uri);
 	free(s);
 	return NULL;
 }
@@ -854,6 +994,21 @@ int vm_spec_to_json(const vm_spec *s, json_object **ret)
 	obj = json_object_new_object();
 	if (!obj)
 		return -ENOMEM;
+	if (s->libvirt_domain) {
+		json_object *lv;
+
+		r = r ?: spec_json_add_str(obj, "name", s->name);
+		r = r ?: spec_json_add_str(obj, "address", s->address);
+		lv = r < 0 ? NULL : json_object_new_object();
+		r = r ?: spec_json_add(obj, "libvirt", lv);
+		r = r ?: spec_json_add_str(lv, "domain", s->libvirt_domain);
+		r = r ?: spec_json_add_str(lv, "uri", s->libvirt_uri);
+		r = r ?: spec_json_add(lv, "persist", json_object_new_boolean(s->libvirt_persist));
+		if (r < 0)
+			return r;
+		*ret = TAKE_PTR(obj);
+		return 0;
+	}
 	r = r ?: spec_json_add_str(obj, "name", s->name);
 	r = r ?: spec_json_add_str(obj, "machine", s->machine);
 	r = r ?: spec_json_add_str(obj, "accel", qemu_accel_name(s->accel));

@@ -30,7 +30,11 @@
 #define VM_SPEC_PATH_MAX 1024
 #define VM_SPEC_CMDLINE_MAX 1024
 
+#define VM_SPEC_LIBVIRT_DOMAIN_MAX 64
+#define VM_SPEC_LIBVIRT_URI_MAX 256
+
 #define VM_SPEC_DEFAULT_MACHINE "q35"
+#define VM_SPEC_DEFAULT_LIBVIRT_URI "qemu:///system"
 #define VM_SPEC_DEFAULT_BRIDGE "br0"
 
 typedef enum vm_passthrough_type {
@@ -72,6 +76,16 @@ typedef struct vm_spec {
 	 */
 	cpumap *cpumap;
 	char *cpumap_file;
+
+	/*
+	 * A domain libvirtd runs instead of a QEMU dmigrated starts (docs/libvirt.md), or NULL:
+	 * its name, this host's libvirt (the same URI on every host, as the bridge's name is), and
+	 * whether a migration defines it on the destination and undefines it here. Its XML says
+	 * what the QEMU fields above would: a spec with libvirt has none of them.
+	 */
+	char *libvirt_domain;
+	char *libvirt_uri;
+	bool libvirt_persist;
 } vm_spec;
 
 /*
@@ -91,6 +105,15 @@ int vm_spec_load(const char *path, vm_spec **ret, char **ret_error);
 
 /* A VM name as specs allow it: 1 to VM_SPEC_NAME_MAX of [a-z0-9-], not starting with '-'. */
 bool vm_spec_name_valid(const char *name);
+/* A libvirt domain name as specs allow it: 1 to VM_SPEC_LIBVIRT_DOMAIN_MAX of [A-Za-z0-9_.-]. */
+bool vm_spec_libvirt_domain_valid(const char *name);
+/*
+ * A URI of this host's own libvirtd: qemu:///system or qemu:///session (test:///default, the
+ * library's in-process driver, for tests), optionally ?socket=/ABSOLUTE/PATH of [A-Za-z0-9/_.-]
+ * (a libvirtd listening elsewhere, as in the lab). Nothing that reaches another host or runs a
+ * command (qemu+ssh://, qemu+ext://).
+ */
+bool vm_spec_libvirt_uri_valid(const char *uri);
 
 vm_spec *vm_spec_free(vm_spec *spec);
 static inline void vm_spec_freep(vm_spec **spec)

@@ -269,14 +269,62 @@ static int find_vf(xmlDocPtr doc, xmlNodePtr *ret, char *err, size_t err_size)
 	return 0;
 }
 
+/* libvirt puts every element of a metadata entry in its namespace: the VF's element is read,
+ * and plugged, as the plain device element it was. */
+static void strip_namespaces(xmlNodePtr n)
+{
+	for (; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE) {
+			n->ns = NULL;
+			strip_namespaces(n->children);
+		}
+}
+
+/* The VF element the domain's metadata keeps (domain_xml.h), or NULL. */
+static xmlNodePtr find_vf_metadata(xmlDocPtr doc, char *err, size_t err_size, int *r)
+{
+	xmlXPathObjectPtr o = xpath(doc, NULL,
+				    "/domain/metadata/*[local-name()='vf' and namespace-uri()='" DOMAIN_XML_VF_METADATA_NS "']/*");
+	xmlNodePtr vf = NULL;
+
+	*r = 0;
+	if (!o) {
+		*r = -ENOMEM;
+		return NULL;
+	}
+	if (nodes_count(o) == 1 &&
+	    (!xmlStrcmp(o->nodesetval->nodeTab[0]->name, BAD_CAST "hostdev") ||
+	     !xmlStrcmp(o->nodesetval->nodeTab[0]->name, BAD_CAST "interface"))) {
+		vf = o->nodesetval->nodeTab[0];
+		vf->ns = NULL;
+		strip_namespaces(vf->children);
+	}
+	else if (nodes_count(o) > 0)
+		*r = errbuf_set(err, err_size, -EINVAL,
+				"the domain's metadata " DOMAIN_XML_VF_METADATA_NS " does not hold one <hostdev> or <interface>: remove it (virsh metadata --uri " DOMAIN_XML_VF_METADATA_NS " --remove)");
+	xmlXPathFreeObject(o);
+	return vf;
+}
+
 static int read_vf(xmlDocPtr doc, domain_devices *d, xmlNodePtr *ret_node, char *err,
 		   size_t err_size)
 {
 	_cleanup_free_ char *type = NULL, *mode = NULL;
 	xmlNodePtr vf;
-	int r;
+	int r, rm;
 
 	r = find_vf(doc, &vf, err, err_size);
+	if (r == -ENODEV) {
+		xmlNodePtr kept = find_vf_metadata(doc, err, err_size, &rm);
+
+		if (rm < 0)
+			return rm;
+		if (kept) {
+			vf = kept;
+			d->vf_unplugged = true;
+			r = 0;
+		}
+	}
 	if (r < 0)
 		return r;
 	type = (char *)xmlGetProp(vf, BAD_CAST "type");
@@ -463,10 +511,20 @@ int domain_xml_without_vf(const char *xml, size_t size, char **ret, char *err, s
 	if (r >= 0) {
 		xmlUnlinkNode(vf);
 		xmlFreeNode(vf);
-		r = node_dump(doc, xmlDocGetRootElement(doc), ret);
 	}
+	if (r >= 0 || r == -ENODEV)
+		r = node_dump(doc, xmlDocGetRootElement(doc), ret);
 	xmlFreeDoc(doc);
 	return r;
+}
+
+int domain_xml_vf_metadata(const char *vf_xml, char **ret)
+{
+	if (asprintf(ret, "<vf>%s</vf>", vf_xml) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int pci_parse(const char *s, unsigned *dom, unsigned *bus, unsigned *slot, unsigned *fn)

@@ -23,6 +23,13 @@
 #define DOMAIN_XML_VF_ALIAS "ua-dmigrate-vf"
 #define DOMAIN_XML_STANDBY_ALIAS "ua-dmigrate-standby"
 #define DOMAIN_XML_AGENT_CHANNEL "org.dmigrate.agent.0"
+/*
+ * The VF's element kept in the domain's own <metadata> while the VF is unplugged, so that it
+ * travels with the domain to the destination (libvirt migrates the metadata), which plugs its
+ * own VF in its place: <dmigrate:vf xmlns:dmigrate="urn:dmigrate:vf:1"><hostdev .../></...>.
+ */
+#define DOMAIN_XML_VF_METADATA_NS "urn:dmigrate:vf:1"
+#define DOMAIN_XML_VF_METADATA_PREFIX "dmigrate"
 
 typedef enum domain_vf_kind {
 	DOMAIN_VF_HOSTDEV,   /* <hostdev mode='subsystem' type='pci'> */
@@ -34,6 +41,7 @@ typedef struct domain_devices {
 	char *name;
 	domain_vf_kind vf_kind;
 	char *vf_xml;      /* the VF's own element: what virDomainDetachDeviceFlags() takes */
+	bool vf_unplugged; /* no VF device: vf_xml is the one the domain's metadata keeps */
 	char *vf_alias;    /* its alias (what DEVICE_REMOVED names), NULL when the XML has none */
 	char *vf_pci;      /* hostdev kinds: the host's PCI address of the VF, DDDD:BB:DD.F */
 	char *vf_mac;      /* interface kinds: its MAC address, or NULL */
@@ -44,12 +52,17 @@ typedef struct domain_devices {
 
 const char *domain_vf_kind_name(domain_vf_kind k);
 
-/* Read a domain's XML; 0, or a negative errno with err saying why. */
+/*
+ * Read a domain's XML; 0, or a negative errno with err saying why. A domain without a VF device
+ * whose metadata keeps one (an unplugged VF, or a domain that just arrived from another host)
+ * is read with vf_unplugged and that element.
+ */
 int domain_xml_parse(const char *xml, size_t size, domain_devices *ret, char *err,
 		     size_t err_size);
 void domain_devices_done(domain_devices *d);
 
-/* The same domain without its VF (for VIR_MIGRATE_PARAM_DEST_XML and PERSIST_XML). */
+/* The same domain without its VF (for VIR_MIGRATE_PARAM_DEST_XML and PERSIST_XML); the XML as
+ * it is when it has no VF device (unplugged already). */
 int domain_xml_without_vf(const char *xml, size_t size, char **ret, char *err, size_t err_size);
 
 /*
@@ -57,5 +70,8 @@ int domain_xml_without_vf(const char *xml, size_t size, char **ret, char *err, s
  * VF, which keeps its element as it is): vf_xml, as domain_xml_parse() gave it, with its source
  * address replaced.
  */
+/* What virDomainSetMetadata() keeps for vf_xml: <vf>VF_XML</vf>, libvirt adds the namespace. */
+int domain_xml_vf_metadata(const char *vf_xml, char **ret);
+
 int domain_xml_vf_for_host(const char *vf_xml, const char *host_pci, char **ret, char *err,
 			   size_t err_size);

@@ -44,15 +44,17 @@ int virt_peer_uri(const host_config *c, const peer_config *p, char **ret)
 	return 0;
 }
 
-int virt_stream_uri(const peer_config *p, char **ret)
+int virt_stream_uri(const peer_config *p, unsigned port, char **ret)
 {
 	const char *a = p->migration_address ? p->migration_address : p->address;
 	char host[80];
+	int r;
 
-	if (!a || strlen(a) > 64)
+	if (!a || strlen(a) > 64 || port > 65535)
 		return -EINVAL;
 	uri_host(host, sizeof(host), a);
-	if (asprintf(ret, "tcp://%s", host) < 0)
+	r = port ? asprintf(ret, "tcp://%s:%u", host, port) : asprintf(ret, "tcp://%s", host);
+	if (r < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -19,7 +19,7 @@ typedef struct virt_migrate_args {
 	const migration_settings *settings;
 	const char *dest_xml;    /* the live domain without its VF */
 	const char *persist_xml; /* the defined domain without its VF; NULL for a transient one */
-	const char *stream_uri;  /* where QEMU sends the stream, tcp://ADDRESS (the config's) */
+	const char *stream_uri;  /* where QEMU sends the stream, tcp://ADDRESS[:PORT] */
 } virt_migrate_args;
 
 /*
@@ -28,9 +28,9 @@ typedef struct virt_migrate_args {
  * -EINVAL when the config lacks them or a path holds characters a URI would need escaped for.
  */
 int virt_peer_uri(const host_config *c, const peer_config *p, char **ret);
-/* Where QEMU sends the stream: tcp://ADDRESS (the peer's migration_address); libvirt picks
- * the port on the destination. */
-int virt_stream_uri(const peer_config *p, char **ret);
+/* Where QEMU sends the stream: tcp://ADDRESS:PORT (the peer's migration_address, never the
+ * peer's word; the port its daemon chose, or none: libvirt picks one there). */
+int virt_stream_uri(const peer_config *p, unsigned port, char **ret);
 
 /*
  * Fill *params (virTypedParamsFree() them) and *flags. -EINVAL when a required piece is missing

@@ -6,16 +6,21 @@
  * reported to the VM's job like QEMU's MIGRATION event, and its figures are kept for
  * migrate_query.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libvirt/virterror.h>
 
 #include "log.h"
 #include "macro.h"
 #include "migration/migration_job.h"
+#include "libvirt/virt_connection.h"
 #include "libvirt/virt_domain.h"
 #include "libvirt/virt_job_stats.h"
 #include "libvirt/virt_migrate_params.h"
@@ -46,7 +51,44 @@ static virt_vm *virt_vm_of(const vm *v)
 
 bool virt_backend_drives(const vm *v)
 {
-	return v && virt_vm_of(v);
+	return v && (virt_vm_of(v) || (v->spec && v->spec->libvirt_domain));
+}
+
+const char *virt_backend_agent_path(const vm *v)
+{
+	virt_vm *vv = virt_vm_of(v);
+
+	return vv ? vv->dom.dev.agent_path : NULL;
+}
+
+const char *virt_backend_vf_host_pci(const vm *v)
+{
+	virt_vm *vv = virt_vm_of(v);
+
+	return vv ? vv->dom.dev.vf_pci : NULL;
+}
+
+/*
+ * Keep the VF's element in the domain's metadata (domain_xml.h): it goes with the domain to a
+ * destination, which plugs its own VF in its place. Called where libvirt may be slow (bind, a
+ * worker). flags: live, and config for a persistent domain.
+ */
+static int keep_vf_in_metadata(virDomainPtr dom, const char *vf_xml, unsigned int flags,
+			       char *err, size_t err_size)
+{
+	_cleanup_free_ char *meta = NULL;
+	char why[256];
+
+	if (domain_xml_vf_metadata(vf_xml, &meta) < 0)
+		return -ENOMEM;
+	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, meta,
+				 DOMAIN_XML_VF_METADATA_PREFIX, DOMAIN_XML_VF_METADATA_NS, flags) < 0) {
+		snprintf(err, err_size,
+			 "cannot keep the VF's element in the domain's metadata (%s): %s",
+			 DOMAIN_XML_VF_METADATA_NS, virt_last_error(why, sizeof(why)));
+		return -EIO;
+	}
+	return 0;
 }
 
 static void virt_vm_unref(virt_vm *vv)
@@ -103,6 +145,24 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 		snprintf(err, err_size, "domain '%s': its VF has no alias in the live XML", domain);
 		return -EINVAL;
 	}
+	if (!vv->dom.dev.vf_unplugged) {
+		char meta_why[384];
+
+		r = keep_vf_in_metadata(vv->dom.dom, vv->dom.dev.vf_xml,
+					VIR_DOMAIN_AFFECT_LIVE |
+						(vv->dom.persistent ? VIR_DOMAIN_AFFECT_CONFIG : 0),
+					meta_why, sizeof(meta_why));
+		if (r < 0) {
+			snprintf(err, err_size, "domain '%s': %s", domain, meta_why);
+			virt_domain_close(&vv->dom);
+			free(vv);
+			return r;
+		}
+	}
+	/* The bond's MAC, for the VF's steering on an SR-IOV host (vf_steering.h). */
+	if (v->spec && strlen(vv->dom.dev.standby_mac) < sizeof(v->spec->mac))
+		for (size_t i = 0; i <= strlen(vv->dom.dev.standby_mac); i++)
+			v->spec->mac[i] = (char)tolower((unsigned char)vv->dom.dev.standby_mac[i]);
 	vv->v = v;
 	vv->conn = conn;
 	vv->persist = persist;
@@ -127,6 +187,20 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 	return 0;
 }
 
+int virt_backend_adopt(vm *v, char *err, size_t err_size)
+{
+	virConnectPtr conn;
+	int r;
+
+	if (!v->spec->libvirt_domain)
+		return -EINVAL;
+	r = virt_connection_get(v->spec->libvirt_uri, &conn, err, err_size);
+	if (r < 0)
+		return r;
+	return virt_backend_bind(v, conn, v->spec->libvirt_domain, v->spec->libvirt_persist, err,
+				 err_size);
+}
+
 void virt_backend_unbind(vm *v)
 {
 	virt_vm **p, *vv = virt_vm_of(v);
@@ -149,7 +223,9 @@ struct virt_call {
 	uv_work_t work;
 	virt_vm *vv;
 	vm *v;
-	virDomainPtr dom; /* a reference of the call's own */
+	virDomainPtr dom; /* a reference of the call's own; NULL before the domain is here */
+	virConnectPtr conn; /* a VM not bound yet: its host's libvirt (a destination's) */
+	char *domain;       /* ... and the domain's name there */
 	int (*run)(virt_call *c); /* in the worker: 0 or a negative errno, why in message */
 	void (*done)(virt_call *c); /* on the loop, before cb */
 	vm_backend_cb cb;
@@ -165,6 +241,7 @@ struct virt_call {
 	char *stream_uri;
 	migration_settings settings;
 	bool persist; /* define it on the destination, undefine it here */
+	domain_devices fresh; /* a plug's result: the devices as they are now */
 };
 
 static int fail(virt_call *c, int error, const char *what)
@@ -191,7 +268,10 @@ static void call_free(virt_call *c)
 	free(c->xml);
 	free(c->dconnuri);
 	free(c->stream_uri);
-	virt_vm_unref(c->vv);
+	free(c->domain);
+	domain_devices_done(&c->fresh);
+	if (c->vv)
+		virt_vm_unref(c->vv);
 	free(c);
 }
 
@@ -208,16 +288,21 @@ static void call_after(uv_work_t *w, int status)
 	call_free(c);
 }
 
+/* A call on v's bound domain; NULL with errno ENOTCONN when v is not bound. */
 static virt_call *call_new(vm *v, int (*run)(virt_call *c))
 {
 	virt_vm *vv = virt_vm_of(v);
 	virt_call *c;
 
-	if (!vv)
+	if (!vv) {
+		errno = ENOTCONN;
 		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	c->vv = vv;
 	vv->refs++;
 	c->v = v;
@@ -228,12 +313,46 @@ static virt_call *call_new(vm *v, int (*run)(virt_call *c))
 	return c;
 }
 
+/*
+ * A call for a VM whose domain is not bound (yet): a destination's, before libvirt's migration
+ * brought the domain here. NULL with errno set.
+ */
+static virt_call *call_new_unbound(vm *v, int (*run)(virt_call *c))
+{
+	char err[384];
+	virt_call *c;
+	int r;
+
+	if (!v->spec || !v->spec->libvirt_domain) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->domain = strdup(v->spec->libvirt_domain))) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	r = virt_connection_get(v->spec->libvirt_uri, &c->conn, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s: %s", v->name, err);
+		free(c->domain);
+		free(c);
+		errno = -r;
+		return NULL;
+	}
+	c->v = v;
+	c->run = run;
+	c->work.data = c;
+	return c;
+}
+
 static int call_start(virt_call *c, vm_backend_cb cb, void *userdata)
 {
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return errno == ENOTCONN ? -ENOTCONN : -ENOMEM;
 	c->cb = cb;
 	c->userdata = userdata;
 	r = uv_queue_work(c->v->daemon->loop, &c->work, call_work, call_after);
@@ -306,19 +425,72 @@ static int lv_vf_unplug_finish(vm *v, vm_backend_cb cb, void *userdata)
 	return 1; /* libvirt frees what the VF used with the device */
 }
 
+/*
+ * The VF never left the running domain (its removal was never confirmed), but the unplug took it
+ * out of a persistent domain's definition at once: put it back there, so that it is there at the
+ * next boot. -EEXIST (it never left) when that is done.
+ */
+static int restore_config(virt_call *c)
+{
+	_cleanup_free_ char *inactive = NULL;
+	domain_devices d = { 0 };
+	char why[256];
+	int r;
+
+	if (!(c->flags & VIR_DOMAIN_AFFECT_CONFIG))
+		return -EEXIST;
+	inactive = virDomainGetXMLDesc(c->dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!inactive)
+		return fail(c, -EIO, "cannot read the domain's definition");
+	r = domain_xml_parse(inactive, strlen(inactive), &d, why, sizeof(why));
+	if (r == 0 && d.vf_unplugged &&
+	    virDomainAttachDeviceFlags(c->dom, c->xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		r = fail(c, -EIO, "libvirt refused to put the VF back in the domain's definition");
+	domain_devices_done(&d);
+	return r < 0 && c->message[0] ? r : -EEXIST;
+}
+
 static int run_attach(virt_call *c)
 {
-	_cleanup_free_ char *live = virDomainGetXMLDesc(c->dom, 0), *without = NULL;
-	char why[256];
+	_cleanup_free_ char *live = virDomainGetXMLDesc(c->dom, 0), *now = NULL;
+	domain_devices d = { 0 };
+	char why[384];
+	int r;
 
 	if (!live)
 		return fail(c, -EIO, "cannot read the domain's XML");
 	/* A VF in the live XML already: it never left, or a repeated plug put it there. */
-	if (domain_xml_without_vf(live, strlen(live), &without, why, sizeof(why)) == 0)
-		return -EEXIST;
+	if (domain_xml_parse(live, strlen(live), &d, why, sizeof(why)) == 0 && !d.vf_unplugged) {
+		domain_devices_done(&d);
+		return restore_config(c);
+	}
+	domain_devices_done(&d);
 	if (virDomainAttachDeviceFlags(c->dom, c->xml, c->flags) < 0)
 		return fail(c, -EIO, "libvirt refused to attach the VF");
-	return 0;
+	/* What the next unplug detaches is the element as libvirt has it now (this host's VF,
+	 * its alias), and what the next destination plugs is kept in the metadata. */
+	now = virDomainGetXMLDesc(c->dom, 0);
+	if (!now)
+		return fail(c, -EIO, "cannot read the domain's XML after the VF's plug");
+	r = domain_xml_parse(now, strlen(now), &c->fresh, why, sizeof(why));
+	if (r < 0 || c->fresh.vf_unplugged) {
+		snprintf(c->message, sizeof(c->message), "the domain after the VF's plug: %s",
+			 r < 0 ? why : "no VF device");
+		return r < 0 ? r : -EIO;
+	}
+	r = keep_vf_in_metadata(c->dom, c->fresh.vf_xml, c->flags, why, sizeof(why));
+	if (r < 0)
+		snprintf(c->message, sizeof(c->message), "%s", why);
+	return r;
+}
+
+static void attach_done(virt_call *c)
+{
+	if (c->error < 0 || !c->fresh.vf_xml || !c->vv->v)
+		return;
+	domain_devices_done(&c->vv->dom.dev);
+	c->vv->dom.dev = c->fresh;
+	c->fresh = (domain_devices){ 0 };
 }
 
 static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
@@ -327,7 +499,7 @@ static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return -errno;
 	/* The VF this host holds for v (its pool's), or the emulated element as it was. */
 	r = domain_xml_vf_for_host(c->vv->dom.dev.vf_xml,
 				   c->vv->dom.dev.vf_kind == DOMAIN_VF_EMULATED ? NULL : v->vf,
@@ -338,6 +510,7 @@ static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 		return r;
 	}
 	c->flags = affect_flags(c->vv);
+	c->done = attach_done;
 	return call_start(c, cb, userdata);
 }
 
@@ -411,6 +584,20 @@ static void migrate_done(virt_call *c)
 	migration_job_migrate_status(c->vv->v->job, json_object_get_string(status));
 }
 
+/* The port of the destination's incoming address tcp:HOST:PORT (migration_uri_new()), or 0. */
+static unsigned uri_port(const char *uri)
+{
+	const char *p = uri ? strrchr(uri, ':') : NULL;
+	char *end;
+	unsigned long n;
+
+	if (!p || !p[1])
+		return 0;
+	errno = 0;
+	n = strtoul(p + 1, &end, 10);
+	return errno || *end || n > 65535 ? 0 : (unsigned)n;
+}
+
 static int lv_migrate_start(vm *v, const peer_config *peer, const char *uri,
 			    const migration_settings *s, vm_backend_cb cb, void *userdata)
 {
@@ -423,7 +610,7 @@ static int lv_migrate_start(vm *v, const peer_config *peer, const char *uri,
 	c->persist = c->vv->persist && c->vv->dom.persistent;
 	r = virt_peer_uri(v->daemon->config, peer, &c->dconnuri);
 	if (r >= 0)
-		r = virt_stream_uri(peer, &c->stream_uri);
+		r = virt_stream_uri(peer, uri_port(uri), &c->stream_uri);
 	if (r < 0) {
 		log_error("%s: cannot name %s's libvirtd (ssh user, identity and known_hosts files, plain paths)",
 			  v->name, peer->name);
@@ -471,10 +658,79 @@ static void job_stats_done(virt_call *c)
 	}
 }
 
+/*
+ * A destination's view of the copy before its domain is bound: libvirt's migration creates the
+ * domain here paused (reason "migration") and, once it finished, leaves it paused for the
+ * switchover (VIR_MIGRATE_PAUSED). ret: {"status": "setup" | "active" | "completed" | "failed"}.
+ */
+static int run_arrival(virt_call *c)
+{
+	virDomainPtr d = virDomainLookupByName(c->conn, c->domain);
+	const char *status = "setup";
+	virDomainJobInfo job;
+	int state, reason;
+
+	if (!d) {
+		virErrorPtr e = virGetLastError();
+
+		if (!e || e->code != VIR_ERR_NO_DOMAIN)
+			return fail(c, -EIO, "cannot look for the incoming domain");
+	} else if (virDomainGetState(d, &state, &reason, 0) < 0) {
+		virDomainFree(d);
+		return fail(c, -EIO, "cannot read the incoming domain's state");
+	} else {
+		/* Paused for the migration with libvirt's incoming job still on: copying. Its
+		 * reason alone does not tell (libvirt may keep it after a PAUSED migration). */
+		bool copying = state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION &&
+			       (virDomainGetJobInfo(d, &job) < 0 || job.type != VIR_DOMAIN_JOB_NONE);
+
+		virDomainFree(d);
+		if (copying)
+			status = "active";
+		else if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING)
+			status = "completed";
+		else
+			status = "failed";
+	}
+	c->ret = json_object_new_object();
+	if (!c->ret)
+		return -ENOMEM;
+	json_object_object_add(c->ret, "status", json_object_new_string(status));
+	return 0;
+}
+
+/* The domain arrived: from now on it is this VM's. Bound without the persistence check: libvirt's
+ * migration defined it here or not, as the source asked. */
+static void arrival_done(virt_call *c)
+{
+	json_object *status;
+	int r;
+
+	if (c->error < 0 || virt_vm_of(c->v) ||
+	    !json_object_object_get_ex(c->ret, "status", &status) ||
+	    strcmp(json_object_get_string(status), "completed"))
+		return;
+	r = virt_backend_bind(c->v, c->conn, c->domain, false, c->message, sizeof(c->message));
+	if (r < 0) {
+		c->error = r;
+		log_error("%s: the domain that arrived: %s", c->v->name, c->message);
+		return;
+	}
+	/* Its next migration persists it as the spec says (it is persistent here if it was). */
+	virt_vm_of(c->v)->persist = c->v->spec->libvirt_persist;
+}
+
 static int lv_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
 {
-	virt_call *c = call_new(v, run_job_stats);
+	virt_call *c;
 
+	if (!virt_vm_of(v) && v->incoming) {
+		c = call_new_unbound(v, run_arrival);
+		if (c)
+			c->done = arrival_done;
+		return call_start(c, cb, userdata);
+	}
+	c = call_new(v, run_job_stats);
 	if (c)
 		c->done = job_stats_done;
 	return call_start(c, cb, userdata);
@@ -531,17 +787,109 @@ static int lv_resume(vm *v, vm_backend_cb cb, void *userdata)
 	return call_start(call_new(v, run_resume), cb, userdata);
 }
 
+/* Queue c, whose outcome goes to a vm_done_cb. */
+static int call_start_done(virt_call *c, vm_done_cb done, void *userdata)
+{
+	int r;
+
+	if (!c)
+		return errno == ENOTCONN ? -ENOTCONN : -ENOMEM;
+	c->stop_cb = done;
+	c->userdata = userdata;
+	r = uv_queue_work(c->v->daemon->loop, &c->work, call_work, call_after);
+	if (r < 0) {
+		c->stop_cb = NULL;
+		call_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Nothing in the way of the domain libvirt's migration is to create here. */
+static int run_incoming_check(virt_call *c)
+{
+	virDomainPtr d = virDomainLookupByName(c->conn, c->domain);
+
+	if (d) {
+		virDomainFree(d);
+		snprintf(c->message, sizeof(c->message),
+			 "libvirt on this host has a domain named '%s' already (virsh list --all): the incoming domain would take its place; undefine it or migrate another VM",
+			 c->domain);
+		return -EEXIST;
+	}
+	if (virGetLastError() && virGetLastError()->code != VIR_ERR_NO_DOMAIN)
+		return fail(c, -EIO, "cannot ask libvirt for the incoming domain's name");
+	return 0;
+}
+
 static int lv_incoming_start(vm *v, vm_done_cb done, void *userdata)
 {
-	/* libvirt's peer-to-peer migration creates the incoming domain itself; the destination
-	 * half has no libvirt path yet (docs/libvirt.md, Status). */
-	return -EOPNOTSUPP;
+	/* libvirt's peer-to-peer migration creates the incoming domain itself (the source's
+	 * libvirtd asks ours); here only its name is checked to be free. */
+	if (virt_vm_of(v))
+		return -EALREADY;
+	return call_start_done(call_new_unbound(v, run_incoming_check), done, userdata);
+}
+
+/* A free TCP port on the migration address, for the incoming domain's QEMU to listen on. */
+static int run_pick_port(virt_call *c)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				  .ai_socktype = SOCK_STREAM },
+			*ai = NULL;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	json_object *addrs, *a;
+	char port[8];
+	int fd, r;
+
+	r = getaddrinfo(c->xml, "0", &hints, &ai);
+	if (r != 0) {
+		snprintf(c->message, sizeof(c->message), "migration address '%s': %s", c->xml,
+			 gai_strerror(r));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+			    getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ?
+		    -errno :
+		    0;
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		snprintf(c->message, sizeof(c->message), "no free port on '%s': %s", c->xml,
+			 strerror(-r));
+		return r;
+	}
+	snprintf(port, sizeof(port), "%u",
+		 ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port :
+						  ((struct sockaddr_in *)&sa)->sin_port));
+	c->ret = json_object_new_object();
+	addrs = json_object_new_array();
+	a = json_object_new_object();
+	if (!c->ret || !addrs || !a) {
+		json_object_put(addrs);
+		json_object_put(a);
+		return -ENOMEM;
+	}
+	json_object_object_add(a, "port", json_object_new_string(port));
+	json_object_array_add(addrs, a);
+	json_object_object_add(c->ret, "status", json_object_new_string("setup"));
+	json_object_object_add(c->ret, "socket-address", addrs);
+	return 0;
 }
 
 static int lv_incoming_listen(vm *v, const char *uri, bool multifd, vm_backend_cb cb,
 			      void *userdata)
 {
-	return -EOPNOTSUPP; /* libvirt chooses where the incoming domain listens */
+	virt_call *c = call_new_unbound(v, run_pick_port);
+
+	if (c && !(c->xml = strdup(v->daemon->config->migration_address))) {
+		call_free(c);
+		return -ENOMEM;
+	}
+	return call_start(c, cb, userdata);
 }
 
 static int lv_announce(vm *v, vm_backend_cb cb, void *userdata)
@@ -565,20 +913,21 @@ static int run_destroy(virt_call *c)
 
 static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 {
-	virt_call *c = call_new(v, run_destroy);
-	int r;
-
-	if (!c)
-		return -ENOMEM;
-	c->stop_cb = done;
-	c->userdata = userdata;
-	r = uv_queue_work(v->daemon->loop, &c->work, call_work, call_after);
-	if (r < 0) {
-		c->stop_cb = NULL;
-		call_free(c);
-		return -ENOMEM;
+	/* A destination before the domain arrived: the source's libvirt cleans up what its
+	 * failed migration left here. */
+	if (!virt_vm_of(v))
+		return call_start_done(call_new_unbound(v, NULL), done, userdata);
+	/*
+	 * Arrived, not yet resumed: libvirt's migration completed, so the source's domain is
+	 * gone (libvirt has no paused source to go back to, unlike QEMU's). Destroying this one
+	 * would lose the VM: it stays, paused, for the operator (docs/libvirt.md).
+	 */
+	if (v->incoming) {
+		log_error("%s: refusing to stop domain '%s': libvirt moved it here and removed it from its source; resume it here (virsh resume %s)",
+			  v->name, v->spec->libvirt_domain, v->spec->libvirt_domain);
+		return -EBUSY;
 	}
-	return 0;
+	return call_start_done(call_new(v, run_destroy), done, userdata);
 }
 
 const vm_backend vm_backend_libvirt = {

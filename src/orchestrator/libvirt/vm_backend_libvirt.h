@@ -28,5 +28,17 @@ extern const vm_backend vm_backend_libvirt;
 int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persist, char *err,
 		      size_t err_size);
 void virt_backend_unbind(vm *v);
-/* Whether v is a libvirt domain's VM. */
+/*
+ * Take over the running domain v's spec names (libvirt.domain on this host's libvirt.uri, the
+ * connection kept: virt_connection.h): checked and bound as virt_backend_bind() does, with
+ * libvirt.persist. The VF's element is kept in the domain's metadata from then on, so that a
+ * destination knows what to plug (domain_xml.h).
+ */
+int virt_backend_adopt(vm *v, char *err, size_t err_size);
+/* Whether v is a libvirt domain's VM: bound, or its spec names a domain (a destination's VM
+ * before libvirt's migration brought the domain). */
 bool virt_backend_drives(const vm *v);
+/* A bound VM's agent channel socket (libvirt names it), or NULL. */
+const char *virt_backend_agent_path(const vm *v);
+/* The host PCI address of the VF a bound domain holds, or NULL (an emulated VF). */
+const char *virt_backend_vf_host_pci(const vm *v);

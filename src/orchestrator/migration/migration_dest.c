@@ -72,7 +72,7 @@ struct dest_job {
 	bool fault_fired;
 	uint64_t port;   /* where the incoming QEMU listens */
 	struct {
-		const char *state; /* NULL: not finished; "done", "failed", "skipped" */
+		phase_state state; /* pending until finished: done, failed or skipped */
 		char *message;
 		uint64_t device_wait_ms;
 	} rec[_DEST_PHASE_MAX];
@@ -182,7 +182,7 @@ static json_object *dest_record_json(dest_job *j, dest_phase p)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "phase", json_object_new_string(dest_phase_name(p)));
-	json_object_object_add(o, "state", json_object_new_string(j->rec[p].state ?: "pending"));
+	json_object_object_add(o, "state", json_object_new_string(phase_state_name(j->rec[p].state)));
 	if (j->rec[p].message)
 		json_object_object_add(o, "message", json_object_new_string(j->rec[p].message));
 	if (p == DEST_ACTIVE)
@@ -199,13 +199,13 @@ static void dest_answer(dest_job *j, rpc_request *req, dest_phase p)
 		rpc_request_reply_error(req, DEST_ERR_LOST,
 					"'%s' is lost: its QEMU on %s exited after the switchover",
 					j->vm, j->d->config->name);
-	else if (!j->rec[p].state)
+	else if (j->rec[p].state == PHASE_STATE_PENDING)
 		/* The job ended before it reached p: only an undone one does. */
 		rpc_request_reply_error(req, p <= DEST_SWITCHOVER ? DEST_ERR_NOT_RUNNING :
 								    CONTROL_ERR_FAILED,
 					"%s: the incoming migration of '%s' was undone before %s",
 					j->d->config->name, j->vm, dest_phase_name(p));
-	else if (!strcmp(j->rec[p].state, "failed"))
+	else if (j->rec[p].state == PHASE_STATE_FAILED)
 		rpc_request_reply_error(req, p <= DEST_SWITCHOVER ? DEST_ERR_NOT_RUNNING :
 								    CONTROL_ERR_FAILED,
 					"%s: %s", j->d->config->name,
@@ -220,7 +220,7 @@ static void dest_answer_waiters(dest_job *j)
 	for (dest_waiter **w = &j->waiters; *w;) {
 		dest_waiter *x = *w;
 
-		if (!j->ended && !j->rec[x->phase].state) {
+		if (!j->ended && j->rec[x->phase].state == PHASE_STATE_PENDING) {
 			w = &x->next;
 			continue;
 		}
@@ -234,7 +234,7 @@ static void dest_wait_for(dest_job *j, rpc_request *req, dest_phase p)
 {
 	dest_waiter *w;
 
-	if (j->ended || j->rec[p].state) {
+	if (j->ended || j->rec[p].state != PHASE_STATE_PENDING) {
 		dest_answer(j, req, p);
 		return;
 	}
@@ -255,7 +255,7 @@ static void dest_enter(dest_job *j, dest_phase p);
 static void dest_step(dest_job *j);
 static void dest_arm_deadline(dest_job *j);
 
-static void dest_set_record(dest_job *j, dest_phase p, const char *state, const char *message)
+static void dest_set_record(dest_job *j, dest_phase p, phase_state state, const char *message)
 {
 	j->rec[p].state = state;
 	free(j->rec[p].message);
@@ -307,8 +307,8 @@ static void dest_undo(dest_job *j, const char *why)
 	vm *v = dest_vm(j);
 
 	log_warning("%s: incoming migration from %s undone: %s", j->vm, j->source, why);
-	if (j->phase < _DEST_PHASE_MAX && !j->rec[j->phase].state)
-		dest_set_record(j, j->phase, "failed", why);
+	if (j->phase < _DEST_PHASE_MAX && j->rec[j->phase].state == PHASE_STATE_PENDING)
+		dest_set_record(j, j->phase, PHASE_STATE_FAILED, why);
 	if (v) {
 		v->incoming_job = NULL;
 		dest_hold(j);
@@ -365,7 +365,7 @@ static void dest_commit(dest_job *j)
 		v->incoming = false;
 		vm_save(v);
 	}
-	dest_set_record(j, DEST_COMMIT, "done", NULL);
+	dest_set_record(j, DEST_COMMIT, PHASE_STATE_DONE, NULL);
 	migration_journal_remove(j->d, j->vm);
 	log_info("%s: migration from %s committed%s; the VM is %s's now", j->vm, j->source,
 		 j->degraded ? " (degraded)" : "", j->d->config->name);
@@ -381,7 +381,7 @@ static void dest_phase_failed(dest_job *j, const char *message)
 	log_warning("%s: destination phase %s failed: %s", j->vm, dest_phase_name(p), message);
 	if (p == DEST_SWITCHOVER && j->resumed) {
 		/* It runs here: only the announcement failed. The guest's own ARP follows. */
-		dest_set_record(j, p, "done", message);
+		dest_set_record(j, p, PHASE_STATE_DONE, message);
 		dest_answer_waiters(j);
 		dest_enter(j, p + 1);
 		return;
@@ -390,7 +390,7 @@ static void dest_phase_failed(dest_job *j, const char *message)
 		dest_undo(j, message);
 		return;
 	}
-	dest_set_record(j, p, "failed", message);
+	dest_set_record(j, p, PHASE_STATE_FAILED, message);
 	j->degraded = true;
 	dest_answer_waiters(j);
 	dest_enter(j, p + 1);
@@ -457,9 +457,10 @@ static void dest_step(dest_job *j)
 		return;
 	}
 	uv_timer_stop(j->phase_timer);
-	if (!j->rec[p].state)
-		dest_set_record(j, p, "done", NULL);
-	log_info("%s: destination phase %s %s", j->vm, dest_phase_name(p), j->rec[p].state);
+	if (j->rec[p].state == PHASE_STATE_PENDING)
+		dest_set_record(j, p, PHASE_STATE_DONE, NULL);
+	log_info("%s: destination phase %s %s", j->vm, dest_phase_name(p),
+		 phase_state_name(j->rec[p].state));
 	dest_answer_waiters(j);
 	dest_enter(j, p + 1);
 }
@@ -696,7 +697,6 @@ static void switchover_on_query(int error, json_object *ret, const char *desc, v
 
 static int switchover_run(dest_job *j)
 {
-	char *running;
 	vm *v;
 
 	switch (j->step) {
@@ -717,9 +717,8 @@ static int switchover_run(dest_job *j)
 		return dest_backend_call(j, announce, dest_on_backend, j);
 	case 3:
 		v = dest_vm(j);
-		if (v && (running = strdup("running"))) {
-			free(v->status);
-			v->status = running;
+		if (v) {
+			vm_set_status(v, VM_RUNNING);
 			/* The agent link was made before the guest ran here: start afresh. */
 			vm_agent_reset(v);
 			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
@@ -785,7 +784,8 @@ static int active_run(dest_job *j)
 
 	if (j->step > 0)
 		return 1;
-	if (j->rec[DEST_PLUG].state && strcmp(j->rec[DEST_PLUG].state, "done"))
+	if (j->rec[DEST_PLUG].state != PHASE_STATE_PENDING &&
+	    j->rec[DEST_PLUG].state != PHASE_STATE_DONE)
 		return -ENODEV;
 	/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
 	if ((v = dest_vm(j)))
@@ -804,7 +804,7 @@ static void did_on_reply(agent_client *c, int error, json_object *ret, const cha
 
 	if (error < 0 && code && !strcmp(code, "unavailable")) {
 		if (!j->ended && j->phase == DEST_DID_ON)
-			dest_set_record(j, DEST_DID_ON, "skipped", "the guest has no DID");
+			dest_set_record(j, DEST_DID_ON, PHASE_STATE_SKIPPED, "the guest has no DID");
 		error = 0;
 	}
 	/*
@@ -831,7 +831,7 @@ static int did_on_run(dest_job *j)
 	if (j->step > 0)
 		return 1;
 	if (!j->did) {
-		dest_set_record(j, DEST_DID_ON, "skipped", NULL);
+		dest_set_record(j, DEST_DID_ON, PHASE_STATE_SKIPPED, NULL);
 		return 1;
 	}
 	if (!a)
@@ -882,7 +882,17 @@ static int dest_parse_spec(host_daemon *d, rpc_request *req, json_object *args, 
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "%s", error ? error : "bad spec");
 		return r;
 	}
-	if ((*ret)->boot == VM_BOOT_KERNEL && access((*ret)->kernel, R_OK) < 0) {
+#ifndef HAVE_LIBVIRT
+	if ((*ret)->libvirt_domain) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"'%s' is libvirt domain '%s', and %s's dmigrated was built without libvirt",
+					(*ret)->name, (*ret)->libvirt_domain, d->config->name);
+		vm_spec_free(*ret);
+		return -EOPNOTSUPP;
+	}
+#endif
+	if (!(*ret)->libvirt_domain && (*ret)->boot == VM_BOOT_KERNEL &&
+	    access((*ret)->kernel, R_OK) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"%s cannot read the kernel '%s' the VM boots from",
 					d->config->name, (*ret)->kernel);
@@ -1063,7 +1073,7 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 		return;
 	}
 	/* Nothing (left) to abort: what a repeated abort finds. */
-	if (v && (!v->incoming || !strcmp(v->status, "running"))) {
+	if (v && (!v->incoming || v->status == VM_RUNNING)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"'%s' runs on %s: refusing to abort a VM that is not an unfinished incoming migration",
 					name, d->config->name);
@@ -1080,7 +1090,7 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 	vm *v = vm_find(d, name);
 
 	if (!j) {
-		if (v && !v->incoming && !strcmp(v->status, "running")) {
+		if (v && !v->incoming && v->status == VM_RUNNING) {
 			rpc_request_reply(req, NULL); /* switched over and committed already */
 			return;
 		}
@@ -1117,8 +1127,8 @@ static void dest_await(host_daemon *d, rpc_request *req, const char *name, dest_
 
 		/* Committed already (a source that retries after a restart): what we know now. */
 		json_object_object_add(o, "phase", json_object_new_string(dest_phase_name(p)));
-		json_object_object_add(o, "state", json_object_new_string(v->vf_plugged ? "done" :
-											"failed"));
+		json_object_object_add(o, "state", json_object_new_string(phase_state_name(
+				       v->vf_plugged ? PHASE_STATE_DONE : PHASE_STATE_FAILED)));
 		rpc_request_reply(req, o);
 		return;
 	}
@@ -1213,7 +1223,7 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 		v->incoming_job = j;
 	dest_arm_deadline(j);
 	for (int p = 0; p < (int)jr->phase && p < DEST_INCOMING; p++)
-		dest_set_record(j, p, "done", NULL);
+		dest_set_record(j, p, PHASE_STATE_DONE, NULL);
 	if (j->lost)
 		return; /* until the source hears it, or the deadline */
 	if (!v) {
@@ -1229,10 +1239,9 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 		return;
 	}
 	for (int p = 0; p < (int)jr->phase; p++)
-		dest_set_record(j, p, "done", NULL);
+		dest_set_record(j, p, PHASE_STATE_DONE, NULL);
 	/* It was told to run (the registry guesses "inmigrate" for an incoming VM). */
-	free(v->status);
-	v->status = strdup("running");
+	vm_set_status(v, VM_RUNNING);
 	/* Every phase from here is idempotent: run it again, then go on. */
 	dest_enter(j, jr->phase > DEST_SWITCHOVER ? jr->phase : DEST_SWITCHOVER);
 }

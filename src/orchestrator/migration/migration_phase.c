@@ -18,6 +18,12 @@ static const char *const dest_phase_names[_DEST_PHASE_MAX] = {
 	[DEST_COMMIT] = "commit",
 };
 
+static const char *const phase_state_names[_PHASE_STATE_MAX] = {
+	[PHASE_STATE_PENDING] = "pending", [PHASE_STATE_DONE] = "done",
+	[PHASE_STATE_SKIPPED] = "skipped", [PHASE_STATE_FAILED] = "failed",
+	[PHASE_STATE_UNDONE] = "undone",
+};
+
 static int name_index(const char *const *names, int n, const char *name)
 {
 	for (int i = 0; name && i < n; i++)
@@ -44,4 +50,14 @@ const char *dest_phase_name(dest_phase p)
 int dest_phase_from_name(const char *name)
 {
 	return name_index(dest_phase_names, _DEST_PHASE_MAX, name);
+}
+
+const char *phase_state_name(phase_state s)
+{
+	return (unsigned)s < _PHASE_STATE_MAX ? phase_state_names[s] : "unknown";
+}
+
+int phase_state_from_name(const char *name)
+{
+	return name_index(phase_state_names, _PHASE_STATE_MAX, name);
 }

@@ -41,3 +41,19 @@ typedef enum dest_phase {
 
 const char *dest_phase_name(dest_phase p);
 int dest_phase_from_name(const char *name);
+
+/*
+ * Where one phase of a job stands, as the job's record keeps it and its result and the peer
+ * replies name it ("pending" is never sent: a phase not reached has no record).
+ */
+typedef enum phase_state {
+	PHASE_STATE_PENDING, /* not finished, or not reached */
+	PHASE_STATE_DONE,
+	PHASE_STATE_SKIPPED, /* nothing to do: no DID in the guest */
+	PHASE_STATE_FAILED,
+	PHASE_STATE_UNDONE,
+	_PHASE_STATE_MAX,
+} phase_state;
+
+const char *phase_state_name(phase_state s);
+int phase_state_from_name(const char *name); /* -1 if unknown */

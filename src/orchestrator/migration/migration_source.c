@@ -25,6 +25,7 @@
 #include "migration/migration_job.h"
 #include "migration/migration_hook.h"
 #include "migration/migration_journal.h"
+#include "migration/migration_outcome.h"
 #include "transport/peer_link.h"
 #include "transport/peer_reply.h"
 #include "host/qemu_argv.h"
@@ -94,7 +95,7 @@ typedef struct migration_job {
 	struct {
 		int64_t start_ms, duration_ms;
 		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
-		const char *state;
+		phase_state state;
 	} rec[_PHASE_MAX];
 	uv_timer_t *timer;
 	json_object *qemu_stats; /* the final query-migrate */
@@ -193,7 +194,7 @@ static void job_free(migration_job *j)
 	free(j);
 }
 
-static json_object *job_result(migration_job *j, const char *outcome)
+static json_object *job_result(migration_job *j, migration_outcome outcome)
 {
 	json_object *o = json_object_new_object(), *phases = json_object_new_array(), *q, *v, *ram;
 
@@ -207,18 +208,18 @@ static json_object *job_result(migration_job *j, const char *outcome)
 	json_object_object_add(o, "vm", json_object_new_string(j->vm_name));
 	json_object_object_add(o, "from", json_object_new_string(j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
-	json_object_object_add(o, "outcome", json_object_new_string(outcome));
+	json_object_object_add(o, "outcome", json_object_new_string(migration_outcome_name(outcome)));
 	json_object_object_add(o, "runs_on",
-			       json_object_new_string(!strcmp(outcome, "rolled-back") ?
-							      j->d->config->name :
-						      !strcmp(outcome, "failed") ? "unknown" :
-						      !strcmp(outcome, "lost") ? "nowhere" : j->to));
+			       json_object_new_string(outcome == OUTCOME_ROLLED_BACK ? j->d->config->name :
+						      outcome == OUTCOME_FAILED      ? "unknown" :
+						      outcome == OUTCOME_LOST        ? "nowhere" :
+										       j->to));
 	if (j->message)
 		json_object_object_add(o, "message", json_object_new_string(j->message));
 	for (int p = 0; p < _PHASE_MAX; p++) {
 		json_object *ph;
 
-		if (!j->rec[p].state)
+		if (j->rec[p].state == PHASE_STATE_PENDING)
 			continue;
 		ph = json_object_new_object();
 		if (!ph)
@@ -226,7 +227,8 @@ static json_object *job_result(migration_job *j, const char *outcome)
 		json_object_object_add(ph, "phase", json_object_new_string(migration_phase_name(p)));
 		json_object_object_add(ph, "start_ms", json_object_new_int64(j->rec[p].start_ms));
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
-		json_object_object_add(ph, "state", json_object_new_string(j->rec[p].state));
+		json_object_object_add(ph, "state",
+				       json_object_new_string(phase_state_name(j->rec[p].state)));
 		if (j->rec[p].device_wait_ms)
 			json_object_object_add(ph, "device_wait_ms",
 					       json_object_new_int64(j->rec[p].device_wait_ms));
@@ -270,10 +272,11 @@ static json_object *job_result(migration_job *j, const char *outcome)
 
 static void job_finish(migration_job *j)
 {
-	const char *outcome = j->stuck ? "failed" :
-			      j->lost ? "lost" :
-			      j->rolling_back ? "rolled-back" :
-			      j->degraded ? "degraded" : "migrated";
+	migration_outcome outcome = j->stuck	      ? OUTCOME_FAILED :
+				    j->lost	      ? OUTCOME_LOST :
+				    j->rolling_back ? OUTCOME_ROLLED_BACK :
+				    j->degraded     ? OUTCOME_DEGRADED :
+						      OUTCOME_MIGRATED;
 	json_object *result = job_result(j, outcome);
 
 	if (j->lost)
@@ -285,7 +288,7 @@ static void job_finish(migration_job *j)
 			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
 	else
 		migration_journal_remove(j->d, j->vm_name);
-	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, outcome);
+	log_info("Migration of '%s' to %s: %s", j->vm_name, j->to, migration_outcome_name(outcome));
 	evacuation_job_ended(j->d, j->vm_name, result);
 	if (j->req)
 		rpc_request_reply(j->req, result);
@@ -602,6 +605,13 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 		break;
 	}
 	job_fault_done(j, 0, NULL);
+}
+
+/* The fault hook of most phases: the fault fires as the phase starts, then its steps run. */
+static bool fault_at_entry(migration_job *j)
+{
+	job_fault_fire(j, job_step);
+	return true;
 }
 
 /* --- phase 1: preflight --- */
@@ -1088,6 +1098,15 @@ static void migrate_on_check(int error, json_object *ret, const char *desc, void
 
 static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
 {
+	/*
+	 * `dmigrate cancel` came while the call before was in flight (migration_source_cancel()
+	 * ends a wait, not a call): the copy is not waited for, the undo cancels it. Waiting here
+	 * kept a cancelled copy going until it ended or migrate_timeout_ms did.
+	 */
+	if (j->cancel) {
+		job_step_done(j, -EINTR, "cancelled");
+		return;
+	}
 	j->migrate_waiting = true;
 	uv_timer_start(j->timer, migrate_on_timeout, timeout_ms, 0);
 	if (j->req)
@@ -1101,6 +1120,13 @@ static void migrate_wait(migration_job *j, uint64_t timeout_ms, bool check)
 static void migrate_fault_fired(migration_job *j)
 {
 	/* The copy goes on; its end is still QEMU's MIGRATION event. */
+}
+
+/* The fault hook of `migrate`: a fault there lands in the copy, so it fires once QEMU copies
+ * (migrate_on_status()), not as the phase starts. */
+static bool fault_when_copying(migration_job *j)
+{
+	return false;
 }
 
 /* QEMU's MIGRATION event (or a query-migrate reply standing in for it). */
@@ -1335,7 +1361,8 @@ static int commit_run(migration_job *j)
  * The source's phases (docs/design.md, "The migration: eleven phases"): where each runs, what starts its steps and
  * their undo (1 when there is no such step; NULL: nothing to undo), and its bound. The bound of
  * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
- * the bound is how long we wait for its outcome.
+ * the bound is how long we wait for its outcome. A drill's fault at the phase fires through its
+ * hook (fault_at_entry, or fault_when_copying), so that the runner knows no phase by name.
  */
 static const struct phase_def {
 	const char *where;
@@ -1343,18 +1370,26 @@ static const struct phase_def {
 	int (*undo)(migration_job *j);
 	enum { BOUND_FIXED, BOUND_AGENT, BOUND_MIGRATE } bound; /* agent_timeout_ms, migrate_timeout_ms */
 	uint64_t timeout_ms; /* BOUND_FIXED */
+	bool (*fault)(migration_job *j); /* the fault is due as the phase starts: true if it fired */
 } phase_defs[_PHASE_MAX] = {
-	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
-	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS },
-	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0 },
-	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0 },
-	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS },
-	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0 },
-	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS },
-	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS },
-	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS },
+	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS,
+			      fault_at_entry },
+	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS,
+			    fault_at_entry },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0, fault_at_entry },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0, fault_at_entry },
+	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS,
+			   fault_at_entry },
+	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0,
+			    fault_when_copying },
+	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS,
+			       fault_at_entry },
+	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS, fault_at_entry },
+	[PHASE_ACTIVE] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS,
+			   fault_at_entry },
+	[PHASE_DID_ON] = { "guest (dst)", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS,
+			   fault_at_entry },
+	[PHASE_COMMIT] = { "src+dst", commit_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS, fault_at_entry },
 };
 
 static uint64_t phase_timeout(const migration_job *j)
@@ -1402,7 +1437,7 @@ static bool job_peer_retry(migration_job *j, int error, const char *code)
 
 /* --- the runner --- */
 
-static void job_record(migration_job *j, const char *state)
+static void job_record(migration_job *j, phase_state state)
 {
 	j->rec[j->phase].start_ms = (int64_t)(j->phase_t0 - j->t0);
 	j->rec[j->phase].duration_ms = (int64_t)(now_ms() - j->phase_t0);
@@ -1425,16 +1460,16 @@ static void job_step(migration_job *j)
 	if (r == 1) {
 		/* No more steps: the phase (or its undo) is complete. */
 		if (j->rolling_back) {
-			job_record(j, "undone");
-			job_event(j, "undone", NULL);
+			job_record(j, PHASE_STATE_UNDONE);
+			job_event(j, phase_state_name(PHASE_STATE_UNDONE), NULL);
 			j->phase--;
 			job_undo_phase(j);
 		} else {
 			job_record(j, ((j->phase == PHASE_DID_OFF || j->phase == PHASE_DID_ON) &&
 				       !j->did_available) || j->dest_skipped ?
-					      "skipped" :
-					      "done");
-			job_event(j, j->rec[j->phase].state, NULL);
+					      PHASE_STATE_SKIPPED :
+					      PHASE_STATE_DONE);
+			job_event(j, phase_state_name(j->rec[j->phase].state), NULL);
 			j->phase++;
 			job_run_phase(j);
 		}
@@ -1465,11 +1500,8 @@ static void job_run_phase(migration_job *j)
 		bandwidth_share_leave(j->d->bandwidth, j->vm_name); /* the copy is over */
 	job_journal(j);
 	job_event(j, "started", NULL);
-	/* A fault at `migrate` fires once QEMU copies (migrate_on_status). */
-	if (job_fault_due(j) && j->phase != PHASE_MIGRATE) {
-		job_fault_fire(j, job_step);
+	if (job_fault_due(j) && phase_defs[j->phase].fault(j))
 		return;
-	}
 	job_step(j);
 }
 
@@ -1532,8 +1564,8 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		return;
 	}
 
-	job_record(j, "failed");
-	job_event(j, "failed", message);
+	job_record(j, PHASE_STATE_FAILED);
+	job_event(j, phase_state_name(PHASE_STATE_FAILED), message);
 	job_fail_message(j, message);
 	if (j->stuck) {
 		job_journal(j);
@@ -1553,7 +1585,7 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 	if (j->lost && j->phase < PHASE_COMMIT) {
 		/* Nothing runs there any more: only our own paused copy is left to let go. */
 		for (int p = j->phase + 1; p < PHASE_COMMIT; p++)
-			j->rec[p].state = "skipped";
+			j->rec[p].state = PHASE_STATE_SKIPPED;
 		j->phase = PHASE_COMMIT;
 	} else {
 		j->phase++;

@@ -18,6 +18,7 @@
 #include "json_stream.h"
 #include "log.h"
 #include "transport/agent_reply_check.h"
+#include "transport/call_queue.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*
@@ -37,11 +38,7 @@ typedef enum agent_client_state {
 } agent_client_state;
 
 typedef struct agent_call {
-	struct agent_call *next;
-	int64_t id;
-	uint64_t deadline; /* uv_now() ms */
-	char *line;        /* the request while it waits for READY; NULL once sent */
-	size_t len;
+	call_node node; /* first: the queue's node is the call; its line waits for READY */
 	const agent_command_def *cmd;
 	json_object *args; /* as sent, to check the answer against (agent_reply_check.h) */
 	agent_reply_cb cb;
@@ -68,8 +65,7 @@ struct agent_client {
 	uint64_t handshake_deadline;
 	uint64_t sync_timeout_ms;
 
-	agent_call *calls; /* in the order they were made */
-	unsigned n_calls;
+	call_queue calls; /* in the order they were made */
 	int64_t next_id;
 
 	unsigned version;
@@ -103,7 +99,7 @@ static int64_t client_sync_id_new(void)
 
 static void call_free(agent_call *call)
 {
-	free(call->line);
+	free(call->node.line);
 	json_object_put(call->args);
 	free(call);
 }
@@ -241,7 +237,7 @@ static void client_queue_flush(agent_client *c)
 {
 	uint64_t now = uv_now(c->loop);
 
-	for (agent_call *call = c->calls; call; call = call->next) {
+	for (call_node *call = c->calls.head; call; call = call->next) {
 		char *line;
 		int r;
 
@@ -284,16 +280,7 @@ static int client_hello_done(agent_client *c, json_object *ret)
 
 static agent_call *client_call_take(agent_client *c, int64_t id)
 {
-	for (agent_call **p = &c->calls; *p; p = &(*p)->next) {
-		agent_call *call = *p;
-
-		if (call->id == id && !call->line) {
-			*p = call->next;
-			c->n_calls--;
-			return call;
-		}
-	}
-	return NULL;
+	return (agent_call *)call_queue_take_sent(&c->calls, id);
 }
 
 static void client_reply(agent_client *c, const agent_message *m)
@@ -416,24 +403,14 @@ static void client_timer_fire(uv_timer_t *t)
 	 * handshake. Written first, its answer would arrive while we sync and be thrown away, it
 	 * would time out in turn, and every retry would do the same for as long as they go on.
 	 */
-	if (c->state == AGENT_CLIENT_READY)
-		for (agent_call *call = c->calls; call; call = call->next)
-			if (call->deadline <= now && !call->line) {
-				client_sync_start(c);
-				if (c->state == AGENT_CLIENT_DISCONNECTED)
-					return;
-				break;
-			}
+	if (c->state == AGENT_CLIENT_READY && call_queue_sent_expired(&c->calls, now)) {
+		client_sync_start(c);
+		if (c->state == AGENT_CLIENT_DISCONNECTED)
+			return;
+	}
 	for (;;) {
-		agent_call **p, *call = NULL;
+		agent_call *call = (agent_call *)call_queue_pop_expired(&c->calls, now);
 
-		for (p = &c->calls; *p; p = &(*p)->next)
-			if ((*p)->deadline <= now) {
-				call = *p;
-				*p = call->next;
-				c->n_calls--;
-				break;
-			}
 		if (!call)
 			break;
 		call->cb(c, -ETIMEDOUT, NULL, NULL, NULL, call->userdata);
@@ -457,9 +434,7 @@ static void client_timer_update(agent_client *c)
 		return;
 	if (c->state != AGENT_CLIENT_READY)
 		next = c->handshake_deadline;
-	for (agent_call *call = c->calls; call; call = call->next)
-		if (call->deadline < next)
-			next = call->deadline;
+	next = call_queue_next_deadline(&c->calls, next);
 	if (next == UINT64_MAX)
 		uv_timer_stop(&c->timer);
 	else
@@ -471,9 +446,7 @@ static void client_fail_calls(agent_client *c, int error)
 	agent_call *call;
 
 	/* One at a time from the head: a callback may make new calls or close the client. */
-	while ((call = c->calls)) {
-		c->calls = call->next;
-		c->n_calls--;
+	while ((call = (agent_call *)call_queue_pop(&c->calls))) {
 		call->cb(c, error, NULL, NULL, NULL, call->userdata);
 		call_free(call);
 	}
@@ -588,7 +561,7 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		json_object_put(args);
 		return log_debug_errno(r, "agent client: refusing '%s': %s", cmd, errbuf);
 	}
-	if (c->n_calls >= AGENT_CLIENT_MAX_PENDING) {
+	if (c->calls.n >= AGENT_CLIENT_MAX_PENDING) {
 		json_object_put(args);
 		return -EBUSY;
 	}
@@ -598,10 +571,10 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		json_object_put(args);
 		return -ENOMEM;
 	}
-	call->id = c->next_id;
+	call->node.id = c->next_id;
 	call->cmd = def;
 	call->args = json_object_get(args);
-	msg = agent_request_new(call->id, cmd, args);
+	msg = agent_request_new(call->node.id, cmd, args);
 	if (!msg)
 		return -ENOMEM;
 	r = client_format(msg, false, &line, &len);
@@ -612,20 +585,16 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		if (r < 0)
 			return r;
 	} else {
-		call->line = line;
-		call->len = len;
+		call->node.line = line;
+		call->node.len = len;
 	}
 	c->next_id++;
-	call->deadline = uv_now(c->loop) + timeout_ms;
+	call->node.deadline = uv_now(c->loop) + timeout_ms;
 	call->cb = cb;
 	call->userdata = userdata;
 
 	/* Appended, so that queued requests go out in the order they were made. */
-	agent_call **p = &c->calls;
-	while (*p)
-		p = &(*p)->next;
-	*p = TAKE_PTR(call);
-	c->n_calls++;
+	call_queue_append(&c->calls, &TAKE_PTR(call)->node);
 	client_timer_update(c);
 	return 0;
 }

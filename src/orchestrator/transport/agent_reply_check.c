@@ -64,7 +64,7 @@ static int need_ifname(const char *cmd, json_object *ret, const char *key, const
 static int check_bond_status(const char *cmd, json_object *ret, char *why, size_t why_len)
 {
 	json_object *slaves, *active, *active_role, *role_of_active = NULL;
-	const char *bond;
+	const char *bond = NULL;
 	size_t n;
 	int r;
 
@@ -105,7 +105,7 @@ static int check_bond_set_active(const char *cmd, json_object *args, json_object
 				 size_t why_len)
 {
 	json_object *role, *asked;
-	const char *bond, *active;
+	const char *bond = NULL, *active = NULL;
 	int r;
 
 	if ((r = need_ifname(cmd, ret, "bond", &bond, why, why_len)) < 0 ||
@@ -128,7 +128,7 @@ static int check_bond_enslave_vf(const char *cmd, json_object *args, json_object
 				 size_t why_len)
 {
 	json_object *v, *carrier, *waited;
-	const char *bond, *ifname;
+	const char *bond = NULL, *ifname = NULL;
 	int64_t timeout = ENSLAVE_TIMEOUT_DEFAULT_MS, ms;
 	int r;
 
@@ -157,7 +157,7 @@ static int check_bond_enslave_vf(const char *cmd, json_object *args, json_object
 static int check_bond_release(const char *cmd, json_object *args, json_object *ret, char *why,
 			      size_t why_len)
 {
-	const char *bond, *released;
+	const char *bond = NULL, *released = NULL;
 	json_object *asked;
 	int r;
 

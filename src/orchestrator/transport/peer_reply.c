@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "migration/migration_phase.h"
+
 /* The reply to cmd checked against its table entry; then the members may be read as typed. */
 static int reply_check(control_command_id cmd, json_object *ret, char *errbuf, size_t errlen)
 {
@@ -89,11 +91,15 @@ static int phase_check(json_object *ret, const char *want_phase, bool *ret_skipp
 		snprintf(errbuf, errlen, "it reports phase '%s', not '%s'", phase, want_phase);
 		return -EBADMSG;
 	}
-	if (strcmp(state, "done") && strcmp(state, "skipped")) {
+	switch (phase_state_from_name(state)) {
+	case PHASE_STATE_DONE:
+	case PHASE_STATE_SKIPPED:
+		break;
+	default:
 		snprintf(errbuf, errlen, "'state' must be \"done\" or \"skipped\"");
 		return -EBADMSG;
 	}
-	*ret_skipped = !strcmp(state, "skipped");
+	*ret_skipped = phase_state_from_name(state) == PHASE_STATE_SKIPPED;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "json_stream.h"
 #include "log.h"
 #include "macro.h"
+#include "transport/call_queue.h"
 
 typedef enum qmp_client_state {
 	QMP_CLIENT_GREETING,    /* waiting for QEMU to speak first */
@@ -21,11 +22,7 @@ typedef enum qmp_client_state {
 } qmp_client_state;
 
 typedef struct qmp_command {
-	struct qmp_command *next;
-	int64_t id;
-	char *wire; /* the formatted line until it is handed to uv_write() */
-	size_t wire_len;
-	uint64_t deadline; /* uv_now() time */
+	call_node node; /* first: the queue's node is the command */
 	qmp_reply_cb cb;
 	void *userdata;
 } qmp_command;
@@ -50,9 +47,8 @@ struct qmp_client {
 	json_stream *stream;
 	char read_buf[64 * 1024];
 
-	/* Commands waiting for a reply, in id order; those without a wire buffer were sent. */
-	qmp_command *pending;
-	unsigned n_pending;
+	/* Commands waiting for a reply, in id order; those without a line were sent. */
+	call_queue pending;
 	int64_t next_id;
 	int64_t capabilities_id;
 	uint64_t handshake_deadline;
@@ -71,7 +67,7 @@ static uint64_t deadline_after(uv_loop_t *loop, uint64_t timeout_ms)
 
 static void qmp_command_free(qmp_command *cmd)
 {
-	free(cmd->wire);
+	free(cmd->node.line);
 	free(cmd);
 }
 
@@ -104,9 +100,7 @@ static void qmp_client_arm_timer(qmp_client *c)
 		return;
 	if (c->state == QMP_CLIENT_GREETING || c->state == QMP_CLIENT_NEGOTIATING)
 		deadline = c->handshake_deadline;
-	for (qmp_command *cmd = c->pending; cmd; cmd = cmd->next)
-		if (cmd->deadline < deadline)
-			deadline = cmd->deadline;
+	deadline = call_queue_next_deadline(&c->pending, deadline);
 	if (deadline == UINT64_MAX) {
 		uv_timer_stop(&c->timer);
 		return;
@@ -115,28 +109,15 @@ static void qmp_client_arm_timer(qmp_client *c)
 	uv_timer_start(&c->timer, qmp_client_on_timer, deadline > now ? deadline - now : 0, 0);
 }
 
-static void qmp_client_unlink(qmp_client *c, qmp_command *cmd)
-{
-	for (qmp_command **p = &c->pending; *p; p = &(*p)->next)
-		if (*p == cmd) {
-			*p = cmd->next;
-			c->n_pending--;
-			return;
-		}
-}
-
 /* Hands every pending command its callback with error; each runs exactly once. */
 static void qmp_client_fail_all(qmp_client *c, int error)
 {
-	qmp_command *list = c->pending;
+	call_queue list = c->pending;
+	qmp_command *cmd;
 
 	/* Detach first: the callbacks may execute new commands or close the client. */
-	c->pending = NULL;
-	c->n_pending = 0;
-	while (list) {
-		qmp_command *cmd = list;
-
-		list = cmd->next;
+	c->pending = (call_queue){ 0 };
+	while ((cmd = (qmp_command *)call_queue_pop(&list))) {
 		cmd->cb(c, error, NULL, NULL, NULL, cmd->userdata);
 		qmp_command_free(cmd);
 	}
@@ -218,12 +199,12 @@ static int qmp_format_command(const char *command, json_object *args, int64_t id
 /* Sends what was queued during the handshake, in order. */
 static void qmp_client_flush(qmp_client *c)
 {
-	for (qmp_command *cmd = c->pending; cmd; cmd = cmd->next) {
+	for (call_node *cmd = c->pending.head; cmd; cmd = cmd->next) {
 		int r;
 
-		if (!cmd->wire)
+		if (!cmd->line)
 			continue;
-		r = qmp_client_write(c, TAKE_PTR(cmd->wire), cmd->wire_len);
+		r = qmp_client_write(c, TAKE_PTR(cmd->line), cmd->len);
 		if (r < 0) {
 			qmp_client_disconnect(c, r);
 			return;
@@ -336,16 +317,13 @@ static void qmp_client_on_reply(qmp_client *c, json_object *msg)
 		return;
 	}
 
-	for (cmd = c->pending; cmd; cmd = cmd->next)
-		if (cmd->id == n && !cmd->wire)
-			break;
+	cmd = (qmp_command *)call_queue_take_sent(&c->pending, n);
 	if (!cmd) {
 		/* Most likely the late reply to a command that timed out. */
 		c->stats.ignored++;
 		log_debug("QMP: ignoring a reply to unknown id %" PRId64, n);
 		return;
 	}
-	qmp_client_unlink(c, cmd);
 	qmp_client_arm_timer(c);
 	c->stats.replies++;
 	if (!well_formed)
@@ -452,14 +430,10 @@ static void qmp_client_on_timer(uv_timer_t *t)
 	}
 	/* One at a time: each callback may execute, complete or close anything. */
 	while (!c->closed) {
-		qmp_command *cmd;
+		qmp_command *cmd = (qmp_command *)call_queue_pop_expired(&c->pending, now);
 
-		for (cmd = c->pending; cmd; cmd = cmd->next)
-			if (cmd->deadline <= now)
-				break;
 		if (!cmd)
 			break;
-		qmp_client_unlink(c, cmd);
 		cmd->cb(c, -ETIMEDOUT, NULL, NULL, NULL, cmd->userdata);
 		qmp_command_free(cmd);
 	}
@@ -547,7 +521,7 @@ int qmp_client_execute(qmp_client *c, const char *command, json_object *args, ui
 		       qmp_reply_cb cb, void *userdata)
 {
 	_cleanup_json_ json_object *owned_args = args;
-	qmp_command *cmd, **tail;
+	qmp_command *cmd;
 	int r;
 
 	if (!c || !command || !*command || !cb || timeout_ms == 0 ||
@@ -555,33 +529,30 @@ int qmp_client_execute(qmp_client *c, const char *command, json_object *args, ui
 		return -EINVAL;
 	if (c->closed || c->state == QMP_CLIENT_DISCONNECTED)
 		return -ENOTCONN;
-	if (c->n_pending >= QMP_CLIENT_MAX_PENDING)
+	if (c->pending.n >= QMP_CLIENT_MAX_PENDING)
 		return -EBUSY;
 
 	cmd = calloc(1, sizeof(*cmd));
 	if (!cmd)
 		return -ENOMEM;
-	cmd->id = c->next_id++;
-	cmd->deadline = deadline_after(c->loop, timeout_ms);
+	cmd->node.id = c->next_id++;
+	cmd->node.deadline = deadline_after(c->loop, timeout_ms);
 	cmd->cb = cb;
 	cmd->userdata = userdata;
-	r = qmp_format_command(command, owned_args, cmd->id, &cmd->wire, &cmd->wire_len);
+	r = qmp_format_command(command, owned_args, cmd->node.id, &cmd->node.line, &cmd->node.len);
 	if (r < 0) {
 		free(cmd);
 		return r;
 	}
 	if (c->state == QMP_CLIENT_READY) {
-		r = qmp_client_write(c, TAKE_PTR(cmd->wire), cmd->wire_len);
+		r = qmp_client_write(c, TAKE_PTR(cmd->node.line), cmd->node.len);
 		if (r < 0) {
 			free(cmd);
 			return r;
 		}
 	}
 
-	for (tail = &c->pending; *tail; tail = &(*tail)->next)
-		;
-	*tail = cmd;
-	c->n_pending++;
+	call_queue_append(&c->pending, &cmd->node);
 	qmp_client_arm_timer(c);
 	return 0;
 }

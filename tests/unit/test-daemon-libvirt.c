@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * dmigrated's `start` of a VM spec naming a libvirt domain (docs/libvirt.md), against libvirt's
+ * in-process test driver with the netns lab's domain (examples/libvirt/vm1-emulated.xml): the
+ * running domain is taken over with a VF of the pool, listed, and stopped through libvirt; a
+ * domain that does not exist, one without a VF, and a transient one asked to persist are each
+ * refused with the reason, nothing taken. argv[1]: the source tree.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+
+#include "daemon/daemon.h"
+#include "daemon/state_file.h"
+#include "host/vm.h"
+#include "libvirt/virt_connection.h"
+#include "libvirt/virt_event.h"
+#include "log.h"
+#include "test.h"
+#include "transport/rpc_conn.h"
+
+static uv_loop_t loop;
+static char tmp[] = "/tmp/test-daemon-libvirt.XXXXXX";
+static host_daemon d;
+
+typedef struct answer {
+	bool done;
+	int error;
+	char code[64], message[512], ret[1024];
+} answer;
+
+static void on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
+		     const char *message, void *userdata)
+{
+	answer *a = userdata;
+
+	a->done = true;
+	a->error = error;
+	snprintf(a->code, sizeof(a->code), "%s", code ?: "");
+	snprintf(a->message, sizeof(a->message), "%s", message ?: "");
+	snprintf(a->ret, sizeof(a->ret), "%s",
+		 ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN) : "");
+}
+
+static answer call(rpc_conn *c, const char *cmd, const char *args_json)
+{
+	answer a = { 0 };
+
+	ASSERT_OK(rpc_conn_call(c, cmd, args_json ? json_tokener_parse(args_json) : NULL, 5000,
+				NULL, on_reply, &a));
+	for (int i = 0; i < 5000 && !a.done; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (!a.done)
+			usleep(1000);
+	}
+	ASSERT_TRUE(a.done);
+	return a;
+}
+
+/* A spec file naming domain; its path. */
+static char *spec_file(const char *name, const char *domain)
+{
+	char *path;
+	FILE *f;
+
+	ASSERT_TRUE(asprintf(&path, "%s/%s.json", tmp, name) > 0);
+	f = fopen(path, "we");
+	ASSERT_TRUE(f);
+	fprintf(f, "{\"name\": \"%s\", \"libvirt\": {\"domain\": \"%s\", \"uri\": \"test:///default\"}}",
+		name, domain);
+	ASSERT_OK(fclose(f));
+	return path;
+}
+
+static void start_refused(rpc_conn *c, const char *name, const char *domain, const char *says)
+{
+	_cleanup_free_ char *path = spec_file(name, domain), *args = NULL;
+	answer a;
+
+	ASSERT_TRUE(asprintf(&args, "{\"spec\": \"%s\"}", path) > 0);
+	a = call(c, "start", args);
+	ASSERT_EQ(a.error, -EREMOTEIO);
+	if (!strstr(a.message, says))
+		TEST_FAIL("start of %s answered '%s', which does not say '%s'", name, a.message, says);
+	/* Nothing taken. */
+	ASSERT_EQ(vf_pool_count_free(d.pool), 1);
+	ASSERT_TRUE(!vm_find(&d, name));
+}
+
+static virDomainPtr create_from_example(virConnectPtr conn, const char *root, const char *name,
+					bool persistent)
+{
+	char path[4096], *xml = calloc(1, 1 << 20), *p;
+	virDomainPtr dom;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/examples/libvirt/vm1-emulated.xml", root);
+	f = fopen(path, "re");
+	ASSERT_TRUE(xml && f && fread(xml, 1, (1 << 20) - 1, f) > 0);
+	fclose(f);
+	p = strstr(xml, "<name>vm1</name>");
+	ASSERT_TRUE(p);
+	memcpy(p + 6, name, 3);
+	if (persistent) {
+		dom = virDomainDefineXML(conn, xml);
+		ASSERT_TRUE(dom && virDomainCreate(dom) == 0);
+	} else
+		dom = virDomainCreateXML(conn, xml, 0);
+	ASSERT_TRUE(dom);
+	free(xml);
+	return dom;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_free_ char *config = NULL, *path = NULL, *error = NULL, *spec = NULL,
+			    *args = NULL;
+	virDomainPtr dom, transient;
+	virConnectPtr conn;
+	char err[512];
+	rpc_conn *c;
+	answer a;
+	int sv[2];
+	FILE *f;
+
+	ASSERT_TRUE(argc == 2);
+	log_set_max_level(LOG_WARNING);
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(virt_event_register(&loop));
+	ASSERT_TRUE(asprintf(&path, "%s/dmigrated.json", tmp) > 0);
+	ASSERT_TRUE(asprintf(&config,
+			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
+			     " \"state_dir\": \"%s/state\", \"run_dir\": \"%s/run\", \"migration_address\": \"127.0.0.1\","
+			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
+			     tmp, tmp, tmp, tmp) > 0);
+	f = fopen(path, "we");
+	ASSERT_TRUE(f && fputs(config, f) >= 0 && fclose(f) == 0);
+	d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
+	ASSERT_OK(host_config_load(path, &d.config, &error));
+	ASSERT_OK(state_dir_create(d.config->state_dir));
+	ASSERT_OK(vf_pool_open(d.config, NULL, &d.pool, &error));
+	d.qemu_version = strdup("QEMU emulator version 7.2.0");
+
+	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
+	dom = create_from_example(conn, argv[1], "vm1", true);
+	transient = create_from_example(conn, argv[1], "vm3", false);
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(daemon_control_serve_fd(&d, CONTROL_SIDE_CLI, sv[0]));
+	ASSERT_OK(rpc_conn_new(&loop, sv[1], &(rpc_conn_callbacks){ 0 }, NULL, &c));
+	ASSERT_EQ(call(c, "hello", "{\"version\": 2}").error, 0);
+
+	start_refused(c, "vnosuch", "nosuch",
+		      "Cannot take over libvirt domain 'nosuch' as VM 'vnosuch': libvirt has no domain 'nosuch' on this host");
+	/* The test driver's own domain "test" has no VF, no standby, no channel. */
+	start_refused(c, "vt", "test", "domain 'test': the domain has no VF");
+	start_refused(c, "vm3", "vm3", "domain 'vm3' is transient");
+
+	spec = spec_file("vm1", "vm1");
+	ASSERT_TRUE(asprintf(&args, "{\"spec\": \"%s\"}", spec) > 0);
+	a = call(c, "start", args);
+	if (a.error)
+		TEST_FAIL("start: %s", a.message);
+	if (!strstr(a.ret, "\"name\":\"vm1\"") || !strstr(a.ret, "\"state\":\"running\"") ||
+	    !strstr(a.ret, "\"libvirt_domain\":\"vm1\""))
+		TEST_FAIL("start answered %s", a.ret);
+	ASSERT_EQ(vf_pool_count_free(d.pool), 0);
+	a = call(c, "list", NULL);
+	ASSERT_TRUE(strstr(a.ret, "\"vm1\""));
+	/* Twice is refused: one VM per name. */
+	a = call(c, "start", args);
+	ASSERT_TRUE(a.error && strstr(a.message, "A VM named 'vm1' exists on hostA already"));
+
+	/* Stopped through libvirt: the domain is destroyed, the VF back in the pool. */
+	a = call(c, "stop", "{\"vm\": \"vm1\"}");
+	if (a.error)
+		TEST_FAIL("stop: %s", a.message);
+	ASSERT_EQ(virDomainIsActive(dom), 0);
+	ASSERT_EQ(vf_pool_count_free(d.pool), 1);
+	ASSERT_TRUE(!vm_find(&d, "vm1"));
+
+	rpc_conn_close(c);
+	for (int i = 0; i < 20; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	virDomainUndefine(dom);
+	virDomainFree(dom);
+	virDomainDestroy(transient);
+	virDomainFree(transient);
+	virt_connections_close();
+	vf_pool_free(d.pool);
+	host_config_free(d.config);
+	free(d.qemu_version);
+	return 0;
+}
