@@ -16,6 +16,8 @@
 #include "cli/cli_format.h"
 #include "cli/cli_migrate_view.h"
 #include "log.h"
+#include "migration/migration_hook.h"
+#include "migration/migration_outcome.h"
 
 static void cli_detach_usage(FILE *f)
 {
@@ -63,7 +65,7 @@ static void cli_attach_usage(FILE *f)
 
 typedef struct cli_hook_ctx {
 	cli_migrate_view view;
-	const char *cmd, *vm;
+	const char *cmd, *vm_name;
 } cli_hook_ctx;
 
 static void cli_hook_on_event(const char *event, json_object *data, void *userdata)
@@ -80,23 +82,26 @@ static void cli_hook_on_interrupt(void *userdata)
 	cli_migrate_view_clear(&ctx->view);
 	log_notice("Interrupted: dmigrate stops watching, the %s goes on (dmigrated owns it); run "
 		   "'dmigrate %s %s' again to see how it ended.",
-		   ctx->cmd, ctx->cmd, ctx->vm);
+		   ctx->cmd, ctx->cmd, ctx->vm_name);
 }
 
 /* What the engine's hook may go on with: exit 0 only for the outcome it asked for. attach on the
  * source undoes the detach there: its success is the VF back (`rolled-back`). */
 static int cli_hook_exit_code(const char *want, const char *outcome)
 {
-	if (!strcmp(outcome, want) || (!strcmp(want, "attached") && !strcmp(outcome, "rolled-back")))
+	migration_outcome o = migration_outcome_from_name(outcome);
+
+	if (!strcmp(outcome, want) ||
+	    (!strcmp(want, HOOK_OUTCOME_ATTACHED) && o == OUTCOME_ROLLED_BACK))
 		return CLI_EXIT_OK;
-	return !strcmp(outcome, "degraded") ? CLI_EXIT_DEGRADED : CLI_EXIT_FAILED;
+	return o == OUTCOME_DEGRADED ? CLI_EXIT_DEGRADED : CLI_EXIT_FAILED;
 }
 
 static int cli_hook_run(const char *cmd, json_object *args, const char *socket, bool json,
-			const char *want, const char *vm)
+			const char *want, const char *vm_name)
 {
 	_cleanup_json_ json_object *result = NULL;
-	cli_hook_ctx ctx = { .cmd = cmd, .vm = vm };
+	cli_hook_ctx ctx = { .cmd = cmd, .vm_name = vm_name };
 	json_object *o;
 	const char *outcome, *runs_on;
 	int rc;
@@ -116,7 +121,7 @@ static int cli_hook_run(const char *cmd, json_object *args, const char *socket, 
 	if (!json_object_object_get_ex(result, "outcome", &o) ||
 	    !(outcome = json_object_get_string(o))) {
 		log_error("dmigrated's answer to %s is not a result object; check the VM with "
-			  "'dmigrate status %s'.", cmd, vm);
+			  "'dmigrate status %s'.", cmd, vm_name);
 		return CLI_EXIT_FAILED;
 	}
 	if (json) {
@@ -124,7 +129,7 @@ static int cli_hook_run(const char *cmd, json_object *args, const char *socket, 
 	} else {
 		runs_on = json_object_object_get_ex(result, "runs_on", &o) ? json_object_get_string(o) :
 									       "unknown";
-		printf("%s: %s, runs on %s", vm, outcome, runs_on);
+		printf("%s: %s, runs on %s", vm_name, outcome, runs_on);
 		if (json_object_object_get_ex(result, "message", &o))
 			printf(": %s", json_object_get_string(o));
 		printf("\n");
@@ -143,7 +148,7 @@ static int cli_hook_main(int argc, char **argv, bool attach)
 		{},
 	};
 	_cleanup_json_ json_object *args = json_object_new_object();
-	const char *cmd = attach ? "attach" : "detach", *socket = NULL, *from = NULL, *vm;
+	const char *cmd = attach ? "attach" : "detach", *socket = NULL, *from = NULL, *vm_name;
 	bool undo = false, json = false;
 	int c;
 
@@ -178,21 +183,24 @@ static int cli_hook_main(int argc, char **argv, bool attach)
 			return cli_option_error(cmd, c, argv);
 		}
 	}
-	vm = cli_single_argument(cmd, argc, argv,
+	vm_name = cli_single_argument(cmd, argc, argv,
 				 attach ? "Missing the VM; usage: dmigrate attach VM [--from HOST]." :
 					  "Missing the VM; usage: dmigrate detach VM [--undo].");
-	if (!vm || cli_check_vm_name(vm) < 0)
+	if (!vm_name || cli_check_vm_name(vm_name) < 0)
 		return CLI_EXIT_USAGE;
 	if (from && cli_check_host_name(from) < 0)
 		return CLI_EXIT_USAGE;
-	json_object_object_add(args, "vm", json_object_new_string(vm));
+	json_object_object_add(args, "vm", json_object_new_string(vm_name));
 	if (undo)
 		json_object_object_add(args, "undo", json_object_new_boolean(true));
 	if (from)
 		json_object_object_add(args, "from", json_object_new_string(from));
 	/* On the source, attach undoes the detach: its success is the VF back there. */
 	return cli_hook_run(cmd, args, socket, json,
-			    attach ? "attached" : undo ? "rolled-back" : "detached", vm);
+			    attach ? HOOK_OUTCOME_ATTACHED :
+			    undo   ? migration_outcome_name(OUTCOME_ROLLED_BACK) :
+				     HOOK_OUTCOME_DETACHED,
+			    vm_name);
 }
 
 int cli_detach(int argc, char **argv)

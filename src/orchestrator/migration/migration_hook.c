@@ -15,6 +15,7 @@
 #include "log.h"
 #include "migration/migration_hook.h"
 #include "migration/migration_job.h"
+#include "migration/migration_outcome.h"
 #include "migration/vf_activate.h"
 #include "migration/vm_backend.h"
 #include "host/vf_pool.h"
@@ -176,7 +177,7 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 	if (!v && undo && r > 0 && journal_parked(&jr)) {
 		/* Gone from here (stopped, or moved by the engine): nothing to plug the VF into. */
 		hook_release_kept(d, &jr);
-		rpc_request_reply(req, hook_result_nothing(d, name, "rolled-back",
+		rpc_request_reply(req, hook_result_nothing(d, name, migration_outcome_name(OUTCOME_ROLLED_BACK),
 							   "it no longer runs here: the VF kept for it is free"));
 		return;
 	}
@@ -196,7 +197,7 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (!undo) {
 		if (r > 0) { /* detached already: the same answer again */
-			rpc_request_reply(req, hook_result_nothing(d, name, "detached",
+			rpc_request_reply(req, hook_result_nothing(d, name, HOOK_OUTCOME_DETACHED,
 								   "detached already; its VF is kept for it"));
 			return;
 		}
@@ -204,7 +205,7 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 		return;
 	}
 	if (r == 0) {
-		rpc_request_reply(req, hook_result_nothing(d, name, "rolled-back",
+		rpc_request_reply(req, hook_result_nothing(d, name, migration_outcome_name(OUTCOME_ROLLED_BACK),
 							   v->vf_plugged ? "not detached: its VF is plugged" :
 									   "not detached"));
 		return;
@@ -287,8 +288,9 @@ static json_object *attach_result(hook_attach *j)
 	json_object_object_add(o, "from", json_object_new_string(j->released_by ? j->released_by :
 						j->from ? j->from : j->d->config->name));
 	json_object_object_add(o, "to", json_object_new_string(j->d->config->name));
-	json_object_object_add(o, "outcome", json_object_new_string(j->degraded ? "degraded" :
-									       "attached"));
+	json_object_object_add(o, "outcome",
+			       json_object_new_string(j->degraded ? migration_outcome_name(OUTCOME_DEGRADED) :
+								    HOOK_OUTCOME_ATTACHED));
 	json_object_object_add(o, "runs_on", json_object_new_string(j->d->config->name));
 	if (j->message)
 		json_object_object_add(o, "message", json_object_new_string(j->message));
@@ -618,10 +620,10 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r > 0 && journal_parked(&jr)) {
 		/* Detached here: the engine's migration failed if the VM still runs here. */
-		if (!v || !v->status || strcmp(v->status, "running")) {
+		if (!v || v->status != VM_RUNNING) {
 			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 						"'%s' was detached on %s and does not run here (%s): attach it where the engine's migration left it",
-						name, d->config->name, v && v->status ? v->status : "gone");
+						name, d->config->name, v ? vm_status_name(v->status) : "gone");
 			return;
 		}
 		if (v->job || v->incoming_job) {
@@ -674,7 +676,7 @@ void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *
 		return;
 	}
 	v = vm_find(d, name);
-	if (v && v->status && !strcmp(v->status, "running")) {
+	if (v && v->status == VM_RUNNING) {
 		json_object_put(ret);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"'%s' still runs on %s: its kept VF is not freed (the engine's migration has not moved it)",

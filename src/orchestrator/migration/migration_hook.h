@@ -28,6 +28,11 @@
 #include "host/vm.h"
 #include "migration/migration_journal.h"
 
+/* The outcomes of hook mode's results, beside a migration's (migration_outcome.h): the detach
+ * done, the VM waiting for the engine; the attach done, the VM on this host's VF. */
+#define HOOK_OUTCOME_DETACHED "detached"
+#define HOOK_OUTCOME_ATTACHED "attached"
+
 /* The pool owner that keeps a detached VM's VF: `VM@detached` (VM names have no '@'). */
 #define HOOK_VF_OWNER_SUFFIX "@detached"
 

@@ -1765,7 +1765,10 @@ static void job_park(migration_job *j)
 		log_warning("%s: its VF cannot be kept for it in the pool", j->vm_name);
 	log_info("%s: detached (VF %s kept for it); the engine migrates it now", j->vm_name,
 		 j->hook_vf ? j->hook_vf : "none");
-	result = job_result(j, "detached");
+	/* Not an end of a migration (migration_outcome.h): the engine's copy comes next. */
+	result = job_result(j, OUTCOME_MIGRATED);
+	if (result)
+		json_object_object_add(result, "outcome", json_object_new_string(HOOK_OUTCOME_DETACHED));
 	if (j->req)
 		rpc_request_reply(j->req, result);
 	else
