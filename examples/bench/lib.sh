@@ -21,6 +21,9 @@ bench_die() {
 BENCH_VF_DRIVER=e1000e
 # Seconds a baseline VM may take to boot.
 BENCH_BOOT_TIMEOUT=90
+# The QEMU the baselines run, the one the lab's daemons run (tests/lab/lab: QEMU 10, because
+# Debian 12's 7.2 loses guest pages in TCG migrations): every variant on the same QEMU.
+BENCH_QEMU=${DMIGRATE_LAB_GUEST_QEMU-$DMIGRATE_SOURCE/tests/lab/qemu-backports}
 
 # bench_rundir HOST VM: where a baseline QEMU on HOST keeps its sockets, pid file and serial log.
 bench_rundir() {
@@ -75,6 +78,7 @@ bench_qemu_args() {
 bench_qemu_start() {
 	local host=$1 rundir=$2 argsfile=$3 pid i args
 	mapfile -t args <"$argsfile"
+	[ -z "$BENCH_QEMU" ] || args[0]=$BENCH_QEMU
 	setsid "$LAB" exec "$host" -- "${args[@]}" </dev/null >"${argsfile%/*}/qemu.log" 2>&1 &
 	pid=$!
 	for i in $(seq 200); do

@@ -16,6 +16,8 @@ BENCH_VF_DRIVER=igbvf
 # Nested KVM on two busy cores: 30-90 s to "ready".
 BENCH_BOOT_TIMEOUT=300
 BENCH_L1_RUN=/run/dmigrate-lab
+# The host VMs' own QEMU (7.2, on KVM: TCG's dirty-tracking bug does not apply), as their daemons.
+BENCH_QEMU=
 BENCH_PF=pf0
 
 bench_rundir() {
