@@ -116,7 +116,8 @@ static const control_field migrate_returns[] = {
 	{ "from", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The source host." },
 	{ "to", CONTROL_NAME, true, false, 1, CONTROL_NAME_MAX, "The destination host." },
 	{ "outcome", CONTROL_STRING, true, false, 1, 32,
-	  "`migrated`, `degraded`, `rolled-back`, `lost` or `failed`." },
+	  "`migrated`, `degraded`, `rolled-back`, `lost` or `failed`; in hook mode also `detached` "
+	  "and `attached`." },
 	{ "runs_on", CONTROL_STRING, true, false, 1, CONTROL_NAME_MAX,
 	  "The host the VM runs on; `nowhere` when lost, `unknown` when failed." },
 	{ "message", CONTROL_STRING, false, false, 0, CONTROL_MAX_ERROR_MESSAGE,
@@ -224,6 +225,25 @@ static const control_field evacuate_returns[] = {
 	  "`result`, the migration's as `migrate` returns it." },
 	END,
 };
+static const control_field detach_args[] = {
+	ARG_VM,
+	{ "undo", CONTROL_BOOL, false, false, 0, 0,
+	  "Undo a detach instead: plug the VF kept for the VM back where it runs; default false." },
+	END,
+};
+static const control_field attach_args[] = {
+	ARG_VM,
+	{ "from", CONTROL_NAME, false, false, 1, CONTROL_NAME_MAX,
+	  "The peer the engine's migration came from, whose kept VF is freed; default: every peer "
+	  "is asked in turn." },
+	END,
+};
+static const control_field hook_release_returns[] = {
+	{ "released", CONTROL_BOOL, true, false, 0, 0,
+	  "Whether a VF was kept here for the VM (detached here) and is free now; false when "
+	  "nothing was kept, or an earlier call freed it." },
+	END,
+};
 static const control_field fault_args[] = {
 	ARG_VM,
 	{ "fault", CONTROL_OBJECT, true, false, 0, 0, "The fault: `name`, `phase`, `duration_ms`." },
@@ -321,6 +341,29 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		"daemon finishes it. A VM no peer can take stays running here and is reported with "
 		"why. Sends `vm` events (`vm`, `to`, `state`, `phase`, and during the copy `progress`: `transferred`, `remaining`, `total` bytes) while it runs.",
 		evacuate_errors },
+	[CONTROL_CMD_DETACH] = { CONTROL_CMD_DETACH, "detach", CONTROL_SIDE_CLI, 2, NULL,
+		detach_args, migrate_returns,
+		"Hook mode (docs/hooks.md), before an engine migrates the VM by itself: the source's "
+		"phases preflight (this host's checks only), standby, did-off and unplug, journalled; "
+		"the result's outcome is `detached` and the VF stays reserved for the VM until it is "
+		"attached elsewhere or the detach is undone. With `undo`: the VF plugged back where "
+		"the VM runs, outcome `rolled-back`. Idempotent: run again, it answers the same. Sends "
+		"`phase` events as `migrate` does.",
+		migrate_errors },
+	[CONTROL_CMD_ATTACH] = { CONTROL_CMD_ATTACH, "attach", CONTROL_SIDE_CLI, 2, NULL,
+		attach_args, migrate_returns,
+		"Hook mode, after the engine's migration, on the host where it left the VM: the "
+		"destination's phases plug (a VF reserved and plugged), active and did-on, journalled, "
+		"then commit: the source's kept VF freed (`peer-hook-release`); outcome `attached`, or "
+		"`degraded` when a phase failed (the VM runs on virtio). On the host that detached the "
+		"VM while it still runs there (the engine's migration failed): as `detach` with `undo`. "
+		"Idempotent.",
+		migrate_errors },
+	[CONTROL_CMD_PEER_HOOK_RELEASE] = { CONTROL_CMD_PEER_HOOK_RELEASE, "peer-hook-release",
+		CONTROL_SIDE_PEER, 2, NULL, vm_args, hook_release_returns,
+		"The VM was attached on the asking peer: free the VF kept for it here since its detach, "
+		"and close its journal. Refused while the VM still runs here.",
+		vm_errors },
 };
 
 const control_error control_errors[] = {

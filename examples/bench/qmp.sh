@@ -5,7 +5,10 @@
 # bash's EPOCHREALTIME reads). Pure bash on the hot path: a process per step would add tens of
 # milliseconds to the baselines' phases.
 #
-#   qmp_open NAME SOCKET        connect and negotiate capabilities
+#   qmp_open NAME SOCKET [HOST] connect and negotiate capabilities; with HOST, SOCKET is in the
+#                               SR-IOV lab's host VM HOST, reached through `$LAB exec HOST`:
+#                               that VM's clock is not this machine's, so its events' times are
+#                               when their lines arrive here (an SSH hop later, a few ms)
 #   qmp NAME CMD [ARGS-JSON]    run a command; the reply line is left in QMP_REPLY; fails
 #                               (message on stderr) on an error reply or after 30 s
 #   qmp_event NAME REGEX SECS   wait for an event whose line matches the bash REGEX, among
@@ -17,7 +20,8 @@
 
 # shellcheck disable=SC2034 # QMP_REPLY, QMP_EVENT, QMP_T are for the callers
 declare -A QMP_IN=() QMP_OUT=() QMP_PID=() QMP_SEQ=()
-declare -A QMP_EVENTS=() # NAME -> events not matched yet, one per line
+declare -A QMP_EVENTS=() # NAME -> events not matched yet, one per line, each + TAB + arrival
+declare -A QMP_REMOTE=() # NAME -> the host VM its QEMU runs in (SR-IOV lab), if any
 QMP_REPLY='' QMP_EVENT='' QMP_T=''
 
 qmp_now_us() {
@@ -25,10 +29,12 @@ qmp_now_us() {
 }
 
 qmp_open() {
-	local name=$1 sock=$2 base=$QMP_DIR/qmp-$1 in out line
+	local name=$1 sock=$2 host=${3:-} base=$QMP_DIR/qmp-$1 in out line via=()
 	rm -f "$base.in" "$base.out"
 	mkfifo "$base.in" "$base.out"
-	socat -t 5 "UNIX-CONNECT:$sock" STDIO <"$base.in" >"$base.out" 2>"$base.err" &
+	[ -z "$host" ] || via=("$LAB" exec "$host" --)
+	QMP_REMOTE[$name]=$host
+	"${via[@]}" socat -t 5 "UNIX-CONNECT:$sock" STDIO <"$base.in" >"$base.out" 2>"$base.err" &
 	QMP_PID[$name]=$!
 	exec {in}>"$base.in" {out}<"$base.out"
 	QMP_IN[$name]=$in QMP_OUT[$name]=$out QMP_SEQ[$name]=0 QMP_EVENTS[$name]=''
@@ -44,7 +50,7 @@ qmp_read_line() {
 	local name=$1 timeout=$2
 	IFS= read -r -t "$timeout" QMP_LINE <&"${QMP_OUT[$name]}" || return 1
 	if [[ "$QMP_LINE" == *'"event"'* ]]; then
-		QMP_EVENTS[$name]+="$QMP_LINE"$'\n'
+		QMP_EVENTS[$name]+="$QMP_LINE"$'\t'"$EPOCHREALTIME"$'\n'
 	fi
 }
 
@@ -90,6 +96,9 @@ qmp_event() {
 		done <<<"${QMP_EVENTS[$name]}"
 		QMP_EVENTS[$name]=$rest
 		if [ $found = yes ]; then
+			QMP_T=${QMP_EVENT##*$'\t'}
+			QMP_EVENT=${QMP_EVENT%$'\t'*}
+			[ -z "${QMP_REMOTE[$name]}" ] || return 0
 			[[ "$QMP_EVENT" =~ \"seconds\":\ ?([0-9]+),\ ?\"microseconds\":\ ?([0-9]+) ]]
 			QMP_T=${BASH_REMATCH[1]}.$(printf '%06d' "$((10#${BASH_REMATCH[2]}))")
 			return 0

@@ -3,7 +3,8 @@
  * A migration journal (STATE_DIR/jobs/VM.json) as a restarted daemon reads it back: arbitrary
  * file content through state_file_read() and migration_journal_parse(). A refusal must say why;
  * what is accepted must be what recovery can act on (a VM name, a known role, a phase of that
- * role, a peer name without control characters, a fault the runner can inject), and must read
+ * role, a peer name without control characters, a fault the runner can inject, a hook's VF by
+ * a device name), and must read
  * back the same once written as the daemon writes it.
  */
 #include <stdint.h>
@@ -27,7 +28,8 @@ static void check_accepted(const migration_journal *j)
 	bool source = !strcmp(j->role, "source");
 	migration_journal again;
 
-	if (!vm_spec_name_valid(j->vm) || (!source && strcmp(j->role, "destination")) ||
+	if (!vm_spec_name_valid(j->vm) ||
+	    (!source && strcmp(j->role, "destination") && strcmp(j->role, "attach")) ||
 	    j->phase < 0 || j->phase >= (source ? _PHASE_MAX : _DEST_PHASE_MAX) || !*j->peer ||
 	    strlen(j->peer) > MIGRATION_JOURNAL_PEER_MAX)
 		abort();
@@ -36,13 +38,17 @@ static void check_accepted(const migration_journal *j)
 			abort();
 	if (j->fault.kind != FAULT_NONE && migration_fault_check(&j->fault, &error) < 0)
 		abort();
+	if (j->vf && (!*j->vf || strspn(j->vf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789:._-") != strlen(j->vf)))
+		abort();
 	/* Written as migration_journal_write() writes it, it reads back the same. */
 	if (!o || migration_journal_parse(o, &again, &error) < 0 || strcmp(again.vm, j->vm) ||
 	    strcmp(again.role, j->role) || strcmp(again.peer, j->peer) || again.phase != j->phase ||
 	    again.rolling_back != j->rolling_back || again.did_available != j->did_available ||
 	    again.degraded != j->degraded || again.resumed != j->resumed || again.lost != j->lost ||
 	    again.deadline_ms != j->deadline_ms ||
-	    memcmp(&again.fault, &j->fault, sizeof(j->fault)) != 0)
+	    memcmp(&again.fault, &j->fault, sizeof(j->fault)) != 0 || again.hook != j->hook ||
+	    !again.vf != !j->vf || (j->vf && strcmp(again.vf, j->vf)))
 		abort();
 }
 

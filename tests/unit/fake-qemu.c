@@ -4,7 +4,8 @@
  * qemu_binary. It is started from the argv that qemu_argv_build() makes, daemonizes as
  * `-daemonize` does, writes the pidfile and serves, on the run directory's sockets, what the
  * daemons use of QEMU: QMP (status, device_del/device_add/set_link of the VF, migrate-incoming,
- * migrate, migrate_cancel, cont, quit, their events) and the guest agent's port.
+ * migrate, migrate_cancel, cont, quit, their events; query-cpus-fast, whose one vCPU is this
+ * process's own thread, for pinning) and the guest agent's port.
  *
  * Behind the port runs the real agent request loop (agent_server) in a child process, over a
  * guest whose links, bond and DID live in memory shared with this process: unplugging the VF
@@ -18,6 +19,8 @@
  * A migration is real TCP between two fake-qemus: the source copies for FAKE_QEMU_COPY_MS
  * (default 200), stops the guest, sends the guest's state and waits for the destination's
  * acknowledgement, as QEMU's return path; the destination then runs the guest (RESUME).
+ *
+ * FAKE_QEMU_UNPLUG_MS (default 5) is how long the guest takes to release an unplugged VF.
  *
  * For the test's eyes, RUN_DIR/fake-qemu.state says: the run state, whether the VF is plugged,
  * and whether this copy was resumed after its state had gone to another (split brain); and
@@ -82,6 +85,8 @@ static int mig_fd = -1, mig_listen_fd = -1, mig_port;
 static uv_poll_t *mig_poll, *mig_listen_poll;
 static uv_timer_t copy_timer, event_timer, agent_restart_timer;
 static uint64_t copy_ms = 200, mig_start_ms;
+/* How long the guest takes to release an unplugged VF (FAKE_QEMU_UNPLUG_MS). */
+static uint64_t unplug_ms = 5;
 
 /* QMP clients. */
 typedef struct qmp_conn {
@@ -846,14 +851,24 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 	}
 	if (!strcmp(cmd, "query-migrate"))
 		return query_migrate();
+	if (!strcmp(cmd, "query-cpus-fast")) {
+		/* One vCPU, run by this process's only thread: what pinning sets the affinity of. */
+		json_object *cpu = json_object_new_object();
+
+		o = json_object_new_array();
+		json_object_object_add(cpu, "cpu-index", json_object_new_int(0));
+		json_object_object_add(cpu, "thread-id", json_object_new_int(getpid()));
+		json_object_array_add(o, cpu);
+		return o;
+	}
 	if (!strcmp(cmd, "device_del")) {
 		if (strcmp(arg_string(args, "id"), "vf0") || !vf_present) {
 			*error = qmp_error("DeviceNotFound", "Device '%s' not found",
 					   arg_string(args, "id"));
 			return NULL;
 		}
-		/* The guest releases it a moment later. */
-		uv_timer_start(&event_timer, on_device_deleted, 5, 0);
+		/* The guest releases it a moment later (FAKE_QEMU_UNPLUG_MS: a slow guest). */
+		uv_timer_start(&event_timer, on_device_deleted, unplug_ms, 0);
 		return NULL;
 	}
 	if (!strcmp(cmd, "netdev_del")) {
@@ -1097,6 +1112,9 @@ int main(int argc, char **argv)
 	}
 	run_dir = strdup(pidfile);
 	*strrchr(run_dir, '/') = '\0';
+	env = getenv("FAKE_QEMU_UNPLUG_MS");
+	if (env)
+		unplug_ms = strtoull(env, NULL, 10);
 	env = getenv("FAKE_QEMU_COPY_MS");
 	if (env)
 		copy_ms = strtoull(env, NULL, 10);

@@ -25,13 +25,14 @@ static int n_seen;
 static void collect(host_daemon *d, const migration_journal *j)
 {
 	ASSERT_TRUE(n_seen < (int)ELEMENTSOF(seen));
-	snprintf(seen[n_seen++], sizeof(seen[0]), "%s %s %s %s%s%s%s%s%s%s%s", j->vm, j->role, j->peer,
+	snprintf(seen[n_seen++], sizeof(seen[0]), "%s %s %s %s%s%s%s%s%s%s%s%s%s%s", j->vm, j->role, j->peer,
 		 strcmp(j->role, "source") ? dest_phase_name(j->phase) : migration_phase_name(j->phase),
 		 j->rolling_back ? " rolling-back" : "",
 		 j->did_available ? " did" : "", j->degraded ? " degraded" : "",
 		 j->resumed ? " resumed" : "", j->lost ? " lost" : "",
 		 j->deadline_ms ? " deadline" : "",
-		 j->fault.kind != FAULT_NONE ? " fault" : "");
+		 j->fault.kind != FAULT_NONE ? " fault" : "", j->hook ? " hook" : "",
+		 j->vf ? " vf=" : "", j->vf ? j->vf : "");
 }
 
 static int cmp(const void *a, const void *b)
@@ -131,6 +132,39 @@ TEST(destination_fields)
 	ASSERT_OK(migration_journal_remove(&d, "vm3"));
 }
 
+/* Hook mode: a detach (the source's phases) keeps a VF; an attach runs the destination's. */
+TEST(hook_fields)
+{
+	host_config c = { .state_dir = dir };
+	host_daemon d = { .config = &c };
+	migration_journal j = { .vm = "vm4", .role = "source", .peer = "hostA",
+				.phase = PHASE_MIGRATE, .did_available = true, .hook = true,
+				.vf = "0000:07:10.3" };
+	migration_journal k = { .vm = "vm5", .role = "attach", .peer = "hostA",
+				.phase = DEST_ACTIVE, .hook = true, .vf = "vf1" };
+	_cleanup_json_ json_object *o = NULL;
+	migration_journal r;
+
+	ASSERT_OK(migration_journal_write(&d, &j));
+	ASSERT_OK(migration_journal_write(&d, &k));
+	ASSERT_STREQ(scan(&d), "vm4 source hostA migrate did hook vf=0000:07:10.3; "
+			       "vm5 attach hostA active hook vf=vf1");
+	ASSERT_OK(migration_journal_read(&d, "vm5", &o, &r));
+	ASSERT_STREQ(r.role, "attach");
+	ASSERT_EQ(r.phase, DEST_ACTIVE);
+	ASSERT_STREQ(r.vf, "vf1");
+	ASSERT_EQ(migration_journal_read(&d, "nosuch", &o, &r), -ENOENT);
+	/* An attach is in the destination's phases; a VF name is a device's, nothing else. */
+	write_text("vm5.json", "{\"vm\": \"vm5\", \"role\": \"attach\", \"peer\": \"hostA\", "
+			       "\"phase\": \"unplug\", \"hook\": true}");
+	write_text("vm4.json", "{\"vm\": \"vm4\", \"role\": \"source\", \"peer\": \"hostA\", "
+			       "\"phase\": \"migrate\", \"hook\": true, \"vf\": \"vf0; reboot\"}");
+	ASSERT_STREQ(scan(&d), "");
+	ASSERT_EQ(migration_journal_read(&d, "vm4", &o, &r), -EBADMSG);
+	ASSERT_OK(migration_journal_remove(&d, "vm4"));
+	ASSERT_OK(migration_journal_remove(&d, "vm5"));
+}
+
 TEST(damaged_and_foreign_files_skipped)
 {
 	host_config c = { .state_dir = dir };
@@ -187,6 +221,7 @@ int main(void)
 	ASSERT_TRUE(mkdtemp(dir) != NULL);
 	RUN_TEST(write_read_remove);
 	RUN_TEST(destination_fields);
+	RUN_TEST(hook_fields);
 	RUN_TEST(damaged_and_foreign_files_skipped);
 	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
 	ASSERT_OK(rmdir(jobs));

@@ -53,7 +53,7 @@ TEST(emulated_full)
 
 	ASSERT_OK(qemu_argv_build(s, "/run/vm1", 0, &argv));
 	ASSERT_STREQ(argv[0], "qemu-system-x86_64");
-	ASSERT_STREQ(argv_find(argv, "-name", ""), "guest=vm1");
+	ASSERT_STREQ(argv_find(argv, "-name", ""), "guest=vm1,debug-threads=on");
 	ASSERT_STREQ(argv_find(argv, "-machine", ""), "q35");
 	ASSERT_STREQ(argv_find(argv, "-accel", ""), "tcg");
 	ASSERT_STREQ(argv_find(argv, "-m", ""), "256");

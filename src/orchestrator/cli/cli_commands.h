@@ -5,7 +5,9 @@
 #include "cli/cli.h"
 
 int cli_agent(int argc, char **argv);
+int cli_attach(int argc, char **argv);
 int cli_cancel(int argc, char **argv);
+int cli_detach(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
 int cli_drill(int argc, char **argv);
 int cli_evacuate(int argc, char **argv);

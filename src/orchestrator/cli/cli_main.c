@@ -13,6 +13,8 @@ static const cli_command commands[] = {
 	{ "migrate", cli_migrate, "live-migrate a VM to another host" },
 	{ "cancel", cli_cancel, "cancel a migration before its switchover (it is undone)" },
 	{ "evacuate", cli_evacuate, "move every VM of this host to its peers, N at a time" },
+	{ "detach", cli_detach, "hook mode: unplug a VM's NIC before an engine migrates it" },
+	{ "attach", cli_attach, "hook mode: plug a NIC where an engine's migration left a VM" },
 	{ "list", cli_list, "list the VMs on this host" },
 	{ "status", cli_status, "show a VM, its passthrough device and the host's pool" },
 	{ "start", cli_start, "start a VM from a VM spec file" },

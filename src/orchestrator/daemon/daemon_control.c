@@ -16,6 +16,7 @@
 #include "control_protocol.h"
 #include "daemon/daemon.h"
 #include "log.h"
+#include "migration/migration_hook.h"
 #include "migration/migration_job.h"
 #include "transport/rpc_conn.h"
 
@@ -44,6 +45,8 @@ static const daemon_handler cli_handlers[_CONTROL_CMD_MAX] = {
 	[CONTROL_CMD_CANCEL] = daemon_cmd_cancel,
 	[CONTROL_CMD_DOCTOR] = daemon_cmd_doctor,
 	[CONTROL_CMD_EVACUATE] = daemon_cmd_evacuate,
+	[CONTROL_CMD_DETACH] = daemon_cmd_detach,
+	[CONTROL_CMD_ATTACH] = daemon_cmd_attach,
 };
 
 /* The features this daemon offers: those its config allows. */
@@ -145,6 +148,8 @@ static void daemon_on_request(rpc_conn *c, rpc_request *req, const char *name, j
 	/* A peer's doctor is always this host's own: no asking on to another peer. */
 	if (cmd->id == CONTROL_CMD_PEER_DOCTOR)
 		daemon_cmd_doctor(dc->d, req, NULL);
+	else if (cmd->id == CONTROL_CMD_PEER_HOOK_RELEASE)
+		migration_hook_peer_release(dc->d, req, args);
 	else if (cmd->side == CONTROL_SIDE_PEER)
 		migration_dest_handle(dc->d, req, name, args);
 	else

@@ -15,6 +15,7 @@
 #include "daemon/daemon.h"
 #include "daemon/evacuation.h"
 #include "log.h"
+#include "migration/migration_hook.h"
 #include "migration/migration_job.h"
 #include "transport/peer_link.h"
 #include "daemon/state_file.h"
@@ -194,6 +195,7 @@ int main(int argc, char **argv)
 	}
 	migration_source_recover(&d);
 	migration_dest_recover(&d);
+	migration_hook_recover(&d);
 	evacuation_recover(&d);
 
 	uv_signal_init(d.loop, &d.sigterm);

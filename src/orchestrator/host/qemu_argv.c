@@ -259,7 +259,11 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	pidfile = qemu_run_path(run_dir, QEMU_RUN_PIDFILE);
 	mem = qemu_strf("%u", spec->memory_mib);
 	smp = qemu_strf("%u", spec->vcpus);
-	name = qemu_strf("guest=%s", spec->name);
+	/*
+	 * debug-threads: QEMU names its threads ("CPU 0/KVM", ...), so that top -H, /proc and the
+	 * SR-IOV lab's pinning check can tell the vCPU threads dmigrated pins from the others.
+	 */
+	name = qemu_strf("guest=%s,debug-threads=on", spec->name);
 	if (!pidfile || !mem || !smp || !name)
 		return -ENOMEM;
 

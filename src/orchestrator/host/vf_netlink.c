@@ -22,12 +22,16 @@ struct vf_netlink {
 	struct nl_sock *sock;
 };
 
-/* libnl's errors are its own numbers: the errno they stand for, for our callers. */
+/*
+ * libnl's errors are its own numbers: the errno they stand for, for our callers. A value >= 0
+ * is success (nl_send_auto() returns the bytes it sent: mapping those to EIO made every VF
+ * readout fail, which doctor reported as "cannot read them: Input/output error").
+ */
 static int vf_netlink_errno(int nle)
 {
-	switch (-nle) {
-	case 0:
+	if (nle >= 0)
 		return 0;
+	switch (-nle) {
 	case NLE_NOMEM:
 		return -ENOMEM;
 	case NLE_OBJ_NOTFOUND:
@@ -46,6 +50,21 @@ static int vf_netlink_errno(int nle)
 		return -EBUSY;
 	case NLE_EXIST:
 		return -EEXIST;
+	case NLE_MSG_TRUNC:
+	case NLE_MSGSIZE:
+		return -EMSGSIZE;
+	case NLE_SEQ_MISMATCH:
+		return -EILSEQ;
+	case NLE_PARSE_ERR:
+		return -EBADMSG;
+	case NLE_MSG_OVERFLOW:
+		return -ENOBUFS;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_PROTO_MISMATCH:
+		return -EPROTO;
 	default:
 		return -EIO;
 	}
@@ -215,20 +234,27 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 	struct rtnl_link_vf *v;
 	struct nl_addr *addr = NULL;
 	struct nl_msg *msg = NULL;
-	struct nl_cb *cb;
+	struct nl_cb *cb, *sock_cb;
 	uint32_t value;
 	int r;
 
 	r = vf_netlink_errno(rtnl_link_build_get_request(pf_ifindex, NULL, &msg));
-	/* libnl does not ask for the VFs: the kernel sends them only with RTEXT_FILTER_VF. */
-	if (r >= 0 && nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0)
+	/*
+	 * The kernel sends the VFs only with RTEXT_FILTER_VF: libnl 3.7 asks for them itself,
+	 * older ones do not.
+	 */
+	if (r >= 0 && !nlmsg_find_attr(nlmsg_hdr(msg), sizeof(struct ifinfomsg), IFLA_EXT_MASK) &&
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0)
 		r = -ENOMEM;
 	if (r >= 0)
 		r = vf_netlink_errno(nl_send_auto(n->sock, msg));
 	nlmsg_free(msg);
 	if (r < 0)
 		return r;
-	cb = nl_cb_clone(nl_socket_get_cb(n->sock));
+	/* nl_socket_get_cb() hands out a reference of its own. */
+	sock_cb = nl_socket_get_cb(n->sock);
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, vf_netlink_on_valid, &answer);
@@ -242,7 +268,8 @@ int vf_netlink_read(vf_netlink *n, int pf_ifindex, unsigned vf, vf_readout *ret)
 		rtnl_link_put(answer.link);
 		return r < 0 ? r : -ENODEV;
 	}
-	v = rtnl_link_vf_get(answer.link, vf);
+	/* libnl's rtnl_link_vf_get() dereferences a link's VF list without checking it has one. */
+	v = rtnl_link_has_vf_list(answer.link) ? rtnl_link_vf_get(answer.link, vf) : NULL;
 	if (!v) {
 		rtnl_link_put(answer.link);
 		return -ENOENT;

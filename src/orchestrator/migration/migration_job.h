@@ -29,6 +29,13 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 /* Finish or undo the source jobs a previous daemon left in its journal. */
 int migration_source_recover(host_daemon *d);
 /*
+ * Hook mode (migration_hook.h): the source's phases up to unplug, for an engine that migrates
+ * by itself; the result's outcome is `detached` and the VF stays kept for the VM. With parked
+ * (the journal of such a detach), undo it instead: the VF is plugged back where v runs.
+ */
+struct migration_journal;
+int migration_source_detach(vm *v, const struct migration_journal *parked, rpc_request *req);
+/*
  * `dmigrate cancel`: stop the migration of v and undo it. Refused after the switchover (the
  * source may never run again); *why says so. 0 when the undo has begun.
  */

@@ -36,7 +36,7 @@ json_object *migration_journal_to_json(const migration_journal *j)
 	json_object_object_add(o, "role", json_object_new_string(j->role));
 	json_object_object_add(o, "peer", json_object_new_string(j->peer));
 	json_object_object_add(o, "phase",
-			       json_object_new_string(strcmp(j->role, "destination") ?
+			       json_object_new_string(!strcmp(j->role, "source") ?
 							      migration_phase_name(j->phase) :
 							      dest_phase_name(j->phase)));
 	json_object_object_add(o, "rolling_back", json_object_new_boolean(j->rolling_back));
@@ -50,6 +50,10 @@ json_object *migration_journal_to_json(const migration_journal *j)
 		json_object_object_add(o, "deadline_ms", json_object_new_uint64(j->deadline_ms));
 	if (j->fault.kind != FAULT_NONE)
 		json_object_object_add(o, "fault", migration_fault_to_json(&j->fault));
+	if (j->hook)
+		json_object_object_add(o, "hook", json_object_new_boolean(true));
+	if (j->vf)
+		json_object_object_add(o, "vf", json_object_new_string(j->vf));
 	return o;
 }
 
@@ -131,12 +135,14 @@ int migration_journal_parse(json_object *o, migration_journal *ret, char **error
 	    (r = journal_flag(o, "did_available", &j.did_available, error)) < 0 ||
 	    (r = journal_flag(o, "degraded", &j.degraded, error)) < 0 ||
 	    (r = journal_flag(o, "resumed", &j.resumed, error)) < 0 ||
-	    (r = journal_flag(o, "lost", &j.lost, error)) < 0)
+	    (r = journal_flag(o, "lost", &j.lost, error)) < 0 ||
+	    (r = journal_flag(o, "hook", &j.hook, error)) < 0)
 		return r;
 	if (!vm_spec_name_valid(name))
 		return asprintf(error, "'vm' is not a VM name: '%s'", name) < 0 ? -ENOMEM : -EBADMSG;
-	if (strcmp(role, "source") && strcmp(role, "destination"))
-		return asprintf(error, "'role' must be \"source\" or \"destination\", not '%s'", role) < 0
+	if (strcmp(role, "source") && strcmp(role, "destination") && strcmp(role, "attach"))
+		return asprintf(error, "'role' must be \"source\", \"destination\" or \"attach\", not '%s'",
+				role) < 0
 			       ? -ENOMEM
 			       : -EBADMSG;
 	/* Each half journals its own phases (migration_phase.h). */
@@ -155,11 +161,46 @@ int migration_journal_parse(json_object *o, migration_journal *ret, char **error
 	if (json_object_object_get_ex(o, "fault", &v) &&
 	    migration_fault_from_json(v, &j.fault, error) < 0)
 		return *error ? -EBADMSG : -ENOMEM;
+	/* The VF a hook job holds: a pool's device name (vf0, or a PCI address), nothing else. */
+	if (json_object_object_get_ex(o, "vf", &v)) {
+		const char *vf;
+
+		if ((r = journal_string(o, "vf", 64, &vf, error)) < 0)
+			return r;
+		if (strspn(vf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:._-") !=
+		    strlen(vf))
+			return asprintf(error, "'vf' is not a device name: '%s'", vf) < 0 ? -ENOMEM
+											   : -EBADMSG;
+		j.vf = (char *)vf;
+	}
 	j.vm = (char *)name;
 	j.role = (char *)role;
 	j.peer = (char *)peer;
 	j.phase = p;
 	*ret = j;
+	return 0;
+}
+
+int migration_journal_read(host_daemon *d, const char *vm_name, json_object **ret_o,
+			   migration_journal *ret)
+{
+	_cleanup_free_ char *path = journal_path(d, vm_name), *error = NULL;
+	json_object *o = NULL;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = state_file_read(path, &o);
+	if (r < 0)
+		return r;
+	r = migration_journal_parse(o, ret, &error);
+	if (r < 0 || strcmp(ret->vm, vm_name)) {
+		log_warning("Ignoring migration journal '%s': %s", path,
+			    error ? error : r < 0 ? strerror(-r) : "it is another VM's");
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	*ret_o = o;
 	return 0;
 }
 

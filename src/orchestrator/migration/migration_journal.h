@@ -29,6 +29,10 @@ typedef struct migration_journal {
 	migration_fault fault;
 	bool resumed; /* destination: `cont` was sent, the VM may have run there */
 	bool lost;    /* destination: ... and its QEMU died: kept until the source hears it */
+	/* Hook mode (migration_hook.h): the source's `detach` (role "source"), or the `attach`
+	 * where an engine's migration left the VM (role "attach", in the destination's phases). */
+	bool hook;
+	char *vf; /* hook mode: the VF the job holds for the VM (NULL: none yet) */
 } migration_journal;
 
 /* Longest peer name a journal may hold. */
@@ -39,10 +43,14 @@ int migration_journal_write(host_daemon *d, const migration_journal *j);
 json_object *migration_journal_to_json(const migration_journal *j);
 int migration_journal_remove(host_daemon *d, const char *vm);
 /*
- * A journal as read back from its file, checked: a VM name, a role of "source" or
- * "destination", a peer name, a phase of that role by name, flags that are booleans, and the
+ * A journal as read back from its file, checked: a VM name, a role of "source",
+ * "destination" or "attach", a peer name, a phase of that role by name, flags that are booleans, and the
  * destination's deadline and drill fault when present. The strings point into o. On error *error (malloc()ed) says which field is wrong and why.
  */
 int migration_journal_parse(json_object *o, migration_journal *ret, char **error);
+/* vm_name's journal on this host, parsed (its strings point into *ret_o, which the caller puts);
+ * -ENOENT when there is none, -EBADMSG (logged) when it does not parse. */
+int migration_journal_read(host_daemon *d, const char *vm_name, json_object **ret_o,
+			   migration_journal *ret);
 /* Calls fn for each journal left on disk; one that does not parse is logged and skipped. */
 int migration_journal_foreach(host_daemon *d, void (*fn)(host_daemon *d, const migration_journal *j));

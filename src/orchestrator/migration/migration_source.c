@@ -23,6 +23,7 @@
 #include "migration/bandwidth_share.h"
 #include "migration/migration_fault.h"
 #include "migration/migration_job.h"
+#include "migration/migration_hook.h"
 #include "migration/migration_journal.h"
 #include "migration/migration_outcome.h"
 #include "transport/peer_link.h"
@@ -99,6 +100,10 @@ typedef struct migration_job {
 	uv_timer_t *timer;
 	json_object *qemu_stats; /* the final query-migrate */
 	char *uri;
+	/* Hook mode (migration_hook.h): `detach` stops before the copy, which an engine makes;
+	 * `to` is this host. hook_vf: the VF kept for the VM once detached. */
+	bool hook;
+	char *hook_vf;
 } migration_job;
 
 static void job_step_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
@@ -151,6 +156,8 @@ static void job_journal(migration_job *j)
 		.rolling_back = j->rolling_back,
 		.did_available = j->did_available,
 		.degraded = j->degraded,
+		.hook = j->hook,
+		.vf = j->hook_vf,
 	};
 	int r = migration_journal_write(j->d, &jr);
 
@@ -183,6 +190,7 @@ static void job_free(migration_job *j)
 	free(j->fault_error);
 	free(j->uri);
 	free(j->preflight_message);
+	free(j->hook_vf);
 	free(j);
 }
 
@@ -729,7 +737,8 @@ static int preflight_run(migration_job *j)
 
 	if (j->step > 0)
 		return 1;
-	j->preflight_pending = 4;
+	/* Hook mode: no destination yet (the engine chooses it), only this host's checks. */
+	j->preflight_pending = j->hook ? 3 : 4;
 	j->preflight_error = 0;
 	free(TAKE_PTR(j->preflight_message));
 	/* A check that cannot be sent counts as answered, failed; the others still answer. */
@@ -746,6 +755,10 @@ static int preflight_run(migration_job *j)
 	args = json_object_new_object();
 	if (!args) {
 		preflight_part_done(j, -ENOMEM, "Out of memory");
+		return 0;
+	}
+	if (j->hook) {
+		json_object_put(args);
 		return 0;
 	}
 	json_object_object_add(args, "spec", job_spec_json(j));
@@ -808,6 +821,10 @@ static int prepare_run(migration_job *j)
 
 	if (j->step > 0)
 		return 1;
+	if (j->hook) { /* the engine starts the VM on its destination */
+		j->dest_skipped = true;
+		return 1;
+	}
 	args = json_object_new_object();
 	if (!args)
 		return -ENOMEM;
@@ -827,7 +844,7 @@ static int prepare_run(migration_job *j)
 
 static int prepare_undo(migration_job *j)
 {
-	if (j->step > 0)
+	if (j->step > 0 || j->hook)
 		return 1;
 	job_peer_call(j, "peer-abort", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
 	return 0;
@@ -1463,10 +1480,16 @@ static void job_step(migration_job *j)
 			      strerror(-r));
 }
 
+static void job_park(migration_job *j);
+
 static void job_run_phase(migration_job *j)
 {
 	if (j->phase >= _PHASE_MAX) {
 		job_finish(j);
+		return;
+	}
+	if (j->hook && j->phase == PHASE_MIGRATE) {
+		job_park(j);
 		return;
 	}
 	j->step = 0;
@@ -1648,7 +1671,8 @@ int migration_source_cancel(vm *v, const char **why)
 	return 0;
 }
 
-static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migration_job **ret)
+static int job_new(host_daemon *d, vm *v, const char *name, const char *to, bool hook,
+		   migration_job **ret)
 {
 	migration_job *j = calloc(1, sizeof(*j));
 	int r;
@@ -1660,13 +1684,15 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, migr
 	j->vm_name = strdup(name);
 	j->to = strdup(to);
 	j->peer = host_config_find_peer(d->config, to);
+	/* A hook job names this host: it has no peer until the engine chose one. */
+	j->hook = hook;
 	j->settings = d->config->migration;
 	j->timer = calloc(1, sizeof(*j->timer));
 	j->retry_timer = calloc(1, sizeof(*j->retry_timer));
 	j->progress_timer = calloc(1, sizeof(*j->progress_timer));
 	if (!j->vm_name || !j->to || !j->timer || !j->retry_timer || !j->progress_timer ||
-	    !j->peer) {
-		r = j->peer ? -ENOMEM : -ENOENT;
+	    (!j->peer && !j->hook)) {
+		r = j->peer || j->hook ? -ENOMEM : -ENOENT;
 		free(j->timer);
 		free(j->retry_timer);
 		free(j->progress_timer);
@@ -1692,7 +1718,14 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 	migration_job *j;
 	int r;
 
-	r = job_new(v->daemon, v, v->name, to, &j);
+	if (migration_hook_detached(v->daemon, v->name)) {
+		if (req)
+			rpc_request_reply_error(req, CONTROL_ERR_BUSY,
+						"'%s' is detached for an engine's migration: 'dmigrate detach --undo %s' first",
+						v->name, v->name);
+		return -EBUSY;
+	}
+	r = job_new(v->daemon, v, v->name, to, false, &j);
 	if (r < 0) {
 		if (req) /* an evacuation's job has none: it hears the error */
 			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
@@ -1713,6 +1746,73 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 		 fault ? ", injecting fault " : "", fault ? migration_fault_name(fault->kind) : "");
 	j->phase = PHASE_PREFLIGHT;
 	job_run_phase(j);
+	return 0;
+}
+
+/*
+ * Hook mode: the guest released the VF and the engine copies the VM now. The journal says which
+ * VF is kept for the VM before the pool does, so a restarted daemon keeps it too; the job
+ * answers `detached` and ends. `attach` or `detach --undo` take it up from the journal.
+ */
+static void job_park(migration_job *j)
+{
+	json_object *result;
+
+	if (j->v && j->v->vf && !j->hook_vf)
+		j->hook_vf = strdup(j->v->vf);
+	job_journal(j);
+	if (j->v && migration_hook_vf_to_owner(j->d, j->v) < 0)
+		log_warning("%s: its VF cannot be kept for it in the pool", j->vm_name);
+	log_info("%s: detached (VF %s kept for it); the engine migrates it now", j->vm_name,
+		 j->hook_vf ? j->hook_vf : "none");
+	/* Not an end of a migration (migration_outcome.h): the engine's copy comes next. */
+	result = job_result(j, OUTCOME_MIGRATED);
+	if (result)
+		json_object_object_add(result, "outcome", json_object_new_string(HOOK_OUTCOME_DETACHED));
+	if (j->req)
+		rpc_request_reply(j->req, result);
+	else
+		json_object_put(result);
+	job_free(j);
+}
+
+int migration_source_detach(vm *v, const migration_journal *parked, rpc_request *req)
+{
+	host_daemon *d = v->daemon;
+	migration_job *j;
+	int r;
+
+	r = job_new(d, v, v->name, d->config->name, true, &j);
+	if (r < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a hook job: %s",
+					strerror(-r));
+		return r;
+	}
+	j->req = req;
+	if (!parked) {
+		log_info("Detaching '%s' on %s for an engine's migration", v->name, d->config->name);
+		j->phase = PHASE_PREFLIGHT;
+		job_run_phase(j);
+		return 0;
+	}
+	/* Undo: the VM gets its VF back, then unplug, did-off and standby are undone. */
+	j->did_available = parked->did_available;
+	if (parked->vf) {
+		j->hook_vf = strdup(parked->vf);
+		r = migration_hook_vf_to_vm(d, v, parked->vf);
+		if (r < 0) {
+			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+						"VF %s, kept for '%s', cannot be given back to it: %s",
+						parked->vf, v->name, strerror(-r));
+			j->req = NULL;
+			job_free(j);
+			return r;
+		}
+	}
+	log_info("Plugging the VF of '%s' back on %s (undoing its detach)", v->name, d->config->name);
+	j->rolling_back = true;
+	j->phase = PHASE_UNPLUG;
+	job_undo_phase(j);
 	return 0;
 }
 
@@ -1749,18 +1849,22 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 
 	if (strcmp(jr->role, "source"))
 		return;
-	if (!host_config_find_peer(d->config, jr->peer)) {
+	if (jr->hook && migration_hook_recover_parked(d, jr))
+		return; /* detached: it waits for attach or undo */
+	if (!jr->hook && !host_config_find_peer(d->config, jr->peer)) {
 		log_error("Journal of '%s' names peer '%s', which is not configured; leaving it",
 			  jr->vm, jr->peer);
 		return;
 	}
-	r = job_new(d, v, jr->vm, jr->peer, &j);
+	r = job_new(d, v, jr->vm, jr->peer, jr->hook, &j);
 	if (r < 0)
 		return;
 	j->phase = jr->phase;
 	j->rolling_back = jr->rolling_back;
 	j->did_available = jr->did_available;
 	j->degraded = jr->degraded;
+	if (jr->hook && jr->vf && v && migration_hook_vf_to_vm(d, v, jr->vf) < 0)
+		log_warning("%s: VF %s, kept for it, cannot be given back to it", jr->vm, jr->vf);
 	log_info("Recovering the migration of '%s' to %s: phase %s, %s", jr->vm, jr->peer,
 		 migration_phase_name(jr->phase), jr->rolling_back ? "rolling back" : "forward");
 
