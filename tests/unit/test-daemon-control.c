@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
-#include "daemon/state_file.h"
+#include "daemon_fixture.h"
 #include "log.h"
 #include "test.h"
 #include "transport/rpc_conn.h"
@@ -183,25 +183,9 @@ TEST(versions_and_features)
 
 int main(void)
 {
-	_cleanup_free_ char *config = NULL, *path = NULL, *error = NULL;
-	FILE *f;
-
 	log_set_max_level(LOG_WARNING);
-	ASSERT_TRUE(mkdtemp(tmp) != NULL);
 	ASSERT_OK(uv_loop_init(&loop));
-	ASSERT_TRUE(asprintf(&path, "%s/dmigrated.json", tmp) > 0);
-	ASSERT_TRUE(asprintf(&config,
-			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
-			     " \"state_dir\": \"%s/state\", \"run_dir\": \"%s/run\", \"migration_address\": \"127.0.0.1\","
-			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
-			     tmp, tmp, tmp, tmp) > 0);
-	f = fopen(path, "we");
-	ASSERT_TRUE(f && fputs(config, f) >= 0 && fclose(f) == 0);
-	d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
-	ASSERT_OK(host_config_load(path, &d.config, &error));
-	ASSERT_OK(state_dir_create(d.config->state_dir));
-	ASSERT_OK(vf_pool_open(d.config, NULL, &d.pool, &error));
-	d.qemu_version = strdup("QEMU emulator version 7.2.0");
+	daemon_fixture_open(&d, &loop, tmp);
 
 	RUN_TEST(hello_first_and_once);
 	RUN_TEST(each_socket_serves_its_own_commands);

@@ -15,7 +15,7 @@
 #include <libvirt/libvirt.h>
 
 #include "daemon/daemon.h"
-#include "daemon/state_file.h"
+#include "daemon_fixture.h"
 #include "host/vm.h"
 #include "libvirt/virt_connection.h"
 #include "libvirt/virt_event.h"
@@ -117,34 +117,19 @@ static virDomainPtr create_from_example(virConnectPtr conn, const char *root, co
 
 int main(int argc, char **argv)
 {
-	_cleanup_free_ char *config = NULL, *path = NULL, *error = NULL, *spec = NULL,
-			    *args = NULL;
+	_cleanup_free_ char *spec = NULL, *args = NULL;
 	virDomainPtr dom, transient;
 	virConnectPtr conn;
 	char err[512];
 	rpc_conn *c;
 	answer a;
 	int sv[2];
-	FILE *f;
 
 	ASSERT_TRUE(argc == 2);
 	log_set_max_level(LOG_WARNING);
-	ASSERT_TRUE(mkdtemp(tmp) != NULL);
 	ASSERT_OK(uv_loop_init(&loop));
 	ASSERT_OK(virt_event_register(&loop));
-	ASSERT_TRUE(asprintf(&path, "%s/dmigrated.json", tmp) > 0);
-	ASSERT_TRUE(asprintf(&config,
-			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
-			     " \"state_dir\": \"%s/state\", \"run_dir\": \"%s/run\", \"migration_address\": \"127.0.0.1\","
-			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
-			     tmp, tmp, tmp, tmp) > 0);
-	f = fopen(path, "we");
-	ASSERT_TRUE(f && fputs(config, f) >= 0 && fclose(f) == 0);
-	d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
-	ASSERT_OK(host_config_load(path, &d.config, &error));
-	ASSERT_OK(state_dir_create(d.config->state_dir));
-	ASSERT_OK(vf_pool_open(d.config, NULL, &d.pool, &error));
-	d.qemu_version = strdup("QEMU emulator version 7.2.0");
+	daemon_fixture_open(&d, &loop, tmp);
 
 	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
 	dom = create_from_example(conn, argv[1], "vm1", true);

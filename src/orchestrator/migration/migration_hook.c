@@ -133,6 +133,20 @@ static int hook_journal(host_daemon *d, const char *vm_name, json_object **o,
 	return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
+/* hook_journal() for a request: an unreadable journal is answered here (-EIO), as every hook
+ * command answers it. */
+static int hook_journal_or_reply(host_daemon *d, rpc_request *req, const char *vm_name,
+				 json_object **o, migration_journal *jr)
+{
+	int r = hook_journal(d, vm_name, o, jr);
+
+	if (r < 0)
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"The journal of '%s' on %s cannot be read (see its log)", vm_name,
+					d->config->name);
+	return r;
+}
+
 /* A finished detach ends without an undo: its kept VF goes back to the pool, its journal away. */
 static void hook_release_kept(host_daemon *d, const migration_journal *jr)
 {
@@ -167,13 +181,9 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 	if (!name)
 		return;
 	v = vm_find(d, name);
-	r = hook_journal(d, name, &jo, &jr);
-	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-					"The journal of '%s' on %s cannot be read (see its log)", name,
-					d->config->name);
+	r = hook_journal_or_reply(d, req, name, &jo, &jr);
+	if (r < 0)
 		return;
-	}
 	if (!v && undo && r > 0 && journal_parked(&jr)) {
 		/* Gone from here (stopped, or moved by the engine): nothing to plug the VF into. */
 		hook_release_kept(d, &jr);
@@ -611,13 +621,9 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 		}
 	}
 	v = vm_find(d, name);
-	r = hook_journal(d, name, &jo, &jr);
-	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-					"The journal of '%s' on %s cannot be read (see its log)", name,
-					d->config->name);
+	r = hook_journal_or_reply(d, req, name, &jo, &jr);
+	if (r < 0)
 		return;
-	}
 	if (r > 0 && journal_parked(&jr)) {
 		/* Detached here: the engine's migration failed if the VM still runs here. */
 		if (!v || v->status != VM_RUNNING) {
@@ -665,7 +671,6 @@ void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *
 	r = hook_journal(d, name, &jo, &jr);
 	ret = json_object_new_object();
 	if (!ret) {
-		json_object_put(ret);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		return;
 	}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/state_file.h"
+#include "daemon_fixture.h"
+#include "test.h"
+#include "macro.h"
+
+void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp)
+{
+	_cleanup_free_ char *config = NULL, *path = NULL, *error = NULL;
+	FILE *f;
+
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+	ASSERT_TRUE(asprintf(&path, "%s/dmigrated.json", tmp) > 0);
+	ASSERT_TRUE(asprintf(&config,
+			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
+			     " \"state_dir\": \"%s/state\", \"run_dir\": \"%s/run\", \"migration_address\": \"127.0.0.1\","
+			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
+			     tmp, tmp, tmp, tmp) > 0);
+	f = fopen(path, "we");
+	ASSERT_TRUE(f && fputs(config, f) >= 0 && fclose(f) == 0);
+	*d = (host_daemon){ .loop = loop, .control.fd = -1, .peer.fd = -1 };
+	ASSERT_OK(host_config_load(path, &d->config, &error));
+	ASSERT_OK(state_dir_create(d->config->state_dir));
+	ASSERT_OK(vf_pool_open(d->config, NULL, &d->pool, &error));
+	d->qemu_version = strdup("QEMU emulator version 7.2.0");
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A host daemon for the tests that drive its command handlers without starting dmigrated: a
+ * config in a fresh temporary directory (hostA, one emulated slot, sockets and state below the
+ * directory), loaded as dmigrated loads it, its state directory and VF pool open. No socket is
+ * listening: a test serves one end of a socketpair with daemon_control_serve_fd().
+ */
+#pragma once
+
+#include <uv.h>
+
+#include "daemon/daemon.h"
+
+/* tmp: a mkdtemp() template, made into the directory. Asserts on any failure. */
+void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp);
