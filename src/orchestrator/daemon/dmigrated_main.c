@@ -126,8 +126,8 @@ int main(int argc, char **argv)
 	 * threads arenas of their own, and ours are few and light: the libuv pool opening peer links
 	 * (and running libvirt's calls), one pump per SSH peer link, reopened when a link drops. Each
 	 * arena keeps its own high-water mark, so RSS stepped up by glibc's 128 KiB top pad whenever
-	 * one of them reached a new one; the lab soak measured it and one arena removed the steps
-	 * (RELIABILITY.md, "Nine cycles in one run"). Set here rather than as GLIBC_TUNABLES in the
+	 * one of them reached a new one; in the lab soak one arena made the steps smaller and rarer
+	 * (RELIABILITY.md, "Nine cycles in one run" and after). Set here rather than as GLIBC_TUNABLES in the
 	 * unit, which the QEMUs we spawn would inherit, and so that a daemon started by hand, by the
 	 * lab or by systemd allocates alike. A sanitizer's allocator ignores it (it has no arenas).
 	 */
