@@ -516,18 +516,19 @@ TEST(load)
 static const struct example {
 	const char *file;
 	unsigned repeat;
-	const char *steps[4];
+	const char *steps[5];
 } examples[] = {
 	{ "drop-ssh.drill", 1,
 	  { "hostA>hostB drop-ssh@migrate migrated@hostB -- --bandwidth 8",
 	    "hostB>hostA migrated@hostA" } },
 	{ "kill-agent.drill", 1,
-	  { "hostA>hostB kill-agent@migrate migrated@hostB -- --bandwidth 8",
+	  { "hostA>hostB kill-agent@standby rolled-back@hostA",
+	    "hostA>hostB kill-agent@migrate migrated@hostB -- --bandwidth 8",
 	    "hostB>hostA migrated@hostA", "hostA>hostB kill-agent@active degraded@hostB",
 	    "hostB>hostA migrated@hostA" } },
 	{ "kill-dest-daemon.drill", 1,
 	  { "hostA>hostB kill-dest-daemon@migrate migrated@hostB -- --bandwidth 8",
-	    "hostB>hostA migrated@hostA" } },
+	    "hostB>hostA kill-dest-daemon@plug migrated@hostA" } },
 	{ "kill-dest-qemu.drill", 1,
 	  { "hostA>hostB kill-dest-qemu@migrate rolled-back@hostA -- --bandwidth 8",
 	    "hostA>hostB migrated@hostB", "hostB>hostA migrated@hostA" } },
