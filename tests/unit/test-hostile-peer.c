@@ -214,16 +214,16 @@ static void daemon_setup(host_daemon *d)
 	ASSERT_OK(vm_new(d, spec, &v));
 	ASSERT_OK(vf_pool_reserve(d->pool, "vm1", &vf));
 	ASSERT_OK(vm_hold_vf(v, vf));
-	ASSERT_STREQ(v->vf, "vf0");
-	v->vf_plugged = true;
+	ASSERT_STREQ(vm_get_vf(v), "vf0");
+	vm_set_vf_plugged(v, true);
 	vm_set_status(v, VM_RUNNING);
-	v->pid = spawn_sleeper();
-	ASSERT_TRUE(mkdir(v->run_dir, 0700) == 0 || errno == EEXIST);
+	vm_set_pid(v, spawn_sleeper());
+	ASSERT_TRUE(mkdir(vm_get_run_dir(v), 0700) == 0 || errno == EEXIST);
 }
 
 static void daemon_teardown(host_daemon *d)
 {
-	pid_t pid = d->vms ? d->vms->pid : 0;
+	pid_t pid = d->vms ? vm_get_pid(d->vms) : 0;
 
 	while (d->vms)
 		vm_forget(d->vms);
@@ -257,8 +257,9 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	script = s;
 	fake_reset();
 	daemon_setup(&d);
-	ASSERT_TRUE(asprintf(&qmp_path, "%s/%s", d.vms->run_dir, QEMU_RUN_QMP_SOCKET) > 0);
-	ASSERT_TRUE(asprintf(&agent_path, "%s/%s", d.vms->run_dir, QEMU_RUN_AGENT_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&qmp_path, "%s/%s", vm_get_run_dir(d.vms), QEMU_RUN_QMP_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&agent_path, "%s/%s", vm_get_run_dir(d.vms), QEMU_RUN_AGENT_SOCKET) >
+		    0);
 	ASSERT_TRUE(asprintf(&peer_path, "%s/fake-peer.sock", tmp) > 0);
 	ASSERT_TRUE(asprintf(&journal, "%s/state/jobs/vm1.json", tmp) > 0);
 
@@ -296,11 +297,11 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 		ASSERT_TRUE((unsigned char)*c >= 0x20 && *c != 0x7f);
 
 	/* The VM is where it was, whole: running here, its VF plugged and still reserved for it. */
-	ASSERT_TRUE(d.vms && !strcmp(d.vms->name, "vm1") && !d.vms->next);
-	ASSERT_TRUE(d.vms->job == NULL);
-	ASSERT_EQ(d.vms->status, VM_RUNNING);
-	ASSERT_STREQ(d.vms->vf, "vf0");
-	ASSERT_TRUE(d.vms->vf_plugged);
+	ASSERT_TRUE(d.vms && !strcmp(vm_get_name(d.vms), "vm1") && !vm_next(d.vms));
+	ASSERT_TRUE(vm_get_job(d.vms) == NULL);
+	ASSERT_EQ(vm_get_status(d.vms), VM_RUNNING);
+	ASSERT_STREQ(vm_get_vf(d.vms), "vf0");
+	ASSERT_TRUE(vm_is_vf_plugged(d.vms));
 	pool = vf_pool_to_json(d.pool);
 	ASSERT_STREQ(json_object_to_json_string_ext(pool, JSON_C_TO_STRING_PLAIN), "{\"vf0\":\"vm1\",\"vf1\":null}");
 	json_object_put(pool);
