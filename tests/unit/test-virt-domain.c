@@ -124,6 +124,23 @@ TEST(bad_input)
 	virDomainFree(transient);
 }
 
+/* A refusing qemu hook: its reason stays in a short message, its command line does not. */
+TEST(error_text)
+{
+	char buf[160];
+
+	ASSERT_STREQ(virt_error_text("Hook script execution failed: internal error: Child process (LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/a/very/long/path /etc/libvirt/hooks/qemu vm1 migrate begin -) unexpected exit status 1: this host refuses\n",
+				     buf, sizeof(buf)),
+		     "Hook script execution failed: internal error: Child process (...) unexpected exit status 1: this host refuses ");
+	ASSERT_STREQ(virt_error_text("Requested operation is not valid: domain is not running", buf,
+				     sizeof(buf)),
+		     "Requested operation is not valid: domain is not running");
+	/* No end to the command line: the message as it is, cut to the buffer. */
+	ASSERT_STREQ(virt_error_text("Child process (a b", buf, sizeof(buf)), "Child process (a b");
+	ASSERT_STREQ(virt_error_text(NULL, buf, sizeof(buf)), "unknown libvirt error");
+	ASSERT_STREQ(virt_error_text("x\ty", buf, 3), "x ");
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -136,6 +153,7 @@ int main(int argc, char **argv)
 	ASSERT_OK(virt_connect("test:///default", &conn, err, sizeof(err)));
 	RUN_TEST(found);
 	RUN_TEST(bad_input);
+	RUN_TEST(error_text);
 	ASSERT_TRUE(virConnectClose(conn) >= 0);
 	return 0;
 }

@@ -18,15 +18,28 @@ static void quiet(void *userdata, virErrorPtr e)
 {
 }
 
-const char *virt_last_error(char *buf, size_t size)
+const char *virt_error_text(const char *m, char *buf, size_t size)
 {
-	const char *m = virGetLastErrorMessage();
+	static const char child[] = "Child process (", child_end[] = ") unexpected ";
+	const char *cmd = m ? strstr(m, child) : NULL, *end = NULL;
 
-	snprintf(buf, size, "%s", m ? m : "unknown libvirt error");
+	/* libvirt names a failed helper (a hook) with its whole environment and command line
+	 * before what it said on stderr: that reason would be cut off a short message. */
+	for (const char *p = cmd; p && (p = strstr(p, child_end)); p++)
+		end = p;
+	if (cmd && end)
+		snprintf(buf, size, "%.*s...%s", (int)(cmd - m + strlen(child)), m, end);
+	else
+		snprintf(buf, size, "%s", m ? m : "unknown libvirt error");
 	for (char *p = buf; *p; p++)
 		if (iscntrl((unsigned char)*p))
 			*p = ' ';
 	return buf;
+}
+
+const char *virt_last_error(char *buf, size_t size)
+{
+	return virt_error_text(virGetLastErrorMessage(), buf, size);
 }
 
 int virt_connect(const char *uri, virConnectPtr *ret, char *err, size_t err_size)

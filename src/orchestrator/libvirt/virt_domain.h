@@ -35,3 +35,6 @@ void virt_domain_close(virt_domain *d);
 
 /* libvirt's last error on this thread, on one line (never NULL). */
 const char *virt_last_error(char *buf, size_t size);
+/* A libvirt error message m (NULL: unknown) on one line in buf, a failed helper's command line
+ * left out ("Child process (...) unexpected exit status 1: what it said"). */
+const char *virt_error_text(const char *m, char *buf, size_t size);
