@@ -972,10 +972,15 @@ static int unplug_undo(migration_job *j)
 	case 1:
 		j->v->vf_plugged = true;
 		vm_save(j->v);
-		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
-		/* A VF that never left is still in the bond: standby's undo makes it active again. */
-		if (j->vf_never_left)
+		/*
+		 * A VF that never left is still in the bond: it gets the VM's MAC back here, and
+		 * standby's undo makes it active again. A replugged one gets it from vf_activate,
+		 * once the guest has it in the bond.
+		 */
+		if (j->vf_never_left) {
+			vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 			return 1;
+		}
 		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;
