@@ -520,7 +520,7 @@ TEST(extra_uri_is_ignored)
  * whether QEMU still had it.
  */
 static struct {
-	char calls[8][128];
+	char calls[10][128];
 	int n;
 } sent;
 
@@ -560,6 +560,9 @@ TEST(the_source_vf_loses_the_mac_at_the_standby_switch)
 		 */
 		"VF 0 MAC cleared; active vf0, VF out of the bond, plugged",
 		"bridge entry added; active vf0, VF out of the bond, plugged",
+		/* unplug: once the guest let it go, cleared again (what the guest set is undone) */
+		"VF 0 MAC cleared; active vf0, VF out of the bond, unplugged",
+		"bridge entry added; active vf0, VF out of the bond, unplugged",
 		/* rollback: the replugged VF gets it back once the guest has it in the bond ... */
 		"VF 0 MAC the VM's; active vf0, VF in the bond, plugged",
 		"bridge entry removed; active vf0, VF in the bond, plugged",

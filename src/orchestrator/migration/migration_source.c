@@ -931,6 +931,13 @@ static int unplug_run(migration_job *j)
 	case 1:
 		j->v->vf_plugged = false;
 		vm_save(j->v);
+		/*
+		 * Cleared again: with the PF's MAC cleared, igb lets the VF set its own, and the
+		 * guest's bond, releasing the VF as it goes, gives it back the address it had when
+		 * enslaved, the VM's. The NIC would then send the VM's frames to a VF no one drives
+		 * for as long as the copy runs.
+		 */
+		vf_steering_apply_logged(j->v, VF_EVENT_STANDBY);
 		return job_backend_call(j, vf_unplug_finish, unplug_on_netdev_del, j);
 	}
 	return 1;
