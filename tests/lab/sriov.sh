@@ -39,13 +39,6 @@ SPEC_VM_TIMEOUT=${DMIGRATE_LAB_BOOT_TIMEOUT:-300}
 # A guest's console answers through SSH into its host VM; with the two cores busy (load 10-16)
 # one answer took more than 60 s.
 GUEST_TIMEOUT=180
-# The guests boot without `quiet` (cmd_vm_start), so the kernel writes its messages to the
-# console that `lab guest` reads, and one written in the middle of a marker's line hid the
-# marker (test-sriov got '' from `cat` and from `dmesg` right after a boot or a migration, when
-# igbvf and the bond talk most). While a command runs, the console gets none (they stay in
-# dmesg); the level is put back afterwards.
-GUEST_BEFORE='read -r __dm_l __dm_r </proc/sys/kernel/printk; echo 1 >/proc/sys/kernel/printk;'
-GUEST_AFTER='echo "$__dm_l" >/proc/sys/kernel/printk;'
 # What `lab down` removes besides the hosts' directories.
 LAB_STATE_FILES+=(specs guest-image ssh/cm-hostA ssh/cm-hostB)
 
