@@ -231,25 +231,25 @@ static void daemon_setup(host_daemon *d)
 	ASSERT_OK(vm_new(d, spec, &v));
 	ASSERT_OK(vf_pool_reserve(d->pool, "vm1", &vf));
 	ASSERT_OK(vm_hold_vf(v, vf));
-	ASSERT_STREQ(v->vf, sriov_host ? fx_vf_address(0) : "vf0");
-	v->vf_plugged = true;
+	ASSERT_STREQ(vm_get_vf(v), sriov_host ? fx_vf_address(0) : "vf0");
+	vm_set_vf_plugged(v, true);
 	vm_set_status(v, VM_RUNNING);
-	v->pid = spawn_sleeper();
+	vm_set_pid(v, spawn_sleeper());
 	if (sriov_host) { /* its QEMU's standby tap, for the bridge entry */
 		char fd[64], fdinfo[64];
 
-		snprintf(fd, sizeof(fd), "proc/%d/fd/9", (int)v->pid);
-		snprintf(fdinfo, sizeof(fdinfo), "proc/%d/fdinfo/9", (int)v->pid);
+		snprintf(fd, sizeof(fd), "proc/%d/fd/9", (int)vm_get_pid(v));
+		snprintf(fdinfo, sizeof(fdinfo), "proc/%d/fdinfo/9", (int)vm_get_pid(v));
 		fx_link(sriov_host, fd, "/dev/net/tun");
 		fx_file(sriov_host, fdinfo, "iff:\ttap7\n");
 		fx_file(sriov_host, "sys/class/net/tap7/ifindex", "77\n");
 	}
-	ASSERT_TRUE(mkdir(v->run_dir, 0700) == 0 || errno == EEXIST);
+	ASSERT_TRUE(mkdir(vm_get_run_dir(v), 0700) == 0 || errno == EEXIST);
 }
 
 static void daemon_teardown(host_daemon *d)
 {
-	pid_t pid = d->vms ? d->vms->pid : 0;
+	pid_t pid = d->vms ? vm_get_pid(d->vms) : 0;
 
 	while (d->vms)
 		vm_forget(d->vms);
@@ -283,8 +283,9 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	script = s;
 	fake_reset();
 	daemon_setup(&d);
-	ASSERT_TRUE(asprintf(&qmp_path, "%s/%s", d.vms->run_dir, QEMU_RUN_QMP_SOCKET) > 0);
-	ASSERT_TRUE(asprintf(&agent_path, "%s/%s", d.vms->run_dir, QEMU_RUN_AGENT_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&qmp_path, "%s/%s", vm_get_run_dir(d.vms), QEMU_RUN_QMP_SOCKET) > 0);
+	ASSERT_TRUE(asprintf(&agent_path, "%s/%s", vm_get_run_dir(d.vms), QEMU_RUN_AGENT_SOCKET) >
+		    0);
 	ASSERT_TRUE(asprintf(&peer_path, "%s/fake-peer.sock", tmp) > 0);
 	ASSERT_TRUE(asprintf(&journal, "%s/state/jobs/vm1.json", tmp) > 0);
 
@@ -322,14 +323,14 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 		ASSERT_TRUE((unsigned char)*c >= 0x20 && *c != 0x7f);
 
 	/* The VM is where it was, whole: running here, its VF plugged and still reserved for it. */
-	ASSERT_TRUE(d.vms && !strcmp(d.vms->name, "vm1") && !d.vms->next);
-	ASSERT_TRUE(d.vms->job == NULL);
-	ASSERT_EQ(d.vms->status, VM_RUNNING);
-	ASSERT_STREQ(d.vms->vf, sriov_host ? fx_vf_address(0) : "vf0");
-	ASSERT_TRUE(d.vms->vf_plugged);
+	ASSERT_TRUE(d.vms && !strcmp(vm_get_name(d.vms), "vm1") && !vm_next(d.vms));
+	ASSERT_TRUE(vm_get_job(d.vms) == NULL);
+	ASSERT_EQ(vm_get_status(d.vms), VM_RUNNING);
+	ASSERT_STREQ(vm_get_vf(d.vms), sriov_host ? fx_vf_address(0) : "vf0");
+	ASSERT_TRUE(vm_is_vf_plugged(d.vms));
 	pool = vf_pool_to_json(d.pool);
 	ASSERT_TRUE(json_object_get_type(pool) == json_type_object && json_object_object_length(pool) == 2);
-	ASSERT_STREQ(json_object_get_string(json_object_object_get(pool, d.vms->vf)), "vm1");
+	ASSERT_STREQ(json_object_get_string(json_object_object_get(pool, vm_get_vf(d.vms))), "vm1");
 	json_object_put(pool);
 	ASSERT_TRUE(access(journal, F_OK) < 0 && errno == ENOENT);
 	/* The guest's traffic is on its VF, as before. */
@@ -531,7 +532,7 @@ static void sent_add(const char *what)
 	ASSERT_TRUE(sent.n < (int)ELEMENTSOF(sent.calls));
 	snprintf(sent.calls[sent.n++], sizeof(sent.calls[0]), "%s; active %s, VF %s the bond, %s", what,
 		 bond->active_slave == 3 ? "eth0" : bond->active_slave == 4 ? "vf0" : "?",
-		 vf && vf->master == 2 ? "in" : "out of", vm_find(hostA, "vm1")->vf_plugged ? "plugged" : "unplugged");
+		 vf && vf->master == 2 ? "in" : "out of", vm_is_vf_plugged(vm_find(hostA, "vm1")) ? "plugged" : "unplugged");
 }
 
 static int record_vf_change(void *userdata, int pf_ifindex, unsigned vf, const vf_change *c)

@@ -48,24 +48,6 @@ static void on_done(int error, const char *message, uint64_t device_wait_ms, voi
 	seen.device_wait_ms = device_wait_ms;
 }
 
-/* The agent's events and reconnections reach the VM's listener, as vm_agent()'s link does. */
-static void on_agent_event(agent_client *c, const char *event, json_object *data, void *userdata)
-{
-	if (v->agent_event)
-		v->agent_event(v, event, data, v->agent_event_userdata);
-}
-
-static void on_agent_ready(agent_client *c, void *userdata)
-{
-	if (v->agent_event)
-		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
-}
-
-static const agent_client_callbacks agent_cbs = {
-	.ready = on_agent_ready,
-	.event = on_agent_event,
-};
-
 /* --- the scripted agent: the test's end of the socketpair --- */
 
 static int agent_fd = -1;
@@ -191,8 +173,8 @@ static void setup(bool connect)
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	agent_fd = sv[0];
 	ASSERT_OK(fcntl(agent_fd, F_SETFL, O_NONBLOCK));
-	ASSERT_OK(agent_client_open_fd(&loop, sv[1], &agent_cbs, NULL, &v->agent));
-	agent_client_set_sync_timeout(v->agent, 1000);
+	ASSERT_OK(vm_agent_open_fd(v, sv[1]));
+	agent_client_set_sync_timeout(vm_agent(v), 1000);
 }
 
 static void teardown(void)
@@ -231,7 +213,7 @@ TEST(waits_for_the_vf_and_for_the_bond)
 	/* The agent's own 40 ms and at least one MII interval of the bond's. */
 	ASSERT_TRUE(seen.device_wait_ms >= 40 + VF_ACTIVATE_MII_MS);
 	/* The listener is gone: a late event finds no one. */
-	ASSERT_TRUE(v->agent_event == NULL);
+	ASSERT_TRUE(vm_agent_listener(v) == NULL);
 	teardown();
 }
 
@@ -315,7 +297,7 @@ TEST(the_vf_gets_the_mac_once_in_the_bond_before_it_is_active)
 	d.config = &sriov;
 	ASSERT_OK(vf_pool_open(&sriov, &fx.fs, &d.pool, &error));
 	ASSERT_OK(vf_pool_reserve(d.pool, "vm1", &vf));
-	ASSERT_TRUE((v->vf = strdup(vf)) != NULL);
+	ASSERT_OK(vm_hold_vf(v, vf));
 	memset(&sent, 0, sizeof(sent));
 	vf_steering_set_ops(&recorder);
 
@@ -348,9 +330,8 @@ TEST(the_vf_gets_the_mac_once_in_the_bond_before_it_is_active)
 	ASSERT_EQ(sent.n, 0);
 
 	vf_steering_set_ops(NULL);
-	vf_pool_release(d.pool, v->vf, "vm1");
-	free(v->vf);
-	v->vf = NULL;
+	vf_pool_release(d.pool, vm_get_vf(v), "vm1");
+	vm_drop_vf(v);
 	vf_pool_free(d.pool);
 	d.pool = NULL;
 	d.config = loaded;

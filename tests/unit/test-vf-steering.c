@@ -15,6 +15,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -230,8 +231,8 @@ TEST(apply_on_a_fixture_host)
 	vf_steering_ops ops = { rec_vf_change, rec_fdb, &rec };
 	host_config c = { 0 };
 	host_daemon d = { 0 };
-	vm_spec spec = { .mac = "52:54:00:12:34:56" };
-	vm v = { .daemon = &d, .name = "vm1", .spec = &spec, .pid = 4321 };
+	vm_spec *spec = calloc(1, sizeof(*spec));
+	vm *v;
 	char *error = NULL, tap[IF_NAMESIZE];
 	const char *vf, *message;
 	int ifindex;
@@ -246,11 +247,16 @@ TEST(apply_on_a_fixture_host)
 	c.sriov = (sriov_config){ .pf = "enp7s0f1", .vfs = 2,
 				  .settings = { .spoofchk = true, .link_state = VF_LINK_AUTO } };
 	c.n_vfs = 2;
+	c.run_dir = state;
 	d.config = &c;
 	ASSERT_OK(vf_pool_open(&c, &fx.fs, &d.pool, &error));
 	ASSERT_OK(vf_pool_reserve(d.pool, "vm0", &vf));
 	ASSERT_OK(vf_pool_reserve(d.pool, "vm1", &vf));
-	v.vf = (char *)vf;
+	ASSERT_TRUE(spec && (spec->name = strdup("vm1")));
+	strcpy(spec->mac, "52:54:00:12:34:56");
+	ASSERT_OK(vm_new(&d, spec, &v));
+	ASSERT_OK(vm_hold_vf(v, vf));
+	vm_set_pid(v, 4321);
 
 	/* QEMU's descriptors: the standby's tap (two queues), a disk, a socket. */
 	fx_link(&fx, "proc/4321/fd/3", "/var/lib/vm1.qcow2");
@@ -265,10 +271,10 @@ TEST(apply_on_a_fixture_host)
 	ASSERT_EQ(ifindex, 77);
 
 	vf_steering_set_ops(&ops);
-	ASSERT_OK(vf_steering_apply(&v, VF_EVENT_PREPARE, &message));
-	ASSERT_OK(vf_steering_apply(&v, VF_EVENT_STANDBY, &message));
-	ASSERT_OK(vf_steering_apply(&v, VF_EVENT_ACTIVE, &message));
-	ASSERT_OK(vf_steering_apply(&v, VF_EVENT_RELEASE, &message));
+	ASSERT_OK(vf_steering_apply(v, VF_EVENT_PREPARE, &message));
+	ASSERT_OK(vf_steering_apply(v, VF_EVENT_STANDBY, &message));
+	ASSERT_OK(vf_steering_apply(v, VF_EVENT_ACTIVE, &message));
+	ASSERT_OK(vf_steering_apply(v, VF_EVENT_RELEASE, &message));
 	ASSERT_EQ(rec.n, 6);
 	ASSERT_STREQ(rec.calls[0], "vf pf=4 vf=1 mac=56 spoofchk=1 trust=0 link=0");
 	ASSERT_STREQ(rec.calls[1], "vf pf=4 vf=1 mac=00 spoofchk=-1 trust=-1 link=-1");
@@ -279,20 +285,20 @@ TEST(apply_on_a_fixture_host)
 
 	/* The PF refuses: the caller hears it, with what failed. */
 	rec.fail = -EOPNOTSUPP;
-	ASSERT_ERRNO(vf_steering_apply(&v, VF_EVENT_PREPARE, &message), EOPNOTSUPP);
+	ASSERT_ERRNO(vf_steering_apply(v, VF_EVENT_PREPARE, &message), EOPNOTSUPP);
 	ASSERT_TRUE(strstr(message, "refused"));
 	rec.fail = 0;
 
 	/* The vf-link-down fault: the link state alone, held down, then the pool's (auto) again. */
 	rec.n = 0;
-	ASSERT_OK(vf_steering_link(&v, true, &message));
-	ASSERT_OK(vf_steering_link(&v, false, &message));
+	ASSERT_OK(vf_steering_link(v, true, &message));
+	ASSERT_OK(vf_steering_link(v, false, &message));
 	ASSERT_EQ(rec.n, 2);
 	ASSERT_STREQ(rec.calls[0], "vf pf=4 vf=1 mac=-00 spoofchk=-1 trust=-1 link=2");
 	ASSERT_STREQ(rec.calls[1], "vf pf=4 vf=1 mac=-00 spoofchk=-1 trust=-1 link=0");
 	/* A PF driver without per-VF link state (igb) is named as such. */
 	rec.fail = -EOPNOTSUPP;
-	ASSERT_ERRNO(vf_steering_link(&v, true, &message), EOPNOTSUPP);
+	ASSERT_ERRNO(vf_steering_link(v, true, &message), EOPNOTSUPP);
 	ASSERT_TRUE(strstr(message, "no per-VF link state"));
 	rec.fail = 0;
 
@@ -311,10 +317,11 @@ TEST(apply_on_a_fixture_host)
 	c.n_vfs = 1;
 	ASSERT_OK(vf_pool_open(&c, &fx.fs, &d.pool, &error));
 	ASSERT_OK(vf_pool_reserve(d.pool, "vm1", &vf));
-	v.vf = (char *)vf;
+	ASSERT_OK(vm_hold_vf(v, vf));
 	rec.n = 0;
-	ASSERT_OK(vf_steering_apply(&v, VF_EVENT_STANDBY, &message));
+	ASSERT_OK(vf_steering_apply(v, VF_EVENT_STANDBY, &message));
 	ASSERT_EQ(rec.n, 0);
+	vm_forget(v);
 	vf_pool_free(d.pool);
 	unlink(pool_file);
 	rmdir(state);

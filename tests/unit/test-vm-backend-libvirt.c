@@ -89,6 +89,20 @@ static vm_spec *libvirt_spec(const char *domain)
 	return s;
 }
 
+/* A VM that names no domain: libvirt drives it once bound. */
+#define VM0_SPEC                                                                                   \
+	"{\"name\": \"vm0\", \"memory_mib\": 256, \"mac\": \"52:54:00:00:00:10\","                 \
+	" \"passthrough\": {\"type\": \"emulated\"}, \"boot\": {\"kernel\": \"/boot/vmlinuz\"}}"
+
+/* A VM of d's registry with that spec. */
+static vm *registered(host_daemon *d, vm_spec *spec)
+{
+	vm *v;
+
+	ASSERT_OK(vm_new(d, spec, &v));
+	return v;
+}
+
 /*
  * The destination's half: nothing to start (libvirt's migration creates the domain), a port for
  * its stream, and the domain bound once it arrived paused, its VF known from its metadata.
@@ -101,21 +115,21 @@ static void destination(const char *root, host_daemon *d)
 	virConnectPtr conn;
 	virDomainPtr dom;
 	char err[512], *p;
-	vm w = { .daemon = d, .name = (char *)"vm2", .incoming = true };
+	vm *w = registered(d, libvirt_spec("vm2"));
 
-	w.spec = libvirt_spec("vm2");
-	b = vm_backend_of(&w);
+	vm_set_incoming(w, true);
+	b = vm_backend_of(w);
 	ASSERT_TRUE(b == &vm_backend_libvirt);
-	wait_reply(b->incoming_start(&w, on_stopped, NULL));
+	wait_reply(b->incoming_start(w, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
-	wait_reply(b->incoming_listen(&w, "tcp:127.0.0.1:0", false, on_reply, NULL));
+	wait_reply(b->incoming_listen(w, "tcp:127.0.0.1:0", false, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
 	ASSERT_STREQ(out.status, "setup");
 	/* Not here yet: the copy has not begun. */
-	wait_reply(b->migrate_query(&w, on_reply, NULL));
+	wait_reply(b->migrate_query(w, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
 	ASSERT_STREQ(out.status, "setup");
-	wait_reply(b->stop(&w, true, on_stopped, NULL));
+	wait_reply(b->stop(w, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
 
 	/* It arrives as libvirt's migration leaves it: without the VF, which its metadata keeps,
@@ -135,62 +149,65 @@ static void destination(const char *root, host_daemon *d)
 				       DOMAIN_XML_VF_METADATA_PREFIX, DOMAIN_XML_VF_METADATA_NS,
 				       VIR_DOMAIN_AFFECT_LIVE), 0);
 	/* Its name is taken now: a second incoming VM of that name is refused, named. */
-	wait_reply(b->incoming_start(&w, on_stopped, NULL));
+	wait_reply(b->incoming_start(w, on_stopped, NULL));
 	ASSERT_ERRNO(out.error, EEXIST);
 	ASSERT_TRUE(strstr(out.message, "a domain named 'vm2' already"));
 
-	wait_reply(b->migrate_query(&w, on_reply, NULL));
+	wait_reply(b->migrate_query(w, on_reply, NULL));
 	if (out.error)
 		TEST_FAIL("%s", out.message);
 	ASSERT_STREQ(out.status, "completed");
-	ASSERT_TRUE(virt_backend_agent_path(&w) == NULL || virt_backend_agent_path(&w)[0] == '/');
+	ASSERT_TRUE(virt_backend_agent_path(w) == NULL || virt_backend_agent_path(w)[0] == '/');
 	/* Bound: the VF to plug is the one the metadata kept; the test driver cannot attach. */
-	wait_reply(b->vf_plug(&w, on_reply, NULL));
+	wait_reply(b->vf_plug(w, on_reply, NULL));
 	ASSERT_ERRNO(out.error, EIO);
 	ASSERT_TRUE(strstr(out.message, "libvirt refused to attach the VF: "));
 	/* Arrived and not resumed: its source is gone, so it is never destroyed here. */
-	ASSERT_ERRNO(b->stop(&w, true, on_stopped, NULL), EBUSY);
+	ASSERT_ERRNO(b->stop(w, true, on_stopped, NULL), EBUSY);
 	ASSERT_EQ(virDomainIsActive(dom), 1);
-	wait_reply(b->resume(&w, on_reply, NULL));
+	wait_reply(b->resume(w, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
-	wait_reply(b->query_status(&w, on_reply, NULL));
+	wait_reply(b->query_status(w, on_reply, NULL));
 	ASSERT_STREQ(out.status, "running");
 
-	w.incoming = false;
-	wait_reply(b->stop(&w, true, on_stopped, NULL));
+	vm_set_incoming(w, false);
+	wait_reply(b->stop(w, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
-	virt_backend_unbind(&w);
+	virt_backend_unbind(w);
 	virDomainFree(dom);
 	domain_devices_done(&dev);
-	vm_spec_free(w.spec);
+	vm_forget(w);
 }
 
 /* A VM whose spec names a domain: adopted, or refused with the reason. */
 static void adopt(host_daemon *d)
 {
-	vm a = { .daemon = d, .name = (char *)"vm1" };
+	vm *a = registered(d, libvirt_spec("nosuch"));
 	char err[512];
 
-	a.spec = libvirt_spec("nosuch");
-	ASSERT_ERRNO(virt_backend_adopt(&a, err, sizeof(err)), ENOENT);
+	ASSERT_ERRNO(virt_backend_adopt(a, err, sizeof(err)), ENOENT);
 	ASSERT_TRUE(strstr(err, "libvirt has no domain 'nosuch'"));
-	vm_spec_free(a.spec);
+	vm_forget(a);
 
-	a.spec = libvirt_spec("vm1");
-	ASSERT_OK(virt_backend_adopt(&a, err, sizeof(err)));
-	ASSERT_TRUE(vm_backend_of(&a) == &vm_backend_libvirt);
+	a = registered(d, libvirt_spec("vm1"));
+	ASSERT_OK(virt_backend_adopt(a, err, sizeof(err)));
+	ASSERT_TRUE(vm_backend_of(a) == &vm_backend_libvirt);
 	/* The bond's MAC, from the standby, for the VF's steering. */
-	ASSERT_STREQ(a.spec->mac, "52:54:00:00:00:11");
-	ASSERT_TRUE(!virt_backend_vf_host_pci(&a)); /* emulated */
-	virt_backend_unbind(&a);
-	vm_spec_free(a.spec);
+	ASSERT_STREQ(vm_get_spec(a)->mac, "52:54:00:00:00:11");
+	ASSERT_TRUE(!virt_backend_vf_host_pci(a)); /* emulated */
+	virt_backend_unbind(a);
+	vm_forget(a);
 }
 
 int main(int argc, char **argv)
 {
-	host_config hc = { .migration_address = (char *)"127.0.0.1" };
+	/* The registry's paths: nothing is written there (no VM is saved). */
+	host_config hc = {.migration_address = (char *)"127.0.0.1",
+			  .state_dir = (char *)"/nonexistent",
+			  .run_dir = (char *)"/nonexistent"};
 	host_daemon d = { .config = &hc };
-	vm v = { 0 };
+	vm_spec *spec = NULL;
+	vm *v;
 	_cleanup_free_ char *meta = NULL;
 	const vm_backend *b;
 	virConnectPtr conn;
@@ -216,13 +233,14 @@ int main(int argc, char **argv)
 	ASSERT_EQ(virDomainCreate(dom), 0);
 
 	d.loop = loop;
-	v.daemon = &d;
-	v.name = (char *)"vm1";
-	ASSERT_TRUE(vm_backend_of(&v) == &vm_backend_qemu);
-	ASSERT_ERRNO(virt_backend_bind(&v, conn, "nosuch", false, err, sizeof(err)), ENOENT);
-	ASSERT_OK(virt_backend_bind(&v, conn, "vm1", true, err, sizeof(err)));
-	ASSERT_ERRNO(virt_backend_bind(&v, conn, "vm1", true, err, sizeof(err)), EEXIST);
-	b = vm_backend_of(&v);
+	/* A VM of its own name (vm0: adopt() registers a vm1), bound to the domain vm1. */
+	ASSERT_OK(vm_spec_parse(VM0_SPEC, strlen(VM0_SPEC), "test", "/", &spec, NULL));
+	v = registered(&d, spec);
+	ASSERT_TRUE(vm_backend_of(v) == &vm_backend_qemu);
+	ASSERT_ERRNO(virt_backend_bind(v, conn, "nosuch", false, err, sizeof(err)), ENOENT);
+	ASSERT_OK(virt_backend_bind(v, conn, "vm1", true, err, sizeof(err)));
+	ASSERT_ERRNO(virt_backend_bind(v, conn, "vm1", true, err, sizeof(err)), EEXIST);
+	b = vm_backend_of(v);
 	ASSERT_TRUE(b == &vm_backend_libvirt);
 	/* The VF's element goes with the domain, in its metadata. */
 	meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, DOMAIN_XML_VF_METADATA_NS,
@@ -231,52 +249,53 @@ int main(int argc, char **argv)
 		TEST_FAIL("metadata: %s", virGetLastErrorMessage());
 	ASSERT_TRUE(strstr(meta, "e1000e") && strstr(meta, DOMAIN_XML_VF_ALIAS));
 
-	wait_reply(b->query_status(&v, on_reply, NULL));
+	wait_reply(b->query_status(v, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
 	ASSERT_STREQ(out.status, "running");
 
 	/* Paused by someone else: resumed; resuming a running domain is no error. */
 	ASSERT_EQ(virDomainSuspend(dom), 0);
-	wait_reply(b->query_status(&v, on_reply, NULL));
+	wait_reply(b->query_status(v, on_reply, NULL));
 	ASSERT_STREQ(out.status, "paused");
-	wait_reply(b->resume(&v, on_reply, NULL));
+	wait_reply(b->resume(v, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
-	wait_reply(b->resume(&v, on_reply, NULL));
+	wait_reply(b->resume(v, on_reply, NULL));
 	ASSERT_EQ(out.error, 0);
 	ASSERT_EQ(virDomainIsActive(dom), 1);
 
 	/* The test driver has no job statistics nor job abort: libvirt's refusal, in its words. */
-	wait_reply(b->migrate_query(&v, on_reply, NULL));
+	wait_reply(b->migrate_query(v, on_reply, NULL));
 	ASSERT_ERRNO(out.error, EIO);
 	ASSERT_TRUE(strstr(out.message, "cannot read the migration's progress: ") &&
 		    strstr(out.message, "virDomainGetJobStats"));
-	wait_reply(b->migrate_cancel(&v, on_reply, NULL));
+	wait_reply(b->migrate_cancel(v, on_reply, NULL));
 	ASSERT_ERRNO(out.error, EIO);
 	ASSERT_TRUE(strstr(out.message, "libvirt could not abort the migration: "));
 
 	/* The VF is in the live XML: a plug says it never left. */
-	wait_reply(b->vf_plug(&v, on_reply, NULL));
+	wait_reply(b->vf_plug(v, on_reply, NULL));
 	ASSERT_ERRNO(out.error, EEXIST);
 	/* libvirt's refusal comes back with its words (the test driver cannot detach). */
-	wait_reply(b->vf_unplug(&v, on_reply, NULL));
+	wait_reply(b->vf_unplug(v, on_reply, NULL));
 	ASSERT_ERRNO(out.error, EIO);
 	ASSERT_TRUE(strstr(out.message, "libvirt refused to detach the VF: ") &&
 		    strstr(out.message, "not supported"));
-	ASSERT_EQ(b->vf_unplug_finish(&v, on_reply, NULL), 1);
+	ASSERT_EQ(b->vf_unplug_finish(v, on_reply, NULL), 1);
 	/* A bound VM is no destination's. */
-	ASSERT_ERRNO(b->incoming_start(&v, on_stopped, NULL), EALREADY);
+	ASSERT_ERRNO(b->incoming_start(v, on_stopped, NULL), EALREADY);
 	adopt(&d);
 	destination(argv[1], &d);
 
-	wait_reply(b->stop(&v, true, on_stopped, NULL));
+	wait_reply(b->stop(v, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
 	ASSERT_EQ(virDomainIsActive(dom), 0);
 	/* Stopping what is stopped (the source after libvirt's own confirm step) is done. */
-	wait_reply(b->stop(&v, false, on_stopped, NULL));
+	wait_reply(b->stop(v, false, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
 
-	virt_backend_unbind(&v);
-	ASSERT_TRUE(vm_backend_of(&v) == &vm_backend_qemu);
+	virt_backend_unbind(v);
+	ASSERT_TRUE(vm_backend_of(v) == &vm_backend_qemu);
+	vm_forget(v);
 	ASSERT_EQ(virDomainUndefine(dom), 0);
 	virDomainFree(dom);
 	ASSERT_TRUE(virConnectClose(conn) >= 0);

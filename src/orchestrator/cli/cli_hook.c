@@ -8,13 +8,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
-#include "cli/cli_migrate_view.h"
+#include "cli/cli_watch.h"
 #include "log.h"
 #include "migration/migration_hook.h"
 #include "migration/migration_outcome.h"
@@ -63,28 +62,6 @@ static void cli_attach_usage(FILE *f)
 		CLI_SOCKET_ENV, CLI_SOCKET_DEFAULT);
 }
 
-typedef struct cli_hook_ctx {
-	cli_migrate_view view;
-	const char *cmd, *vm_name;
-} cli_hook_ctx;
-
-static void cli_hook_on_event(const char *event, json_object *data, void *userdata)
-{
-	cli_hook_ctx *ctx = userdata;
-
-	cli_migrate_view_event(&ctx->view, event, data);
-}
-
-static void cli_hook_on_interrupt(void *userdata)
-{
-	cli_hook_ctx *ctx = userdata;
-
-	cli_migrate_view_clear(&ctx->view);
-	log_notice("Interrupted: dmigrate stops watching, the %s goes on (dmigrated owns it); run "
-		   "'dmigrate %s %s' again to see how it ended.",
-		   ctx->cmd, ctx->cmd, ctx->vm_name);
-}
-
 /* What the engine's hook may go on with: exit 0 only for the outcome it asked for. attach on the
  * source undoes the detach there: its success is the VF back (`rolled-back`). */
 static int cli_hook_exit_code(const char *want, const char *outcome)
@@ -101,26 +78,26 @@ static int cli_hook_run(const char *cmd, json_object *args, const char *socket, 
 			const char *want, const char *vm_name)
 {
 	_cleanup_json_ json_object *result = NULL;
-	cli_hook_ctx ctx = { .cmd = cmd, .vm_name = vm_name };
+	char follow[256];
 	json_object *o;
 	const char *outcome, *runs_on;
 	int rc;
 
-	ctx.view.out = stdout;
-	ctx.view.live = !json && isatty(STDOUT_FILENO);
-	rc = cli_client_run(&(cli_call){ .socket = socket,
+	snprintf(follow, sizeof(follow), "run 'dmigrate %s %s' again to see how it ended", cmd,
+		 vm_name);
+	rc = cli_watch_job(&(cli_watch){ .socket = socket,
 					 .cmd = cmd,
 					 .args = args,
-					 .on_event = cli_hook_on_event,
-					 .on_interrupt = cli_hook_on_interrupt,
-					 .userdata = &ctx },
-			    &result);
-	cli_migrate_view_clear(&ctx.view);
+					 .json = json,
+					 .vm = vm_name,
+					 .job_noun = cmd,
+					 .follow_hint = follow },
+			   &result);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (!json_object_object_get_ex(result, "outcome", &o) ||
 	    !(outcome = json_object_get_string(o))) {
-		log_error("dmigrated's answer to %s is not a result object; check the VM with "
+		log_error("dmigrated's answer to %s has no outcome; check the VM with "
 			  "'dmigrate status %s'.", cmd, vm_name);
 		return CLI_EXIT_FAILED;
 	}

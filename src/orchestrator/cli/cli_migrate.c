@@ -6,8 +6,6 @@
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
@@ -16,6 +14,7 @@
 #include "control_protocol.h"
 #include "cli/cli_migrate_settings.h"
 #include "cli/cli_migrate_view.h"
+#include "cli/cli_watch.h"
 #include "log.h"
 
 static void cli_migrate_usage(FILE *f)
@@ -49,35 +48,6 @@ static void cli_migrate_usage(FILE *f)
 		MIGRATE_MULTIFD_MAX, CLI_SOCKET_ENV, CLI_SOCKET_DEFAULT, CLI_EXIT_DETACHED);
 }
 
-typedef struct cli_migrate_ctx {
-	cli_migrate_view view;
-	const char *vm;
-} cli_migrate_ctx;
-
-static void cli_migrate_on_event(const char *event, json_object *data, void *userdata)
-{
-	cli_migrate_ctx *ctx = userdata;
-
-	cli_migrate_view_event(&ctx->view, event, data);
-}
-
-static void cli_migrate_on_interrupt(void *userdata)
-{
-	cli_migrate_ctx *ctx = userdata;
-
-	cli_migrate_view_clear(&ctx->view);
-	log_notice("Interrupted: dmigrate stops watching, but the migration goes on (dmigrated owns "
-		   "it); follow it with 'dmigrate status %s'.",
-		   ctx->vm);
-}
-
-static unsigned cli_terminal_columns(int fd)
-{
-	struct winsize ws;
-
-	return ioctl(fd, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
-}
-
 int cli_migrate(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -91,10 +61,9 @@ int cli_migrate(int argc, char **argv)
 	_cleanup_json_ json_object *settings = json_object_new_object();
 	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
-	cli_migrate_ctx ctx = {};
-	const char *to = NULL, *socket = NULL;
+	char headline[512], follow[256];
+	const char *vm, *to = NULL, *socket = NULL;
 	bool json = false;
-	cli_call call;
 	int c, r = 0, rc;
 
 	if (!settings || !args) {
@@ -125,54 +94,39 @@ int cli_migrate(int argc, char **argv)
 		if (r < 0)
 			return CLI_EXIT_USAGE;
 	}
-	ctx.vm = cli_single_argument("migrate", argc, argv,
+	vm = cli_single_argument("migrate", argc, argv,
 				     "Missing the VM to migrate; usage: dmigrate migrate VM --to HOST "
 				     "(see 'dmigrate migrate --help').");
-	if (!ctx.vm)
+	if (!vm)
 		return CLI_EXIT_USAGE;
-	if (cli_check_vm_name(ctx.vm) < 0)
+	if (cli_check_vm_name(vm) < 0)
 		return CLI_EXIT_USAGE;
 	if (!to) {
 		log_error("Missing --to HOST: say where '%s' goes, e.g. dmigrate %s --to hostB.",
-			  ctx.vm, ctx.vm);
+			  vm, vm);
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_check_host_name(to) < 0)
 		return CLI_EXIT_USAGE;
 
-	json_object_object_add(args, "vm", json_object_new_string(ctx.vm));
+	json_object_object_add(args, "vm", json_object_new_string(vm));
 	json_object_object_add(args, "to", json_object_new_string(to));
 	if (json_object_object_length(settings) > 0)
 		json_object_object_add(args, "settings", TAKE_PTR(settings));
 
-	/* --json keeps stdout for the one result object. */
-	ctx.view.out = stdout;
-	ctx.view.live = !json && isatty(STDOUT_FILENO);
-	ctx.view.columns = ctx.view.live ? cli_terminal_columns(STDOUT_FILENO) : 0;
-	if (ctx.view.live) {
-		printf("Migrating %s to %s\n", ctx.vm, to);
-		fflush(stdout);
-	}
-
-	/* No timeout: the job takes as long as QEMU needs, and its events show it is alive. */
-	call = (cli_call){
-		.socket = socket,
-		.cmd = "migrate",
-		.args = args,
-		.on_event = cli_migrate_on_event,
-		.on_interrupt = cli_migrate_on_interrupt,
-		.userdata = &ctx,
-	};
-	rc = cli_client_run(&call, &result);
-	cli_migrate_view_clear(&ctx.view);
+	snprintf(headline, sizeof(headline), "Migrating %s to %s", vm, to);
+	snprintf(follow, sizeof(follow), "follow it with 'dmigrate status %s'", vm);
+	rc = cli_watch_job(&(cli_watch){ .socket = socket,
+					 .cmd = "migrate",
+					 .args = args,
+					 .json = json,
+					 .vm = vm,
+					 .headline = headline,
+					 .job_noun = "migration",
+					 .follow_hint = follow },
+			   &result);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (!json_object_is_type(result, json_type_object)) {
-		log_error("dmigrated's answer to migrate is not a result object; check the VM with "
-			  "'dmigrate status %s'.",
-			  ctx.vm);
-		return CLI_EXIT_FAILED;
-	}
 	if (json)
 		cli_json_print(stdout, result);
 	else

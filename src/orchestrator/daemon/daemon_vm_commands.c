@@ -53,7 +53,7 @@ void daemon_cmd_list(host_daemon *d, rpc_request *req, json_object *args)
 {
 	_cleanup_json_ json_object *ret = json_object_new_object(), *vms = json_object_new_array();
 
-	for (vm *v = d->vms; vms && v; v = v->next) {
+	for (vm *v = vm_first(d); vms && v; v = vm_next(v)) {
 		json_object *summary = vm_summary(v);
 
 		if (!summary || json_object_array_add(vms, summary) < 0) {
@@ -128,11 +128,11 @@ void daemon_cmd_status(host_daemon *d, rpc_request *req, json_object *args)
 	op->ret = vm_summary(v);
 	if (!op->ret)
 		return status_reply(op, NULL);
-	if (vm_spec_to_json(v->spec, &spec) >= 0)
+	if (vm_spec_to_json(vm_get_spec(v), &spec) >= 0)
 		json_object_object_add(op->ret, "spec", spec);
 	json_object_object_add(op->ret, "vf_pool", vf_pool_to_json(d->pool));
 	json_object_object_add(op->ret, "vf_pool_problems", vf_pool_problems_to_json(d->pool));
-	agent = v->status == VM_RUNNING ? vm_agent(v) : NULL;
+	agent = vm_get_status(v) == VM_RUNNING ? vm_agent(v) : NULL;
 	if (agent && agent_client_call(agent, "bond-status", NULL, STATUS_AGENT_TIMEOUT_MS,
 				       status_on_bond, op) >= 0)
 		return;
@@ -152,7 +152,8 @@ static void daemon_on_started(vm *v, int error, const char *message, void *userd
 		vm_forget(v);
 		return;
 	}
-	log_info("Started VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf ? v->vf : "none");
+	log_info("Started VM '%s' (pid %d, VF %s)", vm_get_name(v), (int)vm_get_pid(v),
+		 vm_get_vf(v) ? vm_get_vf(v) : "none");
 	vm_cpus_pin(v);
 	rpc_request_reply(req, vm_summary(v));
 }
@@ -172,23 +173,26 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 	if (r < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"Cannot take over libvirt domain '%s' as VM '%s': %s",
-					v->spec->libvirt_domain, v->name, why);
+					vm_get_spec(v)->libvirt_domain, vm_get_name(v), why);
 		vm_forget(v);
 		return;
 	}
 	/* A passed-through VF is that device of the pool; an emulated one any free entry. */
 	pci = virt_backend_vf_host_pci(v);
-	r = pci ? vf_pool_claim(d->pool, pci, v->name) : vf_pool_reserve(d->pool, v->name, &vf);
+	r = pci ? vf_pool_claim(d->pool, pci, vm_get_name(v))
+		: vf_pool_reserve(d->pool, vm_get_name(v), &vf);
 	if (r < 0) {
 		if (pci)
-			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-						"Domain '%s' holds VF %s, which is not a free passthrough device of %s (see 'passthrough' in %s)",
-						v->spec->libvirt_domain, pci, d->config->name,
-						d->config->path);
+			rpc_request_reply_error(
+				req, CONTROL_ERR_FAILED,
+				"Domain '%s' holds VF %s, which is not a free passthrough device of %s (see 'passthrough' in %s)",
+				vm_get_spec(v)->libvirt_domain, pci, d->config->name,
+				d->config->path);
 		else
-			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-						"No free passthrough device on %s for '%s' (%zu configured, all taken)",
-						d->config->name, v->name, d->config->n_vfs);
+			rpc_request_reply_error(
+				req, CONTROL_ERR_FAILED,
+				"No free passthrough device on %s for '%s' (%zu configured, all taken)",
+				d->config->name, vm_get_name(v), d->config->n_vfs);
 		vm_forget(v);
 		return;
 	}
@@ -198,10 +202,10 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 		return;
 	}
 	vm_set_status(v, VM_RUNNING);
-	v->vf_plugged = true;
+	vm_set_vf_plugged(v, true);
 	vm_save(v);
-	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s)", v->spec->libvirt_domain,
-		 v->name, v->vf);
+	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s)", vm_get_spec(v)->libvirt_domain,
+		 vm_get_name(v), vm_get_vf(v));
 	rpc_request_reply(req, vm_summary(v));
 #else
 	rpc_request_reply_error(req, CONTROL_ERR_INVALID,
@@ -240,21 +244,22 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	r = vm_new(d, spec, &v);
 	if (r < 0)
 		goto fail;
-	if (v->spec->libvirt_domain) {
+	if (vm_get_spec(v)->libvirt_domain) {
 		daemon_adopt_domain(d, req, v);
 		return;
 	}
 	if (vm_cpus_plan(v, true, pin_why, sizeof(pin_why)) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot start '%s' on %s: %s",
-					v->name, d->config->name, pin_why);
+					vm_get_name(v), d->config->name, pin_why);
 		vm_forget(v);
 		return;
 	}
-	r = vf_pool_reserve(d->pool, v->name, &vf);
+	r = vf_pool_reserve(d->pool, vm_get_name(v), &vf);
 	if (r == -ENOSPC) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-					"No free passthrough device on %s for '%s' (%zu configured, all taken)",
-					d->config->name, v->name, d->config->n_vfs);
+		rpc_request_reply_error(
+			req, CONTROL_ERR_FAILED,
+			"No free passthrough device on %s for '%s' (%zu configured, all taken)",
+			d->config->name, vm_get_name(v), d->config->n_vfs);
 		vm_forget(v);
 		return;
 	}
@@ -263,12 +268,12 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	r = vm_hold_vf(v, vf);
 	if (r < 0)
 		goto fail_vm;
-	v->vf_plugged = true;
+	vm_set_vf_plugged(v, true);
 	if (!(args && json_object_object_get_ex(args, "adopt", &adopt)) &&
 	    (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-					"Cannot set up VF %s for '%s': %s: %s", v->vf, v->name, why,
-					strerror(-r));
+					"Cannot set up VF %s for '%s': %s: %s", vm_get_vf(v),
+					vm_get_name(v), why, strerror(-r));
 		vm_forget(v);
 		return;
 	}
@@ -277,14 +282,16 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		r = json_object_is_type(adopt, json_type_string) ?
 			    vm_adopt_qemu(v, json_object_get_string(adopt)) : -EINVAL;
 		if (r < 0) {
-			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-						"Cannot adopt '%s' from '%s': %s (is its QEMU running with "
-						"its QMP socket there?)",
-						v->name, json_object_get_string(adopt), strerror(-r));
+			rpc_request_reply_error(
+				req, CONTROL_ERR_FAILED,
+				"Cannot adopt '%s' from '%s': %s (is its QEMU running with "
+				"its QMP socket there?)",
+				vm_get_name(v), json_object_get_string(adopt), strerror(-r));
 			vm_forget(v);
 			return;
 		}
-		log_info("Adopted VM '%s' (pid %d, VF %s)", v->name, (int)v->pid, v->vf);
+		log_info("Adopted VM '%s' (pid %d, VF %s)", vm_get_name(v), (int)vm_get_pid(v),
+			 vm_get_vf(v));
 		vm_cpus_pin(v);
 		rpc_request_reply(req, vm_summary(v));
 		return;
@@ -308,7 +315,7 @@ static void daemon_on_stopped(vm *v, int error, const char *message, void *userd
 {
 	rpc_request *req = userdata;
 
-	log_info("Stopped VM '%s'", v->name);
+	log_info("Stopped VM '%s'", vm_get_name(v));
 	vm_forget(v);
 	rpc_request_reply(req, NULL);
 }
@@ -321,10 +328,11 @@ void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
 
 	if (!v)
 		return;
-	if (v->job) {
-		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
-					"VM '%s' is being migrated; stop it when the migration ends",
-					v->name);
+	if (vm_get_job(v)) {
+		rpc_request_reply_error(
+			req, CONTROL_ERR_BUSY,
+			"VM '%s' is being migrated; stop it when the migration ends",
+			vm_get_name(v));
 		return;
 	}
 	/* QEMU quits, or libvirt destroys the domain. */
@@ -332,8 +340,8 @@ void daemon_cmd_stop(host_daemon *d, rpc_request *req, json_object *args)
 					      json_object_get_boolean(force),
 				   daemon_on_stopped, req);
 	if (r < 0)
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to stop '%s': %s", v->name,
-					strerror(-r));
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Failed to stop '%s': %s",
+					vm_get_name(v), strerror(-r));
 }
 
 void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args)
@@ -347,19 +355,19 @@ void daemon_cmd_cancel(host_daemon *d, rpc_request *req, json_object *args)
 		return;
 	r = migration_source_cancel(v, &why);
 	if (r == -ENOENT) {
-		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot cancel '%s': %s", v->name,
-					why);
+		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot cancel '%s': %s",
+					vm_get_name(v), why);
 		return;
 	}
 	if (r < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot cancel '%s': %s", v->name,
-					why);
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot cancel '%s': %s",
+					vm_get_name(v), why);
 		return;
 	}
 	/* The migrate request that started the job gets the outcome: rolled back. */
 	o = json_object_new_object();
 	if (o) {
-		json_object_object_add(o, "vm", json_object_new_string(v->name));
+		json_object_object_add(o, "vm", json_object_new_string(vm_get_name(v)));
 		json_object_object_add(o, "state", json_object_new_string("cancelling"));
 	}
 	/* Out of memory the cancel still runs; its reply is then {} */
@@ -377,14 +385,14 @@ void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
 
 	if (!v || !(to = daemon_arg_string(req, args, "to")))
 		return;
-	if (v->job) {
+	if (vm_get_job(v)) {
 		rpc_request_reply_error(req, CONTROL_ERR_BUSY, "VM '%s' is being migrated already",
-					v->name);
+					vm_get_name(v));
 		return;
 	}
 	if (!strcmp(to, d->config->name)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "VM '%s' runs on %s already",
-					v->name, to);
+					vm_get_name(v), to);
 		return;
 	}
 	if (!host_config_find_peer(d->config, to)) {
@@ -409,5 +417,5 @@ void daemon_cmd_migrate(host_daemon *d, rpc_request *req, json_object *args)
 		json_object_object_get_ex(args, "settings", &settings);
 	r = migration_source_start(v, to, settings, fault.kind != FAULT_NONE ? &fault : NULL, req);
 	if (r < 0)
-		log_debug_errno(r, "Migration of '%s' did not start: %m", v->name);
+		log_debug_errno(r, "Migration of '%s' did not start: %m", vm_get_name(v));
 }

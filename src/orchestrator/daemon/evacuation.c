@@ -283,11 +283,11 @@ static void ev_schedule(evacuation *ev)
 		if (m->state != EV_PENDING)
 			continue;
 		v = vm_find(ev->d, m->name);
-		if (!v || v->incoming) {
+		if (!v || vm_is_incoming(v)) {
 			ev_end_vm(ev, m, "failed", "it is no longer on this host");
 			continue;
 		}
-		if (v->job) {
+		if (vm_get_job(v)) {
 			ev_end_vm(ev, m, "failed", "another migration of it runs");
 			continue;
 		}
@@ -502,7 +502,7 @@ static void ev_on_link(peer_link *l, rpc_conn *conn, int error, const char *mess
 		json_object *args = json_object_new_object(), *spec = NULL;
 		ev_check *k = calloc(1, sizeof(*k));
 
-		if (!k || !args || !v || vm_spec_to_json(v->spec, &spec) < 0) {
+		if (!k || !args || !v || vm_spec_to_json(vm_get_spec(v), &spec) < 0) {
 			free(k);
 			json_object_put(args);
 			ev_answer(ev, i, v ? "out of memory" : "the VM went away");
@@ -544,9 +544,10 @@ static int ev_add_vm(evacuation *ev, const vm *v)
 	if (!grown)
 		return -ENOMEM;
 	ev->vms = grown;
-	grown[ev->n] = (ev_vm){ .name = strdup(v->name),
-				.memory_mib = v->spec ? v->spec->memory_mib : 0,
-				.pinned = v->spec && v->spec->cpumap ? v->spec->cpumap->n : 0 };
+	grown[ev->n] = (ev_vm){
+		.name = strdup(vm_get_name(v)),
+		.memory_mib = vm_get_spec(v) ? vm_get_spec(v)->memory_mib : 0,
+		.pinned = vm_get_spec(v) && vm_get_spec(v)->cpumap ? vm_get_spec(v)->cpumap->n : 0};
 	if (!grown[ev->n].name)
 		return -ENOMEM;
 	ev->n++;
@@ -640,8 +641,9 @@ void daemon_cmd_evacuate(host_daemon *d, rpc_request *req, json_object *args)
 		ev_free(ev);
 		return;
 	}
-	for (vm *v = d->vms; v; v = v->next)
-		if (!v->incoming && !v->job && v->pid > 0 && ev_add_vm(ev, v) < 0)
+	for (vm *v = vm_first(d); v; v = vm_next(v))
+		if (!vm_is_incoming(v) && !vm_get_job(v) && vm_get_pid(v) > 0 &&
+		    ev_add_vm(ev, v) < 0)
 			goto oom;
 	ev->req = req;
 	log_info("Evacuation of %s%s: %zu VM(s) onto %zu peer(s), %u at a time", d->config->name,
@@ -814,7 +816,7 @@ int evacuation_recover(host_daemon *d)
 		if (!v)
 			/* Gone from here: its job committed (the journal is written before). */
 			ev_end_vm(ev, m, "migrated", "finished while dmigrated restarted");
-		else if (!v->job) {
+		else if (!vm_get_job(v)) {
 			if (m->tries < EVAC_MAX_TRIES)
 				m->state = EV_PENDING; /* undone by the restart: once more */
 			else

@@ -200,35 +200,35 @@ int cpumap_from_json(json_object *o, cpumap *ret)
 void cpu_pinning_taken(host_daemon *d, const vm *except, cpu_set_t *ret)
 {
 	CPU_ZERO(ret);
-	for (vm *v = d->vms; v; v = v->next) {
+	for (vm *v = vm_first(d); v; v = vm_next(v)) {
 		cpu_set_t cpus;
 
-		if (v == except || !v->pinned)
+		if (v == except || !vm_get_pinned(v))
 			continue;
-		cpumap_cpus(v->pinned, &cpus);
+		cpumap_cpus(vm_get_pinned(v), &cpus);
 		CPU_OR(ret, ret, &cpus);
 	}
 }
 
 int vm_cpus_plan(vm *v, bool exact, char *why, size_t why_size)
 {
-	const host_config *c = v->daemon->config;
+	const host_config *c = vm_get_daemon(v)->config;
 	cpu_set_t taken;
-	cpumap m;
+	cpumap m, *pinned;
 	int r;
 
-	if (!v->spec->cpumap)
+	if (!vm_get_spec(v)->cpumap)
 		return 0;
-	cpu_pinning_taken(v->daemon, v, &taken);
-	r = cpu_pinning_plan(&c->dedicated_cpus, &taken, v->spec->cpumap, exact, c->name, &m, why,
-			     why_size);
+	cpu_pinning_taken(vm_get_daemon(v), v, &taken);
+	r = cpu_pinning_plan(&c->dedicated_cpus, &taken, vm_get_spec(v)->cpumap, exact, c->name, &m,
+			     why, why_size);
 	if (r < 0)
 		return r;
-	free(v->pinned);
-	v->pinned = malloc(sizeof(m));
-	if (!v->pinned)
+	pinned = malloc(sizeof(m));
+	if (!pinned)
 		return -ENOMEM;
-	*v->pinned = m;
+	*pinned = m;
+	vm_set_pinned(v, pinned);
 	return 0;
 }
 
@@ -248,7 +248,7 @@ static void vm_cpus_on_query(qmp_client *c, int error, json_object *ret, const c
 	unsigned n;
 	int r;
 
-	if (error < 0 || !v || !v->pinned) {
+	if (error < 0 || !v || !vm_get_pinned(v)) {
 		if (error < 0 && error != -ECANCELED)
 			log_warning("%s: cannot pin its vCPUs: QEMU did not list them: %s", req->name,
 				    desc ? desc : strerror(-error));
@@ -260,15 +260,15 @@ static void vm_cpus_on_query(qmp_client *c, int error, json_object *ret, const c
 		const host_config *hc = req->d->config;
 		sysfs fs = { .root = hc->system_root ? hc->system_root : "/" };
 
-		r = cpu_pinning_apply(&fs, v->pid, v->pinned, tids, n, &hc->dedicated_cpus, NULL,
-				      NULL, why, sizeof(why));
+		r = cpu_pinning_apply(&fs, vm_get_pid(v), vm_get_pinned(v), tids, n,
+				      &hc->dedicated_cpus, NULL, NULL, why, sizeof(why));
 	} else
 		snprintf(why, sizeof(why), "QEMU's query-cpus-fast answer is malformed");
 	if (r < 0)
 		log_warning_errno(r, "%s: cannot pin its vCPUs: %s", req->name, why);
 	else
 		log_info("%s: vCPUs pinned (vCPU->CPU %s)", req->name,
-			 cpumap_format(v->pinned, map, sizeof(map)));
+			 cpumap_format(vm_get_pinned(v), map, sizeof(map)));
 	free(req);
 }
 
@@ -277,18 +277,19 @@ void vm_cpus_pin(vm *v)
 	pin_request *req;
 	qmp_client *q;
 
-	if (!v->pinned)
+	if (!vm_get_pinned(v))
 		return;
 	q = vm_qmp(v);
-	req = malloc(sizeof(*req) + strlen(v->name) + 1);
+	req = malloc(sizeof(*req) + strlen(vm_get_name(v)) + 1);
 	if (req) {
-		req->d = v->daemon;
-		strcpy(req->name, v->name);
+		req->d = vm_get_daemon(v);
+		strcpy(req->name, vm_get_name(v));
 	}
 	if (!q || !req ||
 	    qmp_client_execute(q, "query-cpus-fast", NULL, PIN_QMP_TIMEOUT_MS, vm_cpus_on_query,
 			       req) < 0) {
-		log_warning("%s: cannot pin its vCPUs: its QMP socket does not answer", v->name);
+		log_warning("%s: cannot pin its vCPUs: its QMP socket does not answer",
+			    vm_get_name(v));
 		free(req);
 	}
 }

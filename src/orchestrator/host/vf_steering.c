@@ -110,7 +110,7 @@ void vf_steering_set_ops(const vf_steering_ops *ops)
 
 int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 {
-	const host_config *c = v->daemon->config;
+	const host_config *c = vm_get_daemon(v)->config;
 	sysfs fs = { .root = c->system_root ? c->system_root : "/" };
 	vf_change change;
 	vf_pool_port port;
@@ -119,9 +119,9 @@ int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 	int r, fdb, tap_ifindex;
 
 	*ret_message = NULL;
-	if (!v->vf || vf_pool_port_of(v->daemon->pool, v->vf, &port) < 0)
+	if (!vm_get_vf(v) || vf_pool_port_of(vm_get_daemon(v)->pool, vm_get_vf(v), &port) < 0)
 		return 0;
-	if (mac_parse(v->spec->mac, mac) < 0) {
+	if (mac_parse(vm_get_spec(v)->mac, mac) < 0) {
 		*ret_message = "the VM's MAC cannot be read";
 		return -EINVAL;
 	}
@@ -139,9 +139,9 @@ int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 		}
 	}
 	fdb = vf_steering_fdb_action(e);
-	if (!fdb || v->pid <= 0)
+	if (!fdb || vm_get_pid(v) <= 0)
 		return 0;
-	r = qemu_tap_find(&fs, v->pid, tap, &tap_ifindex);
+	r = qemu_tap_find(&fs, vm_get_pid(v), tap, &tap_ifindex);
 	if (r < 0) {
 		*ret_message = "the standby's tap cannot be found (/proc/PID/fdinfo)";
 		return r;
@@ -159,7 +159,7 @@ int vf_steering_link(vm *v, bool down, const char **ret_message)
 	int r;
 
 	*ret_message = NULL;
-	r = v->vf ? vf_pool_port_of(v->daemon->pool, v->vf, &port) : -ENOENT;
+	r = vm_get_vf(v) ? vf_pool_port_of(vm_get_daemon(v)->pool, vm_get_vf(v), &port) : -ENOENT;
 	if (r < 0) {
 		*ret_message = r == -EOPNOTSUPP ?
 				       "only the VFs of an sriov pool are set through their PF" :
@@ -185,7 +185,7 @@ int vf_steering_apply_logged(vm *v, vf_event e)
 	int r = vf_steering_apply(v, e, &message);
 
 	if (r < 0)
-		log_warning_errno(r, "%s: VF %s at %s: %s: %m", v->name, v->vf, vf_event_name(e),
-				  message);
+		log_warning_errno(r, "%s: VF %s at %s: %s: %m", vm_get_name(v), vm_get_vf(v),
+				  vf_event_name(e), message);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "log.h"
 #include "migration/migration_job.h"
@@ -26,6 +27,35 @@
 
 #define VM_QUIT_TIMEOUT_MS 10000
 #define VM_QMP_SOCKET_WAIT_MS 5000
+
+/* Opaque outside the registry (host/vm.h's accessors): the record vm_save() writes is this. */
+struct vm {
+	host_daemon *daemon;
+	char *name;
+	vm_spec *spec;
+	char *run_dir;
+	pid_t pid;	/* 0 while not running */
+	char *vf;	/* the passthrough device it holds (from the pool), or NULL */
+	cpumap *pinned; /* the host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL */
+	bool vf_plugged;
+	bool incoming;	  /* this host is the destination of an unfinished migration */
+	vm_status status; /* set through vm_set_status() */
+	qmp_client *qmp;
+	agent_client *agent;
+	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
+	struct dest_job *incoming_job; /* ... or as its destination */
+	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen().
+	 * "ready" (data NULL): the agent (re)connected, and may have missed what happened. */
+	void (*agent_event)(vm *v, const char *event, json_object *data, void *userdata);
+	void *agent_event_userdata;
+
+	int pidfd;
+	uv_poll_t *pid_watch;
+	vm_done_cb stop_done; /* a stop in progress */
+	void *stop_userdata;
+	uv_timer_t *stop_timer;
+	struct vm *next;
+};
 
 vm *vm_find(host_daemon *d, const char *name)
 {
@@ -85,6 +115,121 @@ const char *vm_status_name(vm_status s)
 void vm_set_status(vm *v, vm_status status)
 {
 	v->status = status;
+}
+
+vm *vm_first(host_daemon *d)
+{
+	return d->vms;
+}
+
+vm *vm_next(const vm *v)
+{
+	return v->next;
+}
+
+host_daemon *vm_get_daemon(const vm *v)
+{
+	return v->daemon;
+}
+
+const char *vm_get_name(const vm *v)
+{
+	return v->name;
+}
+
+vm_spec *vm_get_spec(const vm *v)
+{
+	return v->spec;
+}
+
+const char *vm_get_run_dir(const vm *v)
+{
+	return v->run_dir;
+}
+
+pid_t vm_get_pid(const vm *v)
+{
+	return v->pid;
+}
+
+vm_status vm_get_status(const vm *v)
+{
+	return v->status;
+}
+
+const char *vm_get_vf(const vm *v)
+{
+	return v->vf;
+}
+
+bool vm_is_vf_plugged(const vm *v)
+{
+	return v->vf_plugged;
+}
+
+bool vm_is_incoming(const vm *v)
+{
+	return v->incoming;
+}
+
+const cpumap *vm_get_pinned(const vm *v)
+{
+	return v->pinned;
+}
+
+struct migration_job *vm_get_job(const vm *v)
+{
+	return v->job;
+}
+
+struct dest_job *vm_get_incoming_job(const vm *v)
+{
+	return v->incoming_job;
+}
+
+void vm_set_vf_plugged(vm *v, bool plugged)
+{
+	v->vf_plugged = plugged;
+}
+
+void vm_set_incoming(vm *v, bool incoming)
+{
+	v->incoming = incoming;
+}
+
+void vm_set_pinned(vm *v, cpumap *pinned)
+{
+	free(v->pinned);
+	v->pinned = pinned;
+}
+
+void vm_set_job(vm *v, struct migration_job *job)
+{
+	v->job = job;
+}
+
+void vm_set_incoming_job(vm *v, struct dest_job *job)
+{
+	v->incoming_job = job;
+}
+
+void vm_set_pid(vm *v, pid_t pid)
+{
+	v->pid = pid;
+}
+
+void vm_drop_vf(vm *v)
+{
+	free(v->vf);
+	v->vf = NULL;
+	v->vf_plugged = false;
+}
+
+int vm_signal_qemu(vm *v, int sig)
+{
+	if (v->pidfd < 0)
+		return -ESRCH;
+	return syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 int vm_hold_vf(vm *v, const char *vf)
@@ -503,13 +648,20 @@ static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
 	vm_agent_reset(v);
 }
 
-static void vm_on_agent_event(agent_client *c, const char *event, json_object *data,
-			      void *userdata)
+static void vm_agent_event(vm *v, const char *event, json_object *data)
 {
-	vm *v = userdata;
-
 	if (v->agent_event)
 		v->agent_event(v, event, data, v->agent_event_userdata);
+}
+
+const void *vm_agent_listener(const vm *v)
+{
+	return v->agent_event ? v->agent_event_userdata : NULL;
+}
+
+static void vm_on_agent_event(agent_client *c, const char *event, json_object *data, void *userdata)
+{
+	vm_agent_event(userdata, event, data);
 }
 
 void vm_agent_listen(vm *v,
@@ -523,10 +675,7 @@ void vm_agent_listen(vm *v,
 /* A (re)started agent: what it announced before it went away is lost, so listeners look again. */
 static void vm_on_agent_ready(agent_client *c, void *userdata)
 {
-	vm *v = userdata;
-
-	if (v->agent_event)
-		v->agent_event(v, "ready", NULL, v->agent_event_userdata);
+	vm_agent_event(userdata, "ready", NULL);
 }
 
 /* Where the VM's agent listens: a libvirt domain's channel socket (libvirt chose it: the live
@@ -544,13 +693,20 @@ static char *vm_agent_path(vm *v)
 	return path;
 }
 
+static const agent_client_callbacks vm_agent_callbacks = {
+	.ready = vm_on_agent_ready,
+	.event = vm_on_agent_event,
+	.disconnected = vm_on_agent_disconnected,
+};
+
+int vm_agent_open_fd(vm *v, int fd)
+{
+	vm_agent_reset(v);
+	return agent_client_open_fd(v->daemon->loop, fd, &vm_agent_callbacks, v, &v->agent);
+}
+
 agent_client *vm_agent(vm *v)
 {
-	static const agent_client_callbacks cbs = {
-		.ready = vm_on_agent_ready,
-		.event = vm_on_agent_event,
-		.disconnected = vm_on_agent_disconnected,
-	};
 	_cleanup_free_ char *path = NULL;
 	int r;
 
@@ -559,7 +715,7 @@ agent_client *vm_agent(vm *v)
 	path = vm_agent_path(v);
 	if (!path)
 		return NULL;
-	r = agent_client_connect(v->daemon->loop, path, &cbs, v, &v->agent);
+	r = agent_client_connect(v->daemon->loop, path, &vm_agent_callbacks, v, &v->agent);
 	if (r < 0) {
 		log_debug_errno(r, "Failed to connect to the agent of '%s' at '%s': %m", v->name,
 				path);

@@ -12,11 +12,11 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
-#include <uv.h>
 
 #include "transport/agent_client.h"
 #include "daemon/daemon.h"
 #include "transport/qmp_client.h"
+#include "host/cpumap.h"
 #include "host/vm_spec.h"
 
 struct migration_job;
@@ -37,35 +37,6 @@ typedef enum vm_status {
 
 /* "shutoff", "starting", "inmigrate", "running", "paused", "shutdown": `status`'s .state. */
 const char *vm_status_name(vm_status s);
-
-struct vm {
-	host_daemon *daemon;
-	char *name;
-	vm_spec *spec;
-	char *run_dir;
-	pid_t pid;      /* 0 while not running */
-	char *vf;       /* the passthrough device it holds (from the pool), or NULL */
-	cpumap *pinned; /* the host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL */
-	bool vf_plugged;
-	bool incoming;  /* this host is the destination of an unfinished migration */
-	vm_status status; /* set through vm_set_status() */
-	qmp_client *qmp;
-	agent_client *agent;
-	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
-	struct dest_job *incoming_job; /* ... or as its destination */
-	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen().
-	 * "ready" (data NULL): the agent (re)connected, and may have missed what happened. */
-	void (*agent_event)(vm *v, const char *event, json_object *data, void *userdata);
-	void *agent_event_userdata;
-
-	int pidfd;
-	uv_poll_t *pid_watch;
-	vm_done_cb stop_done; /* a stop in progress */
-	void *stop_userdata;
-	uv_timer_t *stop_timer;
-	struct vm *next;
-};
-
 
 vm *vm_find(host_daemon *d, const char *name);
 /* Create and register a VM record (not started). Takes ownership of spec. */
@@ -104,5 +75,51 @@ void vm_agent_listen(vm *v,
 void vm_agent_reset(vm *v);
 
 json_object *vm_summary(vm *v);
+
+/*
+ * A VM's state is the registry's: others read it through these and change it through the
+ * setters below, so that what vm_save() records is what the registry holds.
+ */
+/* The registry's VMs, in no particular order: for (vm *v = vm_first(d); v; v = vm_next(v)). */
+vm *vm_first(host_daemon *d);
+vm *vm_next(const vm *v);
+host_daemon *vm_get_daemon(const vm *v);
+const char *vm_get_name(const vm *v);
+/* The VM's spec; the VM owns it (a backend that learns the VM's MAC or VF may fill it in). */
+vm_spec *vm_get_spec(const vm *v);
+/* Where its QEMU's sockets are (its run directory). */
+const char *vm_get_run_dir(const vm *v);
+/* Its QEMU's pid, 0 while not running. */
+pid_t vm_get_pid(const vm *v);
+vm_status vm_get_status(const vm *v);
+/* The passthrough device it holds (from the pool), or NULL. */
+const char *vm_get_vf(const vm *v);
+bool vm_is_vf_plugged(const vm *v);
+/* This host is the destination of an unfinished migration of it. */
+bool vm_is_incoming(const vm *v);
+/* The host CPUs its vCPUs own here (host/cpu_pinning.h), or NULL. */
+const cpumap *vm_get_pinned(const vm *v);
+/* The migration it takes part in as its source, or NULL. */
+struct migration_job *vm_get_job(const vm *v);
+/* ... or as its destination. */
+struct dest_job *vm_get_incoming_job(const vm *v);
+
 /* What QEMU's run state is now, as the caller just made it (a resume, a start). */
 void vm_set_status(vm *v, vm_status status);
+void vm_set_vf_plugged(vm *v, bool plugged);
+void vm_set_incoming(vm *v, bool incoming);
+/* Takes ownership of pinned (NULL: not pinned). */
+void vm_set_pinned(vm *v, cpumap *pinned);
+void vm_set_job(vm *v, struct migration_job *job);
+void vm_set_incoming_job(vm *v, struct dest_job *job);
+/* The process that runs the VM, as when adopted (a unit test stands a process in for QEMU). */
+void vm_set_pid(vm *v, pid_t pid);
+/* v no longer holds its VF, which the caller gave to another owner in the pool: unplugged. */
+void vm_drop_vf(vm *v);
+/* Send sig to its QEMU through the pidfd the daemon watches; -ESRCH if it runs none. */
+int vm_signal_qemu(vm *v, int sig);
+/* The userdata of the agent's listener (vm_agent_listen()), NULL while no one listens. */
+const void *vm_agent_listener(const vm *v);
+/* Open the VM's agent link on fd, connected already, as vm_agent() opens its socket (a unit
+ * test's scripted agent over a socketpair). */
+int vm_agent_open_fd(vm *v, int fd);

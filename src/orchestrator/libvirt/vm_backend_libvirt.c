@@ -51,7 +51,7 @@ static virt_vm *virt_vm_of(const vm *v)
 
 bool virt_backend_drives(const vm *v)
 {
-	return v && (virt_vm_of(v) || (v->spec && v->spec->libvirt_domain));
+	return v && (virt_vm_of(v) || (vm_get_spec(v) && vm_get_spec(v)->libvirt_domain));
 }
 
 const char *virt_backend_agent_path(const vm *v)
@@ -106,9 +106,9 @@ static void on_device_removed(virConnectPtr c, virDomainPtr dom, const char *ali
 {
 	virt_vm *vv = opaque;
 
-	if (vv->v && vv->v->job && vv->dom.dev.vf_alias && alias &&
+	if (vv->v && vm_get_job(vv->v) && vv->dom.dev.vf_alias && alias &&
 	    !strcmp(alias, vv->dom.dev.vf_alias))
-		migration_job_vf_removed(vv->v->job);
+		migration_job_vf_removed(vm_get_job(vv->v));
 }
 
 static void on_device_removal_failed(virConnectPtr c, virDomainPtr dom, const char *alias,
@@ -116,9 +116,9 @@ static void on_device_removal_failed(virConnectPtr c, virDomainPtr dom, const ch
 {
 	virt_vm *vv = opaque;
 
-	if (vv->v && vv->v->job && vv->dom.dev.vf_alias && alias &&
+	if (vv->v && vm_get_job(vv->v) && vv->dom.dev.vf_alias && alias &&
 	    !strcmp(alias, vv->dom.dev.vf_alias))
-		migration_job_vf_removal_failed(vv->v->job);
+		migration_job_vf_removal_failed(vm_get_job(vv->v));
 }
 
 int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persist, char *err,
@@ -160,9 +160,9 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 		}
 	}
 	/* The bond's MAC, for the VF's steering on an SR-IOV host (vf_steering.h). */
-	if (v->spec && strlen(vv->dom.dev.standby_mac) < sizeof(v->spec->mac))
+	if (vm_get_spec(v) && strlen(vv->dom.dev.standby_mac) < sizeof(vm_get_spec(v)->mac))
 		for (size_t i = 0; i <= strlen(vv->dom.dev.standby_mac); i++)
-			v->spec->mac[i] = (char)tolower((unsigned char)vv->dom.dev.standby_mac[i]);
+			vm_get_spec(v)->mac[i] = (char)tolower((unsigned char)vv->dom.dev.standby_mac[i]);
 	vv->v = v;
 	vv->conn = conn;
 	vv->persist = persist;
@@ -192,12 +192,12 @@ int virt_backend_adopt(vm *v, char *err, size_t err_size)
 	virConnectPtr conn;
 	int r;
 
-	if (!v->spec->libvirt_domain)
+	if (!vm_get_spec(v)->libvirt_domain)
 		return -EINVAL;
-	r = virt_connection_get(v->spec->libvirt_uri, &conn, err, err_size);
+	r = virt_connection_get(vm_get_spec(v)->libvirt_uri, &conn, err, err_size);
 	if (r < 0)
 		return r;
-	return virt_backend_bind(v, conn, v->spec->libvirt_domain, v->spec->libvirt_persist, err,
+	return virt_backend_bind(v, conn, vm_get_spec(v)->libvirt_domain, vm_get_spec(v)->libvirt_persist, err,
 				 err_size);
 }
 
@@ -323,19 +323,19 @@ static virt_call *call_new_unbound(vm *v, int (*run)(virt_call *c))
 	virt_call *c;
 	int r;
 
-	if (!v->spec || !v->spec->libvirt_domain) {
+	if (!vm_get_spec(v) || !vm_get_spec(v)->libvirt_domain) {
 		errno = ENOTCONN;
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->domain = strdup(v->spec->libvirt_domain))) {
+	if (!c || !(c->domain = strdup(vm_get_spec(v)->libvirt_domain))) {
 		free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
-	r = virt_connection_get(v->spec->libvirt_uri, &c->conn, err, sizeof(err));
+	r = virt_connection_get(vm_get_spec(v)->libvirt_uri, &c->conn, err, sizeof(err));
 	if (r < 0) {
-		log_error("%s: %s", v->name, err);
+		log_error("%s: %s", vm_get_name(v), err);
 		free(c->domain);
 		free(c);
 		errno = -r;
@@ -355,7 +355,7 @@ static int call_start(virt_call *c, vm_backend_cb cb, void *userdata)
 		return errno == ENOTCONN ? -ENOTCONN : -ENOMEM;
 	c->cb = cb;
 	c->userdata = userdata;
-	r = uv_queue_work(c->v->daemon->loop, &c->work, call_work, call_after);
+	r = uv_queue_work(vm_get_daemon(c->v)->loop, &c->work, call_work, call_after);
 	if (r < 0) {
 		c->cb = NULL;
 		call_free(c);
@@ -502,10 +502,10 @@ static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 		return -errno;
 	/* The VF this host holds for v (its pool's), or the emulated element as it was. */
 	r = domain_xml_vf_for_host(c->vv->dom.dev.vf_xml,
-				   c->vv->dom.dev.vf_kind == DOMAIN_VF_EMULATED ? NULL : v->vf,
+				   c->vv->dom.dev.vf_kind == DOMAIN_VF_EMULATED ? NULL : vm_get_vf(v),
 				   &c->xml, c->message, sizeof(c->message));
 	if (r < 0) {
-		log_error("%s: %s", v->name, c->message);
+		log_error("%s: %s", vm_get_name(v), c->message);
 		call_free(c);
 		return r;
 	}
@@ -578,10 +578,10 @@ static void migrate_done(virt_call *c)
 	json_object_put(c->vv->final_stats);
 	c->vv->final_stats = json_object_get(c->ret);
 	c->vv->migrating = false;
-	if (!c->vv->v || !c->vv->v->job || !c->ret ||
+	if (!c->vv->v || !vm_get_job(c->vv->v) || !c->ret ||
 	    !json_object_object_get_ex(c->ret, "status", &status))
 		return;
-	migration_job_migrate_status(c->vv->v->job, json_object_get_string(status));
+	migration_job_migrate_status(vm_get_job(c->vv->v), json_object_get_string(status));
 }
 
 /* The port of the destination's incoming address tcp:HOST:PORT (migration_uri_new()), or 0. */
@@ -608,12 +608,12 @@ static int lv_migrate_start(vm *v, const peer_config *peer, const char *uri,
 		return -ENOMEM;
 	c->settings = *s;
 	c->persist = c->vv->persist && c->vv->dom.persistent;
-	r = virt_peer_uri(v->daemon->config, peer, &c->dconnuri);
+	r = virt_peer_uri(vm_get_daemon(v)->config, peer, &c->dconnuri);
 	if (r >= 0)
 		r = virt_stream_uri(peer, uri_port(uri), &c->stream_uri);
 	if (r < 0) {
 		log_error("%s: cannot name %s's libvirtd (ssh user, identity and known_hosts files, plain paths)",
-			  v->name, peer->name);
+			  vm_get_name(v), peer->name);
 		call_free(c);
 		return r;
 	}
@@ -624,7 +624,7 @@ static int lv_migrate_start(vm *v, const peer_config *peer, const char *uri,
 		call_free(c);
 		return -ENOMEM;
 	}
-	r = uv_queue_work(v->daemon->loop, &c->work, call_work, call_after);
+	r = uv_queue_work(vm_get_daemon(v)->loop, &c->work, call_work, call_after);
 	if (r < 0) {
 		call_free(c);
 		call_free(started);
@@ -713,18 +713,18 @@ static void arrival_done(virt_call *c)
 	r = virt_backend_bind(c->v, c->conn, c->domain, false, c->message, sizeof(c->message));
 	if (r < 0) {
 		c->error = r;
-		log_error("%s: the domain that arrived: %s", c->v->name, c->message);
+		log_error("%s: the domain that arrived: %s", vm_get_name(c->v), c->message);
 		return;
 	}
 	/* Its next migration persists it as the spec says (it is persistent here if it was). */
-	virt_vm_of(c->v)->persist = c->v->spec->libvirt_persist;
+	virt_vm_of(c->v)->persist = vm_get_spec(c->v)->libvirt_persist;
 }
 
 static int lv_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
 {
 	virt_call *c;
 
-	if (!virt_vm_of(v) && v->incoming) {
+	if (!virt_vm_of(v) && vm_is_incoming(v)) {
 		c = call_new_unbound(v, run_arrival);
 		if (c)
 			c->done = arrival_done;
@@ -796,7 +796,7 @@ static int call_start_done(virt_call *c, vm_done_cb done, void *userdata)
 		return errno == ENOTCONN ? -ENOTCONN : -ENOMEM;
 	c->stop_cb = done;
 	c->userdata = userdata;
-	r = uv_queue_work(c->v->daemon->loop, &c->work, call_work, call_after);
+	r = uv_queue_work(vm_get_daemon(c->v)->loop, &c->work, call_work, call_after);
 	if (r < 0) {
 		c->stop_cb = NULL;
 		call_free(c);
@@ -885,7 +885,7 @@ static int lv_incoming_listen(vm *v, const char *uri, bool multifd, vm_backend_c
 {
 	virt_call *c = call_new_unbound(v, run_pick_port);
 
-	if (c && !(c->xml = strdup(v->daemon->config->migration_address))) {
+	if (c && !(c->xml = strdup(vm_get_daemon(v)->config->migration_address))) {
 		call_free(c);
 		return -ENOMEM;
 	}
@@ -922,9 +922,9 @@ static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 	 * gone (libvirt has no paused source to go back to, unlike QEMU's). Destroying this one
 	 * would lose the VM: it stays, paused, for the operator (docs/libvirt.md).
 	 */
-	if (v->incoming) {
+	if (vm_is_incoming(v)) {
 		log_error("%s: refusing to stop domain '%s': libvirt moved it here and removed it from its source; resume it here (virsh resume %s)",
-			  v->name, v->spec->libvirt_domain, v->spec->libvirt_domain);
+			  vm_get_name(v), vm_get_spec(v)->libvirt_domain, vm_get_spec(v)->libvirt_domain);
 		return -EBUSY;
 	}
 	return call_start_done(call_new(v, run_destroy), done, userdata);

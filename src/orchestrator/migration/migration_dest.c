@@ -267,8 +267,8 @@ static void dest_end(dest_job *j)
 {
 	vm *v = dest_vm(j);
 
-	if (v && v->incoming_job == j)
-		v->incoming_job = NULL;
+	if (v && vm_get_incoming_job(v) == j)
+		vm_set_incoming_job(v, NULL);
 	uv_timer_stop(j->phase_timer);
 	uv_timer_stop(j->deadline_timer);
 	j->in_phase = false;
@@ -310,7 +310,7 @@ static void dest_undo(dest_job *j, const char *why)
 	if (j->phase < _DEST_PHASE_MAX && j->rec[j->phase].state == PHASE_STATE_PENDING)
 		dest_set_record(j, j->phase, PHASE_STATE_FAILED, why);
 	if (v) {
-		v->incoming_job = NULL;
+		vm_set_incoming_job(v, NULL);
 		dest_hold(j);
 		if (vm_backend_of(v)->stop(v, true, dest_undo_on_stopped, j) < 0) {
 			j->pending--;
@@ -336,7 +336,7 @@ static void dest_lose(dest_job *j, const char *why)
 	j->in_phase = false;
 	uv_timer_stop(j->phase_timer);
 	if (v) {
-		v->incoming_job = NULL;
+		vm_set_incoming_job(v, NULL);
 		vm_forget(v); /* releases the VF: nothing stays reserved for a VM that is gone */
 	}
 	/*
@@ -362,7 +362,7 @@ static void dest_commit(dest_job *j)
 	vm *v = dest_vm(j);
 
 	if (v) {
-		v->incoming = false;
+		vm_set_incoming(v, false);
 		vm_save(v);
 	}
 	dest_set_record(j, DEST_COMMIT, PHASE_STATE_DONE, NULL);
@@ -622,8 +622,8 @@ static void prepare_on_started(vm *v, int error, const char *message, void *user
 	dest_job *j = userdata;
 
 	if (error == 0)
-		log_info("%s: incoming QEMU started (pid %d), VF %s reserved", j->vm, (int)v->pid,
-			 v->vf);
+		log_info("%s: incoming QEMU started (pid %d), VF %s reserved", j->vm,
+			 (int)vm_get_pid(v), vm_get_vf(v));
 	dest_step_done(j, DEST_PREPARE, error, "%s", message ?: "QEMU did not start");
 }
 
@@ -760,7 +760,7 @@ static int plug_run(dest_job *j)
 	if (!v)
 		return -ENOENT;
 	if (j->step == 1) {
-		v->vf_plugged = true;
+		vm_set_vf_plugged(v, true);
 		vm_save(v);
 		return 1;
 	}
@@ -1026,14 +1026,14 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s", why);
 		return;
 	}
-	r = vf_pool_reserve(d->pool, v->name, &vf);
+	r = vf_pool_reserve(d->pool, vm_get_name(v), &vf);
 	if (r < 0) {
 		vm_forget(v);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "%s has no free passthrough device",
 					d->config->name);
 		return;
 	}
-	v->incoming = true;
+	vm_set_incoming(v, true);
 	/* vm_hold_vf() gives the VF back itself when it fails; vm_forget() does once v holds it. */
 	if (vm_hold_vf(v, vf) < 0 || dest_job_new(d, name, from, &j) < 0) {
 		vm_forget(v);
@@ -1042,7 +1042,7 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	}
 	vm_save(v);
 	vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
-	v->incoming_job = j;
+	vm_set_incoming_job(v, j);
 	j->multifd = settings.multifd_channels > 0;
 	j->fault = fault;
 	j->did = json_object_object_get_ex(args, "did", &o) && json_object_get_boolean(o);
@@ -1070,7 +1070,7 @@ static void dest_abort(host_daemon *d, rpc_request *req, const char *name)
 		return;
 	}
 	/* Nothing (left) to abort: what a repeated abort finds. */
-	if (v && (!v->incoming || v->status == VM_RUNNING)) {
+	if (v && (!vm_is_incoming(v) || vm_get_status(v) == VM_RUNNING)) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 					"'%s' runs on %s: refusing to abort a VM that is not an unfinished incoming migration",
 					name, d->config->name);
@@ -1087,7 +1087,7 @@ static void dest_switchover(host_daemon *d, rpc_request *req, json_object *args,
 	vm *v = vm_find(d, name);
 
 	if (!j) {
-		if (v && !v->incoming && v->status == VM_RUNNING) {
+		if (v && !vm_is_incoming(v) && vm_get_status(v) == VM_RUNNING) {
 			rpc_request_reply(req, NULL); /* switched over and committed already */
 			return;
 		}
@@ -1119,13 +1119,15 @@ static void dest_await(host_daemon *d, rpc_request *req, const char *name, dest_
 					d->config->name, dest_phase_name(p));
 		return;
 	}
-	if (v && !v->incoming) {
+	if (v && !vm_is_incoming(v)) {
 		json_object *o = json_object_new_object();
 
 		/* Committed already (a source that retries after a restart): what we know now. */
 		json_object_object_add(o, "phase", json_object_new_string(dest_phase_name(p)));
-		json_object_object_add(o, "state", json_object_new_string(phase_state_name(
-				       v->vf_plugged ? PHASE_STATE_DONE : PHASE_STATE_FAILED)));
+		json_object_object_add(
+			o, "state",
+			json_object_new_string(phase_state_name(
+				vm_is_vf_plugged(v) ? PHASE_STATE_DONE : PHASE_STATE_FAILED)));
 		rpc_request_reply(req, o);
 		return;
 	}
@@ -1152,7 +1154,7 @@ static void dest_commit_request(host_daemon *d, rpc_request *req, const char *na
 			dest_commit(j);
 		return;
 	}
-	if (!j && v && !v->incoming) {
+	if (!j && v && !vm_is_incoming(v)) {
 		rpc_request_reply(req, NULL);
 		return;
 	}
@@ -1217,7 +1219,7 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 	j->lost = jr->lost;
 	j->fault_fired = jr->fault.kind == FAULT_NONE;
 	if (v)
-		v->incoming_job = j;
+		vm_set_incoming_job(v, j);
 	dest_arm_deadline(j);
 	for (int p = 0; p < (int)jr->phase && p < DEST_INCOMING; p++)
 		dest_set_record(j, p, PHASE_STATE_DONE, NULL);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "control_protocol.h"
@@ -52,14 +51,17 @@ static void link_restore_fire(uv_timer_t *t)
 	const char *message;
 	int r;
 
-	if (v && v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
+	if (v && vm_get_spec(v)->passthrough == VM_PASSTHROUGH_VFIO && vm_get_vf(v)) {
 		r = vf_steering_link(v, false, &message);
 		if (r < 0)
-			log_warning_errno(r, "Fault vf-link-down: cannot give VF %s its link back through its PF: %s: %m",
-					  v->vf, message);
+			log_warning_errno(
+				r,
+				"Fault vf-link-down: cannot give VF %s its link back through its PF: %s: %m",
+				vm_get_vf(v), message);
 		else
-			log_info("%s: fault vf-link-down over: VF %s has its pool's link state again",
-				 lr->vm, v->vf);
+			log_info(
+				"%s: fault vf-link-down over: VF %s has its pool's link state again",
+				lr->vm, vm_get_vf(v));
 	} else if (q) {
 		log_info("%s: fault vf-link-down over: VF link up again", lr->vm);
 		json_object *args = qmp_args_new("name", QEMU_ID_VF, NULL);
@@ -136,8 +138,8 @@ static void fault_vf_link_down_pf(fault_op *op, vm *v)
 	r = vf_steering_link(v, true, &why);
 	if (r < 0) {
 		snprintf(message, sizeof(message),
-			 "the PF of VF %s cannot hold its link down (IFLA_VF_LINK_STATE: %s): %s", v->vf,
-			 strerror(-r), why);
+			 "the PF of VF %s cannot hold its link down (IFLA_VF_LINK_STATE: %s): %s",
+			 vm_get_vf(v), strerror(-r), why);
 		fault_op_done(op, r, message);
 		return;
 	}
@@ -191,8 +193,7 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 	}
 	switch (op->fault.kind) {
 	case FAULT_KILL_DEST_QEMU:
-		r = v->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) :
-				    -1;
+		r = vm_signal_qemu(v, SIGKILL);
 		fault_op_done(op, r < 0 ? -ESRCH : 0, "its QEMU is not running");
 		return 0;
 	case FAULT_KILL_AGENT:
@@ -206,7 +207,7 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 		json_object *a;
 
 		/* QEMU's link switch exists on emulated NICs only; a vfio VF's link is the PF's. */
-		if (v->spec->passthrough == VM_PASSTHROUGH_VFIO && v->vf) {
+		if (vm_get_spec(v)->passthrough == VM_PASSTHROUGH_VFIO && vm_get_vf(v)) {
 			fault_vf_link_down_pf(op, v);
 			return 0;
 		}

@@ -36,42 +36,40 @@ static char *hook_owner(const char *vm_name)
 
 int migration_hook_vf_to_owner(host_daemon *d, vm *v)
 {
-	_cleanup_free_ char *owner = hook_owner(v->name), *vf = NULL;
+	_cleanup_free_ char *owner = hook_owner(vm_get_name(v)), *vf = NULL;
 	int r;
 
 	if (!owner)
 		return -ENOMEM;
-	if (!v->vf)
+	if (!vm_get_vf(v))
 		return 0; /* kept already */
-	vf = strdup(v->vf);
+	vf = strdup(vm_get_vf(v));
 	if (!vf)
 		return -ENOMEM;
 	/* The journal names the VF already: a daemon dying between these two keeps it again. */
-	r = vf_pool_release(d->pool, vf, v->name);
+	r = vf_pool_release(d->pool, vf, vm_get_name(v));
 	if (r < 0 && r != -ENOENT)
 		return r;
 	r = vf_pool_claim(d->pool, vf, owner);
 	if (r < 0)
 		return r;
-	free(v->vf);
-	v->vf = NULL;
-	v->vf_plugged = false;
+	vm_drop_vf(v);
 	return vm_save(v);
 }
 
 int migration_hook_vf_to_vm(host_daemon *d, vm *v, const char *vf)
 {
-	_cleanup_free_ char *owner = hook_owner(v->name);
+	_cleanup_free_ char *owner = hook_owner(vm_get_name(v));
 	int r;
 
 	if (!owner)
 		return -ENOMEM;
-	if (v->vf)
-		return strcmp(v->vf, vf) ? -EBUSY : 0;
+	if (vm_get_vf(v))
+		return strcmp(vm_get_vf(v), vf) ? -EBUSY : 0;
 	r = vf_pool_release(d->pool, vf, owner);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	r = vf_pool_claim(d->pool, vf, v->name);
+	r = vf_pool_claim(d->pool, vf, vm_get_name(v));
 	if (r < 0)
 		return r;
 	/* vm_hold_vf() gives the VF back to the pool itself when it fails. */
@@ -199,7 +197,7 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 						"; 'dmigrate list' shows the VMs here");
 		return;
 	}
-	if (v->job || v->incoming_job || (r > 0 && !journal_parked(&jr))) {
+	if (vm_get_job(v) || vm_get_incoming_job(v) || (r > 0 && !journal_parked(&jr))) {
 		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
 					"A migration or a hook job of '%s' runs on %s; try again when it ends",
 					name, d->config->name);
@@ -215,9 +213,11 @@ void daemon_cmd_detach(host_daemon *d, rpc_request *req, json_object *args)
 		return;
 	}
 	if (r == 0) {
-		rpc_request_reply(req, hook_result_nothing(d, name, migration_outcome_name(OUTCOME_ROLLED_BACK),
-							   v->vf_plugged ? "not detached: its VF is plugged" :
-									   "not detached"));
+		rpc_request_reply(
+			req,
+			hook_result_nothing(d, name, migration_outcome_name(OUTCOME_ROLLED_BACK),
+					    vm_is_vf_plugged(v) ? "not detached: its VF is plugged"
+								: "not detached"));
 		return;
 	}
 	migration_source_detach(v, &jr, req);
@@ -326,8 +326,8 @@ static void attach_finish(hook_attach *j)
 	json_object *result = attach_result(j);
 	vm *v = vm_find(j->d, j->vm);
 
-	if (v && v->incoming_job == NULL)
-		v->incoming = false;
+	if (v && vm_get_incoming_job(v) == NULL)
+		vm_set_incoming(v, false);
 	migration_journal_remove(j->d, j->vm);
 	log_info("%s: attached on %s%s", j->vm, j->d->config->name, j->degraded ? " (degraded)" : "");
 	if (j->req)
@@ -403,7 +403,7 @@ static void attach_on_plug(int error, json_object *ret, const char *desc, void *
 	if (error == -EEXIST) /* plugged by an earlier run */
 		error = 0;
 	if (error == 0 && v) {
-		v->vf_plugged = true;
+		vm_set_vf_plugged(v, true);
 		vm_save(v);
 	}
 	attach_phase_done(j, error, desc ? desc : error < 0 ? strerror(-error) : NULL);
@@ -411,11 +411,11 @@ static void attach_on_plug(int error, json_object *ret, const char *desc, void *
 
 static int attach_plug(hook_attach *j, vm *v)
 {
-	const char *vf = v->vf;
+	const char *vf = vm_get_vf(v);
 	int r;
 
 	if (!vf) {
-		r = vf_pool_reserve(j->d->pool, v->name, &vf);
+		r = vf_pool_reserve(j->d->pool, vm_get_name(v), &vf);
 		if (r < 0) {
 			attach_phase_done(j, r, "no free passthrough device here: the VM stays on its virtio NIC");
 			return 0;
@@ -426,7 +426,7 @@ static int attach_plug(hook_attach *j, vm *v)
 		vm_save(v);
 		vf_steering_apply_logged(v, VF_EVENT_PREPARE_INCOMING);
 	}
-	attach_journal(j, v->vf);
+	attach_journal(j, vm_get_vf(v));
 	return vm_backend_of(v)->vf_plug(v, attach_on_plug, j);
 }
 
@@ -548,7 +548,7 @@ static void attach_enter(hook_attach *j, dest_phase p)
 
 	j->phase = p;
 	j->phase_t0 = now_ms();
-	attach_journal(j, v ? v->vf : NULL);
+	attach_journal(j, v ? vm_get_vf(v) : NULL);
 	attach_event(j, "started", NULL);
 	if (!v && p != DEST_COMMIT) {
 		attach_phase_done(j, -ENOENT, "the VM is gone from this host");
@@ -625,13 +625,15 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 		return;
 	if (r > 0 && journal_parked(&jr)) {
 		/* Detached here: the engine's migration failed if the VM still runs here. */
-		if (!v || v->status != VM_RUNNING) {
-			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-						"'%s' was detached on %s and does not run here (%s): attach it where the engine's migration left it",
-						name, d->config->name, v ? vm_status_name(v->status) : "gone");
+		if (!v || vm_get_status(v) != VM_RUNNING) {
+			rpc_request_reply_error(
+				req, CONTROL_ERR_FAILED,
+				"'%s' was detached on %s and does not run here (%s): attach it where the engine's migration left it",
+				name, d->config->name,
+				v ? vm_status_name(vm_get_status(v)) : "gone");
 			return;
 		}
-		if (v->job || v->incoming_job) {
+		if (vm_get_job(v) || vm_get_incoming_job(v)) {
 			rpc_request_reply_error(req, CONTROL_ERR_BUSY, "A job of '%s' runs already", name);
 			return;
 		}
@@ -644,7 +646,8 @@ void daemon_cmd_attach(host_daemon *d, rpc_request *req, json_object *args)
 					name, d->config->name);
 		return;
 	}
-	if (v->job || v->incoming_job || attach_find(d, name) || (r > 0 && strcmp(jr.role, "attach"))) {
+	if (vm_get_job(v) || vm_get_incoming_job(v) || attach_find(d, name) ||
+	    (r > 0 && strcmp(jr.role, "attach"))) {
 		rpc_request_reply_error(req, CONTROL_ERR_BUSY,
 					"A migration or an attach of '%s' runs on %s; try again when it ends", name,
 					d->config->name);
@@ -680,7 +683,7 @@ void migration_hook_peer_release(host_daemon *d, rpc_request *req, json_object *
 		return;
 	}
 	v = vm_find(d, name);
-	if (v && v->status == VM_RUNNING) {
+	if (v && vm_get_status(v) == VM_RUNNING) {
 		json_object_put(ret);
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"'%s' still runs on %s: its kept VF is not freed (the engine's migration has not moved it)",

@@ -175,7 +175,7 @@ static void job_free(migration_job *j)
 {
 	bandwidth_share_leave(j->d->bandwidth, j->vm_name);
 	if (j->v)
-		j->v->job = NULL;
+		vm_set_job(j->v, NULL);
 	peer_link_give_back(j->d, j->peer, j->link);
 	json_object_put(j->pending_args);
 	if (j->timer)
@@ -716,7 +716,7 @@ static json_object *job_spec_json(migration_job *j)
 {
 	json_object *spec = NULL;
 
-	if (vm_spec_to_json(j->v->spec, &spec) < 0)
+	if (vm_spec_to_json(vm_get_spec(j->v), &spec) < 0)
 		return NULL;
 	return spec;
 }
@@ -929,7 +929,7 @@ static int unplug_run(migration_job *j)
 		j->waiting_device_deleted = true;
 		return job_backend_call(j, vf_unplug, unplug_on_device_del, j);
 	case 1:
-		j->v->vf_plugged = false;
+		vm_set_vf_plugged(j->v, false);
 		vm_save(j->v);
 		/*
 		 * Cleared again: with the PF's MAC cleared, igb lets the VF set its own, and the
@@ -977,7 +977,7 @@ static int unplug_undo(migration_job *j)
 	case 0:
 		return job_backend_call(j, vf_plug, replug_on_reply, j);
 	case 1:
-		j->v->vf_plugged = true;
+		vm_set_vf_plugged(j->v, true);
 		vm_save(j->v);
 		/*
 		 * A VF that never left is still in the bond: it gets the VM's MAC back here, and
@@ -1337,7 +1337,7 @@ static void commit_on_stopped(vm *v, int error, const char *message, void *userd
 
 	/* The VM lives on the destination now: forget the source's copy and free its VF. */
 	j->v = NULL;
-	v->job = NULL;
+	vm_set_job(v, NULL);
 	vm_forget(v);
 	job_step_done(j, 0, NULL);
 }
@@ -1640,12 +1640,14 @@ void migration_job_vm_exited(struct migration_job *j)
 
 const char *migration_source_phase(const vm *v)
 {
-	return v->job && v->job->phase >= 0 ? migration_phase_name(v->job->phase) : NULL;
+	return vm_get_job(v) && vm_get_job(v)->phase >= 0
+		       ? migration_phase_name(vm_get_job(v)->phase)
+		       : NULL;
 }
 
 int migration_source_cancel(vm *v, const char **why)
 {
-	migration_job *j = v->job;
+	migration_job *j = vm_get_job(v);
 
 	if (!j) {
 		*why = "no migration of this VM runs here";
@@ -1709,7 +1711,7 @@ static int job_new(host_daemon *d, vm *v, const char *name, const char *to, bool
 	j->timer->data = j->retry_timer->data = j->progress_timer->data = j;
 	j->t0 = now_ms();
 	if (v)
-		v->job = j;
+		vm_set_job(v, j);
 	*ret = j;
 	return 0;
 }
@@ -1721,14 +1723,15 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 	migration_job *j;
 	int r;
 
-	if (migration_hook_detached(v->daemon, v->name)) {
+	if (migration_hook_detached(vm_get_daemon(v), vm_get_name(v))) {
 		if (req)
-			rpc_request_reply_error(req, CONTROL_ERR_BUSY,
-						"'%s' is detached for an engine's migration: 'dmigrate detach --undo %s' first",
-						v->name, v->name);
+			rpc_request_reply_error(
+				req, CONTROL_ERR_BUSY,
+				"'%s' is detached for an engine's migration: 'dmigrate detach --undo %s' first",
+				vm_get_name(v), vm_get_name(v));
 		return -EBUSY;
 	}
-	r = job_new(v->daemon, v, v->name, to, false, &j);
+	r = job_new(vm_get_daemon(v), v, vm_get_name(v), to, false, &j);
 	if (r < 0) {
 		if (req) /* an evacuation's job has none: it hears the error */
 			rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a migration: %s",
@@ -1745,8 +1748,9 @@ int migration_source_start(vm *v, const char *to, json_object *settings,
 	if (fault)
 		j->fault = *fault;
 	j->req = req;
-	log_info("Migrating '%s' from %s to %s%s%s", v->name, v->daemon->config->name, to,
-		 fault ? ", injecting fault " : "", fault ? migration_fault_name(fault->kind) : "");
+	log_info("Migrating '%s' from %s to %s%s%s", vm_get_name(v), vm_get_daemon(v)->config->name,
+		 to, fault ? ", injecting fault " : "",
+		 fault ? migration_fault_name(fault->kind) : "");
 	j->phase = PHASE_PREFLIGHT;
 	job_run_phase(j);
 	return 0;
@@ -1761,8 +1765,8 @@ static void job_park(migration_job *j)
 {
 	json_object *result;
 
-	if (j->v && j->v->vf && !j->hook_vf)
-		j->hook_vf = strdup(j->v->vf);
+	if (j->v && vm_get_vf(j->v) && !j->hook_vf)
+		j->hook_vf = strdup(vm_get_vf(j->v));
 	job_journal(j);
 	if (j->v && migration_hook_vf_to_owner(j->d, j->v) < 0)
 		log_warning("%s: its VF cannot be kept for it in the pool", j->vm_name);
@@ -1781,11 +1785,11 @@ static void job_park(migration_job *j)
 
 int migration_source_detach(vm *v, const migration_journal *parked, rpc_request *req)
 {
-	host_daemon *d = v->daemon;
+	host_daemon *d = vm_get_daemon(v);
 	migration_job *j;
 	int r;
 
-	r = job_new(d, v, v->name, d->config->name, true, &j);
+	r = job_new(d, v, vm_get_name(v), d->config->name, true, &j);
 	if (r < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot start a hook job: %s",
 					strerror(-r));
@@ -1793,7 +1797,8 @@ int migration_source_detach(vm *v, const migration_journal *parked, rpc_request 
 	}
 	j->req = req;
 	if (!parked) {
-		log_info("Detaching '%s' on %s for an engine's migration", v->name, d->config->name);
+		log_info("Detaching '%s' on %s for an engine's migration", vm_get_name(v),
+			 d->config->name);
 		j->phase = PHASE_PREFLIGHT;
 		job_run_phase(j);
 		return 0;
@@ -1804,15 +1809,17 @@ int migration_source_detach(vm *v, const migration_journal *parked, rpc_request 
 		j->hook_vf = strdup(parked->vf);
 		r = migration_hook_vf_to_vm(d, v, parked->vf);
 		if (r < 0) {
-			rpc_request_reply_error(req, CONTROL_ERR_FAILED,
-						"VF %s, kept for '%s', cannot be given back to it: %s",
-						parked->vf, v->name, strerror(-r));
+			rpc_request_reply_error(
+				req, CONTROL_ERR_FAILED,
+				"VF %s, kept for '%s', cannot be given back to it: %s", parked->vf,
+				vm_get_name(v), strerror(-r));
 			j->req = NULL;
 			job_free(j);
 			return r;
 		}
 	}
-	log_info("Plugging the VF of '%s' back on %s (undoing its detach)", v->name, d->config->name);
+	log_info("Plugging the VF of '%s' back on %s (undoing its detach)", vm_get_name(v),
+		 d->config->name);
 	j->rolling_back = true;
 	j->phase = PHASE_UNPLUG;
 	job_undo_phase(j);

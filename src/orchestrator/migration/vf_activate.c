@@ -33,7 +33,7 @@ static void vf_activate_unlisten(vf_activate *a)
 {
 	vm *v = vm_find(a->d, a->vm_name);
 
-	if (v && v->agent_event_userdata == a)
+	if (v && vm_agent_listener(v) == a)
 		vm_agent_listen(v, NULL, NULL);
 }
 

@@ -142,7 +142,7 @@ static int qemu_vf_unplug_finish(vm *v, vm_backend_cb cb, void *userdata)
 	qemu_op *op;
 
 	/* Only the emulated VF has a netdev of its own. */
-	if (v->spec->passthrough != VM_PASSTHROUGH_EMULATED)
+	if (vm_get_spec(v)->passthrough != VM_PASSTHROUGH_EMULATED)
 		return 1;
 	op = qemu_op_new(v, cb, userdata);
 	return qemu_op_start(op, qemu_op_add(op, "netdev_del",
@@ -157,7 +157,7 @@ static int qemu_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 	bool ok = true;
 	int r;
 
-	r = qemu_vf_plug_args(v->spec, v->vf, &netdev, &device);
+	r = qemu_vf_plug_args(vm_get_spec(v), vm_get_vf(v), &netdev, &device);
 	if (r < 0)
 		return r;
 	op = qemu_op_new(v, cb, userdata);
