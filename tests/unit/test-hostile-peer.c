@@ -11,7 +11,9 @@
  * the migration rolled back with a message that names the lie, the VM running with its VF
  * plugged and reserved, no journal left, and the peer told to abort whenever it may have started
  * something. One peer tells the truth about the port but adds a URI: QEMU must be sent to the
- * address in our config, not the peer's.
+ * address in our config, not the peer's. The same migration on an sriov pool (a fixture host,
+ * netlink replaced by a recorder) shows when the VF loses and gets back the VM's MAC: at the
+ * standby switch, before the unplug, and back only once the bond has the replugged VF.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +31,10 @@
 #include "daemon/state_file.h"
 #include "fake_daemon.h"
 #include "host/qemu_argv.h"
+#include "host/vf_pool.h"
+#include "host/vf_steering.h"
 #include "host/vm.h"
+#include "host_fixture.h"
 #include "log.h"
 #include "mock_qmp.h"
 #include "test.h"
@@ -47,6 +52,11 @@ typedef struct peer_script {
 static uv_loop_t loop;
 static char tmp[] = "/tmp/test-hostile-peer.XXXXXX";
 static const peer_script *script;
+/* Set: hostA's pool is an sriov one of this fixture host's PF (else emulated, vf0 and vf1). */
+static host_fixture *sriov_host;
+#define SRIOV_PF "0000:07:00.1"
+/* hostA's daemon, while a test runs. */
+static host_daemon *hostA;
 
 /* The result of one migrate request, as the CLI would get it. */
 static struct {
@@ -193,31 +203,47 @@ static void daemon_setup(host_daemon *d)
 	vm *v;
 
 	ASSERT_TRUE(asprintf(&run, "%s/run", tmp) > 0 && asprintf(&state, "%s/state", tmp) > 0);
+	_cleanup_free_ char *pool_config = NULL;
+
+	if (sriov_host)
+		ASSERT_TRUE(asprintf(&pool_config, "\"system_root\": \"%s\", \"passthrough\": {\"type\": \"sriov\","
+				     " \"pf\": \"enp7s0f1\", \"vfs\": 2}", sriov_host->root) > 0);
+	else
+		ASSERT_TRUE((pool_config = strdup("\"passthrough\": {\"type\": \"emulated\", \"slots\": 2}")) != NULL);
 	ASSERT_TRUE(asprintf(&config,
 			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
-			     " \"state_dir\": \"%s\", \"run_dir\": \"%s\", \"migration_address\": \"127.0.0.1\","
-			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 2},"
+			     " \"state_dir\": \"%s\", \"run_dir\": \"%s\", \"migration_address\": \"127.0.0.1\", %s,"
 			     " \"peers\": {\"hostB\": {\"address\": \"127.0.0.2\", \"link\": \"local\","
 			     " \"peer_socket\": \"%s/fake-peer.sock\", \"migration_address\": \"192.0.2.77\"}}}",
-			     tmp, tmp, state, run, tmp) > 0);
+			     tmp, tmp, state, run, pool_config, tmp) > 0);
 	ASSERT_TRUE(asprintf(&config_path, "%s/dmigrated.json", tmp) > 0);
 	write_file(config_path, config);
 
 	*d = (host_daemon){ .loop = &loop, .control.fd = -1, .peer.fd = -1 };
+	hostA = d;
 	ASSERT_OK(host_config_load(config_path, &d->config, &error));
 	ASSERT_OK(state_dir_create(state));
 	ASSERT_OK(state_dir_create(run));
-	ASSERT_OK(vf_pool_open(d->config, NULL, &d->pool, &error));
+	ASSERT_OK(vf_pool_open(d->config, sriov_host ? &sriov_host->fs : NULL, &d->pool, &error));
 	d->qemu_version = strdup("QEMU emulator version 7.2.0");
 
 	ASSERT_OK(vm_spec_parse(VM1_SPEC, strlen(VM1_SPEC), "vm1.json", "/", &spec, &error));
 	ASSERT_OK(vm_new(d, spec, &v));
 	ASSERT_OK(vf_pool_reserve(d->pool, "vm1", &vf));
 	ASSERT_OK(vm_hold_vf(v, vf));
-	ASSERT_STREQ(vm_get_vf(v), "vf0");
+	ASSERT_STREQ(vm_get_vf(v), sriov_host ? fx_vf_address(0) : "vf0");
 	vm_set_vf_plugged(v, true);
 	vm_set_status(v, VM_RUNNING);
 	vm_set_pid(v, spawn_sleeper());
+	if (sriov_host) { /* its QEMU's standby tap, for the bridge entry */
+		char fd[64], fdinfo[64];
+
+		snprintf(fd, sizeof(fd), "proc/%d/fd/9", (int)vm_get_pid(v));
+		snprintf(fdinfo, sizeof(fdinfo), "proc/%d/fdinfo/9", (int)vm_get_pid(v));
+		fx_link(sriov_host, fd, "/dev/net/tun");
+		fx_file(sriov_host, fdinfo, "iff:\ttap7\n");
+		fx_file(sriov_host, "sys/class/net/tap7/ifindex", "77\n");
+	}
 	ASSERT_TRUE(mkdir(vm_get_run_dir(v), 0700) == 0 || errno == EEXIST);
 }
 
@@ -300,10 +326,11 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	ASSERT_TRUE(d.vms && !strcmp(vm_get_name(d.vms), "vm1") && !vm_next(d.vms));
 	ASSERT_TRUE(vm_get_job(d.vms) == NULL);
 	ASSERT_EQ(vm_get_status(d.vms), VM_RUNNING);
-	ASSERT_STREQ(vm_get_vf(d.vms), "vf0");
+	ASSERT_STREQ(vm_get_vf(d.vms), sriov_host ? fx_vf_address(0) : "vf0");
 	ASSERT_TRUE(vm_is_vf_plugged(d.vms));
 	pool = vf_pool_to_json(d.pool);
-	ASSERT_STREQ(json_object_to_json_string_ext(pool, JSON_C_TO_STRING_PLAIN), "{\"vf0\":\"vm1\",\"vf1\":null}");
+	ASSERT_TRUE(json_object_get_type(pool) == json_type_object && json_object_object_length(pool) == 2);
+	ASSERT_STREQ(json_object_get_string(json_object_object_get(pool, vm_get_vf(d.vms))), "vm1");
 	json_object_put(pool);
 	ASSERT_TRUE(access(journal, F_OK) < 0 && errno == ENOENT);
 	/* The guest's traffic is on its VF, as before. */
@@ -488,6 +515,86 @@ TEST(extra_uri_is_ignored)
 			AFTER_PREPARE);
 }
 
+/*
+ * What vf_steering sent to the PF and the bridge, each with where the guest's traffic was then:
+ * the bond's active slave (eth0 the VF, vf0 the standby), whether the VF was in the bond, and
+ * whether QEMU still had it.
+ */
+static struct {
+	char calls[10][128];
+	int n;
+} sent;
+
+static void sent_add(const char *what)
+{
+	const agent_link *bond = fake_link("bond0"), *vf = fake_link("eth0");
+
+	ASSERT_TRUE(sent.n < (int)ELEMENTSOF(sent.calls));
+	snprintf(sent.calls[sent.n++], sizeof(sent.calls[0]), "%s; active %s, VF %s the bond, %s", what,
+		 bond->active_slave == 3 ? "eth0" : bond->active_slave == 4 ? "vf0" : "?",
+		 vf && vf->master == 2 ? "in" : "out of", vm_is_vf_plugged(vm_find(hostA, "vm1")) ? "plugged" : "unplugged");
+}
+
+static int record_vf_change(void *userdata, int pf_ifindex, unsigned vf, const vf_change *c)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "VF %u MAC %s", vf,
+		 !c->set_mac ? "kept" : c->mac[5] ? "the VM's" : "cleared");
+	sent_add(what);
+	return 0;
+}
+
+static int record_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], bool add)
+{
+	sent_add(add ? "bridge entry added" : "bridge entry removed");
+	return 0;
+}
+
+TEST(the_source_vf_loses_the_mac_at_the_standby_switch)
+{
+	static const vf_steering_ops recorder = { record_vf_change, record_fdb, NULL };
+	static const char *const want[] = {
+		/*
+		 * standby: the agent said the bond moved to the standby (this fake guest then lets
+		 * the VF go at once); the VF, still in QEMU, loses the MAC now, not after the unplug
+		 */
+		"VF 0 MAC cleared; active vf0, VF out of the bond, plugged",
+		"bridge entry added; active vf0, VF out of the bond, plugged",
+		/* unplug: once the guest let it go, cleared again (what the guest set is undone) */
+		"VF 0 MAC cleared; active vf0, VF out of the bond, unplugged",
+		"bridge entry added; active vf0, VF out of the bond, unplugged",
+		/* rollback: the replugged VF gets it back once the guest has it in the bond ... */
+		"VF 0 MAC the VM's; active vf0, VF in the bond, plugged",
+		"bridge entry removed; active vf0, VF in the bond, plugged",
+		/* ... and standby's undo, before the bond is told to go back to it, sets it again */
+		"VF 0 MAC the VM's; active eth0, VF in the bond, plugged",
+		"bridge entry removed; active eth0, VF in the bond, plugged",
+		/* the test's teardown: vm_forget() releases the VF */
+		"VF 0 MAC cleared; active eth0, VF in the bond, plugged",
+	};
+	host_fixture fx;
+	peer_script s = { 0 };
+
+	fx_init(&fx);
+	fx.vf_driver = NULL;
+	fx_pf(&fx, SRIOV_PF, "enp7s0f1", 7);
+	sriov_host = &fx;
+	memset(&sent, 0, sizeof(sent));
+	vf_steering_set_ops(&recorder);
+	vf_left_the_bond = false;
+	migrate_against(&s, qmp_migrate_to_our_address, guest_unplugs_and_replugs,
+			"QEMU refused to migrate: the test stops here", AFTER_PREPARE);
+	vf_steering_set_ops(NULL);
+	sriov_host = NULL;
+	for (int i = 0; i < sent.n; i++)
+		fprintf(stderr, "   %s\n", sent.calls[i]);
+	ASSERT_EQ(sent.n, (int)ELEMENTSOF(want));
+	for (size_t i = 0; i < ELEMENTSOF(want); i++)
+		ASSERT_STREQ(sent.calls[i], want[i]);
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_WARNING);
@@ -500,5 +607,6 @@ int main(void)
 	RUN_TEST(lies_in_error_replies);
 	RUN_TEST(link_breaks_at_prepare);
 	RUN_TEST(extra_uri_is_ignored);
+	RUN_TEST(the_source_vf_loses_the_mac_at_the_standby_switch);
 	return 0;
 }

@@ -4,7 +4,9 @@
  * the guest has not probed yet ("not-found" until its vf-added event), a bond that will not make
  * it active until its link monitor sees it ("failed", asked again after the MII interval or on a
  * link-up), the agent's own wait counted as the device's, a refusal and a lie that end the
- * activation with the agent's words, and a VM whose agent cannot be reached.
+ * activation with the agent's words, and a VM whose agent cannot be reached. On an sriov pool
+ * (a fixture host, netlink replaced by a recorder): when the VF gets the VM's MAC through its PF,
+ * after the guest has it in the bond and before it is made active, not at the start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,10 @@
 
 #include "daemon/daemon.h"
 #include "daemon/state_file.h"
+#include "host/vf_pool.h"
+#include "host/vf_steering.h"
 #include "host/vm.h"
+#include "host_fixture.h"
 #include "migration/vf_activate.h"
 #include "test.h"
 
@@ -250,6 +255,90 @@ TEST(no_agent_to_ask)
 	teardown();
 }
 
+/* What vf_steering sent to the PF and the bridge, in order. */
+static struct {
+	char calls[8][96];
+	int n;
+} sent;
+
+static int record_vf_change(void *userdata, int pf_ifindex, unsigned vf, const vf_change *c)
+{
+	snprintf(sent.calls[sent.n++], sizeof(sent.calls[0]), "vf %u mac=%s%02x", vf,
+		 c->set_mac ? "" : "-", c->set_mac ? c->mac[5] : 0);
+	return 0;
+}
+
+static int record_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], bool add)
+{
+	snprintf(sent.calls[sent.n++], sizeof(sent.calls[0]), "fdb %s", add ? "add" : "del");
+	return 0;
+}
+
+TEST(the_vf_gets_the_mac_once_in_the_bond_before_it_is_active)
+{
+	static const vf_steering_ops recorder = { record_vf_change, record_fdb, NULL };
+	host_fixture fx;
+	host_config *loaded, sriov;
+	_cleanup_free_ char *error = NULL;
+	const char *vf;
+
+	setup(true);
+	/* hostA's config with an sriov pool of a fixture PF: vm1 holds its VF 0. */
+	fx_init(&fx);
+	fx.vf_driver = NULL;
+	fx_pf(&fx, "0000:07:00.1", "enp7s0f1", 7);
+	loaded = d.config;
+	sriov = *loaded;
+	sriov.system_root = fx.root;
+	sriov.passthrough = PASSTHROUGH_SRIOV;
+	sriov.sriov = (sriov_config){ .pf = "enp7s0f1", .vfs = 1,
+				      .settings = { .spoofchk = true, .link_state = VF_LINK_AUTO } };
+	sriov.n_vfs = 1;
+	d.config = &sriov;
+	ASSERT_OK(vf_pool_open(&sriov, &fx.fs, &d.pool, &error));
+	ASSERT_OK(vf_pool_reserve(d.pool, "vm1", &vf));
+	ASSERT_OK(vm_hold_vf(v, vf));
+	memset(&sent, 0, sizeof(sent));
+	vf_steering_set_ops(&recorder);
+
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_handshake();
+	/* Still being probed: the NIC must go on sending the VM's frames to the standby. */
+	agent_answer("bond-enslave-vf", NULL, NULL, ERROR("not-found", "no VF interface in no bond"));
+	agent_send("{\"event\":\"vf-added\",\"data\":{\"ifname\":\"eth1\",\"driver\":\"igbvf\","
+		   "\"mac\":\"52:54:00:12:34:56\"}}\n");
+	/* Each request is read once the daemon acted on the previous reply. */
+	agent_answer("bond-enslave-vf", NULL, NULL, ENSLAVED("2000"));
+	ASSERT_EQ(sent.n, 0);
+	/* In the bond with its carrier: the MAC, once, before the switch to it (and its retry). */
+	agent_answer("bond-set-active", "role", "vf", ERROR("failed", "eth1 is not up in bond0"));
+	ASSERT_EQ(sent.n, 1);
+	ASSERT_STREQ(sent.calls[0], "vf 0 mac=56");
+	agent_answer("bond-set-active", "role", "vf", ACTIVE);
+	agent_answer("announce", NULL, NULL, ANNOUNCED);
+	run_until_done();
+	ASSERT_EQ(seen.error, 0);
+	ASSERT_EQ(sent.n, 1);
+
+	/* An activation the guest refuses before the bond has the VF: no MAC given. */
+	memset(&seen, 0, sizeof(seen));
+	sent.n = 0;
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_answer("bond-enslave-vf", NULL, NULL, ERROR("unavailable", "bond0 does not exist"));
+	run_until_done();
+	ASSERT_TRUE(seen.error < 0);
+	ASSERT_EQ(sent.n, 0);
+
+	vf_steering_set_ops(NULL);
+	vf_pool_release(d.pool, vm_get_vf(v), "vm1");
+	vm_drop_vf(v);
+	vf_pool_free(d.pool);
+	d.pool = NULL;
+	d.config = loaded;
+	teardown();
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -258,6 +347,7 @@ int main(void)
 	RUN_TEST(a_refusal_ends_it_with_the_agents_words);
 	RUN_TEST(a_lie_ends_it);
 	RUN_TEST(no_agent_to_ask);
+	RUN_TEST(the_vf_gets_the_mac_once_in_the_bond_before_it_is_active);
 	/* What the daemon wrote under tmp (mkdtemp's name: no shell metacharacters). */
 	char rm[64];
 

@@ -779,7 +779,6 @@ static void active_on_done(int error, const char *message, uint64_t device_wait_
 
 static int active_run(dest_job *j)
 {
-	vm *v;
 	int r;
 
 	if (j->step > 0)
@@ -787,9 +786,7 @@ static int active_run(dest_job *j)
 	if (j->rec[DEST_PLUG].state != PHASE_STATE_PENDING &&
 	    j->rec[DEST_PLUG].state != PHASE_STATE_DONE)
 		return -ENODEV;
-	/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
-	if ((v = dest_vm(j)))
-		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
+	/* vf_activate gives the VF the VM's MAC once the guest has it in the bond. */
 	dest_hold(j);
 	r = vf_activate_start(j->d, j->vm, active_on_done, j);
 	if (r < 0)

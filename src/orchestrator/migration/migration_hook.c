@@ -559,8 +559,7 @@ static void attach_enter(hook_attach *j, dest_phase p)
 		r = attach_plug(j, v);
 		break;
 	case DEST_ACTIVE:
-		/* The VF gets the VM's MAC only now: before, the NIC would send it the VM's frames. */
-		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
+		/* vf_activate gives the VF the VM's MAC once the guest has it in the bond. */
 		r = vf_activate_start(j->d, j->vm, attach_on_active, j);
 		break;
 	case DEST_DID_ON:

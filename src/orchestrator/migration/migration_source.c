@@ -939,6 +939,13 @@ static int unplug_run(migration_job *j)
 	case 1:
 		vm_set_vf_plugged(j->v, false);
 		vm_save(j->v);
+		/*
+		 * Cleared again: with the PF's MAC cleared, igb lets the VF set its own, and the
+		 * guest's bond, releasing the VF as it goes, gives it back the address it had when
+		 * enslaved, the VM's. The NIC would then send the VM's frames to a VF no one drives
+		 * for as long as the copy runs.
+		 */
+		vf_steering_apply_logged(j->v, VF_EVENT_STANDBY);
 		return job_backend_call(j, vf_unplug_finish, unplug_on_netdev_del, j);
 	}
 	return 1;
@@ -980,10 +987,15 @@ static int unplug_undo(migration_job *j)
 	case 1:
 		vm_set_vf_plugged(j->v, true);
 		vm_save(j->v);
-		vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
-		/* A VF that never left is still in the bond: standby's undo makes it active again. */
-		if (j->vf_never_left)
+		/*
+		 * A VF that never left is still in the bond: it gets the VM's MAC back here, and
+		 * standby's undo makes it active again. A replugged one gets it from vf_activate,
+		 * once the guest has it in the bond.
+		 */
+		if (j->vf_never_left) {
+			vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);
 			return 1;
+		}
 		return vf_activate_start(j->d, j->vm_name, replug_on_activated, j);
 	}
 	return 1;

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "host/vf_steering.h"
 #include "host/vm.h"
+#include "log.h"
 
 
 typedef struct vf_activate {
@@ -113,6 +114,18 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 		a->device_wait_ms += (uint64_t)json_object_get_int64(waited);
 	a->step++;
 	a->deadline = uv_now(a->d->loop) + VF_ACTIVATE_TIMEOUT_MS;
+	/*
+	 * The VF is in the bond with its carrier up: it gets the VM's MAC through its PF now, just
+	 * before it becomes the active slave, and not before. From that moment the NIC sends it
+	 * every frame for the VM; while the guest was still probing it (igbvf: its link ~2 s after
+	 * the probe), they would have been lost instead of reaching the standby (vf_steering.h).
+	 */
+	if (a->step == 1) {
+		vm *v = vm_find(a->d, a->vm_name);
+
+		if (v)
+			vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
+	}
 	vf_activate_step(a);
 }
 

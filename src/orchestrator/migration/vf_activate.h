@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Put a freshly plugged VF back to work in the guest: enslave it in the bond, make it the active
- * slave, and announce the VM's addresses from it. Both the destination after a migration and the
+ * Put a freshly plugged VF back to work in the guest: enslave it in the bond, give it the VM's MAC
+ * through its PF (an sriov pool's VF: vf_steering's `active`), make it the active slave, and
+ * announce the VM's addresses from it. Both the destination after a migration and the
  * source undoing an unplug need exactly this.
  *
  * A hot-plugged NIC takes the guest a moment: until it has probed it, the agent finds no VF to
