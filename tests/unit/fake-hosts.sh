@@ -13,7 +13,15 @@ root=$(mktemp -d /tmp/dm-fakehosts.XXXXXX)
 declare -A host_pid=()
 fake_hosts_cleanup() {
 	local p
-	for p in "${host_pid[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	# SIGTERM first: a daemon that exits by itself writes its coverage data (tests/coverage
+	# counts these daemons); one still there after 5 s is killed.
+	if [ ${#host_pid[@]} -gt 0 ]; then
+		kill -TERM "${host_pid[@]}" 2>/dev/null || true
+		(sleep 5; kill -KILL "${host_pid[@]}" 2>/dev/null) &
+		local killer=$!
+		for p in "${host_pid[@]}"; do wait "$p" 2>/dev/null || true; done
+		kill "$killer" 2>/dev/null || true
+	fi
 	for p in "$root"/host*/vms/*/qemu.pid; do
 		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
 	done
