@@ -377,14 +377,6 @@ static void job_on_link(peer_link *l, rpc_conn *conn, int error, const char *mes
 		peer_link *dead = TAKE_PTR(j->link);
 
 		json_object_put(TAKE_PTR(j->pending_args));
-		/*
-		 * A link that did not open carries no word of the destination's daemon, whatever
-		 * errno the transport chose: over SSH, sshd refusing the channel to the peer's
-		 * socket (its daemon restarting) is -EREMOTEIO, which job_peer_retry() would take
-		 * for the daemon's own error reply and give the phase up on. Nobody listened.
-		 */
-		if (error == -EREMOTEIO)
-			error = -ECONNREFUSED;
 		cb(NULL, error, NULL, CONTROL_ERR_FAILED, message, j);
 		peer_link_close(dead);
 		return;

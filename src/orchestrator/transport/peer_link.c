@@ -203,7 +203,13 @@ static void peer_link_after_work(uv_work_t *w, int status)
 		return;
 	}
 	if (l->error < 0) {
-		peer_link_fail(l, l->error, l->message);
+		/*
+		 * A link that did not open carries no word of the peer's daemon, and its users
+		 * read -EREMOTEIO as that daemon's error reply (rpc_conn.h) and give up: sshd
+		 * refusing the channel to the peer's socket (peer_ssh.h: its daemon restarting)
+		 * is nobody listening, as for a local link: -ECONNREFUSED, retried.
+		 */
+		peer_link_fail(l, l->error == -EREMOTEIO ? -ECONNREFUSED : l->error, l->message);
 		return;
 	}
 	r = rpc_conn_new(l->d->loop, l->fd, &cbs, l, &l->conn);
