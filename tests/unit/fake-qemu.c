@@ -23,7 +23,8 @@
  * FAKE_QEMU_UNPLUG_MS (default 5) is how long the guest takes to release an unplugged VF.
  *
  * For the test's eyes, RUN_DIR/fake-qemu.state says: the run state, whether the VF is plugged,
- * and whether this copy was resumed after its state had gone to another (split brain); and
+ * whether this copy was resumed after its state had gone to another (split brain), and whether
+ * the VF's link is up (set_link; a drill's vf-link-down holds it down); and
  * RUN_DIR/fake-qemu.migration logs, one line each with CLOCK_MONOTONIC milliseconds, every
  * max-bandwidth QEMU is given and every migration status, so a test of concurrent jobs can
  * see which limit each copy had when.
@@ -168,8 +169,8 @@ static void state_save(void)
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
-	fprintf(f, "status=%s\nvf=%d\nran=%d\nresumed_after_migration=%u\n", state, vf_present,
-		ran, resumed_after_migration);
+	fprintf(f, "status=%s\nvf=%d\nran=%d\nresumed_after_migration=%u\nvf_link=%d\n", state,
+		vf_present, ran, resumed_after_migration, vf_link_up);
 	fclose(f);
 	rename(tmp, path);
 }
@@ -908,6 +909,7 @@ static json_object *qmp_run(const char *cmd, json_object *args, json_object **er
 		vf_link_up = json_object_object_get_ex(args, "up", &up) && json_object_get_boolean(up);
 		if (vf)
 			vf->carrier = vf_link_up;
+		state_save();
 		guest_changed();
 		return NULL;
 	}
