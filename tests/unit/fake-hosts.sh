@@ -4,6 +4,7 @@
 # The sourcing script sets dmigrated, fake_qemu and dmigrate (the binaries) first.
 #   host NAME SLOTS "PEER..." [EXTRA JSON MEMBERS,]   write NAME's config and start its daemon
 #   host_start NAME / host_kill NAME                 its daemon again, or SIGKILL
+#   host_stop NAME                                   SIGTERM, as systemd stops it (VMs run on)
 #   dm NAME ARGS...                                  dmigrate against NAME's daemon
 #   vm_spec NAME                                     a VM spec file for fake-qemu
 #   wait_files FILE...                               until each exists (30 s)
@@ -53,6 +54,18 @@ host_start() {
 host_kill() {
 	kill -KILL "${host_pid[$1]}"
 	wait "${host_pid[$1]}" 2>/dev/null || true
+}
+
+# A daemon stopped, not crashed: it exits through main() and so writes its coverage data, which
+# a SIGKILLed one never does (tests/coverage); KILL after 5 s.
+host_stop() {
+	local pid=${host_pid[$1]} killer
+	kill -TERM "$pid"
+	(sleep 5; kill -KILL "$pid" 2>/dev/null) &
+	killer=$!
+	wait "$pid" 2>/dev/null || true
+	kill "$killer" 2>/dev/null || true
+	wait "$killer" 2>/dev/null || true
 }
 
 host() {

@@ -132,10 +132,39 @@ jq -e '.outcome == "attached"' "$root/out" >/dev/null || fail "attach again: $(c
 [ "$(pool hostB | jq '[.[] | select(. == "vm1")] | length')" = 1 ] || fail "attach again took a second VF: $(pool hostB)"
 echo "detach, engine migration, attach: vm1 on hostB's VF, hostA's $vf free; attach again: the same"
 
+# --- attach with the source's daemon down, then up again ---
+dm hostA start "$(vm_spec vm4)" >/dev/null || fail "vm4 did not start"
+wait_for "vm4's bond on its VF" role_is hostA vm4 vf
+vf4=$(pool hostA | jq -r 'to_entries[] | select(.value == "vm4") | .key')
+expect_rc 0 dm hostA detach vm4
+engine_migrate vm4
+rd=$root/hostB/vms/engine-vm4
+# Stopped (SIGTERM), not killed: hostA's daemon exits through main(), the VMs run on.
+host_stop hostA
+expect_rc 0 dm hostB --json attach vm4 --from hostA
+jq -e '.outcome == "attached" and (.message | test("hostA did not free the VF kept for it .*; run attach again"))' \
+	"$root/out" >/dev/null || fail "attach, the source down: $(cat "$root/out")"
+[ "$(state "$rd" vf)" = 1 ] || fail "no VF plugged for vm4 on hostB"
+wait_for "vm4's bond on hostB's VF" role_is hostB vm4 vf
+# Without --from every peer is asked: the one that does not answer is named all the same.
+expect_rc 0 dm hostB --json attach vm4
+jq -e '.outcome == "attached" and (.message | test("hostA did not free the VF kept for it"))' \
+	"$root/out" >/dev/null || fail "attach without --from, the source down: $(cat "$root/out")"
+[ "$(pool hostB | jq '[.[] | select(. == "vm4")] | length')" = 1 ] || fail "attach again took a second VF: $(pool hostB)"
+echo "attach with the source's daemon down: attached, the source named in the message (exit 0)"
+# Back, hostA keeps vm4's VF again from its journal (the pool's reconcile had freed it).
+FAKE_QEMU_UNPLUG_MS=4000 host_start hostA
+[ "$(pool hostA | jq -r --arg vf "$vf4" '.[$vf]')" = vm4@detached ] || fail "restarted, hostA does not keep $vf4: $(pool hostA)"
+grep -q "'vm4' is detached (VF $vf4 kept for it)" "$root/hostA/dmigrated.log" || fail "hostA did not take up vm4's detach"
+expect_rc 0 dm hostB --json attach vm4
+jq -e '.outcome == "attached" and .from == "hostA" and (has("message") | not)' "$root/out" >/dev/null ||
+	fail "attach, the source back: $(cat "$root/out")"
+pool hostA | grep -q vm4 && fail "hostA still keeps a VF for vm4: $(pool hostA)"
+[ ! -f "$(journal hostA vm4)" ] && [ ! -f "$(journal hostB vm4)" ] || fail "a journal of vm4 stays"
+dm hostB stop vm4 >/dev/null || fail "vm4 did not stop"
+echo "the source back: its kept $vf4 restored from the journal, then freed by attach run again"
 
 # --- hostA's daemon killed mid-detach: the guest takes 4 s to release the VF ---
-host_kill hostA
-FAKE_QEMU_UNPLUG_MS=4000 host_start hostA
 dm hostA start "$(vm_spec vm2)" >/dev/null || fail "vm2 did not start"
 wait_for "vm2's bond on its VF" role_is hostA vm2 vf
 vf=$(pool hostA | jq -r 'to_entries[] | select(.value == "vm2") | .key')
@@ -159,6 +188,13 @@ grep -q "Recovering the migration of 'vm2'" "$root/hostA/dmigrated.log" || fail 
 rm -f "$root/rc-bg"
 (rc=0; dm hostA --json detach vm2 >"$root/out-bg" 2>&1 || rc=$?; echo $rc >"$root/rc-bg") &
 wait_for "vm2's detach in unplug" journal_phase hostA vm2 unplug
+# One job per VM: a second detach, an attach, an undo while it runs are refused as busy.
+expect_rc 1 dm hostA detach vm2
+grep -q "A migration or a hook job of 'vm2' runs on hostA" "$root/out" || fail "detach during a detach: $(cat "$root/out")"
+expect_rc 1 dm hostA detach --undo vm2
+grep -q "A migration or a hook job of 'vm2' runs on hostA" "$root/out" || fail "undo during a detach: $(cat "$root/out")"
+expect_rc 1 dm hostA attach vm2
+grep -q "A migration or an attach of 'vm2' runs on hostA" "$root/out" || fail "attach during a detach: $(cat "$root/out")"
 expect_rc 0 dm hostA cancel vm2
 wait_files "$root/rc-bg"
 [ "$(cat "$root/rc-bg")" = 1 ] || fail "a cancelled detach exited $(cat "$root/rc-bg"): $(cat "$root/out-bg")"
@@ -169,12 +205,21 @@ expect_rc 0 dm hostA detach vm2
 echo "hostA killed mid-detach and restarted: the detach undone, vm2 on its VF; cancel mid-detach: undone; detach again: detached"
 
 # --- hostB's daemon killed mid-attach: the new VF's link held down, so active waits ---
+# Restarted first (stopped, not killed): it keeps vm1 attached, on its VF.
+host_stop hostB
+host_start hostB
+[ "$(pool hostB | jq '[.[] | select(. == "vm1")] | length')" = 1 ] || fail "restarted, hostB's pool: $(pool hostB)"
+wait_for "vm1's bond on hostB's VF after a restart" role_is hostB vm1 vf
 engine_migrate vm2
 rd=$root/hostB/vms/engine-vm2
 qmp "$rd" '{"execute": "set_link", "arguments": {"name": "vf0", "up": false}}' >/dev/null
 rm -f "$root/rc-bg"
 (rc=0; dm hostB attach vm2 >"$root/out-bg" 2>&1 || rc=$?; echo $rc >"$root/rc-bg") &
 wait_for "vm2's attach in active" journal_phase hostB vm2 active
+expect_rc 1 dm hostB attach vm2
+grep -q "A migration or an attach of 'vm2' runs on hostB" "$root/out" || fail "attach during an attach: $(cat "$root/out")"
+expect_rc 1 dm hostB detach vm2
+grep -q "A migration or a hook job of 'vm2' runs on hostB" "$root/out" || fail "detach during an attach: $(cat "$root/out")"
 host_kill hostB
 wait_files "$root/rc-bg"
 qmp "$rd" '{"execute": "set_link", "arguments": {"name": "vf0", "up": true}}' >/dev/null
@@ -194,6 +239,12 @@ wait_for "vm3's bond on its VF" role_is hostA vm3 vf
 expect_rc 0 dm hostA detach vm3
 dm hostA stop vm3 >/dev/null || fail "vm3 did not stop"
 pool hostA | grep -q '"vm3@detached"' || fail "hostA let vm3's kept VF go when it stopped: $(pool hostA)"
+expect_rc 2 dm hostA detach vm3
+grep -q "it was detached here: attach it where the engine's migration left it" "$root/out" ||
+	fail "detach of a stopped detached VM: $(cat "$root/out")"
+expect_rc 1 dm hostA attach vm3
+grep -q "'vm3' was detached on hostA and does not run here (gone)" "$root/out" ||
+	fail "attach of a stopped detached VM on its source: $(cat "$root/out")"
 expect_rc 0 dm hostA --json detach --undo vm3
 grep -q 'no longer runs here' "$root/out" || fail "undo of a stopped detached VM: $(cat "$root/out")"
 pool hostA | grep -q vm3 && fail "hostA still keeps a VF for vm3: $(pool hostA)"
