@@ -7,6 +7,7 @@
 #   host_stop NAME                                   SIGTERM, as systemd stops it (VMs run on)
 #   dm NAME ARGS...                                  dmigrate against NAME's daemon
 #   vm_spec NAME                                     a VM spec file for fake-qemu
+#   peer NAME CMD ARGS_JSON                          one request on NAME's peer socket, as a peer
 #   wait_files FILE...                               until each exists (30 s)
 set -euo pipefail
 
@@ -86,6 +87,27 @@ JSON
 		echo "}}"
 	} >"$root/$name/config.json"
 	host_start "$name"
+}
+
+# One request on NAME's peer socket, after a hello (with feature fault-injection, which a daemon
+# without fault_injection does not settle on): prints its reply (the JSON line), nothing when
+# the connection ends first.
+peer() {
+	local h=$1 cmd=$2 args=$3 line pid
+	coproc PEER { socat - "UNIX-CONNECT:$root/$h/p.sock"; }
+	# bash unsets PEER_PID once socat has exited (the daemon closed first): keep it.
+	pid=$PEER_PID
+	printf '%s\n' \
+		'{"id": 1, "cmd": "hello", "args": {"version": 2, "client": "fake-hosts", "features": ["fault-injection"]}}' \
+		"{\"id\": 2, \"cmd\": \"$cmd\", \"args\": $args}" >&"${PEER[1]}"
+	while IFS= read -r -t 20 line <&"${PEER[0]}"; do
+		if [ "$(jq -r .id <<<"$line")" = 2 ]; then
+			echo "$line"
+			break
+		fi
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }
 
 vm_spec() {

@@ -20,25 +20,6 @@ dmigrated=$1 fake_qemu=$2 dmigrate=$3
 # shellcheck source=tests/unit/fake-hosts.sh
 . "$(dirname "$0")/fake-hosts.sh"
 
-# One request on host $1's peer socket, after a hello with the feature: prints its reply (the
-# JSON line), nothing when the connection ends first.
-peer() {
-	local h=$1 cmd=$2 args=$3 line pid
-	coproc PEER { socat - "UNIX-CONNECT:$root/$h/p.sock"; }
-	# bash unsets PEER_PID once socat has exited (the daemon closed first): keep it.
-	pid=$PEER_PID
-	printf '%s\n' \
-		'{"id": 1, "cmd": "hello", "args": {"version": 2, "client": "test-dest-faults", "features": ["fault-injection"]}}' \
-		"{\"id\": 2, \"cmd\": \"$cmd\", \"args\": $args}" >&"${PEER[1]}"
-	while IFS= read -r -t 20 line <&"${PEER[0]}"; do
-		if [ "$(jq -r .id <<<"$line")" = 2 ]; then
-			echo "$line"
-			break
-		fi
-	done
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 # peer-fault for VM $2 on host $1 with the fault (JSON) $3, its reply in $root/out.
 fault() { peer "$1" peer-fault "{\"vm\": \"$2\", \"fault\": $3}" >"$root/out"; }
 fault_ok() {

@@ -73,6 +73,8 @@ wait_for "vm1's bond on its VF" role_is hostA vm1 vf
 
 # --- bad input ---
 expect_rc 2 dm hostA detach nosuch
+expect_rc 2 dm hostA attach nosuch
+grep -q "attach runs where the engine's migration left it" "$root/out" || fail "attach of an unknown VM: $(cat "$root/out")"
 expect_rc 2 dm hostA attach vm1 --from nowhere
 grep -q "not a peer" "$root/out" || fail "an unknown --from is not named: $(cat "$root/out")"
 expect_rc 2 dm hostA attach --undo vm1
@@ -203,6 +205,15 @@ wait_for "vm2's VF back after the cancel" grep -q '^vf=1' "$root/hostA/vms/vm2/f
 wait_for "vm2's bond on its VF after the cancel" role_is hostA vm2 vf
 expect_rc 0 dm hostA detach vm2
 echo "hostA killed mid-detach and restarted: the detach undone, vm2 on its VF; cancel mid-detach: undone; detach again: detached"
+# No VF freed under a running VM: a peer's peer-hook-release is refused while vm2 runs here.
+peer hostA peer-hook-release '{"vm": "vm2"}' >"$root/out"
+jq -e '.error.code == "failed"' "$root/out" >/dev/null &&
+	grep -q "'vm2' still runs on hostA: its kept VF is not freed" "$root/out" ||
+	fail "peer-hook-release of a detached VM that still runs: $(cat "$root/out")"
+[ "$(pool hostA | jq -r --arg vf "$vf" '.[$vf]')" = vm2@detached ] || fail "hostA let $vf go under vm2: $(pool hostA)"
+peer hostA peer-hook-release '{"vm": "vm3"}' >"$root/out"
+jq -e '.return.released == false' "$root/out" >/dev/null || fail "peer-hook-release of a VM never detached: $(cat "$root/out")"
+echo "peer-hook-release: refused while the detached VM runs here; nothing to free for a VM never detached"
 
 # --- hostB's daemon killed mid-attach: the new VF's link held down, so active waits ---
 # Restarted first (stopped, not killed): it keeps vm1 attached, on its VF.

@@ -490,8 +490,16 @@ static void attach_on_link(peer_link *l, rpc_conn *conn, int error, const char *
 	json_object *args;
 
 	if (error < 0) {
-		peer_link_close(TAKE_PTR(j->link));
+		/*
+		 * message belongs to the link: the commit must read it before the link goes, as
+		 * migration_source.c's job_on_link does. Closed first, an attach whose source's
+		 * daemon was down read freed memory for its message (ASan: heap-use-after-free,
+		 * test-hook-mode's attach with the source's daemon down).
+		 */
+		peer_link *dead = TAKE_PTR(j->link);
+
 		attach_on_release(NULL, error, NULL, NULL, message, j);
+		peer_link_close(dead);
 		return;
 	}
 	args = json_object_new_object();
