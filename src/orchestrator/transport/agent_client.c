@@ -19,6 +19,7 @@
 #include "log.h"
 #include "transport/agent_reply_check.h"
 #include "transport/call_queue.h"
+#include "transport/owned_write.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*
@@ -73,11 +74,6 @@ struct agent_client {
 	json_object *commands; /* the array from hello */
 };
 
-typedef struct agent_write {
-	uv_write_t req;
-	char *buf;
-} agent_write;
-
 static void client_fail_calls(agent_client *c, int error);
 static void call_free(agent_call *call);
 static void client_sync_start(agent_client *c);
@@ -110,34 +106,10 @@ static void call_freep(agent_call **call)
 		call_free(*call);
 }
 
-static void client_write_done(uv_write_t *req, int status)
-{
-	agent_write *w = (agent_write *)req;
-
-	free(w->buf);
-	free(w);
-}
-
 /* Takes ownership of buf. Write errors show up as a read error or EOF soon after. */
 static int client_write(agent_client *c, char *buf, size_t len)
 {
-	agent_write *w;
-	uv_buf_t b = uv_buf_init(buf, (unsigned)len);
-	int r;
-
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		free(buf);
-		return -ENOMEM;
-	}
-	w->buf = buf;
-	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, client_write_done);
-	if (r < 0) {
-		free(buf);
-		free(w);
-		return r;
-	}
-	return 0;
+	return owned_write((uv_stream_t *)&c->pipe, buf, len, NULL, NULL);
 }
 
 static int client_format(json_object *msg, bool sync_byte, char **ret, size_t *ret_len)
