@@ -10,8 +10,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 
 #include "agent_protocol.h"
@@ -20,6 +18,7 @@
 #include "transport/agent_reply_check.h"
 #include "transport/call_queue.h"
 #include "transport/owned_write.h"
+#include "transport/unix_connect.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*
@@ -485,22 +484,12 @@ int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *
 int agent_client_connect(uv_loop_t *loop, const char *socket_path, const agent_client_callbacks *cbs,
 			 void *userdata, agent_client **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
+	/* A chardev that already serves another client and has a full backlog: -EAGAIN. */
+	int fd = unix_connect(socket_path);
 
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-	/*
-	 * Non-blocking: a Unix connect() completes at once or fails, and a chardev that already
-	 * serves another client and has a full backlog fails with EAGAIN instead of hanging us.
-	 */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return errno == EINPROGRESS ? -EAGAIN : -errno;
-	return agent_client_open_fd(loop, TAKE_FD(fd), cbs, userdata, ret);
+		return fd;
+	return agent_client_open_fd(loop, fd, cbs, userdata, ret);
 }
 
 int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint64_t timeout_ms,

@@ -6,14 +6,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "json_stream.h"
 #include "log.h"
 #include "macro.h"
 #include "transport/call_queue.h"
 #include "transport/owned_write.h"
+#include "transport/unix_connect.h"
 
 typedef enum qmp_client_state {
 	QMP_CLIENT_GREETING,    /* waiting for QEMU to speak first */
@@ -467,25 +466,13 @@ int qmp_client_open_fd(uv_loop_t *loop, int fd, const qmp_client_callbacks *cbs,
 int qmp_client_connect(uv_loop_t *loop, const char *socket_path, const qmp_client_callbacks *cbs,
 		       void *userdata, qmp_client **ret)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (!socket_path)
 		return -EINVAL;
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = unix_connect(socket_path);
 	if (fd < 0)
-		return -errno;
-	/* A Unix stream connect never blocks: it succeeds, or fails now (EAGAIN: backlog full). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
+		return fd;
 	return qmp_client_open_fd(loop, fd, cbs, userdata, ret);
 }
 
