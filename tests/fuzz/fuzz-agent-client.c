@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include "fuzz-socket.h"
 #include "log.h"
 #include "transport/agent_client.h"
 
@@ -130,53 +130,38 @@ static size_t substitute(const uint8_t *line, size_t len, const fuzz_state *s, c
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_state s = { 0 };
-	uv_loop_t loop;
+	fuzz_socket fs;
 	size_t step;
-	int sv[2];
 
 	/* What a hostile guest makes the client log is not news here, and slows the fuzzing. */
 	log_set_max_level(LOG_ERR);
-	if (size == 0 || uv_loop_init(&loop) < 0)
+	if (size == 0 || !fuzz_socket_open(&fs))
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		uv_loop_close(&loop);
-		return 0;
-	}
-	if (agent_client_open_fd(&loop, sv[0], &callbacks, &s, &s.client) < 0) {
-		close(sv[1]);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
+	if (agent_client_open_fd(&fs.loop, fs.ours, &callbacks, &s, &s.client) < 0) {
+		fuzz_socket_abandon(&fs);
 		return 0;
 	}
 
-	/* The first byte picks the piece size, so partial reads get fuzzed too. */
-	step = (size_t)data[0] % 13 + 1;
+	/* The first byte picks the piece size. */
+	step = fuzz_socket_step(data[0]);
 	for (size_t start = 1; start < size && !s.gone;) {
 		const uint8_t *nl = memchr(data + start, '\n', size - start);
 		size_t len = nl ? (size_t)(nl - (data + start)) + 1 : size - start, n;
 		char *line;
 
-		uv_run(&loop, UV_RUN_NOWAIT);
-		read_client(sv[1], &s);
+		uv_run(&fs.loop, UV_RUN_NOWAIT);
+		read_client(fs.peer, &s);
 		n = substitute(data + start, len, &s, &line);
-		for (size_t off = 0; off < n && !s.gone; off += step) {
-			size_t k = off + step <= n ? step : n - off;
-
-			if (send(sv[1], line + off, k, MSG_NOSIGNAL) != (ssize_t)k)
-				break;
-			uv_run(&loop, UV_RUN_NOWAIT);
-		}
+		fuzz_socket_feed(&fs, line, n, step, &s.gone);
 		free(line);
 		start += len;
 	}
 	/* The guest goes away: EOF. */
-	close(sv[1]);
-	while (!s.gone && uv_run(&loop, UV_RUN_ONCE))
-		;
+	fuzz_socket_hang_up(&fs, &s.gone);
 	/* Unless a callback closed it already, it is ours to close. */
 	if (!s.closed)
 		agent_client_close(s.client);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	uv_run(&fs.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&fs.loop);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "agent-fake.h"
 #include "agent_server.h"
+#include "fuzz-socket.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,36 +33,32 @@ static void drain(int fd)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	agent_server *server;
-	uv_loop_t loop;
+	fuzz_socket fs;
 	size_t step;
-	int sv[2];
 
 	log_set_max_level(LOG_ERR);
-	if (size == 0 || uv_loop_init(&loop) < 0)
+	if (size == 0)
 		return 0;
 	fake_reset();
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		uv_loop_close(&loop);
+	if (!fuzz_socket_open(&fs))
 		return 0;
-	}
-	if (agent_server_new(&loop, &fake_backend, &server) < 0 ||
-	    agent_server_attach_fd(server, sv[0]) < 0) {
+	if (agent_server_new(&fs.loop, &fake_backend, &server) < 0 ||
+	    agent_server_attach_fd(server, fs.ours) < 0) {
 		agent_server_free(server);
-		close(sv[1]);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
+		fuzz_socket_abandon(&fs);
 		return 0;
 	}
 
-	/* The first byte picks the piece size, so partial reads get fuzzed too. */
-	step = (size_t)data[0] % 13 + 1;
+	/* The first byte picks the piece size; a piece that names "links-changed" also changes
+	 * the links, so this loop is its own rather than fuzz_socket_feed(). */
+	step = fuzz_socket_step(data[0]);
 	for (size_t off = 1; off < size; off += step) {
 		size_t n = off + step <= size ? step : size - off;
 		const void *mark = memmem(data + off, n, "links-changed", 13);
 
-		if (send(sv[1], data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
+		if (send(fs.peer, data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
 			break;
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&fs.loop, UV_RUN_NOWAIT);
 		/* The VF appears (or its carrier comes) while a command waits for it. */
 		if (mark) {
 			agent_link *vf = fake_link("eth1") ?: fake_link_add(5, "eth1", "e1000e", "pci", false);
@@ -69,13 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vf->carrier = !vf->carrier;
 			agent_server_links_changed(server);
 		}
-		drain(sv[1]);
+		drain(fs.peer);
 	}
 	/* The host goes away; the agent fails what still waits and frees. */
-	close(sv[1]);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	close(fs.peer);
+	uv_run(&fs.loop, UV_RUN_NOWAIT);
 	agent_server_free(server);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	uv_run(&fs.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&fs.loop);
 	return 0;
 }

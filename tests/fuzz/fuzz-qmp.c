@@ -9,9 +9,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "fuzz-socket.h"
 #include "transport/qmp_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -75,40 +74,23 @@ static const qmp_client_callbacks callbacks = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_state s = {.budget = 8};
-	uv_loop_t loop;
-	size_t step;
-	int sv[2];
+	fuzz_socket fs;
 
-	if (size == 0 || uv_loop_init(&loop) < 0)
+	if (size == 0 || !fuzz_socket_open(&fs))
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		uv_loop_close(&loop);
-		return 0;
-	}
-	if (qmp_client_open_fd(&loop, sv[0], &callbacks, &s, &s.client) < 0) {
-		close(sv[1]);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
+	if (qmp_client_open_fd(&fs.loop, fs.ours, &callbacks, &s, &s.client) < 0) {
+		fuzz_socket_abandon(&fs);
 		return 0;
 	}
 
-	/* The first byte picks the piece size, so partial reads get fuzzed too. */
-	step = (size_t)data[0] % 13 + 1;
-	for (size_t off = 1; off < size && !s.gone; off += step) {
-		size_t n = off + step <= size ? step : size - off;
-
-		if (send(sv[1], data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
-			break;
-		uv_run(&loop, UV_RUN_NOWAIT);
-	}
+	/* The first byte picks the piece size. */
+	fuzz_socket_feed(&fs, data + 1, size - 1, fuzz_socket_step(data[0]), &s.gone);
 	/* QEMU exits: EOF. */
-	close(sv[1]);
-	while (!s.gone && uv_run(&loop, UV_RUN_ONCE))
-		;
+	fuzz_socket_hang_up(&fs, &s.gone);
 	/* Unless a SHUTDOWN event closed it already, it is ours to close. */
 	if (!s.closed)
 		qmp_client_close(s.client);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	uv_run(&fs.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&fs.loop);
 	return 0;
 }

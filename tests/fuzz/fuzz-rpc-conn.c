@@ -13,10 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "control_protocol.h"
+#include "fuzz-socket.h"
 #include "macro.h"
 #include "transport/rpc_conn.h"
 
@@ -108,48 +107,31 @@ static const rpc_conn_callbacks callbacks = { .request = on_request, .closed = o
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_state s = { .budget = 8 };
-	uv_loop_t loop;
-	size_t step;
-	int sv[2];
+	fuzz_socket fs;
 
-	if (size == 0 || uv_loop_init(&loop) < 0)
+	if (size == 0 || !fuzz_socket_open(&fs))
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		uv_loop_close(&loop);
-		return 0;
-	}
-	if (rpc_conn_new(&loop, sv[0], &callbacks, &s, &s.conn) < 0) {
-		close(sv[1]);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
+	if (rpc_conn_new(&fs.loop, fs.ours, &callbacks, &s, &s.conn) < 0) {
+		fuzz_socket_abandon(&fs);
 		return 0;
 	}
 	rpc_conn_call(s.conn, "hello", NULL, 0, on_event, on_reply, &s);
 	rpc_conn_call(s.conn, "migrate", json_object_new_object(), 0, on_event, on_reply, &s);
 	rpc_conn_call(s.conn, "peer-check", NULL, 60000, on_event, on_reply, &s);
 
-	/* The first byte picks the piece size, so partial reads get fuzzed too, and its top bit
-	 * whether the owner closes from a reply callback while the connection breaks. */
-	step = (size_t)(data[0] & 0x7f) % 13 + 1;
+	/* The first byte picks the piece size, and its top bit whether the owner closes from a
+	 * reply callback while the connection breaks. */
 	s.close_on_reset = data[0] & 0x80;
-	for (size_t off = 1; off < size && !s.gone; off += step) {
-		size_t n = off + step <= size ? step : size - off;
-
-		if (send(sv[1], data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
-			break;
-		uv_run(&loop, UV_RUN_NOWAIT);
-	}
+	fuzz_socket_feed(&fs, data + 1, size - 1, fuzz_socket_step(data[0] & 0x7f), &s.gone);
 	/* The peer hangs up: the connection must notice and end every call. */
-	close(sv[1]);
-	while (!s.gone && uv_run(&loop, UV_RUN_ONCE))
-		;
+	fuzz_socket_hang_up(&fs, &s.gone);
 	if (!s.gone)
 		abort(); /* EOF must end the connection */
 	/* Requests still held are answered after the end: dropped, and freed. */
 	for (size_t i = 0; i < s.n_held; i++)
 		rpc_request_reply(s.held[i], json_object_new_object());
-	uv_run(&loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&loop) < 0)
+	uv_run(&fs.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&fs.loop) < 0)
 		abort(); /* a handle was left open */
 	return 0;
 }

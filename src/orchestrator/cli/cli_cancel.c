@@ -6,11 +6,10 @@
  */
 #include <stdio.h>
 
-#include "cli/cli_args.h"
 #include "cli/cli_client.h"
-#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
-#include "log.h"
+#include "cli/cli_vm_request.h"
+#include "macro.h"
 
 static void cli_cancel_usage(FILE *f)
 {
@@ -33,30 +32,18 @@ static void cli_cancel_usage(FILE *f)
 
 int cli_cancel(int argc, char **argv)
 {
-	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
 	const cli_opt opts[] = { { "socket", .value = &socket }, {} };
+	const cli_vm_request req = {
+		.line = { "cancel", cli_cancel_usage, opts },
+		.socket = &socket,
+		.missing = "Missing the VM; usage: dmigrate cancel VM (see 'dmigrate list').",
+		.timeout_ms = CLI_ACTION_TIMEOUT_MS,
+	};
 	int rc;
 
-	if (!args) {
-		log_error("Out of memory");
-		return CLI_EXIT_FAILED;
-	}
-	if (!cli_parse_options(&(cli_command_line){ "cancel", cli_cancel_usage, opts }, argc, argv,
-			       &rc))
-		return rc;
-	vm = cli_vm_operand("cancel", argc, argv,
-			    "Missing the VM; usage: dmigrate cancel VM (see 'dmigrate list').");
-	if (!vm)
-		return CLI_EXIT_USAGE;
-	json_object_object_add(args, "vm", json_object_new_string(vm));
-	rc = cli_client_run(&(cli_call){ .socket = socket,
-					 .cmd = "cancel",
-					 .args = args,
-					 .timeout_ms = CLI_ACTION_TIMEOUT_MS },
-			    &result);
-	if (rc != CLI_EXIT_OK)
+	if (!cli_vm_request_run(&req, argc, argv, &vm, &result, &rc))
 		return rc;
 	printf("Cancelling the migration of %s: it is being undone; the 'dmigrate migrate' that "
 	       "started it reports the outcome.\n", vm);

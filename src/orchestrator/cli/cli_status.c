@@ -5,9 +5,9 @@
 
 #include "cli/cli_args.h"
 #include "cli/cli_client.h"
-#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_format.h"
+#include "cli/cli_vm_request.h"
 #include "log.h"
 
 static void cli_status_usage(FILE *f)
@@ -124,32 +124,19 @@ static void cli_status_print(FILE *out, json_object *st)
 
 int cli_status(int argc, char **argv)
 {
-	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
 	bool json = false;
 	const cli_opt opts[] = { { "json", .flag = &json }, { "socket", .value = &socket }, {} };
+	const cli_vm_request req = {
+		.line = { "status", cli_status_usage, opts },
+		.socket = &socket,
+		.missing = "Missing the VM; usage: dmigrate status VM (see 'dmigrate list').",
+		.timeout_ms = CLI_QUERY_TIMEOUT_MS,
+	};
 	int rc;
 
-	if (!args) {
-		log_error("Out of memory");
-		return CLI_EXIT_FAILED;
-	}
-	if (!cli_parse_options(&(cli_command_line){ "status", cli_status_usage, opts }, argc, argv,
-			       &rc))
-		return rc;
-	vm = cli_vm_operand("status", argc, argv,
-			    "Missing the VM; usage: dmigrate status VM (see 'dmigrate list').");
-	if (!vm)
-		return CLI_EXIT_USAGE;
-
-	json_object_object_add(args, "vm", json_object_new_string(vm));
-	rc = cli_client_run(&(cli_call){ .socket = socket,
-					 .cmd = "status",
-					 .args = args,
-					 .timeout_ms = CLI_QUERY_TIMEOUT_MS },
-			    &result);
-	if (rc != CLI_EXIT_OK)
+	if (!cli_vm_request_run(&req, argc, argv, &vm, &result, &rc))
 		return rc;
 	if (!json_object_is_type(result, json_type_object)) {
 		log_error("dmigrated's answer to status is not an object; is it a matching version?");

@@ -2,11 +2,10 @@
 /* `dmigrate stop VM`: have this host's dmigrated stop a VM (QMP quit, or a kill with --force). */
 #include <stdio.h>
 
-#include "cli/cli_args.h"
 #include "cli/cli_client.h"
-#include "cli/cli_options.h"
 #include "cli/cli_commands.h"
-#include "log.h"
+#include "cli/cli_vm_request.h"
+#include "macro.h"
 
 static void cli_stop_usage(FILE *f)
 {
@@ -24,35 +23,30 @@ static void cli_stop_usage(FILE *f)
 		CLI_SOCKET_ENV, CLI_SOCKET_DEFAULT);
 }
 
+/* --force goes to the daemon only when given: without it the daemon asks QEMU to quit. */
+static void cli_stop_add_force(json_object *args, void *force)
+{
+	if (*(bool *)force)
+		json_object_object_add(args, "force", json_object_new_boolean(1));
+}
+
 int cli_stop(int argc, char **argv)
 {
-	_cleanup_json_ json_object *args = json_object_new_object();
 	_cleanup_json_ json_object *result = NULL;
 	const char *socket = NULL, *vm;
 	bool force = false;
 	const cli_opt opts[] = { { "force", .flag = &force }, { "socket", .value = &socket }, {} };
+	const cli_vm_request req = {
+		.line = { "stop", cli_stop_usage, opts },
+		.socket = &socket,
+		.missing = "Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').",
+		.timeout_ms = CLI_ACTION_TIMEOUT_MS,
+		.add_args = cli_stop_add_force,
+		.userdata = &force,
+	};
 	int rc;
 
-	if (!args) {
-		log_error("Out of memory");
-		return CLI_EXIT_FAILED;
-	}
-	if (!cli_parse_options(&(cli_command_line){ "stop", cli_stop_usage, opts }, argc, argv, &rc))
-		return rc;
-	vm = cli_vm_operand("stop", argc, argv,
-			    "Missing the VM; usage: dmigrate stop VM [--force] (see 'dmigrate list').");
-	if (!vm)
-		return CLI_EXIT_USAGE;
-
-	json_object_object_add(args, "vm", json_object_new_string(vm));
-	if (force)
-		json_object_object_add(args, "force", json_object_new_boolean(1));
-	rc = cli_client_run(&(cli_call){ .socket = socket,
-					 .cmd = "stop",
-					 .args = args,
-					 .timeout_ms = CLI_ACTION_TIMEOUT_MS },
-			    &result);
-	if (rc != CLI_EXIT_OK)
+	if (!cli_vm_request_run(&req, argc, argv, &vm, &result, &rc))
 		return rc;
 	printf("%s %s.\n", force ? "Killed" : "Stopped", vm);
 	return CLI_EXIT_OK;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "macro.h"
 
 #define MIGRATE_USAGE                                                                              \
@@ -35,27 +36,16 @@ typedef struct drill_parser {
 static int drill_fail(drill_parser *p, const char *fmt, ...) _printf_(2, 3);
 static int drill_fail(drill_parser *p, const char *fmt, ...)
 {
-	_cleanup_free_ char *msg = NULL;
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		msg = NULL; /* undefined after a failed vasprintf() */
-		return -ENOMEM;
-	}
-	free(p->error);
 	if (p->line)
-		n = asprintf(&p->error, "%s:%u: %s", p->filename, p->line, msg);
+		r = errbuf_vset_alloc(&p->error, -EINVAL, fmt, ap, "%s:%u", p->filename, p->line);
 	else
-		n = asprintf(&p->error, "%s: %s", p->filename, msg);
-	if (n < 0) {
-		p->error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
+		r = errbuf_vset_alloc(&p->error, -EINVAL, fmt, ap, "%s", p->filename);
+	va_end(ap);
+	return r;
 }
 
 /*

@@ -7,24 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "host/cpu_pinning.h"
 #include "macro.h"
 
 _printf_(3, 4)
 static int record_fail(char **error, const char *origin, const char *fmt, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&what, fmt, ap);
+	r = errbuf_vset_alloc(error, -EBADMSG, fmt, ap, "%s", origin);
 	va_end(ap);
-	if (r < 0 || asprintf(error, "%s: %s", origin, what) < 0) {
-		*error = NULL;
-		return -ENOMEM;
-	}
-	return -EBADMSG;
+	return r;
 }
 
 static bool has_control_chars(const char *s, size_t len)

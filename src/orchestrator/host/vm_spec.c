@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "macro.h"
 
@@ -41,28 +42,16 @@ struct spec_field {
 static int spec_fail(spec_parser *p, const char *path, const char *fmt, ...) _printf_(3, 4);
 static int spec_fail(spec_parser *p, const char *path, const char *fmt, ...)
 {
-	_cleanup_free_ char *msg = NULL;
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		msg = NULL; /* undefined after a failed vasprintf() */
-		return -ENOMEM;
-	}
-	free(p->error);
-	p->error = NULL;
 	if (path)
-		n = asprintf(&p->error, "%s: field '%s': %s", p->origin, path, msg);
+		r = errbuf_vset_alloc(&p->error, -EINVAL, fmt, ap, "%s: field '%s'", p->origin, path);
 	else
-		n = asprintf(&p->error, "%s: %s", p->origin, msg);
-	if (n < 0) {
-		p->error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
+		r = errbuf_vset_alloc(&p->error, -EINVAL, fmt, ap, "%s", p->origin);
+	va_end(ap);
+	return r;
 }
 
 /* Printable ASCII as is, everything else as \xNN, cut at SPEC_QUOTE_MAX: safe to print. */

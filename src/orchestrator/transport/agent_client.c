@@ -10,8 +10,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 
 #include "agent_protocol.h"
@@ -19,6 +17,8 @@
 #include "log.h"
 #include "transport/agent_reply_check.h"
 #include "transport/call_queue.h"
+#include "transport/owned_write.h"
+#include "transport/unix_connect.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*
@@ -73,11 +73,6 @@ struct agent_client {
 	json_object *commands; /* the array from hello */
 };
 
-typedef struct agent_write {
-	uv_write_t req;
-	char *buf;
-} agent_write;
-
 static void client_fail_calls(agent_client *c, int error);
 static void call_free(agent_call *call);
 static void client_sync_start(agent_client *c);
@@ -110,34 +105,10 @@ static void call_freep(agent_call **call)
 		call_free(*call);
 }
 
-static void client_write_done(uv_write_t *req, int status)
-{
-	agent_write *w = (agent_write *)req;
-
-	free(w->buf);
-	free(w);
-}
-
 /* Takes ownership of buf. Write errors show up as a read error or EOF soon after. */
 static int client_write(agent_client *c, char *buf, size_t len)
 {
-	agent_write *w;
-	uv_buf_t b = uv_buf_init(buf, (unsigned)len);
-	int r;
-
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		free(buf);
-		return -ENOMEM;
-	}
-	w->buf = buf;
-	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, client_write_done);
-	if (r < 0) {
-		free(buf);
-		free(w);
-		return r;
-	}
-	return 0;
+	return owned_write((uv_stream_t *)&c->pipe, buf, len, NULL, NULL);
 }
 
 static int client_format(json_object *msg, bool sync_byte, char **ret, size_t *ret_len)
@@ -513,22 +484,12 @@ int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *
 int agent_client_connect(uv_loop_t *loop, const char *socket_path, const agent_client_callbacks *cbs,
 			 void *userdata, agent_client **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
+	/* A chardev that already serves another client and has a full backlog: -EAGAIN. */
+	int fd = unix_connect(socket_path);
 
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-	/*
-	 * Non-blocking: a Unix connect() completes at once or fails, and a chardev that already
-	 * serves another client and has a full backlog fails with EAGAIN instead of hanging us.
-	 */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return errno == EINPROGRESS ? -EAGAIN : -errno;
-	return agent_client_open_fd(loop, TAKE_FD(fd), cbs, userdata, ret);
+		return fd;
+	return agent_client_open_fd(loop, fd, cbs, userdata, ret);
 }
 
 int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint64_t timeout_ms,

@@ -6,13 +6,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "json_stream.h"
 #include "log.h"
 #include "macro.h"
 #include "transport/call_queue.h"
+#include "transport/owned_write.h"
+#include "transport/unix_connect.h"
 
 typedef enum qmp_client_state {
 	QMP_CLIENT_GREETING,    /* waiting for QEMU to speak first */
@@ -26,12 +26,6 @@ typedef struct qmp_command {
 	qmp_reply_cb cb;
 	void *userdata;
 } qmp_command;
-
-typedef struct qmp_write {
-	uv_write_t req;
-	qmp_client *client;
-	char *buf;
-} qmp_write;
 
 struct qmp_client {
 	uv_loop_t *loop;
@@ -136,39 +130,16 @@ static void qmp_client_disconnect(qmp_client *c, int error)
 		c->cbs.disconnected(c, error, c->userdata);
 }
 
-static void qmp_client_on_written(uv_write_t *req, int status)
+/* QEMU's end of a write broke: the monitor is lost. */
+static void qmp_client_on_write_error(int status, void *userdata)
 {
-	qmp_write *w = req->data;
-	qmp_client *c = w->client;
-
-	free(w->buf);
-	free(w);
-	/* UV_ECANCELED: the pipe is being closed, nothing more to say. */
-	if (status < 0 && status != UV_ECANCELED)
-		qmp_client_disconnect(c, status);
+	qmp_client_disconnect(userdata, status);
 }
 
 /* Takes ownership of buf, on success and on failure. */
 static int qmp_client_write(qmp_client *c, char *buf, size_t len)
 {
-	qmp_write *w;
-	uv_buf_t b = uv_buf_init(buf, (unsigned)len);
-	int r;
-
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		free(buf);
-		return -ENOMEM;
-	}
-	w->client = c;
-	w->buf = buf;
-	w->req.data = w;
-	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, qmp_client_on_written);
-	if (r < 0) {
-		free(buf);
-		free(w);
-	}
-	return r;
+	return owned_write((uv_stream_t *)&c->pipe, buf, len, qmp_client_on_write_error, c);
 }
 
 static int qmp_format_command(const char *command, json_object *args, int64_t id, char **ret,
@@ -495,25 +466,13 @@ int qmp_client_open_fd(uv_loop_t *loop, int fd, const qmp_client_callbacks *cbs,
 int qmp_client_connect(uv_loop_t *loop, const char *socket_path, const qmp_client_callbacks *cbs,
 		       void *userdata, qmp_client **ret)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (!socket_path)
 		return -EINVAL;
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = unix_connect(socket_path);
 	if (fd < 0)
-		return -errno;
-	/* A Unix stream connect never blocks: it succeeds, or fails now (EAGAIN: backlog full). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
+		return fd;
 	return qmp_client_open_fd(loop, fd, cbs, userdata, ret);
 }
 
