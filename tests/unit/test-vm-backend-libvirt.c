@@ -109,7 +109,7 @@ static vm *registered(host_daemon *d, vm_spec *spec)
  */
 static void destination(const char *root, host_daemon *d)
 {
-	_cleanup_free_ char *xml = slurp_example(root), *arrived = NULL, *meta = NULL, *vf = NULL;
+	_cleanup_free_ char *xml = slurp_example(root), *arrived = NULL, *meta = NULL;
 	const vm_backend *b;
 	domain_devices dev;
 	virConnectPtr conn;
