@@ -57,6 +57,8 @@ TEST(emulated_full)
 	ASSERT_STREQ(argv_find(argv, "-machine", ""), "q35");
 	ASSERT_STREQ(argv_find(argv, "-accel", ""), "tcg");
 	ASSERT_STREQ(argv_find(argv, "-m", ""), "256");
+	/* No VFIO device pins its RAM: nothing to preallocate. */
+	ASSERT_TRUE(!argv_contains(argv, "-mem-prealloc"));
 	ASSERT_STREQ(argv_find(argv, "-smp", ""), "2");
 	ASSERT_STREQ(argv_find(argv, "-display", ""), "none");
 	ASSERT_TRUE(argv_contains(argv, "-nodefaults"));
@@ -138,6 +140,7 @@ TEST(vfio_disk_and_escaping)
 	ASSERT_OK(qemu_argv_build(s, "/run/a,b", 0, &argv));
 	ASSERT_STREQ(argv_find(argv, "-device", "vfio-pci"),
 		     "vfio-pci,id=vf0,bus=vfport0,host=0000:3b:02.1");
+	ASSERT_TRUE(argv_contains(argv, "-mem-prealloc"));
 	ASSERT_TRUE(!argv_contains(argv, "vfnet0"));
 	ASSERT_TRUE(!argv_contains(argv, "-kernel"));
 	ASSERT_TRUE(!argv_contains(argv, "-append"));
@@ -153,6 +156,12 @@ TEST(vfio_disk_and_escaping)
 	/* -pidfile is a plain argument, not an option string: no escaping there. */
 	ASSERT_STREQ(argv_find(argv, "-pidfile", ""), "/run/a,b/qemu.pid");
 	ASSERT_STREQ(argv_find(argv, "-netdev", "bridge"), "bridge,id=standbynet0,br=br1");
+	/* A destination's QEMU comes in without its VF: its RAM is preallocated all the same, so
+	 * the plug after the switchover only pins pages that are there. */
+	qemu_argv_free(argv);
+	ASSERT_OK(qemu_argv_build(s, "/run/a,b", QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, &argv));
+	ASSERT_TRUE(argv_contains(argv, "-mem-prealloc"));
+	ASSERT_TRUE(!argv_contains(argv, "vfio-pci"));
 }
 
 TEST(cmdline_without_address)
