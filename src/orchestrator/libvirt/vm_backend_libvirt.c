@@ -986,6 +986,7 @@ static void destroy_done(virt_call *c)
 static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 {
 	virt_call *c;
+	int r;
 
 	/* A destination before the domain arrived: the source's libvirt cleans up what its
 	 * failed migration left here. */
@@ -1002,11 +1003,13 @@ static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 		return -EBUSY;
 	}
 	c = call_new(v, run_destroy);
-	if (c) {
-		c->vv->stopping = true;
+	if (c)
 		c->done = destroy_done;
-	}
-	return call_start_done(c, done, userdata);
+	r = call_start_done(c, done, userdata);
+	/* Queued: its events come on this thread, after this. */
+	if (r == 0)
+		virt_vm_of(v)->stopping = true;
+	return r;
 }
 
 const vm_backend vm_backend_libvirt = {
