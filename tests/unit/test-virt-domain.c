@@ -141,6 +141,28 @@ TEST(error_text)
 	ASSERT_STREQ(virt_error_text("x\ty", buf, 3), "x ");
 }
 
+/* libvirt 9.0's SSH transport error in place of the destination's: said for what it is. */
+TEST(migrate_error_text)
+{
+	char buf[512];
+
+	ASSERT_STREQ(virt_migrate_error_text(VIR_FROM_QEMU, "operation failed: job 'migration out' failed",
+					     buf, sizeof(buf)),
+		     "operation failed: job 'migration out' failed");
+	ASSERT_STREQ(virt_migrate_error_text(VIR_FROM_HOOK, "Hook script execution failed: internal error: Child process (LC_ALL=C /etc/libvirt/hooks/qemu vm1 migrate begin -) unexpected exit status 1: refused\n",
+					     buf, sizeof(buf)),
+		     "Hook script execution failed: internal error: Child process (...) unexpected exit status 1: refused ");
+	virt_migrate_error_text(VIR_FROM_LIBSSH, "internal error: Remote command terminated with non-zero code: -1",
+				buf, sizeof(buf));
+	ASSERT_TRUE(strstr(buf, "connection to the destination's libvirtd ended (internal error: Remote command terminated with non-zero code: -1)"));
+	ASSERT_TRUE(strstr(buf, "its libvirtd's log says why"));
+	virt_migrate_error_text(VIR_FROM_SSH, NULL, buf, sizeof(buf));
+	ASSERT_TRUE(strstr(buf, "(unknown libvirt error)"));
+	/* Cut to the buffer, never past it. */
+	virt_migrate_error_text(VIR_FROM_LIBSSH, "x", buf, 16);
+	ASSERT_EQ(strlen(buf), 15);
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -154,6 +176,7 @@ int main(int argc, char **argv)
 	RUN_TEST(found);
 	RUN_TEST(bad_input);
 	RUN_TEST(error_text);
+	RUN_TEST(migrate_error_text);
 	ASSERT_TRUE(virConnectClose(conn) >= 0);
 	return 0;
 }

@@ -199,6 +199,34 @@ static void adopt(host_daemon *d)
 	vm_forget(a);
 }
 
+/*
+ * A domain that stops while no job drives it (an engine migrated it away, an operator destroyed
+ * it) ends its VM here, as a QEMU that exits does: libvirt's lifecycle event, on the loop.
+ */
+static void left(const char *root, host_daemon *d)
+{
+	_cleanup_free_ char *xml = slurp_example(root);
+	virConnectPtr conn;
+	virDomainPtr dom;
+	char err[512], *p;
+	vm *v = registered(d, libvirt_spec("vm3"));
+
+	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
+	p = strstr(xml, "<name>vm1</name>");
+	ASSERT_TRUE(p);
+	p[8] = '3';
+	dom = virDomainDefineXML(conn, xml);
+	ASSERT_TRUE(dom && virDomainCreate(dom) == 0);
+	if (virt_backend_adopt(v, err, sizeof(err)) < 0)
+		TEST_FAIL("adopt: %s", err);
+	ASSERT_EQ(virDomainDestroy(dom), 0);
+	for (int i = 0; i < 500 && vm_find(d, "vm3"); i++)
+		uv_run(loop, UV_RUN_ONCE);
+	ASSERT_TRUE(!vm_find(d, "vm3"));
+	ASSERT_EQ(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+}
+
 int main(int argc, char **argv)
 {
 	/* The registry's paths: nothing is written there (no VM is saved). */
@@ -285,6 +313,7 @@ int main(int argc, char **argv)
 	ASSERT_ERRNO(b->incoming_start(v, on_stopped, NULL), EALREADY);
 	adopt(&d);
 	destination(argv[1], &d);
+	left(argv[1], &d);
 
 	wait_reply(b->stop(v, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);

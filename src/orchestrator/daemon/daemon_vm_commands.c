@@ -202,10 +202,12 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 		return;
 	}
 	vm_set_status(v, VM_RUNNING);
-	vm_set_vf_plugged(v, true);
+	/* A domain an engine moved between detach and attach arrives without its VF device: the
+	 * VF reserved here is plugged by `dmigrate attach` (docs/hooks.md). */
+	vm_set_vf_plugged(v, !virt_backend_vf_unplugged(v));
 	vm_save(v);
-	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s)", vm_get_spec(v)->libvirt_domain,
-		 vm_get_name(v), vm_get_vf(v));
+	log_info("Took over libvirt domain '%s' as VM '%s' (VF %s%s)", vm_get_spec(v)->libvirt_domain,
+		 vm_get_name(v), vm_get_vf(v), vm_is_vf_plugged(v) ? "" : ", not plugged yet");
 	rpc_request_reply(req, vm_summary(v));
 #else
 	rpc_request_reply_error(req, CONTROL_ERR_INVALID,

@@ -37,6 +37,28 @@ const char *virt_error_text(const char *m, char *buf, size_t size)
 	return buf;
 }
 
+const char *virt_migrate_error_text(int domain, const char *m, char *buf, size_t size)
+{
+	char why[256];
+
+	/*
+	 * Peer-to-peer, the source's libvirtd talks to the destination's over libvirt's SSH
+	 * transport. When the destination fails the migration's prepare (a qemu hook refusing it,
+	 * say), libvirt 9.0's qemuMigrationSrcPerformPeer2Peer() keeps that error, restores it, and
+	 * only then drops its connection (g_autoptr): the close's CONNECT_CLOSE call reads the
+	 * reply and the channel's EOF together, before sshd's exit-status, and
+	 * virNetLibsshChannelRead() drops the reply and reports "Remote command terminated with
+	 * non-zero code: -1", which replaces the destination's error on that thread. Nothing in
+	 * libvirt's API has the lost reason any more: say where it is.
+	 */
+	if (domain != VIR_FROM_LIBSSH && domain != VIR_FROM_SSH)
+		return virt_error_text(m, buf, size);
+	snprintf(buf, size,
+		 "libvirt's connection to the destination's libvirtd ended (%s); libvirt reports that in place of the destination's own error when the destination refused or failed the migration before the copy: its libvirtd's log says why",
+		 virt_error_text(m, why, sizeof(why)));
+	return buf;
+}
+
 const char *virt_last_error(char *buf, size_t size)
 {
 	return virt_error_text(virGetLastErrorMessage(), buf, size);

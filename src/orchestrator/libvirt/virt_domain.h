@@ -38,3 +38,11 @@ const char *virt_last_error(char *buf, size_t size);
 /* A libvirt error message m (NULL: unknown) on one line in buf, a failed helper's command line
  * left out ("Child process (...) unexpected exit status 1: what it said"). */
 const char *virt_error_text(const char *m, char *buf, size_t size);
+/*
+ * The error of a failed virDomainMigrateToURI3 (error domain, libvirt's message m) on one line
+ * in buf, as virt_error_text, and said for what it is when it is an SSH transport's
+ * (VIR_FROM_LIBSSH, VIR_FROM_SSH): libvirt 9.0 reports its own closing of the connection to the
+ * destination's libvirtd in place of the destination's answer (docs/libvirt.md), so the reason
+ * is in that libvirtd's log.
+ */
+const char *virt_migrate_error_text(int domain, const char *m, char *buf, size_t size);

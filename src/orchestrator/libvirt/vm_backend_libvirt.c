@@ -33,7 +33,9 @@ typedef struct virt_vm {
 	virt_domain dom;
 	bool persist;
 	unsigned refs;
-	int removed_cb, removal_failed_cb;
+	int removed_cb, removal_failed_cb, lifecycle_cb;
+	bool left; /* the domain stopped here while a call was in flight (domain_left()) */
+	bool stopping; /* dmigrated destroys it: its stop's caller ends the VM */
 	bool migrating;
 	json_object *final_stats; /* the last copy's outcome and figures */
 	struct virt_vm *next;
@@ -66,6 +68,13 @@ const char *virt_backend_vf_host_pci(const vm *v)
 	virt_vm *vv = virt_vm_of(v);
 
 	return vv ? vv->dom.dev.vf_pci : NULL;
+}
+
+bool virt_backend_vf_unplugged(const vm *v)
+{
+	virt_vm *vv = virt_vm_of(v);
+
+	return vv && vv->dom.dev.vf_unplugged;
 }
 
 /*
@@ -121,6 +130,38 @@ static void on_device_removal_failed(virConnectPtr c, virDomainPtr dom, const ch
 		migration_job_vf_removal_failed(vm_get_job(vv->v));
 }
 
+/*
+ * The domain stopped here while no job of dmigrated's drives it: another tool migrated it away
+ * (`virsh migrate` between a hook mode's detach and attach, docs/hooks.md), or it was destroyed,
+ * or the guest shut down. As for a QEMU that exited (vm.c), the VM is gone from this host: its
+ * record and VF are released (a detached VM's kept VF stays reserved for the peer's attach),
+ * and peer-hook-release finds it gone. A migration's or an incoming migration's job learns
+ * the domain's end through its own calls (libvirt removes a migrated source itself); a call in
+ * flight still refers to the VM, so the decision waits for the last one (call_after()).
+ */
+static void domain_left(virt_vm *vv)
+{
+	vm *v = vv->v;
+
+	if (!v || vm_get_job(v) || vm_get_incoming_job(v) || vv->stopping)
+		return;
+	if (vv->refs > 1) {
+		vv->left = true;
+		return;
+	}
+	log_warning("VM '%s': libvirt domain '%s' no longer runs on this host; its record and VF are released",
+		    vm_get_name(v), vm_get_spec(v)->libvirt_domain);
+	vm_forget(v);
+}
+
+static void on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	/* STOPPED comes for every end of the domain here: migrated, destroyed, shut down,
+	 * crashed, failed to restore; an undefine alone leaves it running. */
+	if (event == VIR_DOMAIN_EVENT_STOPPED)
+		domain_left(opaque);
+}
+
 int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persist, char *err,
 		      size_t err_size)
 {
@@ -173,12 +214,19 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 	vv->removal_failed_cb = virConnectDomainEventRegisterAny(
 		conn, vv->dom.dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
 		VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), vv, NULL);
-	if (vv->removed_cb < 0 || vv->removal_failed_cb < 0) {
-		snprintf(err, err_size, "domain '%s': cannot hear libvirt's device events: %s",
+	vv->lifecycle_cb = virConnectDomainEventRegisterAny(
+		conn, vv->dom.dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), vv, NULL);
+	if (vv->removed_cb < 0 || vv->removal_failed_cb < 0 || vv->lifecycle_cb < 0) {
+		snprintf(err, err_size, "domain '%s': cannot hear libvirt's domain events: %s",
 			 domain, virt_last_error(why, sizeof(why)));
 		vv->v = NULL;
 		if (vv->removed_cb >= 0)
 			virConnectDomainEventDeregisterAny(conn, vv->removed_cb);
+		if (vv->removal_failed_cb >= 0)
+			virConnectDomainEventDeregisterAny(conn, vv->removal_failed_cb);
+		if (vv->lifecycle_cb >= 0)
+			virConnectDomainEventDeregisterAny(conn, vv->lifecycle_cb);
 		virt_vm_unref(vv);
 		return -EIO;
 	}
@@ -213,6 +261,7 @@ void virt_backend_unbind(vm *v)
 	vv->v = NULL;
 	virConnectDomainEventDeregisterAny(vv->conn, vv->removed_cb);
 	virConnectDomainEventDeregisterAny(vv->conn, vv->removal_failed_cb);
+	virConnectDomainEventDeregisterAny(vv->conn, vv->lifecycle_cb);
 	virt_vm_unref(vv);
 }
 
@@ -278,6 +327,8 @@ static void call_free(virt_call *c)
 static void call_after(uv_work_t *w, int status)
 {
 	virt_call *c = w->data;
+	virt_vm *vv = c->vv;
+	bool left;
 
 	if (c->done)
 		c->done(c);
@@ -285,7 +336,16 @@ static void call_after(uv_work_t *w, int status)
 		c->cb(c->error, c->ret, c->message[0] ? c->message : NULL, c->userdata);
 	else if (c->stop_cb)
 		c->stop_cb(c->v, c->error, c->message[0] ? c->message : NULL, c->userdata);
+	/* vv outlives the call's own reference, for a stop it heard of meanwhile. */
+	if (vv)
+		vv->refs++;
 	call_free(c);
+	if (!vv)
+		return;
+	left = vv->left && vv->v && vv->refs == 2;
+	virt_vm_unref(vv);
+	if (left)
+		domain_left(vv);
 }
 
 /* A call on v's bound domain; NULL with errno ENOTCONN when v is not bound. */
@@ -521,7 +581,7 @@ static int run_migrate(virt_call *c)
 	virTypedParameterPtr params = NULL, stats = NULL;
 	virt_migrate_args a = { .settings = &c->settings, .stream_uri = c->stream_uri };
 	int n = 0, nstats = 0, type, r;
-	char why[256];
+	char why[448];
 
 	live = virDomainGetXMLDesc(c->dom, VIR_DOMAIN_XML_MIGRATABLE);
 	if (!live)
@@ -551,8 +611,13 @@ static int run_migrate(virt_call *c)
 		log_warning("cannot set the migration's downtime limit: %s",
 			    virt_last_error(why, sizeof(why)));
 	r = virDomainMigrateToURI3(c->dom, c->dconnuri, params, (unsigned int)n, c->flags);
-	if (r < 0)
-		fail(c, -EIO, "libvirt's migration failed");
+	if (r < 0) {
+		virErrorPtr e = virGetLastError();
+
+		snprintf(c->message, sizeof(c->message), "libvirt's migration failed: %s",
+			 virt_migrate_error_text(e ? e->domain : VIR_FROM_NONE,
+						 e ? e->message : NULL, why, sizeof(why)));
+	}
 	virTypedParamsFree(params, n);
 	if (r < 0) {
 		/* libvirt's words were taken first: its next API call resets them. */
@@ -911,8 +976,18 @@ static int run_destroy(virt_call *c)
 	return 0;
 }
 
+/* A destroy libvirt refused leaves the domain running: its later end is heard again. */
+static void destroy_done(virt_call *c)
+{
+	if (c->error < 0)
+		c->vv->stopping = false;
+}
+
 static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 {
+	virt_call *c;
+	int r;
+
 	/* A destination before the domain arrived: the source's libvirt cleans up what its
 	 * failed migration left here. */
 	if (!virt_vm_of(v))
@@ -927,7 +1002,14 @@ static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 			  vm_get_name(v), vm_get_spec(v)->libvirt_domain, vm_get_spec(v)->libvirt_domain);
 		return -EBUSY;
 	}
-	return call_start_done(call_new(v, run_destroy), done, userdata);
+	c = call_new(v, run_destroy);
+	if (c)
+		c->done = destroy_done;
+	r = call_start_done(c, done, userdata);
+	/* Queued: its events come on this thread, after this. */
+	if (r == 0)
+		virt_vm_of(v)->stopping = true;
+	return r;
 }
 
 const vm_backend vm_backend_libvirt = {

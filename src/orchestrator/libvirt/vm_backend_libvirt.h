@@ -4,7 +4,9 @@
  * through libvirt's C API. Every libvirt call runs in libuv's worker pool (a call to a remote
  * libvirtd blocks for its round trip, virDomainMigrateToURI3 for the whole copy) on handles and
  * strings copied for it; outcomes and libvirt's domain events (device removed, removal failed)
- * reach the VM's job on the loop thread (libvirt's events run there: virt_event.h).
+ * reach the VM's job on the loop thread (libvirt's events run there: virt_event.h). A bound
+ * domain that stops here while no job drives it (another tool migrated it away, it was
+ * destroyed or shut down) ends the VM here, as a QEMU that exits does.
  *
  * A VM is bound to its domain with virt_backend_bind(); vm_backend_of() then gives this backend.
  */
@@ -42,3 +44,6 @@ bool virt_backend_drives(const vm *v);
 const char *virt_backend_agent_path(const vm *v);
 /* The host PCI address of the VF a bound domain holds, or NULL (an emulated VF). */
 const char *virt_backend_vf_host_pci(const vm *v);
+/* Whether a bound domain was taken over without its VF device (the element kept in its
+ * metadata only: a hook mode's detach moved it, docs/hooks.md). */
+bool virt_backend_vf_unplugged(const vm *v);
