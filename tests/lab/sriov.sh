@@ -334,7 +334,8 @@ vm_list() {
 
 # In the SR-IOV lab a VM is started by its host's dmigrated, which hands it a VF from its pool
 # (bound to vfio-pci): the lab cannot know which VF is free. The spec the daemon reads is on the
-# state share, its boot replaced by the lab's guest image.
+# state share; a kernel boot is replaced by the lab's guest image, a disk boot (the Debian guest
+# of tests/lab/debian-guest) is kept: the host VMs see this machine's files at the same paths.
 cmd_vm_start() {
 	local spec=${1:-} host=${2:-} wait=yes name out t0 ready
 	[ $# -ge 2 ] || die "usage: lab vm start SPEC HOST [--no-wait]"
@@ -356,10 +357,10 @@ cmd_vm_start() {
 	# cores stalls for seconds (a "soft lockup" seen in one), and the kernel's report of it is
 	# an emergency message that lands in the middle of `lab guest`'s answers on the console.
 	"$DMIGRATE" spec show "$spec" | jq --arg k "$STATE/guest-image/vmlinuz" --arg i "$STATE/guest-image/initrd.img" '
-		.boot = { kernel: $k, initrd: $i,
+		if .boot.disk then . else .boot = { kernel: $k, initrd: $i,
 			  cmdline: ((.boot.cmdline // "") | split(" ") | map(select(. != "" and . != "quiet"))
 				    | if index("console=ttyS0") then . else ["console=ttyS0"] + . end
-				    | . + ["nosoftlockup"] | join(" ")) }
+				    | . + ["nosoftlockup"] | join(" ")) } end
 		' >"$out"
 	t0=$(date +%s.%N)
 	cmd_exec_sub "$host" dmigrate start "$out" || die "dmigrated on $host did not start '$name'"
