@@ -6,9 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include "agent_protocol.h"
 #include "log.h"
 #include "macro.h"
+#include "unix_connect.h"
 
 typedef struct channel_fd {
 	uv_poll_t poll;
@@ -232,7 +231,6 @@ static int channel_fd_attach(agent_channel *ch, int fd)
 
 static int channel_path_open(agent_channel *ch, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
 	struct termios t;
 	struct stat st;
@@ -240,14 +238,9 @@ static int channel_path_open(agent_channel *ch, const char *path)
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (S_ISSOCK(st.st_mode)) {
-		if (strlen(path) >= sizeof(sa.sun_path))
-			return -ENAMETOOLONG;
-		strcpy(sa.sun_path, path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		fd = unix_connect(path);
 		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return -errno;
+			return fd;
 		ch->keep_on_eof = false;
 		return TAKE_FD(fd);
 	}

@@ -18,7 +18,7 @@
 #include "transport/agent_reply_check.h"
 #include "transport/call_queue.h"
 #include "transport/owned_write.h"
-#include "transport/unix_connect.h"
+#include "unix_connect.h"
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*

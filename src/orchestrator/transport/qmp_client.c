@@ -12,7 +12,7 @@
 #include "macro.h"
 #include "transport/call_queue.h"
 #include "transport/owned_write.h"
-#include "transport/unix_connect.h"
+#include "unix_connect.h"
 
 typedef enum qmp_client_state {
 	QMP_CLIENT_GREETING,    /* waiting for QEMU to speak first */

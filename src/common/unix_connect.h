@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Connecting to a local peer's Unix stream socket (QEMU's monitor, the guest agent's chardev) the
- * way a libuv client needs it: non-blocking and close-on-exec, in one place.
+ * Connecting to a local peer's Unix stream socket (QEMU's monitor, the guest agent's chardev; in
+ * the agent, a port given as a socket) the way a libuv client needs it: non-blocking and
+ * close-on-exec, in one place.
  */
 #pragma once
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "transport/unix_connect.h"
+#include "unix_connect.h"
 
 #include <errno.h>
 #include <string.h>
