@@ -40,7 +40,7 @@ SPEC_VM_TIMEOUT=${DMIGRATE_LAB_BOOT_TIMEOUT:-300}
 # one answer took more than 60 s.
 GUEST_TIMEOUT=180
 # What `lab down` removes besides the hosts' directories.
-LAB_STATE_FILES+=(specs guest-image ssh/cm-hostA ssh/cm-hostB)
+LAB_STATE_FILES+=(specs guest-image ssh/cm-hostA ssh/cm-hostB ssh/hostA.log ssh/hostB.log)
 
 sriov_check_names() {
 	# The state directory travels on the host VMs' kernel command line and in their inittab.
@@ -62,13 +62,23 @@ l1_ssh_opts() {
 # Runs the command (its words, quoted so that the remote shell splits them back into exactly
 # these) on a host VM over SSH from the switch namespace, with the lab's key and known_hosts; one
 # master connection per host (its CPU makes every new SSH handshake cost a second or more).
+# The master gives up on a host silent for 60 s (12 keepalives 5 s apart), as long as a new
+# connection may take: a host VM busy with a migration on two shared cores can stall for more
+# than ssh's default 15 s. The master runs detached, its messages would go nowhere: ssh logs to
+# a file per host, whose end is shown when ssh fails (255).
 l1_ssh() {
-	local host=$1
+	local host=$1 rc=0
 	shift
 	l1_ssh_opts
 	ip netns exec "$(ns switch)" ssh "${SSH_OPTS[@]}" -o ControlMaster=auto \
 		-o "ControlPath=$STATE/ssh/cm-%h" -o ControlPersist=900 -o ServerAliveInterval=5 \
-		"root@${ADDR[$host]}" -- "$(printf '%q ' "$@")"
+		-o ServerAliveCountMax=12 -E "$STATE/ssh/$host.log" \
+		"root@${ADDR[$host]}" -- "$(printf '%q ' "$@")" || rc=$?
+	if [ "$rc" -eq 255 ]; then
+		echo "lab: ssh to $host failed (255); the end of $STATE/ssh/$host.log:" >&2
+		tail -n 5 "$STATE/ssh/$host.log" >&2
+	fi
+	return "$rc"
 }
 
 # ---- network -------------------------------------------------------------------------------
