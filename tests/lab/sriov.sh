@@ -347,7 +347,7 @@ vm_list() {
 # state share; a kernel boot is replaced by the lab's guest image, a disk boot (the Debian guest
 # of tests/lab/debian-guest) is kept: the host VMs see this machine's files at the same paths.
 cmd_vm_start() {
-	local spec=${1:-} host=${2:-} wait=yes name out t0 ready
+	local spec=${1:-} host=${2:-} wait=yes name out t0 ready serial from
 	[ $# -ge 2 ] || die "usage: lab vm start SPEC HOST [--no-wait]"
 	[ "${3:-}" = "--no-wait" ] && wait=no
 	need_root
@@ -372,17 +372,21 @@ cmd_vm_start() {
 				    | if index("console=ttyS0") then . else ["console=ttyS0"] + . end
 				    | . + ["nosoftlockup"] | join(" ")) } end
 		' >"$out"
+	# QEMU appends to the serial log (logappend): a VM started again on this host finds its
+	# last boot's "ready" there. Only what this boot writes, from the log's size now, counts.
+	serial=$L1_RUN/vms/$name/serial.log
+	from=$(($(l1_ssh "$host" sh -c 'stat -c %s "$1" 2>/dev/null || echo 0' _ "$serial") + 1))
 	t0=$(date +%s.%N)
 	cmd_exec_sub "$host" dmigrate start "$out" || die "dmigrated on $host did not start '$name'"
 	[ "$wait" = yes ] || return 0
 	if ! l1_ssh "$host" timeout "$SPEC_VM_TIMEOUT" sh -c \
-		'until grep -qa "dmigrate-lab: ready" "$1" 2>/dev/null; do sleep 0.2; done' _ "$L1_RUN/vms/$name/serial.log"; then
+		'until tail -c "+$2" "$1" 2>/dev/null | grep -qa "dmigrate-lab: ready"; do sleep 0.2; done' _ "$serial" "$from"; then
 		l1_ssh "$host" tail -n 20 "$L1_RUN/vms/$name/serial.log" 2>/dev/null | sed 's/^/  guest: /' >&2
 		l1_ssh "$host" tail -n 20 "$L1_RUN/vms/$name/qemu.log" 2>/dev/null | sed 's/^/  qemu: /' >&2
 		l1_ssh "$host" cat /proc/loadavg 2>/dev/null | sed "s/^/  $host load: /" >&2
 		die "VM '$name' did not come up within $SPEC_VM_TIMEOUT s"
 	fi
-	ready=$(l1_ssh "$host" grep -a -m1 'dmigrate-lab: ready' "$L1_RUN/vms/$name/serial.log" | tr -d '\r')
+	ready=$(l1_ssh "$host" sh -c 'tail -c "+$2" "$1" | grep -a -m1 "dmigrate-lab: ready"' _ "$serial" "$from" | tr -d '\r')
 	info "VM '$name' up on $host in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: ${ready#*ready }"
 }
 
