@@ -213,8 +213,11 @@ static void on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detai
 
 	/* STOPPED comes for every end of the domain here: migrated, destroyed, shut down,
 	 * crashed, failed to restore; an undefine alone leaves it running. */
-	if (event == VIR_DOMAIN_EVENT_STARTED)
-		vv->ended = false; /* started again (virsh start): a stop destroys it */
+	if (event == VIR_DOMAIN_EVENT_STARTED) {
+		/* Started again (virsh start): it runs, and a stop destroys it. */
+		vv->ended = false;
+		vv->left = false;
+	}
 	if (event != VIR_DOMAIN_EVENT_STOPPED)
 		return;
 	vv->ended = true;
