@@ -30,6 +30,7 @@ static struct {
 	int error;
 	char message[512];
 	char status[32];
+	char error_desc[512];
 } out;
 
 static void on_reply(int error, json_object *ret, const char *message, void *userdata)
@@ -39,9 +40,11 @@ static void on_reply(int error, json_object *ret, const char *message, void *use
 	out.done = true;
 	out.error = error;
 	snprintf(out.message, sizeof(out.message), "%s", message ? message : "");
-	out.status[0] = '\0';
+	out.status[0] = out.error_desc[0] = '\0';
 	if (ret && json_object_object_get_ex(ret, "status", &s))
 		snprintf(out.status, sizeof(out.status), "%s", json_object_get_string(s));
+	if (ret && json_object_object_get_ex(ret, "error-desc", &s))
+		snprintf(out.error_desc, sizeof(out.error_desc), "%s", json_object_get_string(s));
 }
 
 static void on_stopped(vm *v, int error, const char *message, void *userdata)
@@ -245,9 +248,11 @@ static struct {
 	void *job;
 	char how[160];
 	const char *phase;
+	char copy_status[32]; /* what the copy's end said (migration_job_migrate_status()) */
 } told;
 
 void __wrap_migration_job_vm_exited(struct migration_job *j, const char *how);
+void __wrap_migration_job_migrate_status(struct migration_job *j, const char *status);
 void __wrap_migration_dest_vm_exited(struct dest_job *j, const char *how);
 const char *__wrap_migration_source_phase(const vm *v);
 
@@ -263,6 +268,11 @@ void __wrap_migration_dest_vm_exited(struct dest_job *j, const char *how)
 	told.dest++;
 	told.job = j;
 	snprintf(told.how, sizeof(told.how), "%s", how);
+}
+
+void __wrap_migration_job_migrate_status(struct migration_job *j, const char *status)
+{
+	snprintf(told.copy_status, sizeof(told.copy_status), "%s", status);
 }
 
 const char *__wrap_migration_source_phase(const vm *v)
@@ -293,6 +303,8 @@ static void wait_told(int n)
 static void left_during_job(const char *root, host_daemon *d)
 {
 	static int source_job, dest_job;
+	peer_config peer = { .name = (char *)"hostB", .address = (char *)"192.0.2.11" };
+	migration_settings settings = { .downtime_limit_ms = 300 };
 	int told_before_answer = -1;
 	virDomainPtr dom;
 	vm *v = adopted(root, d, "vm4", &dom);
@@ -307,6 +319,18 @@ static void left_during_job(const char *root, host_daemon *d)
 	ASSERT_STREQ(told.how, "the source's libvirt domain 'vm4' was destroyed");
 	ASSERT_TRUE(vm_find(d, "vm4") == v);
 	ASSERT_STREQ(vm_status_name(vm_get_status(v)), "shutoff");
+	/* A copy that fails once the domain is gone names its end, in whichever order the copy's
+	 * failure and the event come (the test driver cannot migrate: its refusal is libvirt's). */
+	wait_reply(vm_backend_of(v)->migrate_start(v, &peer, "tcp:192.0.2.11:49152", &settings,
+						   on_reply, NULL));
+	ASSERT_EQ(out.error, 0);
+	for (int i = 0; i < 500 && !told.copy_status[0]; i++)
+		uv_run(loop, UV_RUN_ONCE);
+	ASSERT_STREQ(told.copy_status, "failed");
+	wait_reply(vm_backend_of(v)->migrate_query(v, on_reply, NULL));
+	ASSERT_STREQ(out.status, "failed");
+	if (!strstr(out.error_desc, "libvirt's migration failed: the domain was destroyed here during the copy (libvirt: "))
+		TEST_FAIL("the copy's failure: %s", out.error_desc);
 	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);
 	vm_set_job(v, NULL);
@@ -343,6 +367,9 @@ int main(int argc, char **argv)
 {
 	/* The registry's paths: nothing is written there (no VM is saved). */
 	host_config hc = {.migration_address = (char *)"127.0.0.1",
+			  .ssh_user = (char *)"root",
+			  .ssh_identity_file = (char *)"/nonexistent/id_ed25519",
+			  .ssh_known_hosts_file = (char *)"/nonexistent/known_hosts",
 			  .state_dir = (char *)"/nonexistent",
 			  .run_dir = (char *)"/nonexistent"};
 	host_daemon d = { .config = &hc };

@@ -636,6 +636,36 @@ static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 	return call_start(c, cb, userdata);
 }
 
+/*
+ * How the domain ended here, when it did by other hands than a migration (destroyed, shut
+ * down, crashed), or NULL: a copy that failed names that, whichever of its failure and the
+ * lifecycle event (which waits for the copy's call, domain_left()) comes first. In a worker.
+ */
+static const char *domain_ended_how(virDomainPtr dom)
+{
+	int state, reason;
+
+	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+		return virGetLastError() && virGetLastError()->code == VIR_ERR_NO_DOMAIN ?
+			       "removed" : NULL;
+	if (state == VIR_DOMAIN_CRASHED)
+		return "crashed";
+	if (state != VIR_DOMAIN_SHUTOFF)
+		return NULL;
+	switch (reason) {
+	case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+		return "shut down";
+	case VIR_DOMAIN_SHUTOFF_DESTROYED:
+		return "destroyed";
+	case VIR_DOMAIN_SHUTOFF_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_SHUTOFF_MIGRATED:
+		return NULL;
+	default:
+		return "stopped";
+	}
+}
+
 /* The copy, in its worker for as long as it runs. */
 static int run_migrate(virt_call *c)
 {
@@ -676,9 +706,18 @@ static int run_migrate(virt_call *c)
 	if (r < 0) {
 		virErrorPtr e = virGetLastError();
 
-		snprintf(c->message, sizeof(c->message), "libvirt's migration failed: %s",
-			 virt_migrate_error_text(e ? e->domain : VIR_FROM_NONE,
-						 e ? e->message : NULL, why, sizeof(why)));
+		const char *ended;
+
+		virt_migrate_error_text(e ? e->domain : VIR_FROM_NONE, e ? e->message : NULL, why,
+					sizeof(why));
+		ended = domain_ended_how(c->dom);
+		if (ended)
+			snprintf(c->message, sizeof(c->message),
+				 "libvirt's migration failed: the domain was %s here during the copy (libvirt: %.400s)",
+				 ended, why);
+		else
+			snprintf(c->message, sizeof(c->message), "libvirt's migration failed: %s",
+				 why);
 	}
 	virTypedParamsFree(params, n);
 	if (r < 0) {
