@@ -30,6 +30,7 @@ static struct {
 	int error;
 	char message[512];
 	char status[32];
+	char error_desc[512];
 } out;
 
 static void on_reply(int error, json_object *ret, const char *message, void *userdata)
@@ -39,9 +40,11 @@ static void on_reply(int error, json_object *ret, const char *message, void *use
 	out.done = true;
 	out.error = error;
 	snprintf(out.message, sizeof(out.message), "%s", message ? message : "");
-	out.status[0] = '\0';
+	out.status[0] = out.error_desc[0] = '\0';
 	if (ret && json_object_object_get_ex(ret, "status", &s))
 		snprintf(out.status, sizeof(out.status), "%s", json_object_get_string(s));
+	if (ret && json_object_object_get_ex(ret, "error-desc", &s))
+		snprintf(out.error_desc, sizeof(out.error_desc), "%s", json_object_get_string(s));
 }
 
 static void on_stopped(vm *v, int error, const char *message, void *userdata)
@@ -199,26 +202,35 @@ static void adopt(host_daemon *d)
 	vm_forget(a);
 }
 
+/* A running domain NAME (vm1-emulated.xml renamed: NAME is "vmN"), and a VM of that name bound
+ * to it. */
+static vm *adopted(const char *root, host_daemon *d, const char *name, virDomainPtr *dom)
+{
+	_cleanup_free_ char *xml = slurp_example(root);
+	virConnectPtr conn;
+	char err[512], *p;
+	vm *v = registered(d, libvirt_spec(name));
+
+	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
+	p = strstr(xml, "<name>vm1</name>");
+	ASSERT_TRUE(p && strlen(name) == 3);
+	p[8] = name[2];
+	*dom = virDomainDefineXML(conn, xml);
+	ASSERT_TRUE(*dom && virDomainCreate(*dom) == 0);
+	if (virt_backend_adopt(v, err, sizeof(err)) < 0)
+		TEST_FAIL("adopt: %s", err);
+	return v;
+}
+
 /*
  * A domain that stops while no job drives it (an engine migrated it away, an operator destroyed
  * it) ends its VM here, as a QEMU that exits does: libvirt's lifecycle event, on the loop.
  */
 static void left(const char *root, host_daemon *d)
 {
-	_cleanup_free_ char *xml = slurp_example(root);
-	virConnectPtr conn;
 	virDomainPtr dom;
-	char err[512], *p;
-	vm *v = registered(d, libvirt_spec("vm3"));
 
-	ASSERT_OK(virt_connection_get("test:///default", &conn, err, sizeof(err)));
-	p = strstr(xml, "<name>vm1</name>");
-	ASSERT_TRUE(p);
-	p[8] = '3';
-	dom = virDomainDefineXML(conn, xml);
-	ASSERT_TRUE(dom && virDomainCreate(dom) == 0);
-	if (virt_backend_adopt(v, err, sizeof(err)) < 0)
-		TEST_FAIL("adopt: %s", err);
+	adopted(root, d, "vm3", &dom);
 	ASSERT_EQ(virDomainDestroy(dom), 0);
 	for (int i = 0; i < 500 && vm_find(d, "vm3"); i++)
 		uv_run(loop, UV_RUN_ONCE);
@@ -227,10 +239,137 @@ static void left(const char *root, host_daemon *d)
 	virDomainFree(dom);
 }
 
+/*
+ * The jobs told of a domain's end: the test's own stand-ins (the linker's --wrap, meson.build),
+ * never dereferenced. phase: what migration_source_phase() says of the source's job.
+ */
+static struct {
+	int source, dest;
+	void *job;
+	char how[160];
+	const char *phase;
+	char copy_status[32]; /* what the copy's end said (migration_job_migrate_status()) */
+} told;
+
+void __wrap_migration_job_vm_exited(struct migration_job *j, const char *how);
+void __wrap_migration_job_migrate_status(struct migration_job *j, const char *status);
+void __wrap_migration_dest_vm_exited(struct dest_job *j, const char *how);
+const char *__wrap_migration_source_phase(const vm *v);
+
+void __wrap_migration_job_vm_exited(struct migration_job *j, const char *how)
+{
+	told.source++;
+	told.job = j;
+	snprintf(told.how, sizeof(told.how), "%s", how);
+}
+
+void __wrap_migration_dest_vm_exited(struct dest_job *j, const char *how)
+{
+	told.dest++;
+	told.job = j;
+	snprintf(told.how, sizeof(told.how), "%s", how);
+}
+
+void __wrap_migration_job_migrate_status(struct migration_job *j, const char *status)
+{
+	snprintf(told.copy_status, sizeof(told.copy_status), "%s", status);
+}
+
+const char *__wrap_migration_source_phase(const vm *v)
+{
+	return vm_get_job(v) ? told.phase : NULL;
+}
+
+/* A reply that notes whether the job was told before it. */
+static void on_reply_told(int error, json_object *ret, const char *message, void *userdata)
+{
+	*(int *)userdata = told.source + told.dest;
+	on_reply(error, ret, message, NULL);
+}
+
+static void wait_told(int n)
+{
+	for (int i = 0; i < 500 && told.source + told.dest < n; i++)
+		uv_run(loop, UV_RUN_ONCE);
+	ASSERT_EQ(told.source + told.dest, n);
+}
+
+/*
+ * A domain that stops while a job drives its VM ends the job's wait, as a QEMU that exits does
+ * (vm.c): the source's job or the destination's is told, with how it ended; the VM is the job's
+ * to end (its record stays, shut off). A call in flight holds the news until it answered. A
+ * stop after that has nothing to destroy.
+ */
+static void left_during_job(const char *root, host_daemon *d)
+{
+	static int source_job, dest_job;
+	peer_config peer = { .name = (char *)"hostB", .address = (char *)"192.0.2.11" };
+	migration_settings settings = { .downtime_limit_ms = 300 };
+	int told_before_answer = -1;
+	virDomainPtr dom;
+	vm *v = adopted(root, d, "vm4", &dom);
+
+	/* In the copy, but not libvirt's own end of it (that is VIR_DOMAIN_EVENT_STOPPED_MIGRATED). */
+	vm_set_job(v, (struct migration_job *)&source_job);
+	told.phase = "migrate";
+	ASSERT_EQ(virDomainDestroy(dom), 0);
+	wait_told(1);
+	ASSERT_EQ(told.source, 1);
+	ASSERT_TRUE(told.job == &source_job);
+	ASSERT_STREQ(told.how, "the source's libvirt domain 'vm4' was destroyed");
+	ASSERT_TRUE(vm_find(d, "vm4") == v);
+	ASSERT_STREQ(vm_status_name(vm_get_status(v)), "shutoff");
+	/* A copy that fails once the domain is gone names its end, in whichever order the copy's
+	 * failure and the event come (the test driver cannot migrate: its refusal is libvirt's). */
+	wait_reply(vm_backend_of(v)->migrate_start(v, &peer, "tcp:192.0.2.11:49152", &settings,
+						   on_reply, NULL));
+	ASSERT_EQ(out.error, 0);
+	for (int i = 0; i < 500 && !told.copy_status[0]; i++)
+		uv_run(loop, UV_RUN_ONCE);
+	ASSERT_STREQ(told.copy_status, "failed");
+	wait_reply(vm_backend_of(v)->migrate_query(v, on_reply, NULL));
+	ASSERT_STREQ(out.status, "failed");
+	if (!strstr(out.error_desc, "libvirt's migration failed: the domain was destroyed here during the copy (libvirt: "))
+		TEST_FAIL("the copy's failure: %s", out.error_desc);
+	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+	vm_set_job(v, NULL);
+	virt_backend_unbind(v);
+	vm_forget(v);
+	ASSERT_EQ(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+
+	/* The destination's domain arrived (bound); a call is in flight when it is destroyed. */
+	memset(&told, 0, sizeof(told));
+	v = adopted(root, d, "vm5", &dom);
+	vm_set_incoming(v, true);
+	vm_set_incoming_job(v, (struct dest_job *)&dest_job);
+	ASSERT_OK(vm_backend_of(v)->query_status(v, on_reply_told, &told_before_answer));
+	ASSERT_EQ(virDomainDestroy(dom), 0);
+	wait_told(1);
+	ASSERT_TRUE(out.done);
+	out.done = false;
+	ASSERT_EQ(told_before_answer, 0); /* the answer came first, whenever the event did */
+	ASSERT_EQ(told.dest, 1);
+	ASSERT_TRUE(told.job == &dest_job);
+	ASSERT_STREQ(told.how, "its libvirt domain 'vm5' was destroyed");
+	/* Stopped already: no refusal to stop an arrived domain, nothing destroyed. */
+	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+	vm_set_incoming_job(v, NULL);
+	virt_backend_unbind(v);
+	vm_forget(v);
+	ASSERT_EQ(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+}
+
 int main(int argc, char **argv)
 {
 	/* The registry's paths: nothing is written there (no VM is saved). */
 	host_config hc = {.migration_address = (char *)"127.0.0.1",
+			  .ssh_user = (char *)"root",
+			  .ssh_identity_file = (char *)"/nonexistent/id_ed25519",
+			  .ssh_known_hosts_file = (char *)"/nonexistent/known_hosts",
 			  .state_dir = (char *)"/nonexistent",
 			  .run_dir = (char *)"/nonexistent"};
 	host_daemon d = { .config = &hc };
@@ -314,6 +453,7 @@ int main(int argc, char **argv)
 	adopt(&d);
 	destination(argv[1], &d);
 	left(argv[1], &d);
+	left_during_job(argv[1], &d);
 
 	wait_reply(b->stop(v, true, on_stopped, NULL));
 	ASSERT_EQ(out.error, 0);

@@ -357,11 +357,11 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 		return;
 	}
 	if (v->job) {
-		migration_job_vm_exited(v->job);
+		migration_job_vm_exited(v->job, "the source QEMU exited");
 		return;
 	}
 	if (v->incoming_job) {
-		migration_dest_vm_exited(v->incoming_job);
+		migration_dest_vm_exited(v->incoming_job, "its QEMU exited");
 		return;
 	}
 	/* Nobody asked for this: QEMU crashed or the guest powered off. */

@@ -35,6 +35,8 @@ typedef struct virt_vm {
 	unsigned refs;
 	int removed_cb, removal_failed_cb, lifecycle_cb;
 	bool left; /* the domain stopped here while a call was in flight (domain_left()) */
+	int left_detail; /* ... its VIR_DOMAIN_EVENT_STOPPED_* */
+	bool ended; /* the domain stopped here: a stop has nothing to destroy */
 	bool stopping; /* dmigrated destroys it: its stop's caller ends the VM */
 	bool migrating;
 	json_object *final_stats; /* the last copy's outcome and figures */
@@ -130,23 +132,74 @@ static void on_device_removal_failed(virConnectPtr c, virDomainPtr dom, const ch
 		migration_job_vf_removal_failed(vm_get_job(vv->v));
 }
 
+/* A STOPPED event's detail, in words for a job's result. */
+static const char *stopped_how(int detail)
+{
+	switch (detail) {
+	case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+		return "shut down";
+	case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+		return "destroyed";
+	case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+		return "migrated away";
+	case VIR_DOMAIN_EVENT_STOPPED_SAVED:
+		return "saved";
+	case VIR_DOMAIN_EVENT_STOPPED_FAILED:
+		return "failed";
+	default:
+		return "stopped";
+	}
+}
+
 /*
- * The domain stopped here while no job of dmigrated's drives it: another tool migrated it away
- * (`virsh migrate` between a hook mode's detach and attach, docs/hooks.md), or it was destroyed,
- * or the guest shut down. As for a QEMU that exited (vm.c), the VM is gone from this host: its
- * record and VF are released (a detached VM's kept VF stays reserved for the peer's attach),
- * and peer-hook-release finds it gone. A migration's or an incoming migration's job learns
- * the domain's end through its own calls (libvirt removes a migrated source itself); a call in
- * flight still refers to the VM, so the decision waits for the last one (call_after()).
+ * libvirt's own confirm step removes the source's domain once the copy dmigrate asked for
+ * completed: that end is the migration's, which its job learns from the copy's outcome. The
+ * event may come before or after the job moved past the copy.
  */
-static void domain_left(virt_vm *vv)
+static bool migrated_by_job(const vm *v, int detail)
+{
+	const char *phase = migration_source_phase(v);
+
+	return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED && phase &&
+	       migration_phase_from_name(phase) >= PHASE_MIGRATE;
+}
+
+/*
+ * The domain stopped here behind dmigrated's back: another tool migrated it away (`virsh
+ * migrate` between a hook mode's detach and attach, docs/hooks.md), or it was destroyed, or
+ * the guest shut down or crashed. As for a QEMU that exited (vm.c): a job that drives the VM
+ * (a migration's source, an incoming migration's destination) is told, and ends by its rules
+ * instead of waiting for a bound; with no job the VM is gone from this host: its record and VF
+ * are released (a detached VM's kept VF stays reserved for the peer's attach), and
+ * peer-hook-release finds it gone. A call in flight still refers to the VM (and a destination
+ * that loses the VM forgets it at once), so the decision waits for the last one (call_after()).
+ */
+static void domain_left(virt_vm *vv, int detail)
 {
 	vm *v = vv->v;
+	char how[160];
 
-	if (!v || vm_get_job(v) || vm_get_incoming_job(v) || vv->stopping)
+	if (!v || vv->stopping || (vm_get_job(v) && migrated_by_job(v, detail)))
 		return;
 	if (vv->refs > 1) {
 		vv->left = true;
+		vv->left_detail = detail;
+		return;
+	}
+	vv->left = false;
+	if (vm_get_job(v) || vm_get_incoming_job(v)) {
+		vm_set_status(v, VM_SHUTOFF);
+		vm_set_vf_plugged(v, false);
+		vm_agent_reset(v);
+		snprintf(how, sizeof(how), "%s libvirt domain '%s' was %s",
+			 vm_get_job(v) ? "the source's" : "its", vm_get_spec(v)->libvirt_domain,
+			 stopped_how(detail));
+		if (vm_get_job(v))
+			migration_job_vm_exited(vm_get_job(v), how);
+		else
+			migration_dest_vm_exited(vm_get_incoming_job(v), how);
 		return;
 	}
 	log_warning("VM '%s': libvirt domain '%s' no longer runs on this host; its record and VF are released",
@@ -156,10 +209,19 @@ static void domain_left(virt_vm *vv)
 
 static void on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
 {
+	virt_vm *vv = opaque;
+
 	/* STOPPED comes for every end of the domain here: migrated, destroyed, shut down,
 	 * crashed, failed to restore; an undefine alone leaves it running. */
-	if (event == VIR_DOMAIN_EVENT_STOPPED)
-		domain_left(opaque);
+	if (event == VIR_DOMAIN_EVENT_STARTED) {
+		/* Started again (virsh start): it runs, and a stop destroys it. */
+		vv->ended = false;
+		vv->left = false;
+	}
+	if (event != VIR_DOMAIN_EVENT_STOPPED)
+		return;
+	vv->ended = true;
+	domain_left(vv, detail);
 }
 
 int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persist, char *err,
@@ -345,7 +407,7 @@ static void call_after(uv_work_t *w, int status)
 	left = vv->left && vv->v && vv->refs == 2;
 	virt_vm_unref(vv);
 	if (left)
-		domain_left(vv);
+		domain_left(vv, vv->left_detail);
 }
 
 /* A call on v's bound domain; NULL with errno ENOTCONN when v is not bound. */
@@ -574,6 +636,36 @@ static int lv_vf_plug(vm *v, vm_backend_cb cb, void *userdata)
 	return call_start(c, cb, userdata);
 }
 
+/*
+ * How the domain ended here, when it did by other hands than a migration (destroyed, shut
+ * down, crashed), or NULL: a copy that failed names that, whichever of its failure and the
+ * lifecycle event (which waits for the copy's call, domain_left()) comes first. In a worker.
+ */
+static const char *domain_ended_how(virDomainPtr dom)
+{
+	int state, reason;
+
+	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+		return virGetLastError() && virGetLastError()->code == VIR_ERR_NO_DOMAIN ?
+			       "removed" : NULL;
+	if (state == VIR_DOMAIN_CRASHED)
+		return "crashed";
+	if (state != VIR_DOMAIN_SHUTOFF)
+		return NULL;
+	switch (reason) {
+	case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+		return "shut down";
+	case VIR_DOMAIN_SHUTOFF_DESTROYED:
+		return "destroyed";
+	case VIR_DOMAIN_SHUTOFF_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_SHUTOFF_MIGRATED:
+		return NULL;
+	default:
+		return "stopped";
+	}
+}
+
 /* The copy, in its worker for as long as it runs. */
 static int run_migrate(virt_call *c)
 {
@@ -614,9 +706,18 @@ static int run_migrate(virt_call *c)
 	if (r < 0) {
 		virErrorPtr e = virGetLastError();
 
-		snprintf(c->message, sizeof(c->message), "libvirt's migration failed: %s",
-			 virt_migrate_error_text(e ? e->domain : VIR_FROM_NONE,
-						 e ? e->message : NULL, why, sizeof(why)));
+		const char *ended;
+
+		virt_migrate_error_text(e ? e->domain : VIR_FROM_NONE, e ? e->message : NULL, why,
+					sizeof(why));
+		ended = domain_ended_how(c->dom);
+		if (ended)
+			snprintf(c->message, sizeof(c->message),
+				 "libvirt's migration failed: the domain was %s here during the copy (libvirt: %.400s)",
+				 ended, why);
+		else
+			snprintf(c->message, sizeof(c->message), "libvirt's migration failed: %s",
+				 why);
 	}
 	virTypedParamsFree(params, n);
 	if (r < 0) {
@@ -992,6 +1093,9 @@ static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 	 * failed migration left here. */
 	if (!virt_vm_of(v))
 		return call_start_done(call_new_unbound(v, NULL), done, userdata);
+	/* It stopped here already (destroyed, crashed): nothing is left to destroy or keep. */
+	if (virt_vm_of(v)->ended)
+		return call_start_done(call_new(v, NULL), done, userdata);
 	/*
 	 * Arrived, not yet resumed: libvirt's migration completed, so the source's domain is
 	 * gone (libvirt has no paused source to go back to, unlike QEMU's). Destroying this one

@@ -741,14 +741,18 @@ void migration_dest_migrate_completed(struct dest_job *j)
 	}
 }
 
-void migration_dest_vm_exited(struct dest_job *j)
+void migration_dest_vm_exited(struct dest_job *j, const char *how)
 {
+	_cleanup_free_ char *why = NULL;
+	bool lost = j->resumed;
+
 	/* It was told to run here: the only copy that may have run since the copy died. */
-	if (j->resumed) {
-		dest_lose(j, "its QEMU exited after the switchover");
-		return;
-	}
-	dest_undo(j, "the incoming QEMU exited before the VM ran here");
+	if (asprintf(&why, "%s %s", how, lost ? "after the switchover" : "before the VM ran here") < 0)
+		why = NULL;
+	if (lost)
+		dest_lose(j, why ? why : how);
+	else
+		dest_undo(j, why ? why : how);
 }
 
 /* --- plug, active, did-on: the VM runs here, the destination finishes on its own --- */

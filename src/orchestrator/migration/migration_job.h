@@ -56,11 +56,13 @@ int migration_dest_fault_inject(host_daemon *d, const char *vm_name, const migra
 				migration_dest_fault_cb cb, void *userdata);
 
 /* Hooks vm.c calls for a VM that takes part in a job; the QMP events go to its backend
- * (vm_backend_qemu.c), which calls the hooks below. */
+ * (vm_backend_qemu.c), which calls the hooks below. The VM ended (its QEMU exited, its libvirt
+ * domain stopped): how says so, for the job's result ("the source QEMU exited", "its QEMU
+ * exited"). */
 void migration_job_qmp_event(struct migration_job *j, const char *event, json_object *data);
-void migration_job_vm_exited(struct migration_job *j);
+void migration_job_vm_exited(struct migration_job *j, const char *how);
 void migration_dest_qmp_event(struct dest_job *j, const char *event, json_object *data);
-void migration_dest_vm_exited(struct dest_job *j);
+void migration_dest_vm_exited(struct dest_job *j, const char *how);
 
 /* What a VM's backend (vm_backend.h) reports without being asked: the guest released the VF;
  * the outgoing copy's status changed ("active", "completed", "failed", "cancelled", ...); the

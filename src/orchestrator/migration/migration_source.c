@@ -1627,14 +1627,19 @@ void migration_job_vf_removal_failed(struct migration_job *j)
 	}
 }
 
-void migration_job_vm_exited(struct migration_job *j)
+void migration_job_vm_exited(struct migration_job *j, const char *how)
 {
-	log_warning("%s: the source QEMU exited during the migration (phase %s)", j->vm_name,
+	log_warning("%s: %s during the migration (phase %s)", j->vm_name, how,
 		    migration_phase_name(j->phase));
 	/* A wait with no call in flight would last until its bound: end it now. */
 	if (j->migrate_waiting) {
 		migrate_end_wait(j);
-		job_step_done(j, -EIO, "the source QEMU exited during the copy");
+		job_step_done(j, -EIO, "%s during the copy", how);
+	} else if (j->waiting_device_deleted && uv_is_active((uv_handle_t *)j->timer)) {
+		/* No guest is left to release the VF. */
+		uv_timer_stop(j->timer);
+		j->waiting_device_deleted = false;
+		job_step_done(j, -EIO, "%s while the guest was to release '%s'", how, QEMU_ID_VF);
 	}
 }
 
