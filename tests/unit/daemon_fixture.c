@@ -8,7 +8,7 @@
 #include "test.h"
 #include "macro.h"
 
-void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp)
+void daemon_fixture_open_peers(host_daemon *d, uv_loop_t *loop, char *tmp, const char *peers)
 {
 	_cleanup_free_ char *config = NULL, *path = NULL, *error = NULL;
 	FILE *f;
@@ -18,8 +18,8 @@ void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp)
 	ASSERT_TRUE(asprintf(&config,
 			     "{\"name\": \"hostA\", \"control_socket\": \"%s/ctl.sock\", \"peer_socket\": \"%s/peer.sock\","
 			     " \"state_dir\": \"%s/state\", \"run_dir\": \"%s/run\", \"migration_address\": \"127.0.0.1\","
-			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}}",
-			     tmp, tmp, tmp, tmp) > 0);
+			     " \"passthrough\": {\"type\": \"emulated\", \"slots\": 1}%s%s}",
+			     tmp, tmp, tmp, tmp, peers ? ", \"peers\": " : "", peers ? peers : "") > 0);
 	f = fopen(path, "we");
 	ASSERT_TRUE(f && fputs(config, f) >= 0 && fclose(f) == 0);
 	*d = (host_daemon){ .loop = loop, .control.fd = -1, .peer.fd = -1 };
@@ -27,4 +27,9 @@ void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp)
 	ASSERT_OK(state_dir_create(d->config->state_dir));
 	ASSERT_OK(vf_pool_open(d->config, NULL, &d->pool, &error));
 	d->qemu_version = strdup("QEMU emulator version 7.2.0");
+}
+
+void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp)
+{
+	daemon_fixture_open_peers(d, loop, tmp, NULL);
 }

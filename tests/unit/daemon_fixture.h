@@ -13,3 +13,5 @@
 
 /* tmp: a mkdtemp() template, made into the directory. Asserts on any failure. */
 void daemon_fixture_open(host_daemon *d, uv_loop_t *loop, char *tmp);
+/* The same with the config's "peers" member, a JSON object (dmigrated.json(5)). */
+void daemon_fixture_open_peers(host_daemon *d, uv_loop_t *loop, char *tmp, const char *peers);

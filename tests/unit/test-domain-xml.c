@@ -2,8 +2,9 @@
 /*
  * A libvirt domain's XML (libvirt/domain_xml.h) on fixture files (tests/unit/libvirt/) and the
  * examples' domains: the VF, the standby and the agent's channel are found, the destination's
- * XML has no VF, a destination's own VF takes the source's place, and bad domains are refused
- * with the reason. argv[1]: the source tree.
+ * XML has no VF, a destination's own VF takes the source's place, bad domains are refused
+ * with the reason, and the guest's memory is read in libvirt's units (unknown, not refused,
+ * when it does not read). argv[1]: the source tree.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -239,6 +240,62 @@ TEST(bad_domains)
 		true, EINVAL, "socket path is not usable");
 }
 
+/* The guest RAM a domain whose devices are all right says in memory_element ("" for none). */
+static uint64_t memory_of(const char *memory_element)
+{
+	_cleanup_free_ char *xml = NULL;
+	domain_devices d;
+	char err[512];
+	uint64_t mib;
+
+	ASSERT_TRUE(asprintf(&xml,
+			     "<domain><name>a</name>%s<devices><hostdev mode='subsystem' type='pci'><source>"
+			     "<address domain='0x0000' bus='0x01' slot='0x10' function='0x0'/></source></hostdev>"
+			     "<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>"
+			     "<channel type='unix'><target type='virtio' name='org.dmigrate.agent.0'/></channel>"
+			     "</devices></domain>",
+			     memory_element) > 0);
+	if (domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err)) < 0)
+		TEST_FAIL("%s: %s", memory_element, err);
+	mib = d.memory_mib;
+	domain_devices_done(&d);
+	return mib;
+}
+
+TEST(memory)
+{
+	domain_devices d;
+	char err[512];
+
+	/* libvirt's live XML (KiB), and the examples as written (MiB). */
+	ASSERT_OK(parse_file("tests/unit/libvirt/live-hostdev.xml", &d, err, sizeof(err)));
+	ASSERT_EQ(d.memory_mib, 256);
+	domain_devices_done(&d);
+	ASSERT_OK(parse_file("examples/libvirt/vm1-emulated.xml", &d, err, sizeof(err)));
+	ASSERT_EQ(d.memory_mib, 256);
+	domain_devices_done(&d);
+
+	/* libvirt's units, any case; none is KiB; rounded up to a MiB. */
+	ASSERT_EQ(memory_of("<memory>1048576</memory>"), 1024);
+	ASSERT_EQ(memory_of("<memory unit='G'>4</memory>"), 4096);
+	ASSERT_EQ(memory_of("<memory unit='gib'>2</memory>"), 2048);
+	ASSERT_EQ(memory_of("<memory unit='MB'>1000</memory>"), 954);
+	ASSERT_EQ(memory_of("<memory unit='bytes'>1</memory>"), 1);
+	ASSERT_EQ(memory_of("<memory unit='KiB'>1025</memory>"), 2);
+	/* Unknown, not a refusal: no <memory>, two, a unit libvirt lacks, not a plain number,
+	 * 4 PiB and more. */
+	ASSERT_EQ(memory_of(""), 0);
+	ASSERT_EQ(memory_of("<memory>1024</memory><memory>2048</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory unit='pages'>4</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory unit='Mi'>4</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory> 256</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory>-1</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory>256 MiB</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory unit='PiB'>4</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory unit='b'>99999999999999999999999</memory>"), 0);
+	ASSERT_EQ(memory_of("<memory unit='TiB'>4095</memory>"), 4095ULL << 20);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -251,5 +308,6 @@ int main(int argc, char **argv)
 	RUN_TEST(interface_hostdev);
 	RUN_TEST(examples);
 	RUN_TEST(bad_domains);
+	RUN_TEST(memory);
 	return 0;
 }

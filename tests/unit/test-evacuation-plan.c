@@ -2,8 +2,8 @@
 /*
  * An evacuation's placement (daemon/evacuation_plan.h): passthrough devices, memory and
  * dedicated CPUs each counted against what is already planned on a peer, largest VMs first,
- * the peer with the most devices left preferred, and every peer's reason for a VM that no peer
- * can take.
+ * the peer with the most devices left preferred, every peer's reason for a VM that no peer
+ * can take, and a VM of unknown memory size placed with that said.
  */
 #include <stdio.h>
 
@@ -92,11 +92,30 @@ TEST(memory_short_says_how_much)
 			     "hostC: hostC runs a VM named 'vm1' already");
 }
 
+TEST(unknown_memory_is_said_not_taken_for_none)
+{
+	/* vm0 takes all of hostB's memory; vm1's size is unknown (a libvirt domain's XML that did
+	 * not say it): placed by its VF, and the plan says its memory was not checked. */
+	evac_need needs[2] = { { 1000, 0 }, { 0, 0 } };
+	evac_offer offers[4] = { yes(2, 1000, -1), no("hostC is down"), yes(2, 1000, -1),
+				 no("hostC is down") };
+	ssize_t peer[2];
+	char why[2][EVAC_WHY_MAX];
+
+	ASSERT_OK(evacuation_plan(needs, 2, offers, peers, 2, peer, why));
+	ASSERT_EQ(peer[0], 0);
+	ASSERT_STREQ(why[0], "");
+	ASSERT_EQ(peer[1], 0);
+	ASSERT_STREQ(why[1], "its memory size is unknown: placed by passthrough devices and CPUs, "
+			     "not checked against hostB's memory");
+}
+
 int main(void)
 {
 	RUN_TEST(most_vfs_left_wins_and_planned_ones_count);
 	RUN_TEST(no_vf_left_anywhere_names_each_peer);
 	RUN_TEST(memory_and_dedicated_cpus_are_counted);
 	RUN_TEST(memory_short_says_how_much);
+	RUN_TEST(unknown_memory_is_said_not_taken_for_none);
 	return 0;
 }

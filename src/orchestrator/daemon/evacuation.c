@@ -14,6 +14,7 @@
 #include "host/vm.h"
 #include "log.h"
 #include "macro.h"
+#include "migration/migration_hook.h"
 #include "migration/migration_job.h"
 #include "migration/migration_outcome.h"
 #include "migration/vm_backend.h"
@@ -430,7 +431,9 @@ static void ev_place(evacuation *ev)
 			log_info("Evacuation: %s stays on %s: %s", m->name, ev->d->config->name, why[i]);
 		} else {
 			set_str(&m->to, ev->to[peer[i]]);
-			log_info("Evacuation: %s goes to %s", m->name, m->to);
+			set_str(&m->message, why[i][0] ? why[i] : NULL);
+			log_info("Evacuation: %s goes to %s%s%s", m->name, m->to, why[i][0] ? ": " : "",
+				 why[i]);
 		}
 	}
 	if (ev->dry_run) {
@@ -537,6 +540,27 @@ static void ev_probe_next(evacuation *ev)
 
 /* --- the request --- */
 
+/*
+ * Whether v is a VM of this host that an evacuation moves, whatever runs it (its QEMU, or
+ * libvirtd for a bound domain: no pid of ours): it runs or is paused here, is not arriving
+ * from a peer, takes part in no migration, and is not detached for an engine's own migration
+ * (hook mode keeps it in its journal, migration_hook.h: the engine moves it, not us).
+ */
+static bool ev_runs_here(host_daemon *d, const vm *v)
+{
+	vm_status s = vm_get_status(v);
+
+	if ((s != VM_RUNNING && s != VM_PAUSED) || vm_is_incoming(v) || vm_get_job(v) ||
+	    vm_get_incoming_job(v))
+		return false;
+	if (migration_hook_detached(d, vm_get_name(v))) {
+		log_info("Evacuation of %s leaves '%s' out: it is detached for an engine's migration",
+			 d->config->name, vm_get_name(v));
+		return false;
+	}
+	return true;
+}
+
 static int ev_add_vm(evacuation *ev, const vm *v)
 {
 	ev_vm *grown = realloc(ev->vms, (ev->n + 1) * sizeof(*ev->vms));
@@ -642,8 +666,7 @@ void daemon_cmd_evacuate(host_daemon *d, rpc_request *req, json_object *args)
 		return;
 	}
 	for (vm *v = vm_first(d); v; v = vm_next(v))
-		if (!vm_is_incoming(v) && !vm_get_job(v) && vm_get_pid(v) > 0 &&
-		    ev_add_vm(ev, v) < 0)
+		if (ev_runs_here(d, v) && ev_add_vm(ev, v) < 0)
 			goto oom;
 	ev->req = req;
 	log_info("Evacuation of %s%s: %zu VM(s) onto %zu peer(s), %u at a time", d->config->name,

@@ -65,7 +65,7 @@ int evacuation_plan(const evac_need *needs, size_t n_vms, const evac_offer *offe
 					peers[t], p->capacity.free_vfs);
 				continue;
 			}
-			if (p->capacity.memory_available_mib >= 0 &&
+			if (m->memory_mib && p->capacity.memory_available_mib >= 0 &&
 			    p->capacity.memory_available_mib - mem[t] < (int64_t)m->memory_mib) {
 				appendf(why[vm], EVAC_WHY_MAX, " %s: %lld MiB of memory left, it needs %llu MiB;",
 					peers[t], (long long)(p->capacity.memory_available_mib - mem[t]),
@@ -93,6 +93,10 @@ int evacuation_plan(const evac_need *needs, size_t n_vms, const evac_offer *offe
 			continue;
 		}
 		why[vm][0] = '\0';
+		if (!m->memory_mib)
+			snprintf(why[vm], EVAC_WHY_MAX,
+				 "its memory size is unknown: placed by passthrough devices and CPUs, not checked against %s's memory",
+				 peers[best]);
 		vfs[best]++;
 		mem[best] += (int64_t)m->memory_mib;
 		cpus[best] += m->pinned;

@@ -4,7 +4,8 @@
  * peer-check (evacuation.h): largest VMs first, each on the peer with the most passthrough
  * devices left once what is already planned there is counted, among the peers that said yes and
  * still have the VM's memory and dedicated CPUs. A peer that did not report memory or CPUs (an
- * older daemon) is not limited by them. Pure: no daemon, no I/O.
+ * older daemon) is not limited by them, nor is a VM whose memory size is unknown (said in its
+ * why). Pure: no daemon, no I/O.
  */
 #pragma once
 
@@ -17,7 +18,7 @@
 #define EVAC_WHY_MAX 512
 
 typedef struct evac_need {
-	uint64_t memory_mib;
+	uint64_t memory_mib; /* 0: unknown (a libvirt domain whose XML did not say it) */
 	unsigned pinned; /* vCPUs on dedicated CPUs */
 } evac_need;
 
@@ -30,7 +31,9 @@ typedef struct evac_offer {
 
 /*
  * needs[n_vms]; offers[vm * n_peers + peer]; peers[n_peers] names them for the reasons.
- * ret_peer[vm] gets the peer's index, or -1 with why[vm] saying each peer's reason. -ENOMEM.
+ * ret_peer[vm] gets the peer's index, or -1 with why[vm] saying each peer's reason. A placed
+ * VM's why[vm] is empty, or says what was not checked: a VM of unknown memory size is placed
+ * without counting memory, rather than as one that needs none. -ENOMEM.
  */
 int evacuation_plan(const evac_need *needs, size_t n_vms, const evac_offer *offers,
 		    const char *const *peers, size_t n_peers, ssize_t *ret_peer,

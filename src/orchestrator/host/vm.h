@@ -85,7 +85,8 @@ vm *vm_first(host_daemon *d);
 vm *vm_next(const vm *v);
 host_daemon *vm_get_daemon(const vm *v);
 const char *vm_get_name(const vm *v);
-/* The VM's spec; the VM owns it (a backend that learns the VM's MAC or VF may fill it in). */
+/* The VM's spec; the VM owns it (a backend that learns the VM's MAC, VF or memory may fill it
+ * in). */
 vm_spec *vm_get_spec(const vm *v);
 /* Where its QEMU's sockets are (its run directory). */
 const char *vm_get_run_dir(const vm *v);

@@ -52,7 +52,7 @@ typedef struct vm_spec {
 	char *name;
 	char *machine;
 	qemu_accel accel; /* QEMU_ACCEL_AUTO unless the spec says "kvm" or "tcg" */
-	unsigned memory_mib;
+	unsigned memory_mib; /* with libvirt: the domain's, once bound (0: unknown), never saved */
 	unsigned vcpus;
 	char mac[18]; /* lower-case aa:bb:cc:dd:ee:ff; both the VF and the standby use it */
 	char *bridge; /* host bridge both NICs attach to; the same name on every host */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -454,6 +455,55 @@ static int read_channel(xmlDocPtr doc, domain_devices *d, char *err, size_t err_
 	return 0;
 }
 
+/*
+ * A libvirt memory unit in bytes, read as libvirt reads it (virScaleInteger(), any case): "b",
+ * "byte", "bytes"; a letter of k, m, g, t, p, e alone or with "iB" (powers of 1024) or with "B"
+ * (powers of 1000). NULL (no unit) is KiB. 0: not a unit.
+ */
+static uint64_t memory_unit_bytes(const char *u)
+{
+	static const char scale[] = "kmgtpe";
+	const char *at;
+	uint64_t bytes = 1;
+
+	if (!u)
+		return 1024;
+	if (!strcasecmp(u, "b") || !strcasecmp(u, "byte") || !strcasecmp(u, "bytes"))
+		return 1;
+	at = *u ? strchr(scale, tolower((unsigned char)*u)) : NULL;
+	if (!at || (u[1] && strcasecmp(u + 1, "iB") && strcasecmp(u + 1, "B")))
+		return 0;
+	for (const char *p = scale; p <= at; p++)
+		bytes *= u[1] && strcasecmp(u + 1, "iB") ? 1000 : 1024;
+	return bytes;
+}
+
+/* The guest's RAM in MiB, rounded up; 0 when <memory> is missing, not a plain decimal number,
+ * in a unit libvirt does not have, or 4 PiB and more (no host has that). */
+static uint64_t read_memory_mib(xmlDocPtr doc)
+{
+	xmlXPathObjectPtr o = xpath(doc, NULL, "/domain/memory");
+	xmlNodePtr n = nodes_count(o) == 1 ? o->nodesetval->nodeTab[0] : NULL;
+	xmlChar *text = n ? xmlNodeGetContent(n) : NULL;
+	xmlChar *unit = n ? xmlGetProp(n, BAD_CAST "unit") : NULL;
+	uint64_t bytes, value, mib = 0;
+	const char *s = (const char *)text;
+	char *end;
+
+	xmlXPathFreeObject(o);
+	bytes = memory_unit_bytes((const char *)unit);
+	if (s && bytes && isdigit((unsigned char)s[0])) {
+		errno = 0;
+		value = strtoull(s, &end, 10);
+		/* At most 2^32 - 1 MiB, below 2^52 bytes: no overflow below. */
+		if (!errno && !*end && value <= ((uint64_t)UINT32_MAX << 20) / bytes)
+			mib = (value * bytes + (1ULL << 20) - 1) >> 20;
+	}
+	xmlFree(text);
+	xmlFree(unit);
+	return mib;
+}
+
 int domain_xml_parse(const char *xml, size_t size, domain_devices *ret, char *err,
 		     size_t err_size)
 {
@@ -488,6 +538,7 @@ int domain_xml_parse(const char *xml, size_t size, domain_devices *ret, char *er
 		r = read_standby(doc, vf, &d, err, err_size);
 	if (r >= 0)
 		r = read_channel(doc, &d, err, err_size);
+	d.memory_mib = read_memory_mib(doc);
 out:
 	xmlFreeDoc(doc);
 	if (r < 0) {

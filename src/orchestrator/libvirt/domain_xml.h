@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DOMAIN_XML_MAX (1024 * 1024)
 #define DOMAIN_XML_VF_ALIAS "ua-dmigrate-vf"
@@ -48,6 +49,10 @@ typedef struct domain_devices {
 	char *standby_mac; /* the virtio standby's MAC address */
 	char *agent_path;  /* the agent channel's Unix socket on this host, or NULL when libvirt
 			    * has not named it yet (an inactive domain's XML) */
+	/* The guest's RAM, <memory> rounded up to MiB (what a destination must have free), below
+	 * 2^32; 0 when the XML has no <memory> that reads as a size in one of libvirt's units. Not
+	 * a refusal: only an evacuation's placement uses it, and says when it is unknown. */
+	uint64_t memory_mib;
 } domain_devices;
 
 const char *domain_vf_kind_name(domain_vf_kind k);

@@ -266,6 +266,10 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 	if (vm_get_spec(v) && strlen(vv->dom.dev.standby_mac) < sizeof(vm_get_spec(v)->mac))
 		for (size_t i = 0; i <= strlen(vv->dom.dev.standby_mac); i++)
 			vm_get_spec(v)->mac[i] = (char)tolower((unsigned char)vv->dom.dev.standby_mac[i]);
+	/* The guest's RAM, which a libvirt spec leaves to the domain: an evacuation places the VM
+	 * by it (0: the XML did not say it readably, and the plan says so). */
+	if (vm_get_spec(v))
+		vm_get_spec(v)->memory_mib = (unsigned)vv->dom.dev.memory_mib; /* below 2^32 */
 	vv->v = v;
 	vv->conn = conn;
 	vv->persist = persist;
