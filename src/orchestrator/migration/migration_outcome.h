@@ -11,7 +11,8 @@ typedef enum migration_outcome {
 	OUTCOME_ROLLED_BACK, /* runs on the source as before */
 	OUTCOME_DEGRADED,    /* runs on the destination, without its VF or DID */
 	OUTCOME_FAILED,      /* stopped half-way, journal kept: where it runs is unknown */
-	OUTCOME_LOST,        /* runs nowhere: the destination's copy died after the switchover */
+	OUTCOME_LOST,        /* runs nowhere: the destination's copy died after the switchover, or
+			      * the source's before the VM ran on the destination */
 	_OUTCOME_MAX,
 	OUTCOME_INVALID = -1,
 } migration_outcome;

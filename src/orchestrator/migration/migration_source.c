@@ -68,6 +68,9 @@ typedef struct migration_job {
 	bool degraded;
 	bool stuck; /* neither side can be resumed safely: keep the journal for an operator */
 	bool lost;  /* the destination's QEMU died after the switchover: the VM runs nowhere */
+	/* The VM ended here during the job (its QEMU exited, its libvirt domain stopped): before
+	 * the switchover nothing is left to roll back to, and a rollback ends with it nowhere. */
+	bool source_ended;
 	uint64_t retry_until; /* after the switchover: retry the peer call until then */
 	uv_timer_t *retry_timer;
 	uv_timer_t *progress_timer;
@@ -273,17 +276,24 @@ static json_object *job_result(migration_job *j, migration_outcome outcome)
 
 static void job_finish(migration_job *j)
 {
-	migration_outcome outcome = j->stuck	      ? OUTCOME_FAILED :
-				    j->lost	      ? OUTCOME_LOST :
-				    j->rolling_back ? OUTCOME_ROLLED_BACK :
-				    j->degraded     ? OUTCOME_DEGRADED :
-						      OUTCOME_MIGRATED;
-	json_object *result = job_result(j, outcome);
+	bool ended_here = j->rolling_back && j->source_ended;
+	migration_outcome outcome = j->stuck			? OUTCOME_FAILED :
+				    j->lost || ended_here	? OUTCOME_LOST :
+				    j->rolling_back		? OUTCOME_ROLLED_BACK :
+				    j->degraded			? OUTCOME_DEGRADED :
+								  OUTCOME_MIGRATED;
+	json_object *result;
 
-	if (j->lost)
+	if (ended_here)
+		/* Not rolled back: there is nothing here to run. Its end was not ours (destroyed,
+		 * crashed, shut down), but where it runs must be said as it is. */
+		log_error("VM '%s' IS LOST: %s. It ended on %s before it ran on %s; start it again from its spec.",
+			  j->vm_name, j->message ? j->message : "it ended here", j->d->config->name, j->to);
+	else if (j->lost)
 		log_error("VM '%s' IS LOST: %s. Its copy on %s was never resumed and is gone; restart it from its spec.",
 			  j->vm_name, j->message ? j->message : "its QEMU on the destination died",
 			  j->d->config->name);
+	result = job_result(j, outcome);
 	if (j->stuck)
 		log_error("Migration of '%s' to %s stopped: %s. The journal is kept; restarting dmigrated retries it.",
 			  j->vm_name, j->to, j->message ? j->message : "unknown reason");
@@ -1510,7 +1520,10 @@ static void job_run_phase(migration_job *j)
 
 static void job_undo_phase(migration_job *j)
 {
-	while (j->phase >= 0 && !phase_defs[j->phase].undo)
+	/* A VM that ended here leaves only the destination's prepare to undo: the others would
+	 * act on a QEMU or a domain that is gone. */
+	while (j->phase >= 0 &&
+	       (!phase_defs[j->phase].undo || (j->source_ended && j->phase != PHASE_PREPARE)))
 		j->phase--;
 	if (j->phase < 0) {
 		j->phase = PHASE_PREFLIGHT;
@@ -1629,6 +1642,7 @@ void migration_job_vf_removal_failed(struct migration_job *j)
 
 void migration_job_vm_exited(struct migration_job *j, const char *how)
 {
+	j->source_ended = true;
 	log_warning("%s: %s during the migration (phase %s)", j->vm_name, how,
 		    migration_phase_name(j->phase));
 	/* A wait with no call in flight would last until its bound: end it now. */
