@@ -178,11 +178,17 @@ int qemu_vf_plug_args(const vm_spec *spec, const char *vfio_host, json_object **
 		if (!device)
 			return -ENOMEM;
 	} else {
-		/* The lab's stand-in: an e1000e on the same bridge, with the VM's MAC like a VF. */
+		/*
+		 * The lab's stand-in: an e1000e on the same bridge, with the VM's MAC like a VF.
+		 * romfile= (empty): no iPXE option ROM, as a VF has none. With one, every plug
+		 * loads the ROM file into a new RAM block and maps a ROM BAR while QEMU holds its
+		 * big lock, during the stand-in's hot-plug that real VFs do not have.
+		 */
 		netdev = qemu_props_new("type", "bridge", "id", QEMU_ID_VF_NETDEV, "br", spec->bridge,
 					NULL);
 		device = qemu_props_new("driver", "e1000e", "id", QEMU_ID_VF, "bus", QEMU_ID_VF_PORT,
-					"netdev", QEMU_ID_VF_NETDEV, "mac", spec->mac, NULL);
+					"netdev", QEMU_ID_VF_NETDEV, "mac", spec->mac, "romfile",
+					"", NULL);
 		if (!netdev || !device)
 			return -ENOMEM;
 	}
