@@ -180,9 +180,9 @@ int qemu_vf_plug_args(const vm_spec *spec, const char *vfio_host, json_object **
 	} else {
 		/*
 		 * The lab's stand-in: an e1000e on the same bridge, with the VM's MAC like a VF.
-		 * romfile= (empty): no iPXE option ROM, as a VF has none. With one, every plug
-		 * loads the ROM file into a new RAM block and maps a ROM BAR while QEMU holds its
-		 * big lock, during the stand-in's hot-plug that real VFs do not have.
+		 * romfile= (empty): no iPXE option ROM, as a VF has none, and as QEMU failover's
+		 * baseline plugs it: without it, every plug loads the ROM file into a new RAM block
+		 * and registers a ROM BAR under QEMU's lock, work a real VF's plug does not do.
 		 */
 		netdev = qemu_props_new("type", "bridge", "id", QEMU_ID_VF_NETDEV, "br", spec->bridge,
 					NULL);
