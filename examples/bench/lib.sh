@@ -64,7 +64,7 @@ bench_qemu_args() {
 	case "$mode" in
 	failover)
 		"$DMIGRATE" spec qemu-args "$spec" --run-dir "$rundir" "$@" |
-			sed 's/^virtio-net-pci,id=standby0,.*/&,failover=on/; s/^e1000e,id=vf0,.*/&,failover_pair_id=standby0,romfile=/
+			sed 's/^virtio-net-pci,id=standby0,.*/&,failover=on/; s/^e1000e,id=vf0,.*/&,failover_pair_id=standby0/
 				s/^vfio-pci,id=vf0,.*/&,failover_pair_id=standby0/'
 		;;
 	plain) "$DMIGRATE" spec qemu-args "$spec" --run-dir "$rundir" "$@" ;;

@@ -86,7 +86,7 @@ TEST(emulated_full)
 		     "pcie-root-port,id=vfport0,chassis=1");
 	ASSERT_STREQ(argv_find(argv, "-netdev", "bridge,id=vfnet0"), "bridge,id=vfnet0,br=br0");
 	ASSERT_STREQ(argv_find(argv, "-device", "e1000e"),
-		     "e1000e,id=vf0,bus=vfport0,netdev=vfnet0,mac=52:54:00:00:00:11");
+		     "e1000e,id=vf0,bus=vfport0,netdev=vfnet0,mac=52:54:00:00:00:11,romfile=");
 	ASSERT_TRUE(!argv_contains(argv, "-incoming"));
 	ASSERT_TRUE(!argv_contains(argv, "-daemonize"));
 }
@@ -255,7 +255,7 @@ TEST(vf_plug_args_match_command_line)
 		     "{\"type\":\"bridge\",\"id\":\"vfnet0\",\"br\":\"br0\"}");
 	ASSERT_STREQ(json_object_to_json_string_ext(device, JSON_C_TO_STRING_PLAIN),
 		     "{\"driver\":\"e1000e\",\"id\":\"vf0\",\"bus\":\"vfport0\",\"netdev\":\"vfnet0\","
-		     "\"mac\":\"52:54:00:00:00:11\"}");
+		     "\"mac\":\"52:54:00:00:00:11\",\"romfile\":\"\"}");
 }
 
 TEST(vf_plug_args_vfio_override)

@@ -178,11 +178,17 @@ int qemu_vf_plug_args(const vm_spec *spec, const char *vfio_host, json_object **
 		if (!device)
 			return -ENOMEM;
 	} else {
-		/* The lab's stand-in: an e1000e on the same bridge, with the VM's MAC like a VF. */
+		/*
+		 * The lab's stand-in: an e1000e on the same bridge, with the VM's MAC like a VF.
+		 * romfile= (empty): no iPXE option ROM, as a VF has none, and as QEMU failover's
+		 * baseline plugs it: without it, every plug loads the ROM file into a new RAM block
+		 * and registers a ROM BAR under QEMU's lock, work a real VF's plug does not do.
+		 */
 		netdev = qemu_props_new("type", "bridge", "id", QEMU_ID_VF_NETDEV, "br", spec->bridge,
 					NULL);
 		device = qemu_props_new("driver", "e1000e", "id", QEMU_ID_VF, "bus", QEMU_ID_VF_PORT,
-					"netdev", QEMU_ID_VF_NETDEV, "mac", spec->mac, NULL);
+					"netdev", QEMU_ID_VF_NETDEV, "mac", spec->mac, "romfile",
+					"", NULL);
 		if (!netdev || !device)
 			return -ENOMEM;
 	}
