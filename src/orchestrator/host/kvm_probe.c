@@ -29,6 +29,7 @@ enum {
 	PROBE_RUN,
 	PROBE_EXIT_REASON,
 	PROBE_RESULT,
+	PROBE_ARCH_CAPABILITIES,
 	_PROBE_MAX,
 };
 
@@ -42,6 +43,8 @@ static const char *const probe_errors[_PROBE_MAX] = {
 	[PROBE_RUN] = "KVM_RUN failed",
 	[PROBE_EXIT_REASON] = "the vCPU stopped for another reason than HLT",
 	[PROBE_RESULT] = "the vCPU computed a wrong result",
+	[PROBE_ARCH_CAPABILITIES] =
+		"KVM refuses, on a vCPU, the IA32_ARCH_CAPABILITIES value (MSR 0x10a) it advertises: QEMU aborts with -cpu host",
 };
 
 #define GUEST_MEM_SIZE 0x10000
@@ -51,6 +54,28 @@ static const char *const probe_errors[_PROBE_MAX] = {
  * from here, ax must read 0x2345 after the HLT: the instructions really ran.
  */
 static const uint8_t guest_code[] = { 0xb8, 0x34, 0x12, 0x01, 0xd8, 0xf4 };
+
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+
+/*
+ * QEMU gives a `-cpu host` vCPU the IA32_ARCH_CAPABILITIES value KVM advertises as a feature MSR,
+ * and aborts when KVM then refuses it ("failed to set MSR 0x10a"): seen on a host whose /dev/kvm
+ * runs the code above. The same write here. A KVM that does not advertise the MSR is not asked
+ * (QEMU does not set it there either); the write needs no CPUID, unlike the VMX feature MSRs.
+ */
+static int probe_arch_capabilities(int kvm, int vcpu)
+{
+	union {
+		struct kvm_msrs msrs;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m = { 0 };
+
+	m.msrs.nmsrs = 1;
+	m.msrs.entries[0].index = MSR_IA32_ARCH_CAPABILITIES;
+	if (ioctl(kvm, KVM_GET_MSRS, &m.msrs) != 1)
+		return PROBE_OK;
+	return ioctl(vcpu, KVM_SET_MSRS, &m.msrs) == 1 ? PROBE_OK : PROBE_ARCH_CAPABILITIES;
+}
 
 static int probe_child(const char *device)
 {
@@ -103,7 +128,9 @@ static int probe_child(const char *device)
 		return PROBE_EXIT_REASON;
 	if (ioctl(vcpu, KVM_GET_REGS, &regs) < 0)
 		return PROBE_REGISTERS;
-	return (regs.rax & 0xffff) == 0x2345 ? PROBE_OK : PROBE_RESULT;
+	if ((regs.rax & 0xffff) != 0x2345)
+		return PROBE_RESULT;
+	return probe_arch_capabilities(kvm, vcpu);
 }
 
 static int64_t now_ms(void)

@@ -2,8 +2,10 @@
 /*
  * Whether KVM really runs a guest here. An open() of /dev/kvm proves nothing: on some machines it
  * opens, and QEMU then aborts with `-cpu host` or hangs. The probe creates a VM and a vCPU
- * through the KVM API and runs a few real-mode instructions to a HLT, checking their result, in
- * a child process it kills if the vCPU does not come back in time.
+ * through the KVM API and runs a few real-mode instructions to a HLT, checking their result, then
+ * gives the vCPU the IA32_ARCH_CAPABILITIES value KVM advertises, as QEMU does with `-cpu host`
+ * (a host whose KVM ran the code refused that, and QEMU aborted), in a child process it kills if
+ * the vCPU does not come back in time.
  */
 #pragma once
 
