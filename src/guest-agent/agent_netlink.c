@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_announce.h"
+#include "agent_udev.h"
 #include "log.h"
 #include "macro.h"
 
@@ -103,22 +104,6 @@ static void link_driver_read(agent_netlink *n, agent_link *l)
 		snprintf(l->bus, sizeof(l->bus), "virtio");
 	else if (strchr(info.bus_info, ':') && strchr(info.bus_info, '.'))
 		snprintf(l->bus, sizeof(l->bus), "pci");
-}
-
-/*
- * systemd-udevd renames a new interface (the kernel's eth0 becomes enp1s0) while it handles the
- * interface's add event, and a link that is up by then keeps the kernel's name: the rename fails
- * (bonding brings a slave up as it enslaves it). udevd writes the link's database entry,
- * n<ifindex>, once it is done with it. Without udevd (no control socket) nothing renames links.
- */
-static bool link_udev_pending(int ifindex)
-{
-	char path[64];
-
-	if (access("/run/udev/control", F_OK) < 0)
-		return false;
-	snprintf(path, sizeof(path), "/run/udev/data/n%d", ifindex);
-	return access(path, F_OK) < 0;
 }
 
 typedef struct links_dump {
@@ -205,7 +190,7 @@ static int link_parse(struct nl_msg *msg, void *arg)
 	}
 	link_driver_read(d->n, l);
 	l->role = agent_role_classify(kind, l->driver, l->bus);
-	l->udev_pending = link_udev_pending(l->ifindex);
+	l->udev_pending = agent_udev_link_pending(l->ifindex);
 	return NL_OK;
 }
 

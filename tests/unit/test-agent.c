@@ -13,6 +13,7 @@
 
 #include "agent-fake.h"
 #include "agent_server.h"
+#include "agent_udev.h"
 #include "test.h"
 
 static uv_loop_t loop;
@@ -348,6 +349,26 @@ TEST(enslave_waits_for_udev_to_rename_the_vf)
 	teardown();
 }
 
+/*
+ * The database entry a renaming udevd writes before the rename is no sign that it is done (seen
+ * as a VF enslaved as eth0, its rename failing, with Debian 12's systemd 252.39).
+ */
+TEST(udev_entry_being_renamed_is_not_done)
+{
+	static const char renaming[] = "I:51423135\nE:ID_RENAMING=1\nG:systemd\n";
+	static const char processing[] = "I:1\nE:ID_PROCESSING=1";
+	static const char done[] = "I:51423135\nE:ID_NET_NAME_PATH=enp1s0\nG:systemd\n";
+	static const char lookalikes[] = "E:ID_RENAMING=10\nXE:ID_PROCESSING=1\nE:ID_RENAMING=0\n";
+
+	ASSERT_TRUE(agent_udev_db_busy(renaming, strlen(renaming)));
+	ASSERT_TRUE(agent_udev_db_busy(processing, strlen(processing)));
+	ASSERT_TRUE(!agent_udev_db_busy(done, strlen(done)));
+	ASSERT_TRUE(!agent_udev_db_busy(lookalikes, strlen(lookalikes)));
+	/* Not NUL-terminated: only len bytes are read. */
+	ASSERT_TRUE(!agent_udev_db_busy(renaming, 12));
+	ASSERT_TRUE(!agent_udev_db_busy("", 0));
+}
+
 /* udev never finishing does not stop the migration: after half the wait the VF is enslaved. */
 TEST(enslave_gives_up_on_udev_after_half_the_wait)
 {
@@ -657,6 +678,7 @@ int main(void)
 	RUN_TEST(enslave_times_out_without_carrier);
 	RUN_TEST(enslave_waits_for_udev_to_rename_the_vf);
 	RUN_TEST(enslave_gives_up_on_udev_after_half_the_wait);
+	RUN_TEST(udev_entry_being_renamed_is_not_done);
 	RUN_TEST(announce_rounds);
 	RUN_TEST(did_commands);
 	RUN_TEST(did_device_absent);
