@@ -4,8 +4,8 @@
  * kernel's eth0 becomes enp1s0) while it handles the add event, and the rename fails on a link
  * that is up by then (bonding brings a slave up as it enslaves it). udevd writes the link's
  * database entry, /run/udev/data/n<ifindex>, once it is done; but a udevd that renames writes
- * it first, before the rename, marked ID_RENAMING=1 (Debian 12's systemd 252.39 does) or
- * ID_PROCESSING=1 (systemd 255): such an entry does not mean done, as networkd knows.
+ * it first, before the rename, marked ID_RENAMING=1 (Debian 12's systemd 252.39 does; later
+ * systemd marks it ID_PROCESSING=1): such an entry does not mean done.
  * Without udevd (no control socket) nothing renames links.
  */
 #pragma once

@@ -294,6 +294,20 @@ static void wait_told(int n)
 	ASSERT_EQ(told.source + told.dest, n);
 }
 
+/* A job's stopped VM let go: stopping it destroys nothing (its domain ended), then its record
+ * and its test-driver domain go. */
+static void ended_vm_drop(vm *v, virDomainPtr dom)
+{
+	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
+	ASSERT_EQ(out.error, 0);
+	vm_set_job(v, NULL);
+	vm_set_incoming_job(v, NULL);
+	virt_backend_unbind(v);
+	vm_forget(v);
+	ASSERT_EQ(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+}
+
 /*
  * A domain that stops while a job drives its VM ends the job's wait, as a QEMU that exits does
  * (vm.c): the source's job or the destination's is told, with how it ended; the VM is the job's
@@ -331,13 +345,7 @@ static void left_during_job(const char *root, host_daemon *d)
 	ASSERT_STREQ(out.status, "failed");
 	if (!strstr(out.error_desc, "libvirt's migration failed: the domain was destroyed here during the copy (libvirt: "))
 		TEST_FAIL("the copy's failure: %s", out.error_desc);
-	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
-	ASSERT_EQ(out.error, 0);
-	vm_set_job(v, NULL);
-	virt_backend_unbind(v);
-	vm_forget(v);
-	ASSERT_EQ(virDomainUndefine(dom), 0);
-	virDomainFree(dom);
+	ended_vm_drop(v, dom);
 
 	/* The destination's domain arrived (bound); a call is in flight when it is destroyed. */
 	memset(&told, 0, sizeof(told));
@@ -354,13 +362,7 @@ static void left_during_job(const char *root, host_daemon *d)
 	ASSERT_TRUE(told.job == &dest_job);
 	ASSERT_STREQ(told.how, "its libvirt domain 'vm5' was destroyed");
 	/* Stopped already: no refusal to stop an arrived domain, nothing destroyed. */
-	wait_reply(vm_backend_of(v)->stop(v, true, on_stopped, NULL));
-	ASSERT_EQ(out.error, 0);
-	vm_set_incoming_job(v, NULL);
-	virt_backend_unbind(v);
-	vm_forget(v);
-	ASSERT_EQ(virDomainUndefine(dom), 0);
-	virDomainFree(dom);
+	ended_vm_drop(v, dom);
 }
 
 int main(int argc, char **argv)

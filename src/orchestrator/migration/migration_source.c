@@ -1376,6 +1376,8 @@ static int commit_run(migration_job *j)
  * `migrate` is the job's migrate_timeout_ms; from `plug` on the destination runs the phase and
  * the bound is how long we wait for its outcome. A drill's fault at the phase fires through its
  * hook (fault_at_entry, or fault_when_copying), so that the runner knows no phase by name.
+ * undo_on_vm: the undo acts on the source's VM (its guest or its QEMU), so it is left out when
+ * that VM ended here (source_ended).
  */
 static const struct phase_def {
 	const char *where;
@@ -1384,17 +1386,20 @@ static const struct phase_def {
 	enum { BOUND_FIXED, BOUND_AGENT, BOUND_MIGRATE } bound; /* agent_timeout_ms, migrate_timeout_ms */
 	uint64_t timeout_ms; /* BOUND_FIXED */
 	bool (*fault)(migration_job *j); /* the fault is due as the phase starts: true if it fired */
+	bool undo_on_vm;
 } phase_defs[_PHASE_MAX] = {
 	[PHASE_PREFLIGHT] = { "src+dst", preflight_run, NULL, BOUND_FIXED, PEER_TIMEOUT_MS,
 			      fault_at_entry },
 	[PHASE_PREPARE] = { "dst", prepare_run, prepare_undo, BOUND_FIXED, PREPARE_TIMEOUT_MS,
 			    fault_at_entry },
-	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0, fault_at_entry },
-	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0, fault_at_entry },
+	[PHASE_STANDBY] = { "guest (src)", standby_run, standby_undo, BOUND_AGENT, 0, fault_at_entry,
+			    true },
+	[PHASE_DID_OFF] = { "guest (src)", did_off_run, did_off_undo, BOUND_AGENT, 0, fault_at_entry,
+			    true },
 	[PHASE_UNPLUG] = { "src", unplug_run, unplug_undo, BOUND_FIXED, UNPLUG_TIMEOUT_MS,
-			   fault_at_entry },
+			   fault_at_entry, true },
 	[PHASE_MIGRATE] = { "src->dst", migrate_run, migrate_undo, BOUND_MIGRATE, 0,
-			    fault_when_copying },
+			    fault_when_copying, true },
 	[PHASE_SWITCHOVER] = { "dst", switchover_run, NULL, BOUND_FIXED, SWITCHOVER_TIMEOUT_MS,
 			       fault_at_entry },
 	[PHASE_PLUG] = { "dst", dest_phase_run, NULL, BOUND_FIXED, DEST_PHASE_WAIT_MS, fault_at_entry },
@@ -1520,10 +1525,9 @@ static void job_run_phase(migration_job *j)
 
 static void job_undo_phase(migration_job *j)
 {
-	/* A VM that ended here leaves only the destination's prepare to undo: the others would
-	 * act on a QEMU or a domain that is gone. */
+	/* A VM that ended here: the undos that would act on its gone QEMU or domain are left out. */
 	while (j->phase >= 0 &&
-	       (!phase_defs[j->phase].undo || (j->source_ended && j->phase != PHASE_PREPARE)))
+	       (!phase_defs[j->phase].undo || (j->source_ended && phase_defs[j->phase].undo_on_vm)))
 		j->phase--;
 	if (j->phase < 0) {
 		j->phase = PHASE_PREFLIGHT;
