@@ -40,14 +40,27 @@ expect_json() {
 	[ "$got" = "$3" ] || fail "$(basename "$1"): $2 is '$got', expected '$3'"
 }
 
-# iperf3 --json -i 0.1: the longest run of intervals without a byte, and the totals.
+# End the client's ping, iperf3 and tcpdump with SIGINT: each prints what it saw before it
+# ends (iperf3's JSON then carries "interrupt - the client has terminated"). Sent to them
+# directly (the client namespace is this lab's own): `lab exec`'s shell may not pass it on.
+client_traffic_stop() {
+	local pid
+	for pid in $(ip netns pids "$DMIGRATE_LAB_PREFIX-client"); do
+		case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+		*/ping|*/iperf3|*/tcpdump) kill -INT "$pid" 2>/dev/null || true ;;
+		esac
+	done
+}
+
+# iperf3 --json -i 0.1: the longest run of intervals without a byte, and the totals (the mean
+# of the sender's intervals when our SIGINT kept the receiver's sum from it).
 iperf_report() {
 	jq -r '
 		[.intervals[].sum | .bits_per_second] as $bps
 		| (reduce $bps[] as $b ({cur: 0, max: 0};
 			if $b == 0 then .cur += 1 | .max = ([.max, .cur] | max) else .cur = 0 end)) as $gap
 		| "iperf3 TCP: \($bps | length) intervals of 100 ms, longest with zero throughput: \($gap.max * 100) ms, " +
-		  "retransmits \(.end.sum_sent.retransmits // "n/a"), mean \((.end.sum_received.bits_per_second // 0) / 1e6 | floor) Mbit/s"' "$1"
+		  "retransmits \(.end.sum_sent.retransmits // "n/a"), mean \(((.end.sum_received | select(.bytes > 0) | .bits_per_second) // ($bps | add / length)) / 1e6 | floor) Mbit/s"' "$1"
 }
 
 # ping -D -i 0.01: the longest time between two replies, and the loss.

@@ -14,9 +14,19 @@ fi
 
 export DMIGRATE_SOURCE=${DMIGRATE_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 export DMIGRATE_BUILD=${DMIGRATE_BUILD:-$DMIGRATE_SOURCE/build}
-DMIGRATE_LAB_DIR=$(mktemp -d "/var/tmp/dmlab-$TEST_NAME.XXXXXX")
-export DMIGRATE_LAB_DIR
-export DMIGRATE_LAB_PREFIX=t$$-${TEST_NAME:0:16}
+# DMIGRATE_LAB_SHARED=1: a test run by another test inside that test's lab (test-sriov runs
+# test-debian-guest so, to boot the SR-IOV lab once): its DMIGRATE_LAB_DIR and PREFIX are the
+# caller's, and the caller brings the lab up and down.
+if [ "${DMIGRATE_LAB_SHARED:-0}" = 1 ]; then
+	[ -d "${DMIGRATE_LAB_DIR:-}" ] && [ -n "${DMIGRATE_LAB_PREFIX:-}" ] || {
+		echo "test-$TEST_NAME: DMIGRATE_LAB_SHARED=1 needs the caller's DMIGRATE_LAB_DIR and DMIGRATE_LAB_PREFIX" >&2
+		exit 1
+	}
+else
+	DMIGRATE_LAB_DIR=$(mktemp -d "/var/tmp/dmlab-$TEST_NAME.XXXXXX")
+	export DMIGRATE_LAB_PREFIX=t$$-${TEST_NAME:0:16}
+fi
+export DMIGRATE_LAB_DIR DMIGRATE_LAB_PREFIX
 # The image is cached next to the build: every test boots the same one, built once.
 export DMIGRATE_LAB_IMAGE_DIR=${DMIGRATE_LAB_IMAGE_DIR:-$DMIGRATE_BUILD/lab-image}
 # So are the TLS certificates (made once by tls-certs).
@@ -47,8 +57,10 @@ test_cleanup() {
 			tail -n 30 "$log" | tr -d '\r'
 		done
 	fi
-	lab down >/dev/null 2>&1 || echo "test-$TEST_NAME: lab down failed" >&2
-	rm -rf "$STATE"
+	if [ "${DMIGRATE_LAB_SHARED:-0}" != 1 ]; then
+		lab down >/dev/null 2>&1 || echo "test-$TEST_NAME: lab down failed" >&2
+		rm -rf "$STATE"
+	fi
 	exit $rc
 }
 trap test_cleanup EXIT
