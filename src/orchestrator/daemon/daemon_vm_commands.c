@@ -212,7 +212,7 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 #else
 	rpc_request_reply_error(req, CONTROL_ERR_INVALID,
 				"'%s' names libvirt domain '%s', but this dmigrated was built without libvirt (meson setup -Dlibvirt=enabled, with libvirt-dev and libxml2-dev)",
-				v->spec->origin, v->spec->libvirt_domain);
+				vm_get_spec(v)->origin, vm_get_spec(v)->libvirt_domain);
 	vm_forget(v);
 #endif
 }

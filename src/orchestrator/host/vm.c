@@ -858,7 +858,24 @@ static int vm_registry_load_one(host_daemon *d, const char *path, const char *fi
 	if (v->vf && vf_pool_claim(d->pool, v->vf, v->name) < 0)
 		log_warning("VM '%s' held VF '%s', which is no longer free or known", v->name, v->vf);
 #ifdef HAVE_LIBVIRT
-	if (v->spec->libvirt_domain && !v->incoming) {
+	if (v->spec->libvirt_domain && v->incoming) {
+		char why[512];
+
+		/*
+		 * libvirtd, not dmigrated, copies the domain here: it may be arriving, have
+		 * arrived, or have run here since the switchover. The VM stays, its VF reserved,
+		 * for its incoming migration's journal to decide (migration_dest.c); a domain
+		 * that arrived is bound now, as its switchover would have.
+		 */
+		r = virt_backend_rebind_incoming(v, why, sizeof(why));
+		if (r < 0)
+			log_warning("VM '%s': %s", v->name, why);
+		vm_set_status(v, VM_INMIGRATE);
+		log_info("Found incoming VM '%s' (libvirt domain '%s' %s)", v->name,
+			 v->spec->libvirt_domain, r > 0 ? "arrived" : "not arrived");
+		return 0;
+	}
+	if (v->spec->libvirt_domain) {
 		char why[512];
 
 		/* libvirtd runs the domain whether we ran or not: take it over again. */

@@ -829,39 +829,59 @@ static void job_stats_done(virt_call *c)
 }
 
 /*
- * A destination's view of the copy before its domain is bound: libvirt's migration creates the
- * domain here paused (reason "migration") and, once it finished, leaves it paused for the
- * switchover (VIR_MIGRATE_PAUSED). ret: {"status": "setup" | "active" | "completed" | "failed"}.
+ * Where libvirt's migration of the incoming domain d stands (NULL: not here yet): libvirt's
+ * migration creates the domain here paused (reason "migration") and, once it finished, leaves
+ * it paused for the switchover (VIR_MIGRATE_PAUSED). "setup", "active" (copying), "completed"
+ * (arrived: paused otherwise, or running), "failed"; NULL when libvirt cannot say (its error
+ * is the thread's).
  */
-static int run_arrival(virt_call *c)
+static const char *arrival_status(virDomainPtr d)
 {
-	virDomainPtr d = virDomainLookupByName(c->conn, c->domain);
-	const char *status = "setup";
 	virDomainJobInfo job;
 	int state, reason;
 
-	if (!d) {
-		virErrorPtr e = virGetLastError();
+	if (!d)
+		return "setup";
+	if (virDomainGetState(d, &state, &reason, 0) < 0)
+		return NULL;
+	/* Paused for the migration with libvirt's incoming job still on: copying. Its reason
+	 * alone does not tell (libvirt may keep it after a PAUSED migration). */
+	if (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION &&
+	    (virDomainGetJobInfo(d, &job) < 0 || job.type != VIR_DOMAIN_JOB_NONE))
+		return "active";
+	if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING)
+		return "completed";
+	return "failed";
+}
 
-		if (!e || e->code != VIR_ERR_NO_DOMAIN)
-			return fail(c, -EIO, "cannot look for the incoming domain");
-	} else if (virDomainGetState(d, &state, &reason, 0) < 0) {
-		virDomainFree(d);
-		return fail(c, -EIO, "cannot read the incoming domain's state");
-	} else {
-		/* Paused for the migration with libvirt's incoming job still on: copying. Its
-		 * reason alone does not tell (libvirt may keep it after a PAUSED migration). */
-		bool copying = state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION &&
-			       (virDomainGetJobInfo(d, &job) < 0 || job.type != VIR_DOMAIN_JOB_NONE);
+/* The incoming domain's name on conn: NULL with no error when it is not here (yet). */
+static virDomainPtr incoming_lookup(virConnectPtr conn, const char *domain)
+{
+	virDomainPtr d = virDomainLookupByName(conn, domain);
+
+	if (!d && virGetLastError() && virGetLastError()->code == VIR_ERR_NO_DOMAIN)
+		virResetLastError();
+	return d;
+}
+
+/* A destination's view of the copy, bound or not: ret is {"status": arrival_status()}. */
+static int run_arrival(virt_call *c)
+{
+	virDomainPtr d = incoming_lookup(c->conn, c->domain);
+	const char *status;
+
+	if (!d && virGetLastError())
+		return fail(c, -EIO, "cannot look for the incoming domain");
+	status = arrival_status(d);
+	if (!status) {
+		/* libvirt's words first: virDomainFree() resets them. */
+		int r = fail(c, -EIO, "cannot read the incoming domain's state");
 
 		virDomainFree(d);
-		if (copying)
-			status = "active";
-		else if (state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING)
-			status = "completed";
-		else
-			status = "failed";
+		return r;
 	}
+	if (d)
+		virDomainFree(d);
 	c->ret = json_object_new_object();
 	if (!c->ret)
 		return -ENOMEM;
@@ -869,8 +889,20 @@ static int run_arrival(virt_call *c)
 	return 0;
 }
 
-/* The domain arrived: from now on it is this VM's. Bound without the persistence check: libvirt's
- * migration defined it here or not, as the source asked. */
+/*
+ * The domain arrived: from now on it is v's. Bound without the persistence check (libvirt's
+ * migration defined it here or not, as the source asked); its next migration persists it as
+ * the spec says (it is persistent here if it was there).
+ */
+static int bind_arrived(vm *v, virConnectPtr conn, char *err, size_t err_size)
+{
+	int r = virt_backend_bind(v, conn, vm_get_spec(v)->libvirt_domain, false, err, err_size);
+
+	if (r == 0)
+		virt_vm_of(v)->persist = vm_get_spec(v)->libvirt_persist;
+	return r;
+}
+
 static void arrival_done(virt_call *c)
 {
 	json_object *status;
@@ -880,21 +912,56 @@ static void arrival_done(virt_call *c)
 	    !json_object_object_get_ex(c->ret, "status", &status) ||
 	    strcmp(json_object_get_string(status), "completed"))
 		return;
-	r = virt_backend_bind(c->v, c->conn, c->domain, false, c->message, sizeof(c->message));
+	r = bind_arrived(c->v, c->conn, c->message, sizeof(c->message));
 	if (r < 0) {
 		c->error = r;
 		log_error("%s: the domain that arrived: %s", vm_get_name(c->v), c->message);
-		return;
 	}
-	/* Its next migration persists it as the spec says (it is persistent here if it was). */
-	virt_vm_of(c->v)->persist = vm_get_spec(c->v)->libvirt_persist;
+}
+
+int virt_backend_rebind_incoming(vm *v, char *err, size_t err_size)
+{
+	const char *status;
+	virConnectPtr conn;
+	virDomainPtr d;
+	char why[256];
+	int r;
+
+	if (virt_vm_of(v))
+		return -EEXIST;
+	if (!vm_get_spec(v)->libvirt_domain)
+		return -EINVAL;
+	r = virt_connection_get(vm_get_spec(v)->libvirt_uri, &conn, err, err_size);
+	if (r < 0)
+		return r;
+	d = incoming_lookup(conn, vm_get_spec(v)->libvirt_domain);
+	if (!d && virGetLastError()) {
+		snprintf(err, err_size, "cannot look for the incoming domain '%s': %s",
+			 vm_get_spec(v)->libvirt_domain, virt_last_error(why, sizeof(why)));
+		return -EIO;
+	}
+	status = arrival_status(d);
+	if (!status)
+		snprintf(err, err_size, "cannot read the state of the incoming domain '%s': %s",
+			 vm_get_spec(v)->libvirt_domain, virt_last_error(why, sizeof(why)));
+	if (d)
+		virDomainFree(d);
+	if (!status)
+		return -EIO;
+	if (strcmp(status, "completed"))
+		return 0;
+	r = bind_arrived(v, conn, err, err_size);
+	return r < 0 ? r : 1;
 }
 
 static int lv_migrate_query(vm *v, vm_backend_cb cb, void *userdata)
 {
 	virt_call *c;
 
-	if (!virt_vm_of(v) && vm_is_incoming(v)) {
+	/* A destination's copy is libvirt's between the two libvirtds: the domain's state here
+	 * says where it stands, whether the domain is bound yet or not (a restarted daemon binds
+	 * one that arrived while it was down: virt_backend_rebind_incoming()). */
+	if (vm_is_incoming(v)) {
 		c = call_new_unbound(v, run_arrival);
 		if (c)
 			c->done = arrival_done;
@@ -1120,6 +1187,11 @@ static int lv_stop(vm *v, bool force, vm_done_cb done, void *userdata)
 	return r;
 }
 
+static bool lv_arrived(const vm *v)
+{
+	return virt_vm_of(v) != NULL;
+}
+
 const vm_backend vm_backend_libvirt = {
 	.name = "libvirt",
 	.query_status = lv_query_status,
@@ -1134,5 +1206,6 @@ const vm_backend vm_backend_libvirt = {
 	.incoming_start = lv_incoming_start,
 	.incoming_listen = lv_incoming_listen,
 	.announce = lv_announce,
+	.arrived = lv_arrived,
 	.stop = lv_stop,
 };

@@ -37,6 +37,14 @@ void virt_backend_unbind(vm *v);
  * destination knows what to plug (domain_xml.h).
  */
 int virt_backend_adopt(vm *v, char *err, size_t err_size);
+/*
+ * A restarted daemon's incoming VM v (its record says so; its spec names the domain): bind the
+ * domain if libvirt's migration brought it here while the daemon was down (paused for the
+ * switchover, or running: resumed before), as the switchover would have; the VF's element
+ * comes from its metadata. 1 bound, 0 not here or still copying (the incoming migration's
+ * journal decides: migration_dest.c), or a negative errno with err.
+ */
+int virt_backend_rebind_incoming(vm *v, char *err, size_t err_size);
 /* Whether v is a libvirt domain's VM: bound, or its spec names a domain (a destination's VM
  * before libvirt's migration brought the domain). */
 bool virt_backend_drives(const vm *v);

@@ -234,7 +234,9 @@ static void dest_wait_for(dest_job *j, rpc_request *req, dest_phase p)
 {
 	dest_waiter *w;
 
-	if (j->ended || j->rec[p].state != PHASE_STATE_PENDING) {
+	/* A lost VM's phases never finish: the source hears it at once, whatever it waits for
+	 * (a restarted daemon that found the VM gone records none of them). */
+	if (j->ended || j->lost || j->rec[p].state != PHASE_STATE_PENDING) {
 		dest_answer(j, req, p);
 		return;
 	}
@@ -1237,8 +1239,15 @@ static void recover_one(host_daemon *d, const migration_journal *jr)
 		return;
 	}
 	if (!j->resumed) {
-		/* The source may still be copying (QEMU to QEMU, no daemon needed): wait for it. */
+		/* The source may still be copying (QEMU to QEMU, or libvirtd to libvirtd: no
+		 * daemon needed), or the copy completed meanwhile: incoming asks, then waits. */
 		dest_enter(j, DEST_INCOMING);
+		return;
+	}
+	/* A libvirt domain stays registered whatever became of it (vm.c): gone after the
+	 * switchover, it is lost as a QEMU that exited is. */
+	if (!vm_backend_of(v)->arrived(v)) {
+		dest_lose(j, "it was not here when dmigrated started again, after the switchover");
 		return;
 	}
 	for (int p = 0; p < (int)jr->phase; p++)

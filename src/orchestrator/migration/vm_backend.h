@@ -66,6 +66,10 @@ typedef struct vm_backend {
 			       void *userdata);
 	/* Destination, once the VM runs: tell the switches where its MAC addresses live now. */
 	int (*announce)(vm *v, vm_backend_cb cb, void *userdata);
+	/* Destination, for a daemon that restarted after the switchover: whether the VM it
+	 * migrated here is here to drive (QEMU: its process, found again; libvirt: the domain,
+	 * bound again). A VM that is not is lost: its only running copy was here. */
+	bool (*arrived)(const vm *v);
 	/* Stop the VM (force: at once); done once it is gone. */
 	int (*stop)(vm *v, bool force, vm_done_cb done, void *userdata);
 } vm_backend;

@@ -295,6 +295,12 @@ static int qemu_announce(vm *v, vm_backend_cb cb, void *userdata)
 	return qemu_one(v, "announce-self", args, cb, userdata);
 }
 
+static bool qemu_arrived(const vm *v)
+{
+	/* The registry forgets a VM whose QEMU it does not find running (vm.c). */
+	return vm_get_pid(v) > 0;
+}
+
 const vm_backend vm_backend_qemu = {
 	.name = "QEMU",
 	.query_status = qemu_query_status,
@@ -309,6 +315,7 @@ const vm_backend vm_backend_qemu = {
 	.incoming_start = qemu_incoming_start,
 	.incoming_listen = qemu_incoming_listen,
 	.announce = qemu_announce,
+	.arrived = qemu_arrived,
 	.stop = vm_stop_qemu,
 };
 
