@@ -332,7 +332,7 @@ static void dest_lose(dest_job *j, const char *why)
 {
 	vm *v = dest_vm(j);
 
-	log_error("VM '%s' IS LOST: %s. It migrated from %s, whose copy stays paused and is never resumed; restart it from its spec.",
+	log_error("VM '%s' IS LOST: %s. It migrated from %s, where it never runs again (a QEMU stays paused there, libvirt removed its domain there); restart it from its spec.",
 		  j->vm, why, j->source);
 	j->lost = true;
 	j->in_phase = false;
