@@ -449,12 +449,15 @@ static void activate_advance(agent_bond *b, bond_wait *w)
 					     "the VF's link up", bond->ifname, vf->ifname);
 		if (tried)
 			return activate_wait(b, w, BOND_WAIT_ACTIVE, now + MII_POLL_MS);
+		/*
+		 * bonding refuses a slave its link monitor has not seen up yet: with EINVAL (6.x) or
+		 * quietly (older kernels). Either is tried again; the next pass trusts the kernel's
+		 * state, not the request's success.
+		 */
 		r = b->ops->active_set(b->ctx, bond->ifindex, vf->ifindex);
-		if (r < 0)
+		if (r < 0 && r != -EINVAL)
 			return activate_fail(b, w, r, 0, "Failed to make '%s' the active slave of '%s': %s",
 					     vf->ifname, bond->ifname, strerror(-r));
-		/* The next pass trusts the kernel's state, not the request's success: bonding quietly
-		 * refuses a slave its link monitor has not seen up yet. */
 		tried = true;
 	}
 }

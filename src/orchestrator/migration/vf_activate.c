@@ -37,7 +37,7 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	vf_activate *a = userdata;
 	vm *v = vm_find(a->d, a->vm_name);
 	uint64_t now = uv_now(a->d->loop);
-	json_object *device, *carrier;
+	json_object *device, *carrier, *took;
 	_cleanup_free_ char *why = NULL;
 
 	/*
@@ -65,10 +65,16 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	 */
 	if (v)
 		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
-	/* agent_reply_check() took both as integers within the request's bound. */
+	/* agent_reply_check() took all three as integers within the request's bound. */
 	json_object_object_get_ex(ret, "device-ms", &device);
 	json_object_object_get_ex(ret, "carrier-ms", &carrier);
+	json_object_object_get_ex(ret, "took-ms", &took);
 	a->device_wait_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
+	/* What the phase's residue is made of: the agent's own work, or the trip to and from it. */
+	log_info("%s: the agent waited %lld ms for the VF and %lld ms for its link, %lld ms in all; "
+		 "the request took %llu ms", a->vm_name, (long long)json_object_get_int64(device),
+		 (long long)json_object_get_int64(carrier), (long long)json_object_get_int64(took),
+		 (unsigned long long)(now - a->asked));
 	if (v && vm_agent(v))
 		vf_activate_announce(a, vm_agent(v));
 	vf_activate_finish(a, 0, NULL);
