@@ -64,14 +64,11 @@ static const agent_arg_def bond_pick_args[] = {
 	ARG_END,
 };
 
-static const agent_arg_def enslave_args[] = {
+static const agent_arg_def activate_args[] = {
 	ARG_BOND,
-	{ "ifname", AGENT_ARG_STRING, false, 1, 15, NULL,
-	  "The VF to enslave. Default: the one VF interface that is in no bond (`invalid-argument` "
-	  "if there are several); if there is none, a VF already in this bond (the guest's network "
-	  "stack may enslave a new VF first: its carrier is waited for); else `not-found`." },
 	{ "timeout-ms", AGENT_ARG_INT, false, 0, 60000, NULL,
-	  "How long to wait for carrier after enslaving; 0 does not wait. Default 10000." },
+	  "The whole wait: for the VF to appear, for udev, for its carrier and for the bond to "
+	  "take it as the active slave. Default 10000." },
 	ARG_END,
 };
 
@@ -104,9 +101,9 @@ static const agent_error_code bond_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_E
 						_AGENT_ERROR_MAX };
 static const agent_error_code bond_pick_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_NOT_FOUND,
 						     AGENT_ERROR_FAILED, _AGENT_ERROR_MAX };
-static const agent_error_code enslave_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_NOT_FOUND,
-						   AGENT_ERROR_BUSY, AGENT_ERROR_TIMEOUT,
-						   AGENT_ERROR_FAILED, _AGENT_ERROR_MAX };
+static const agent_error_code activate_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_NOT_FOUND,
+						    AGENT_ERROR_BUSY, AGENT_ERROR_TIMEOUT,
+						    AGENT_ERROR_FAILED, _AGENT_ERROR_MAX };
 static const agent_error_code did_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_FAILED,
 					       _AGENT_ERROR_MAX };
 static const agent_error_code did_change_errors[] = { AGENT_ERROR_UNAVAILABLE, AGENT_ERROR_UNSUPPORTED,
@@ -152,16 +149,24 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 		"`bond`, `active`, `role`, `previous` (ifname or null)",
 		bond_pick_errors,
 	},
-	[AGENT_CMD_BOND_ENSLAVE_VF] = {
-		AGENT_CMD_BOND_ENSLAVE_VF, "bond-enslave-vf", enslave_args, { NULL, NULL },
-		"Enslave a newly plugged VF to the bond and wait for its carrier. It does not make "
-		"the VF active: `bond-set-active` does. On `timeout` the VF stays enslaved. Where "
-		"systemd-udevd runs, a VF udev has not finished with (no `/run/udev/data/n<ifindex>` "
-		"yet) is enslaved once it has: udev may still rename it, which fails on a link the "
-		"bond has brought up. That wait is part of `timeout-ms`, at most half of it; then the "
-		"VF is enslaved as it is.",
-		"`bond`, `ifname` (after udev's rename), `carrier` (bool), `waited-ms`",
-		enslave_errors,
+	[AGENT_CMD_BOND_ACTIVATE_VF] = {
+		AGENT_CMD_BOND_ACTIVATE_VF, "bond-activate-vf", activate_args, { NULL, NULL },
+		"Put a newly plugged VF to work, in one request: wait for it to appear (the one VF "
+		"interface in no bond; `invalid-argument` if there are several; a VF already in this "
+		"bond when the guest's network stack enslaved it first), for udev to finish with it, "
+		"enslave it, wait for its carrier, make it the active slave (bonding takes it once its "
+		"link monitor has seen the link: tried again on every link change and every 100 ms). "
+		"Where systemd-udevd runs, a VF udev has not finished with (no "
+		"`/run/udev/data/n<ifindex>` yet, or one marked as still renaming) is enslaved once it "
+		"has: udev may still rename it, which fails on a link the bond has brought up. That "
+		"wait lasts at most half of what is left of `timeout-ms` when the VF appears; then the "
+		"VF is enslaved as it is. `not-found` when no VF appeared in `timeout-ms`; `timeout` when "
+		"one did but had no carrier or the bond did not take it (it stays enslaved).",
+		"`bond`, `ifname` (after udev's rename), `previous` (the slave active before, or "
+		"null), `device-ms` (waited for the VF to appear and for udev), `carrier-ms` (waited "
+		"for its carrier and for the bond to take it), `took-ms` (from the request to the "
+		"reply; the rest of it is the agent's own work)",
+		activate_errors,
 	},
 	[AGENT_CMD_BOND_RELEASE] = {
 		AGENT_CMD_BOND_RELEASE, "bond-release", bond_pick_args, { "role", "ifname" },

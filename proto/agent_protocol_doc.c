@@ -31,7 +31,7 @@ static const char intro[] =
 	"    event    {\"event\":\"vf-added\",\"data\":{...}}\n"
 	"\n"
 	"`id` is an integer from 0 to 2^53-1 chosen by the host; the agent echoes it. Replies may come\n"
-	"in any order (a `bond-enslave-vf` waiting for carrier does not hold up other requests). An\n"
+	"in any order (a `bond-activate-vf` waiting for carrier does not hold up other requests). An\n"
 	"error reply to a message whose `id` could not be read has no `id`. The agent runs at most %d\n"
 	"requests at a time and answers more with `busy`.\n"
 	"\n"

@@ -2,20 +2,25 @@
 #include "agent_bond.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "macro.h"
 
-#define ENSLAVE_TIMEOUT_DEFAULT_MS 10000
+#define ACTIVATE_TIMEOUT_DEFAULT_MS 10000
 #define ANNOUNCE_INTERVAL_MS 100
 /* How often a VF that udev has not finished with is looked at again (no event tells). */
 #define UDEV_POLL_MS 20
+/* bonding's MII monitor interval: it decides when a new slave may become active, and tells no one. */
+#define MII_POLL_MS 100
 
 typedef enum bond_wait_kind {
-	BOND_WAIT_UDEV,     /* bond-enslave-vf: until udev is done with ifindex, then enslave it */
-	BOND_WAIT_CARRIER,  /* bond-enslave-vf: until ifindex has carrier */
+	BOND_WAIT_DEVICE,   /* bond-activate-vf: until a VF appears */
+	BOND_WAIT_UDEV,     /* bond-activate-vf: until udev is done with ifindex, then enslave it */
+	BOND_WAIT_CARRIER,  /* bond-activate-vf: until ifindex has carrier */
+	BOND_WAIT_ACTIVE,   /* bond-activate-vf: until the bond takes ifindex as its active slave */
 	BOND_WAIT_ANNOUNCE, /* announce: the next round */
 } bond_wait_kind;
 
@@ -24,8 +29,11 @@ typedef struct bond_wait {
 	bond_wait_kind kind;
 	agent_job *job;
 	uint64_t started, deadline; /* uv_now() ms */
-	uint64_t timeout_ms;        /* bond-enslave-vf: the whole wait, from started */
-	int bond, ifindex;
+	/* bond-activate-vf: the end of the whole wait; udev's share ends at udev_end */
+	uint64_t end, udev_end;
+	/* bond-activate-vf: the time spent waiting, for the device and for carrier, and since when */
+	uint64_t device_ms, carrier_ms, wait_began;
+	int bond, ifindex, previous;
 	unsigned rounds_left, arp, na;
 } bond_wait;
 
@@ -273,144 +281,205 @@ static bond_wait *bond_wait_add(agent_bond *b, agent_job *j, bond_wait_kind kind
 	return w;
 }
 
-static void enslave_finish(agent_bond *b, bond_wait *w, const snapshot *s, bool carrier)
+static bool is_activate_wait(const bond_wait *w)
 {
-	const agent_link *bond = link_by_index(s, w->bond), *vf = link_by_index(s, w->ifindex);
-	uint64_t waited = uv_now(b->loop) - w->started;
-	json_object *o;
+	return w->kind == BOND_WAIT_DEVICE || w->kind == BOND_WAIT_UDEV || w->kind == BOND_WAIT_CARRIER ||
+	       w->kind == BOND_WAIT_ACTIVE;
+}
 
-	if (!bond || !vf)
-		agent_job_fail(w->job, AGENT_ERROR_NOT_FOUND, "The VF or the bond went away while waiting for carrier");
-	else if (!carrier)
-		agent_job_fail(w->job, AGENT_ERROR_TIMEOUT, "'%s' is enslaved to '%s' but has no carrier after %llu ms",
-			       vf->ifname, bond->ifname, (unsigned long long)waited);
-	else if (!(o = json_object_new_object()))
+/* Leave a wait: its time counts as the device's (it appearing, udev) or its link's. */
+static void activate_wait_end(bond_wait *w, uint64_t now)
+{
+	uint64_t waited = now - w->wait_began;
+
+	if (w->kind == BOND_WAIT_DEVICE || w->kind == BOND_WAIT_UDEV)
+		w->device_ms += waited;
+	else
+		w->carrier_ms += waited;
+	w->wait_began = now;
+}
+
+/* Wait (again) in kind until woken by a link change or deadline, at most until the job's end. */
+static void activate_wait(agent_bond *b, bond_wait *w, bond_wait_kind kind, uint64_t deadline)
+{
+	w->kind = kind;
+	w->deadline = MIN(deadline, w->end);
+	bond_timer_update(b);
+}
+
+/* Answer the job with an error (an errno's code when error < 0, else code) and forget it. */
+_printf_(5, 6)
+static void activate_fail(agent_bond *b, bond_wait *w, int error, agent_error_code code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (error < 0)
+		agent_job_fail_errno(w->job, error, "%s", msg);
+	else
+		agent_job_fail(w->job, code, "%s", msg);
+	wait_remove(b, w);
+}
+
+static void activate_done(agent_bond *b, bond_wait *w, const snapshot *s, const agent_link *bond,
+			  const agent_link *vf, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
 		agent_job_fail(w->job, AGENT_ERROR_FAILED, "Out of memory");
 	else {
 		json_object_object_add(o, "bond", json_object_new_string(bond->ifname));
 		json_object_object_add(o, "ifname", json_object_new_string(vf->ifname));
-		json_object_object_add(o, "carrier", json_object_new_boolean(true));
-		json_object_object_add(o, "waited-ms", json_object_new_int64((int64_t)waited));
+		json_object_object_add(o, "previous", ifname_or_null(s, w->previous));
+		json_object_object_add(o, "device-ms", json_object_new_int64((int64_t)w->device_ms));
+		json_object_object_add(o, "carrier-ms", json_object_new_int64((int64_t)w->carrier_ms));
+		json_object_object_add(o, "took-ms", json_object_new_int64((int64_t)(now - w->started)));
 		agent_job_return(w->job, o);
 	}
 	wait_remove(b, w);
 }
 
-/* Enslave the VF the wait is for (unless it is in the bond already), then wait for its carrier. */
-static void enslave_start(agent_bond *b, bond_wait *w, const snapshot *s)
+/*
+ * The new VF: the one VF in no bond, else (the guest's network stack may enslave it first:
+ * systemd-networkd's Bond= reacts to the same hot-plug) one already in this bond. 0: none yet;
+ * -1: several, the job failed.
+ */
+static int activate_pick(bond_wait *w, const snapshot *s, const agent_link *bond)
 {
-	_cleanup_(snapshot_done) snapshot after = {};
-	const agent_link *bond = link_by_index(s, w->bond), *vf = link_by_index(s, w->ifindex), *now;
-	int r;
+	const agent_link *vf = NULL;
 
-	w->kind = BOND_WAIT_CARRIER;
-	w->deadline = w->started + w->timeout_ms;
-	bond_timer_update(b);
-	if (!bond || !vf) {
-		agent_job_fail(w->job, AGENT_ERROR_NOT_FOUND, "The VF or the bond went away while waiting for udev");
-		return wait_remove(b, w);
-	}
-	if (vf->master != 0 && vf->master != bond->ifindex) {
-		agent_job_fail(w->job, AGENT_ERROR_FAILED, "'%s' is already enslaved elsewhere", vf->ifname);
-		return wait_remove(b, w);
-	}
-	if (vf->master == 0) {
-		r = b->ops->slave_add(b->ctx, bond->ifindex, vf->ifindex);
-		if (r < 0) {
-			agent_job_fail_errno(w->job, r, "Failed to enslave '%s' to '%s': %s", vf->ifname,
-					     bond->ifname, strerror(-r));
-			return wait_remove(b, w);
+	for (size_t i = 0; i < s->n; i++) {
+		const agent_link *l = &s->links[i];
+
+		if (l->role != AGENT_ROLE_VF || l->master != 0)
+			continue;
+		if (vf) {
+			agent_job_fail(w->job, AGENT_ERROR_INVALID_ARGUMENT,
+				       "Several VFs are in no bond ('%s', '%s'): which one is new?", vf->ifname,
+				       l->ifname);
+			return -1;
 		}
+		vf = l;
 	}
-	r = b->ops->links_get(b->ctx, &after.links, &after.n);
-	if (r < 0) {
-		agent_job_fail_errno(w->job, r, "Failed to read the links: %s", strerror(-r));
-		return wait_remove(b, w);
-	}
-	now = link_by_index(&after, vf->ifindex);
-	if (!now || now->carrier || w->timeout_ms == 0)
-		enslave_finish(b, w, &after, now && now->carrier);
+	for (size_t i = 0; !vf && i < s->n; i++)
+		if (s->links[i].role == AGENT_ROLE_VF && s->links[i].master == bond->ifindex)
+			vf = &s->links[i];
+	return vf ? vf->ifindex : 0;
 }
 
-/* A poll of a VF udev has not finished with: enslave it once udev is done or half the wait is up. */
-static void udev_wait_poll(agent_bond *b, bond_wait *w)
+/*
+ * Take a bond-activate-vf as far as the links allow now, reading them afresh: called when the
+ * request arrives, on every link change and when its deadline comes. It answers the job, or
+ * leaves it waiting for the next of these.
+ */
+static void activate_advance(agent_bond *b, bond_wait *w)
 {
-	_cleanup_(snapshot_done) snapshot s = {};
-	const agent_link *vf;
 	uint64_t now = uv_now(b->loop);
+	bool expired = now >= w->end, enslaved = false, tried = false;
 
-	if (b->ops->links_get(b->ctx, &s.links, &s.n) < 0)
-		s.n = 0;
-	vf = link_by_index(&s, w->ifindex);
-	if (vf && vf->udev_pending && now < w->started + w->timeout_ms / 2) {
-		w->deadline = now + UDEV_POLL_MS;
-		return;
+	activate_wait_end(w, now);
+	/* Each pass reads the links afresh; each action (enslave, set active) is taken once. */
+	for (;;) {
+		_cleanup_(snapshot_done) snapshot s = {};
+		const agent_link *bond, *vf;
+		int r;
+
+		r = b->ops->links_get(b->ctx, &s.links, &s.n);
+		if (r < 0)
+			return activate_fail(b, w, r, 0, "Failed to read the links: %s", strerror(-r));
+		bond = link_by_index(&s, w->bond);
+		if (!bond)
+			return activate_fail(b, w, 0, AGENT_ERROR_NOT_FOUND, "The bond went away");
+		if (w->ifindex == 0) {
+			r = activate_pick(w, &s, bond);
+			if (r < 0)
+				return wait_remove(b, w);
+			/* not-found, not timeout: the host may well ask again for a slow NIC, while a
+			 * VF that is there without a link is a fault of its own. */
+			if (r == 0 && expired)
+				return activate_fail(b, w, 0, AGENT_ERROR_NOT_FOUND, "No VF appeared for '%s'",
+						     bond->ifname);
+			if (r == 0)
+				return activate_wait(b, w, BOND_WAIT_DEVICE, w->end);
+			w->ifindex = r;
+			w->previous = bond->active_slave;
+			/* udev gets at most half of what is left: the rest is for carrier and the bond. */
+			w->udev_end = now + (w->end - now) / 2;
+		}
+		vf = link_by_index(&s, w->ifindex);
+		if (!vf)
+			return activate_fail(b, w, 0, AGENT_ERROR_NOT_FOUND, "The VF went away");
+		if (vf->master != 0 && vf->master != bond->ifindex)
+			return activate_fail(b, w, 0, AGENT_ERROR_FAILED, "'%s' is enslaved to another master than '%s'",
+					     vf->ifname, bond->ifname);
+		if (vf->master == 0 && enslaved)
+			return activate_fail(b, w, 0, AGENT_ERROR_FAILED, "'%s' did not join '%s'", vf->ifname,
+					     bond->ifname);
+		if (vf->master == 0) {
+			/*
+			 * A VF just plugged may still be renamed by udev (the kernel's eth0 becoming
+			 * enp1s0), which fails once the bond has brought it up: let udev finish first.
+			 */
+			if (vf->udev_pending && now < w->udev_end && !expired)
+				return activate_wait(b, w, BOND_WAIT_UDEV, now + UDEV_POLL_MS);
+			if (vf->udev_pending)
+				log_warning("udev has not finished with '%s' after %llu ms: enslaving it as it is",
+					    vf->ifname, (unsigned long long)(now - w->started));
+			r = b->ops->slave_add(b->ctx, bond->ifindex, vf->ifindex);
+			if (r < 0)
+				return activate_fail(b, w, r, 0, "Failed to enslave '%s' to '%s': %s", vf->ifname,
+						     bond->ifname, strerror(-r));
+			enslaved = true;
+			continue;
+		}
+		if (!vf->carrier && expired)
+			return activate_fail(b, w, 0, AGENT_ERROR_TIMEOUT, "'%s' is enslaved to '%s' but has no carrier",
+					     vf->ifname, bond->ifname);
+		if (!vf->carrier)
+			return activate_wait(b, w, BOND_WAIT_CARRIER, w->end);
+		if (bond->active_slave == vf->ifindex)
+			return activate_done(b, w, &s, bond, vf, now);
+		if (tried && expired)
+			return activate_fail(b, w, 0, AGENT_ERROR_TIMEOUT,
+					     "'%s' kept its active slave instead of '%s': its link monitor never saw "
+					     "the VF's link up", bond->ifname, vf->ifname);
+		if (tried)
+			return activate_wait(b, w, BOND_WAIT_ACTIVE, now + MII_POLL_MS);
+		/*
+		 * bonding refuses a slave its link monitor has not seen up yet: with EINVAL (6.x) or
+		 * quietly (older kernels). Either is tried again; the next pass trusts the kernel's
+		 * state, not the request's success.
+		 */
+		r = b->ops->active_set(b->ctx, bond->ifindex, vf->ifindex);
+		if (r < 0 && r != -EINVAL)
+			return activate_fail(b, w, r, 0, "Failed to make '%s' the active slave of '%s': %s",
+					     vf->ifname, bond->ifname, strerror(-r));
+		tried = true;
 	}
-	if (vf && vf->udev_pending)
-		log_warning("udev has not finished with '%s' after %llu ms: enslaving it as it is", vf->ifname,
-			    (unsigned long long)(now - w->started));
-	enslave_start(b, w, &s);
 }
 
-static void bond_enslave_vf(agent_bond *b, agent_job *j)
+static void bond_activate_vf(agent_bond *b, agent_job *j)
 {
 	_cleanup_(snapshot_done) snapshot s = {};
-	json_object *args = agent_job_args(j);
-	const char *ifname = agent_args_get_string(args, "ifname", NULL);
-	int64_t timeout_ms = agent_args_get_int(args, "timeout-ms", ENSLAVE_TIMEOUT_DEFAULT_MS);
-	const agent_link *bond, *vf = NULL;
+	int64_t timeout_ms = agent_args_get_int(agent_job_args(j), "timeout-ms", ACTIVATE_TIMEOUT_DEFAULT_MS);
+	const agent_link *bond;
 	bond_wait *w;
 
 	for (bond_wait *x = b->waits; x; x = x->next)
-		if (x->kind == BOND_WAIT_UDEV || x->kind == BOND_WAIT_CARRIER)
-			return agent_job_fail(j, AGENT_ERROR_BUSY, "Another bond-enslave-vf is still waiting");
+		if (is_activate_wait(x))
+			return agent_job_fail(j, AGENT_ERROR_BUSY, "Another bond-activate-vf is still waiting");
 	if (bond_lookup(b, j, &s, &bond) < 0)
 		return;
-	if (ifname) {
-		vf = link_by_name(&s, ifname);
-		if (!vf)
-			return agent_job_fail(j, AGENT_ERROR_NOT_FOUND, "There is no interface '%s'", ifname);
-		if (vf->role != AGENT_ROLE_VF)
-			return agent_job_fail(j, AGENT_ERROR_INVALID_ARGUMENT, "'%s' is not a VF (driver '%s')",
-					      ifname, vf->driver);
-	} else
-		for (size_t i = 0; i < s.n; i++) {
-			const agent_link *l = &s.links[i];
-
-			if (l->role != AGENT_ROLE_VF || l->master != 0)
-				continue;
-			if (vf)
-				return agent_job_fail(j, AGENT_ERROR_INVALID_ARGUMENT,
-						      "Several VFs are in no bond ('%s', '%s'): name one with 'ifname'",
-						      vf->ifname, l->ifname);
-			vf = l;
-		}
-	/*
-	 * The guest's own network stack may have enslaved the new VF first (systemd-networkd's
-	 * Bond= in the VF's .network file reacts to the same hot-plug): with no VF outside a bond,
-	 * the one in this bond is the VF to wait for.
-	 */
-	for (size_t i = 0; !vf && !ifname && i < s.n; i++)
-		if (s.links[i].role == AGENT_ROLE_VF && s.links[i].master == bond->ifindex)
-			vf = &s.links[i];
-	if (!vf)
-		return agent_job_fail(j, AGENT_ERROR_NOT_FOUND, "No VF outside a bond: was one plugged in?");
-	if (vf->master != 0 && vf->master != bond->ifindex)
-		return agent_job_fail(j, AGENT_ERROR_FAILED, "'%s' is already enslaved elsewhere", vf->ifname);
-	w = bond_wait_add(b, j, BOND_WAIT_CARRIER, bond->ifindex, vf->ifindex, (uint64_t)timeout_ms);
+	w = bond_wait_add(b, j, BOND_WAIT_DEVICE, bond->ifindex, 0, (uint64_t)timeout_ms);
 	if (!w)
 		return;
-	w->timeout_ms = (uint64_t)timeout_ms;
-	/*
-	 * A VF just plugged may still be renamed by udev (the kernel's eth0 becoming enp1s0), which
-	 * fails once the bond has brought it up: let udev finish first, for at most half the wait.
-	 */
-	if (vf->master == 0 && vf->udev_pending && timeout_ms > 0) {
-		w->kind = BOND_WAIT_UDEV;
-		w->deadline = w->started + UDEV_POLL_MS;
-		return bond_timer_update(b);
-	}
-	enslave_start(b, w, &s);
+	w->end = w->deadline;
+	w->wait_began = w->started;
+	activate_advance(b, w);
 }
 
 static void announce_round(agent_bond *b, bond_wait *w)
@@ -481,17 +550,8 @@ static void bond_timer_fire(uv_timer_t *t)
 			break;
 		if (w->kind == BOND_WAIT_ANNOUNCE)
 			announce_round(b, w);
-		else if (w->kind == BOND_WAIT_UDEV)
-			udev_wait_poll(b, w);
-		else {
-			_cleanup_(snapshot_done) snapshot s = {};
-			const agent_link *l;
-
-			if (b->ops->links_get(b->ctx, &s.links, &s.n) < 0)
-				s.n = 0;
-			l = link_by_index(&s, w->ifindex);
-			enslave_finish(b, w, &s, l && l->carrier);
-		}
+		else
+			activate_advance(b, w);
 		now = uv_now(b->loop);
 	}
 	bond_timer_update(b);
@@ -576,14 +636,9 @@ void agent_bond_links_changed(agent_bond *b)
 	}
 	bond_events_push(b, &old, &cur);
 	for (w = b->waits; w; w = next) {
-		const agent_link *l;
-
 		next = w->next;
-		if (w->kind != BOND_WAIT_CARRIER)
-			continue;
-		l = link_by_index(&cur, w->ifindex);
-		if (!l || l->carrier)
-			enslave_finish(b, w, &cur, l && l->carrier);
+		if (is_activate_wait(w))
+			activate_advance(b, w);
 	}
 	snapshot_done(&old);
 	b->links = cur.links;
@@ -598,8 +653,8 @@ void agent_bond_run(agent_bond *b, agent_job *j)
 		return bond_status(b, j);
 	case AGENT_CMD_BOND_SET_ACTIVE:
 		return bond_set_active(b, j);
-	case AGENT_CMD_BOND_ENSLAVE_VF:
-		return bond_enslave_vf(b, j);
+	case AGENT_CMD_BOND_ACTIVATE_VF:
+		return bond_activate_vf(b, j);
 	case AGENT_CMD_BOND_RELEASE:
 		return bond_release(b, j);
 	case AGENT_CMD_ANNOUNCE:

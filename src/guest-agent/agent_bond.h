@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The bond commands (bond-status, bond-set-active, bond-enslave-vf, bond-release, announce) and
+ * The bond commands (bond-status, bond-set-active, bond-activate-vf, bond-release, announce) and
  * the link events, written against the agent_net_ops seam: which slave has which role, waiting
  * for carrier, and telling what changed between two snapshots of the links.
  */
@@ -19,5 +19,5 @@ int agent_bond_new(uv_loop_t *loop, const agent_net_ops *ops, void *ctx, agent_s
 void agent_bond_free(agent_bond *b);
 
 void agent_bond_run(agent_bond *b, agent_job *j);
-/* Links may have changed: push events for the differences, wake jobs waiting on carrier. */
+/* Links may have changed: push events for the differences, move bond-activate-vf along. */
 void agent_bond_links_changed(agent_bond *b);

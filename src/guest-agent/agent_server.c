@@ -217,7 +217,7 @@ static void server_dispatch(agent_server *s, agent_job *j)
 		return server_hello(s, j);
 	case AGENT_CMD_BOND_STATUS:
 	case AGENT_CMD_BOND_SET_ACTIVE:
-	case AGENT_CMD_BOND_ENSLAVE_VF:
+	case AGENT_CMD_BOND_ACTIVATE_VF:
 	case AGENT_CMD_BOND_RELEASE:
 	case AGENT_CMD_ANNOUNCE:
 		if (!s->bond)

@@ -5,7 +5,7 @@
  * random, so the input names them: "$S" in a line stands for the id of the last sync the client
  * sent, "$H" for its last hello (substituted line by line, after reading what the client wrote).
  * Once ready, four calls wait (ids 1 to 4: did-status, bond-status, bond-set-active to the
- * standby, bond-enslave-vf), so the id matching, the answer checks (agent_reply_check.c), the
+ * standby, bond-activate-vf), so the id matching, the answer checks (agent_reply_check.c), the
  * state machine and the close paths are fuzzed along with the parsing. A reply or an event may
  * close the client, as its owner does when it gives up on a guest.
  */
@@ -61,7 +61,7 @@ static void on_ready(agent_client *c, void *userdata)
 	agent_client_call(c, "bond-status", NULL, 1000, on_reply, s);
 	agent_client_call(c, "bond-set-active", json_tokener_parse("{\"role\":\"standby\"}"), 1000,
 			  on_reply, s);
-	agent_client_call(c, "bond-enslave-vf", json_tokener_parse("{\"timeout-ms\":5000}"), 1000,
+	agent_client_call(c, "bond-activate-vf", json_tokener_parse("{\"timeout-ms\":5000}"), 1000,
 			  on_reply, s);
 }
 

@@ -19,6 +19,7 @@ static struct fake_net {
 	size_t n;
 	unsigned announces;
 	int fail_active_set; /* negative errno to return from active_set */
+	int mii_unseen;      /* ifindex bonding's link monitor has not seen up: refused, EINVAL */
 } fake;
 
 static struct fake_did {
@@ -118,7 +119,10 @@ static int fake_active_set(void *ctx, int bond, int slave)
 {
 	if (fake.fail_active_set)
 		return fake.fail_active_set;
-	/* Like bonding: a slave without carrier is refused quietly. */
+	/* Like bonding: a slave whose link its monitor has not seen yet is refused with EINVAL
+	 * (Linux 6.x), one without carrier quietly (as older kernels refuse both). */
+	if (slave == fake.mii_unseen)
+		return -EINVAL;
 	if (fake_by_index(slave)->carrier)
 		fake_by_index(bond)->active_slave = slave;
 	return 0;

@@ -471,21 +471,26 @@ TEST(lies_fail_the_call)
 		      "{\"bond\":\"bond0\",\"active\":\"../../x\",\"role\":\"standby\"}");
 	ASSERT_EQ(seen.error, -EBADMSG);
 
-	/* A negative wait, and one far beyond the timeout asked for. */
-	call_answered("bond-enslave-vf", "{\"timeout-ms\":5000}",
-		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":true,"
-		      "\"waited-ms\":-5}");
+	/* A negative wait, one far beyond the timeout asked for, more waiting than the answer took. */
+	call_answered("bond-activate-vf", "{\"timeout-ms\":5000}",
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"previous\":\"eth1\","
+		      "\"device-ms\":-5,\"carrier-ms\":0,\"took-ms\":1}");
 	ASSERT_EQ(seen.error, -EBADMSG);
-	ASSERT_STREQ(seen.message, "bond-enslave-vf: waited -5 ms, which is not within 0 to 5000 ms");
-	call_answered("bond-enslave-vf", "{\"timeout-ms\":5000}",
-		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":true,"
-		      "\"waited-ms\":9223372036854775807}");
+	ASSERT_STREQ(seen.message, "bond-activate-vf: 'device-ms' is -5 ms, which is not within 0 to 7000 ms");
+	call_answered("bond-activate-vf", "{\"timeout-ms\":5000}",
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"previous\":null,"
+		      "\"device-ms\":0,\"carrier-ms\":9223372036854775807,\"took-ms\":1}");
 	ASSERT_EQ(seen.error, -EBADMSG);
-	/* Success without carrier contradicts the protocol. */
-	call_answered("bond-enslave-vf", NULL,
-		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"carrier\":false,"
-		      "\"waited-ms\":10}");
+	call_answered("bond-activate-vf", NULL,
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"previous\":null,"
+		      "\"device-ms\":600,\"carrier-ms\":500,\"took-ms\":1000}");
 	ASSERT_EQ(seen.error, -EBADMSG);
+	ASSERT_STREQ(seen.message, "bond-activate-vf: waited 600 + 500 ms in an answer that took 1000 ms");
+	/* The truth passes. */
+	call_answered("bond-activate-vf", NULL,
+		      "{\"bond\":\"bond0\",\"ifname\":\"eth0\",\"previous\":null,"
+		      "\"device-ms\":600,\"carrier-ms\":300,\"took-ms\":1000}");
+	ASSERT_EQ(seen.error, 0);
 	/* Released another slave than the one named. */
 	call_answered("bond-release", "{\"ifname\":\"eth1\"}",
 		      "{\"bond\":\"bond0\",\"released\":\"eth0\"}");
@@ -499,7 +504,7 @@ TEST(lies_fail_the_call)
 			 (long long)peer_expect("did-status", false));
 		peer_send(line);
 	}
-	run_until(&seen.replies, 10);
+	run_until(&seen.replies, 11);
 	ASSERT_EQ(seen.error, -ETIMEDOUT);
 
 	/* A lie ends the call, not the connection. */

@@ -254,7 +254,7 @@ TEST(set_active_and_events)
 	teardown();
 }
 
-TEST(release_unplug_plug_enslave)
+TEST(release_unplug_plug_activate)
 {
 	json_object *r;
 
@@ -263,6 +263,8 @@ TEST(release_unplug_plug_enslave)
 	ASSERT_STREQ(str_at(r, "return", "released"), "eth0");
 	json_object_put(r);
 	ASSERT_EQ(fake_link("eth0")->master, 0);
+	/* bonding fails over to the standby. */
+	fake_link("bond0")->active_slave = 4;
 
 	/* Unplug: vf-removed. Plug a new VF without carrier yet: vf-added. */
 	agent_server_links_changed(server);
@@ -275,6 +277,14 @@ TEST(release_unplug_plug_enslave)
 	ASSERT_STREQ(str_at(r, "event", NULL), "vf-removed");
 	ASSERT_STREQ(str_at(r, "data", "ifname"), "eth0");
 	json_object_put(r);
+	/*
+	 * Asked before the guest has the new VF: one request waits for it, for its carrier and for
+	 * the bond to take it; other requests are served meanwhile.
+	 */
+	send_line("{\"id\":2,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":5000}}");
+	expect_serving();
+	expect_error("{\"id\":3,\"cmd\":\"bond-activate-vf\"}", 3, "busy");
+	expect_silence();
 	fake_link_add(7, "ens5", "e1000e", "pci", false);
 	agent_server_links_changed(server);
 	r = recv_msg();
@@ -282,61 +292,96 @@ TEST(release_unplug_plug_enslave)
 	ASSERT_STREQ(str_at(r, "data", "ifname"), "ens5");
 	ASSERT_STREQ(str_at(r, "data", "driver"), "e1000e");
 	json_object_put(r);
-
-	/* Enslave: the reply waits for carrier; other requests are served meanwhile. */
-	send_line("{\"id\":2,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":5000}}");
-	expect_serving();
-	expect_error("{\"id\":3,\"cmd\":\"bond-enslave-vf\"}", 3, "busy");
 	ASSERT_EQ(fake_link("ens5")->master, 2);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 4);
+	/* Carrier, but bonding's link monitor has not seen it yet: tried again after its interval. */
+	fake.mii_unseen = 7;
 	fake_link("ens5")->carrier = true;
 	agent_server_links_changed(server);
 	r = recv_msg();
 	ASSERT_STREQ(str_at(r, "event", NULL), "link-up");
 	json_object_put(r);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 4);
+	fake.mii_unseen = 0;
 	r = recv_msg();
 	ASSERT_EQ(int_at(r, "id", NULL), 2);
 	ASSERT_STREQ(str_at(r, "return", "ifname"), "ens5");
-	ASSERT_TRUE(int_at(r, "return", "waited-ms") >= 0);
+	ASSERT_STREQ(str_at(r, "return", "previous"), "vf0");
+	/* The wait for the VF (the silence above) and the bond's interval: the device's time. */
+	ASSERT_TRUE(int_at(r, "return", "device-ms") >= 40);
+	ASSERT_TRUE(int_at(r, "return", "carrier-ms") >= 100);
+	ASSERT_TRUE(int_at(r, "return", "device-ms") + int_at(r, "return", "carrier-ms") <=
+		    int_at(r, "return", "took-ms"));
 	json_object_put(r);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 7);
 
-	/* Already in the bond (as systemd-networkd's Bond= enslaves a new VF): nothing to do. */
-	r = call("{\"id\":4,\"cmd\":\"bond-enslave-vf\"}");
+	/* Already the active slave (the guest's network stack was first): nothing to do. */
+	r = call("{\"id\":4,\"cmd\":\"bond-activate-vf\"}");
 	ASSERT_STREQ(str_at(r, "return", "ifname"), "ens5");
 	json_object_put(r);
 	ASSERT_EQ(fake_link("ens5")->master, 2);
 	fake_link_remove("ens5");
+	fake_link("bond0")->active_slave = 4;
 	agent_server_links_changed(server);
-	json_object_put(recv_msg()); /* vf-removed */
-	expect_error("{\"id\":7,\"cmd\":\"bond-enslave-vf\"}", 7, "not-found");
-	expect_error("{\"id\":5,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"vf0\"}}", 5, "invalid-argument");
-	expect_error("{\"id\":6,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"nope\"}}", 6, "not-found");
+	r = recv_msg();
+	ASSERT_STREQ(str_at(r, "event", NULL), "vf-removed");
+	json_object_put(r);
+	expect_error("{\"id\":7,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":50}}", 7, "not-found");
+	expect_error("{\"id\":5,\"cmd\":\"bond-activate-vf\",\"args\":{\"ifname\":\"vf0\"}}", 5, "invalid-argument");
+	expect_error("{\"id\":6,\"cmd\":\"bond-activate-vf\",\"args\":{\"bond\":\"bond9\"}}", 6, "unavailable");
 	teardown();
 }
 
-TEST(enslave_times_out_without_carrier)
+TEST(activate_refuses_to_guess_and_times_out_without_carrier)
 {
 	setup();
 	fake_link_add(8, "ens6", "iavf", "pci", false);
 	fake_link_add(9, "ens7", "iavf", "pci", false);
 	/* Two free VFs: the agent will not guess. */
-	expect_error("{\"id\":1,\"cmd\":\"bond-enslave-vf\"}", 1, "invalid-argument");
-	expect_error("{\"id\":2,\"cmd\":\"bond-enslave-vf\",\"args\":{\"ifname\":\"ens6\",\"timeout-ms\":50}}", 2,
-		     "timeout");
+	expect_error("{\"id\":1,\"cmd\":\"bond-activate-vf\"}", 1, "invalid-argument");
+	fake_link_remove("ens7");
+	expect_error("{\"id\":2,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":50}}", 2, "timeout");
 	ASSERT_EQ(fake_link("ens6")->master, 2);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 3);
 	expect_serving();
 	teardown();
 }
 
+/* The VF going away while its carrier is awaited (unplugged again) ends the wait at once. */
+TEST(activate_ends_when_the_vf_goes_away)
+{
+	setup();
+	fake_link_add(8, "ens6", "iavf", "pci", false);
+	send_line("{\"id\":1,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":5000}}");
+	expect_serving();
+	ASSERT_EQ(fake_link("ens6")->master, 2);
+	fake_link_remove("ens6");
+	agent_server_links_changed(server);
+	for (;;) {
+		json_object *r = recv_msg();
+
+		if (str_at(r, "event", NULL)) {
+			json_object_put(r);
+			continue;
+		}
+		ASSERT_EQ(int_at(r, "id", NULL), 1);
+		ASSERT_STREQ(str_at(r, "error", "code"), "not-found");
+		json_object_put(r);
+		break;
+	}
+	teardown();
+}
+
 /* A VF udev is still renaming is left alone until udev is done: enslaved, it would keep eth1. */
-TEST(enslave_waits_for_udev_to_rename_the_vf)
+TEST(activate_waits_for_udev_to_rename_the_vf)
 {
 	json_object *r;
 
 	setup();
 	fake_link_add(8, "eth1", "e1000e", "pci", true)->udev_pending = true;
-	send_line("{\"id\":1,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":5000}}");
+	send_line("{\"id\":1,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":5000}}");
 	expect_serving();
-	expect_error("{\"id\":2,\"cmd\":\"bond-enslave-vf\"}", 2, "busy");
+	expect_error("{\"id\":2,\"cmd\":\"bond-activate-vf\"}", 2, "busy");
 	ASSERT_EQ(fake_link("eth1")->master, 0);
 	/* udev renames it and writes its database entry. */
 	snprintf(fake_link("eth1")->ifname, IFNAMSIZ, "enp1s0");
@@ -344,15 +389,13 @@ TEST(enslave_waits_for_udev_to_rename_the_vf)
 	r = recv_msg();
 	ASSERT_EQ(int_at(r, "id", NULL), 1);
 	ASSERT_STREQ(str_at(r, "return", "ifname"), "enp1s0");
+	ASSERT_STREQ(str_at(r, "return", "previous"), "eth0");
 	json_object_put(r);
 	ASSERT_EQ(fake_link("enp1s0")->master, 2);
+	ASSERT_EQ(fake_link("bond0")->active_slave, 8);
 	teardown();
 }
 
-/*
- * The database entry a renaming udevd writes before the rename is no sign that it is done (seen
- * as a VF enslaved as eth0, its rename failing, with Debian 12's systemd 252.39).
- */
 TEST(udev_entry_being_renamed_is_not_done)
 {
 	static const char renaming[] = "I:51423135\nE:ID_RENAMING=1\nG:systemd\n";
@@ -370,15 +413,16 @@ TEST(udev_entry_being_renamed_is_not_done)
 }
 
 /* udev never finishing does not stop the migration: after half the wait the VF is enslaved. */
-TEST(enslave_gives_up_on_udev_after_half_the_wait)
+/* udev never finishing does not stop the migration: after half the wait the VF is enslaved. */
+TEST(activate_gives_up_on_udev_after_half_the_wait)
 {
 	json_object *r;
 
 	setup();
 	fake_link_add(8, "eth1", "e1000e", "pci", true)->udev_pending = true;
-	r = call("{\"id\":1,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":200}}");
+	r = call("{\"id\":1,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":200}}");
 	ASSERT_STREQ(str_at(r, "return", "ifname"), "eth1");
-	ASSERT_TRUE(int_at(r, "return", "waited-ms") >= 100);
+	ASSERT_TRUE(int_at(r, "return", "device-ms") >= 100);
 	json_object_put(r);
 	ASSERT_EQ(fake_link("eth1")->master, 2);
 	teardown();
@@ -469,9 +513,9 @@ TEST(hostile_input)
 		     "invalid-argument");
 	expect_error("{\"id\":13,\"cmd\":\"bond-status\",\"args\":{\"bond\":\"bo\\u0000nd\"}}", 13, "invalid-argument");
 	expect_error("{\"id\":14,\"cmd\":\"bond-status\",\"args\":{\"path\":\"/etc/shadow\"}}", 14, "invalid-argument");
-	expect_error("{\"id\":15,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":1.5}}", 15, "invalid-argument");
-	expect_error("{\"id\":16,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":-1}}", 16, "invalid-argument");
-	expect_error("{\"id\":17,\"cmd\":\"bond-enslave-vf\",\"args\":{\"timeout-ms\":true}}", 17, "invalid-argument");
+	expect_error("{\"id\":15,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":1.5}}", 15, "invalid-argument");
+	expect_error("{\"id\":16,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":-1}}", 16, "invalid-argument");
+	expect_error("{\"id\":17,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":true}}", 17, "invalid-argument");
 	expect_serving();
 	teardown();
 }
@@ -674,10 +718,11 @@ int main(void)
 	RUN_TEST(hello_negotiates);
 	RUN_TEST(bond_status_roles_from_drivers);
 	RUN_TEST(set_active_and_events);
-	RUN_TEST(release_unplug_plug_enslave);
-	RUN_TEST(enslave_times_out_without_carrier);
-	RUN_TEST(enslave_waits_for_udev_to_rename_the_vf);
-	RUN_TEST(enslave_gives_up_on_udev_after_half_the_wait);
+	RUN_TEST(release_unplug_plug_activate);
+	RUN_TEST(activate_refuses_to_guess_and_times_out_without_carrier);
+	RUN_TEST(activate_ends_when_the_vf_goes_away);
+	RUN_TEST(activate_waits_for_udev_to_rename_the_vf);
+	RUN_TEST(activate_gives_up_on_udev_after_half_the_wait);
 	RUN_TEST(udev_entry_being_renamed_is_not_done);
 	RUN_TEST(announce_rounds);
 	RUN_TEST(did_commands);

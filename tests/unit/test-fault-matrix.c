@@ -181,22 +181,31 @@ static void host_start(host *h)
 	h->restart_at = 0;
 }
 
-/* Ready once its socket takes connections. */
+/*
+ * Ready once both its sockets take connections: it listens on the control socket first, and a
+ * killed daemon's peer socket file is still there, refusing, until the new one binds it.
+ */
 static void host_wait(const host *h)
 {
-	for (int i = 0; i < 500; i++) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int r;
+	char peer_sock[sizeof(h->dir) + 8];
+	const char *const socks[] = { h->sock, peer_sock };
 
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->sock);
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-		close(fd);
-		if (r == 0)
-			return;
-		usleep(10000);
-	}
-	TEST_FAIL("%s's dmigrated did not come up (see %s/dmigrated.log)", h->name, h->dir);
+	snprintf(peer_sock, sizeof(peer_sock), "%s/p.sock", h->dir);
+	for (size_t k = 0; k < ELEMENTSOF(socks); k++)
+		for (int i = 0;; i++) {
+			struct sockaddr_un sa = { .sun_family = AF_UNIX };
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int r;
+
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socks[k]);
+			r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+			close(fd);
+			if (r == 0)
+				break;
+			if (i == 500)
+				TEST_FAIL("%s's dmigrated did not come up (see %s/dmigrated.log)", h->name, h->dir);
+			usleep(10000);
+		}
 }
 
 /* A daemon the fault killed is started again a moment later, as its supervisor would. */

@@ -564,9 +564,9 @@ TEST(the_source_vf_loses_the_mac_at_the_standby_switch)
 		/* unplug: once the guest let it go, cleared again (what the guest set is undone) */
 		"VF 0 MAC cleared; active vf0, VF out of the bond, unplugged",
 		"bridge entry added; active vf0, VF out of the bond, unplugged",
-		/* rollback: the replugged VF gets it back once the guest has it in the bond ... */
-		"VF 0 MAC the VM's; active vf0, VF in the bond, plugged",
-		"bridge entry removed; active vf0, VF in the bond, plugged",
+		/* rollback: the replugged VF gets it back once the guest made it the active slave ... */
+		"VF 0 MAC the VM's; active eth0, VF in the bond, plugged",
+		"bridge entry removed; active eth0, VF in the bond, plugged",
 		/* ... and standby's undo, before the bond is told to go back to it, sets it again */
 		"VF 0 MAC the VM's; active eth0, VF in the bond, plugged",
 		"bridge entry removed; active eth0, VF in the bond, plugged",

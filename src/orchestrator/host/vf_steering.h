@@ -19,10 +19,12 @@
  * standby is applied once the agent says the bond moved to the standby (the source's standby
  * phase, before the unplug), and again once the guest let the VF go (the unplug's
  * DEVICE_DELETED: a VF whose MAC the PF cleared may set its own, and the bond releasing it
- * restores the VM's); active by vf_activate once the guest has the VF in the bond with
- * its carrier up, right before it is made the active slave (destination's active phase, the
- * source's replug on rollback, hook mode's attach), never at the plug: a VF still being probed
- * would swallow the VM's frames for as long as its link takes (igbvf: ~2 s).
+ * restores the VM's); active by vf_activate once the guest's agent answers that the VF is in the
+ * bond with its carrier up and is the active slave (destination's active phase, the source's
+ * replug on rollback, hook mode's attach), never at the plug: a VF still being probed would
+ * swallow the VM's frames for as long as its link takes (igbvf: ~2 s). Between the agent's
+ * switch and its answer reaching the host (one reply's trip) the VM's frames still reach the
+ * standby, now inactive: the price of one request into the busy guest instead of two.
  *
  * The bridge entry is a learnt-like (dynamic) entry, what the kernel's net_failover
  * documentation has the hypervisor do so that the bridge sends the VM's frames to the standby

@@ -44,10 +44,6 @@ struct vm {
 	agent_client *agent;
 	struct migration_job *job; /* the migration this VM takes part in as its source, if any */
 	struct dest_job *incoming_job; /* ... or as its destination */
-	/* Who hears the guest agent's events (vf-added, link-up, ...) now: vm_agent_listen().
-	 * "ready" (data NULL): the agent (re)connected, and may have missed what happened. */
-	void (*agent_event)(vm *v, const char *event, json_object *data, void *userdata);
-	void *agent_event_userdata;
 
 	int pidfd;
 	uv_poll_t *pid_watch;
@@ -648,36 +644,6 @@ static void vm_on_agent_disconnected(agent_client *c, int error, void *userdata)
 	vm_agent_reset(v);
 }
 
-static void vm_agent_event(vm *v, const char *event, json_object *data)
-{
-	if (v->agent_event)
-		v->agent_event(v, event, data, v->agent_event_userdata);
-}
-
-const void *vm_agent_listener(const vm *v)
-{
-	return v->agent_event ? v->agent_event_userdata : NULL;
-}
-
-static void vm_on_agent_event(agent_client *c, const char *event, json_object *data, void *userdata)
-{
-	vm_agent_event(userdata, event, data);
-}
-
-void vm_agent_listen(vm *v,
-		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
-		     void *userdata)
-{
-	v->agent_event = cb;
-	v->agent_event_userdata = userdata;
-}
-
-/* A (re)started agent: what it announced before it went away is lost, so listeners look again. */
-static void vm_on_agent_ready(agent_client *c, void *userdata)
-{
-	vm_agent_event(userdata, "ready", NULL);
-}
-
 /* Where the VM's agent listens: a libvirt domain's channel socket (libvirt chose it: the live
  * XML says), else QEMU's in the run directory; NULL while nothing runs. */
 static char *vm_agent_path(vm *v)
@@ -694,8 +660,6 @@ static char *vm_agent_path(vm *v)
 }
 
 static const agent_client_callbacks vm_agent_callbacks = {
-	.ready = vm_on_agent_ready,
-	.event = vm_on_agent_event,
 	.disconnected = vm_on_agent_disconnected,
 };
 

@@ -67,10 +67,6 @@ int vm_stop_qemu(vm *v, bool force, vm_done_cb done, void *userdata);
 qmp_client *vm_qmp(vm *v);
 /* The VM's agent client, connected on first use. */
 agent_client *vm_agent(vm *v);
-/* Hear the agent's events until called again with NULL (one listener at a time). */
-void vm_agent_listen(vm *v,
-		     void (*cb)(vm *v, const char *event, json_object *data, void *userdata),
-		     void *userdata);
 /* Drop the agent link (e.g. after the VM moved): the next vm_agent() reconnects. */
 void vm_agent_reset(vm *v);
 
@@ -119,8 +115,6 @@ void vm_set_pid(vm *v, pid_t pid);
 void vm_drop_vf(vm *v);
 /* Send sig to its QEMU through the pidfd the daemon watches; -ESRCH if it runs none. */
 int vm_signal_qemu(vm *v, int sig);
-/* The userdata of the agent's listener (vm_agent_listen()), NULL while no one listens. */
-const void *vm_agent_listener(const vm *v);
 /* Open the VM's agent link on fd, connected already, as vm_agent() opens its socket (a unit
  * test's scripted agent over a socketpair). */
 int vm_agent_open_fd(vm *v, int fd);

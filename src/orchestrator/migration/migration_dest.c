@@ -792,7 +792,7 @@ static int active_run(dest_job *j)
 	if (j->rec[DEST_PLUG].state != PHASE_STATE_PENDING &&
 	    j->rec[DEST_PLUG].state != PHASE_STATE_DONE)
 		return -ENODEV;
-	/* vf_activate gives the VF the VM's MAC once the guest has it in the bond. */
+	/* vf_activate gives the VF the VM's MAC once the guest made it the active slave. */
 	dest_hold(j);
 	r = vf_activate_start(j->d, j->vm, active_on_done, j);
 	if (r < 0)

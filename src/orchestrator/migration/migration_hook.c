@@ -567,7 +567,7 @@ static void attach_enter(hook_attach *j, dest_phase p)
 		r = attach_plug(j, v);
 		break;
 	case DEST_ACTIVE:
-		/* vf_activate gives the VF the VM's MAC once the guest has it in the bond. */
+		/* vf_activate gives the VF the VM's MAC once the guest made it the active slave. */
 		r = vf_activate_start(j->d, j->vm, attach_on_active, j);
 		break;
 	case DEST_DID_ON:

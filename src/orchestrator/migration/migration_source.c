@@ -992,7 +992,7 @@ static int unplug_undo(migration_job *j)
 		/*
 		 * A VF that never left is still in the bond: it gets the VM's MAC back here, and
 		 * standby's undo makes it active again. A replugged one gets it from vf_activate,
-		 * once the guest has it in the bond.
+		 * once the guest made it the active slave.
 		 */
 		if (j->vf_never_left) {
 			vf_steering_apply_logged(j->v, VF_EVENT_ACTIVE);

@@ -16,91 +16,39 @@ typedef struct vf_activate {
 	char *vm_name;
 	vf_activate_cb cb;
 	void *userdata;
-	int step;
-	bool waiting;         /* for the agent's event (or the deadline) before asking again */
-	uint64_t wait_start;  /* loop time the wait began */
-	uint64_t deadline;    /* loop time the step gives up */
+	uint64_t deadline; /* loop time the phase gives up asking again */
+	uint64_t asked;    /* loop time the request in flight was sent */
 	uint64_t device_wait_ms;
-	uv_timer_t *timer;
 } vf_activate;
-
-static void vf_activate_timer_free(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void vf_activate_unlisten(vf_activate *a)
-{
-	vm *v = vm_find(a->d, a->vm_name);
-
-	if (v && vm_agent_listener(v) == a)
-		vm_agent_listen(v, NULL, NULL);
-}
 
 static void vf_activate_finish(vf_activate *a, int error, const char *message)
 {
-	vf_activate_unlisten(a);
 	a->cb(error, message, a->device_wait_ms, a->userdata);
-	uv_close((uv_handle_t *)a->timer, vf_activate_timer_free);
 	free(a->vm_name);
 	free(a);
 }
 
-static void vf_activate_step(vf_activate *a);
-
-/* Ask again: the event came, or (step 1) the bond's link monitor had its next look. */
-static void vf_activate_again(vf_activate *a)
-{
-	a->waiting = false;
-	a->device_wait_ms += uv_now(a->d->loop) - a->wait_start;
-	uv_timer_stop(a->timer);
-	vf_activate_step(a);
-}
-
-static void vf_activate_on_timer(uv_timer_t *t)
-{
-	vf_activate_again(t->data);
-}
-
-/*
- * The guest's word that waiting is over: the VF appeared (step 0 waits for it), or a link of the
- * bond came up or the bond changed its active slave (step 1).
- */
-static void vf_activate_on_event(vm *v, const char *event, json_object *data, void *userdata)
-{
-	vf_activate *a = userdata;
-
-	if (!a->waiting)
-		return;
-	if (!strcmp(event, "ready") || (a->step == 0 && !strcmp(event, "vf-added")) ||
-	    (a->step == 1 && (!strcmp(event, "link-up") || !strcmp(event, "active-changed"))))
-		vf_activate_again(a);
-}
+static void vf_activate_announce(vf_activate *a, agent_client *agent);
+static void vf_activate_ask(vf_activate *a);
 
 static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, const char *code,
 				 const char *message, void *userdata)
 {
 	vf_activate *a = userdata;
-	const char *retry_on = a->step == 0 ? "not-found" : "failed";
-	json_object *waited;
+	vm *v = vm_find(a->d, a->vm_name);
+	uint64_t now = uv_now(a->d->loop);
+	json_object *device, *carrier, *took;
 	_cleanup_free_ char *why = NULL;
 
-	if (error < 0 && a->step < 2 && code && !strcmp(code, retry_on) &&
-	    uv_now(a->d->loop) < a->deadline) {
-		vm *v = vm_find(a->d, a->vm_name);
-
-		/*
-		 * Step 0 waits for the agent's vf-added; step 1 for a link-up or active-changed,
-		 * or at most VF_ACTIVATE_MII_MS: bonding's MII monitor, which decides when the
-		 * slave is usable, reports to no one.
-		 */
-		a->waiting = true;
-		a->wait_start = uv_now(a->d->loop);
-		if (v)
-			vm_agent_listen(v, vf_activate_on_event, a);
-		uv_timer_start(a->timer, vf_activate_on_timer,
-			       a->step == 0 ? a->deadline - a->wait_start :
-					      VF_ACTIVATE_MII_MS, 0);
+	/*
+	 * The agent waited its whole timeout-ms and no VF appeared (a slow probe): ask again, up to
+	 * the phase's bound, as the VF's plug may take. That wait was the device's; a guest
+	 * answering at once gets no more than the time its answer took. A VF that appeared but got
+	 * no link in the agent's wait ("timeout") ends the phase: that is a fault of the NIC's.
+	 */
+	if (error < 0 && code && !strcmp(code, "not-found") && now < a->deadline) {
+		a->device_wait_ms += MIN(now - a->asked, a->d->config->agent_timeout_ms);
+		vf_activate_ask(a);
 		return;
 	}
 	if (error < 0) {
@@ -109,24 +57,27 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 		vf_activate_finish(a, error, why);
 		return;
 	}
-	if (a->step == 0 && json_object_object_get_ex(ret, "waited-ms", &waited) &&
-	    json_object_get_int64(waited) > 0)
-		a->device_wait_ms += (uint64_t)json_object_get_int64(waited);
-	a->step++;
-	a->deadline = uv_now(a->d->loop) + VF_ACTIVATE_TIMEOUT_MS;
 	/*
-	 * The VF is in the bond with its carrier up: it gets the VM's MAC through its PF now, just
-	 * before it becomes the active slave, and not before. From that moment the NIC sends it
-	 * every frame for the VM; while the guest was still probing it (igbvf: its link ~2 s after
-	 * the probe), they would have been lost instead of reaching the standby (vf_steering.h).
+	 * The VF carries the traffic now: it gets the VM's MAC through its PF at once (an sriov
+	 * pool's VF: vf_steering.h). Not before the guest had it in the bond with its carrier up:
+	 * while the guest was still probing it (igbvf: its link ~2 s after the probe), the NIC
+	 * would have sent it frames no one read instead of to the standby.
 	 */
-	if (a->step == 1) {
-		vm *v = vm_find(a->d, a->vm_name);
-
-		if (v)
-			vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
-	}
-	vf_activate_step(a);
+	if (v)
+		vf_steering_apply_logged(v, VF_EVENT_ACTIVE);
+	/* agent_reply_check() took all three as integers within the request's bound. */
+	json_object_object_get_ex(ret, "device-ms", &device);
+	json_object_object_get_ex(ret, "carrier-ms", &carrier);
+	json_object_object_get_ex(ret, "took-ms", &took);
+	a->device_wait_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
+	/* What the phase's residue is made of: the agent's own work, or the trip to and from it. */
+	log_info("%s: the agent waited %lld ms for the VF and %lld ms for its link, %lld ms in all; "
+		 "the request took %llu ms", a->vm_name, (long long)json_object_get_int64(device),
+		 (long long)json_object_get_int64(carrier), (long long)json_object_get_int64(took),
+		 (unsigned long long)(now - a->asked));
+	if (v && vm_agent(v))
+		vf_activate_announce(a, vm_agent(v));
+	vf_activate_finish(a, 0, NULL);
 }
 
 static void vf_activate_on_announced(agent_client *c, int error, json_object *ret,
@@ -156,34 +107,30 @@ static void vf_activate_announce(vf_activate *a, agent_client *agent)
 	}
 }
 
-static void vf_activate_step(vf_activate *a)
+/*
+ * One request, into a guest whose vCPU is busy probing the new NIC: the agent waits for the VF,
+ * its udev, its carrier and the bond itself, and answers once. Its wait is agent_timeout_ms, the
+ * request's bound twice that, as for the other agent requests: a stalled agent fails the phase
+ * after it (dmigrated.json(5)), however long the phase may still wait for a slow NIC.
+ */
+static void vf_activate_ask(vf_activate *a)
 {
-	static const char *const cmds[] = { "bond-enslave-vf", "bond-set-active" };
 	vm *v = vm_find(a->d, a->vm_name);
 	agent_client *agent = v ? vm_agent(v) : NULL;
-	json_object *args = NULL;
+	json_object *args;
 	int r;
 
 	if (!agent) {
 		vf_activate_finish(a, -ENOTCONN, "the guest agent cannot be reached");
 		return;
 	}
-	if (a->step >= (int)ELEMENTSOF(cmds)) {
-		vf_activate_announce(a, agent);
-		vf_activate_finish(a, 0, NULL);
-		return;
-	}
 	if (!(args = json_object_new_object())) {
 		vf_activate_finish(a, -ENOMEM, "out of memory");
 		return;
 	}
-	if (a->step == 0)
-		json_object_object_add(args, "timeout-ms",
-				       json_object_new_int((int)a->d->config->agent_timeout_ms));
-	else if (a->step == 1)
-		json_object_object_add(args, "role", json_object_new_string("vf"));
-	/* The enslave waits up to agent_timeout_ms for carrier in the guest: give it that twice. */
-	r = agent_client_call(agent, cmds[a->step], args, 2 * a->d->config->agent_timeout_ms,
+	json_object_object_add(args, "timeout-ms", json_object_new_int((int)a->d->config->agent_timeout_ms));
+	a->asked = uv_now(a->d->loop);
+	r = agent_client_call(agent, "bond-activate-vf", args, 2 * a->d->config->agent_timeout_ms,
 			      vf_activate_on_reply, a);
 	if (r < 0)
 		vf_activate_finish(a, r, "cannot send to the guest agent");
@@ -193,22 +140,14 @@ int vf_activate_start(host_daemon *d, const char *vm_name, vf_activate_cb cb, vo
 {
 	vf_activate *a = calloc(1, sizeof(*a));
 
-	if (!a)
-		return -ENOMEM;
-	a->timer = calloc(1, sizeof(*a->timer));
-	a->vm_name = strdup(vm_name);
-	if (!a->timer || !a->vm_name) {
-		free(a->timer);
-		free(a->vm_name);
+	if (!a || !(a->vm_name = strdup(vm_name))) {
 		free(a);
 		return -ENOMEM;
 	}
 	a->d = d;
 	a->cb = cb;
 	a->userdata = userdata;
-	uv_timer_init(d->loop, a->timer);
-	a->timer->data = a;
 	a->deadline = uv_now(d->loop) + VF_ACTIVATE_TIMEOUT_MS;
-	vf_activate_step(a);
+	vf_activate_ask(a);
 	return 0;
 }

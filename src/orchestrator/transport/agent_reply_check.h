@@ -14,7 +14,7 @@
 
 #include "agent_protocol.h"
 
-/* Longest a carrier wait may overrun the asked timeout (the agent's timer and loop latency). */
+/* Longest an agent's wait may overrun the asked timeout (its timer and loop latency). */
 #define AGENT_REPLY_WAIT_SLACK_MS 2000
 
 /*

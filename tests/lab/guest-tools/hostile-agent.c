@@ -122,7 +122,7 @@ static int answer_handshake(long long id, const char *cmd)
 	if (!strcmp(cmd, "hello")) {
 		putf("{\"id\":%lld,\"return\":{\"version\":1,\"agent\":\"hostile-agent\","
 		     "\"commands\":[\"sync\",\"hello\",\"bond-status\",\"bond-set-active\","
-		     "\"bond-enslave-vf\",\"bond-release\",\"announce\",\"did-status\",\"did-enable\","
+		     "\"bond-activate-vf\",\"bond-release\",\"announce\",\"did-status\",\"did-enable\","
 		     "\"did-disable\"],\"events\":[\"vf-added\",\"vf-removed\",\"link-up\","
 		     "\"link-down\",\"active-changed\"],\"max-message\":16384}}\n", id);
 		return 1;
@@ -167,9 +167,9 @@ static void lie(long long id, const char *cmd)
 	else if (!strcmp(cmd, "bond-set-active"))
 		putf("{\"id\":%lld,\"return\":{\"bond\":\"bond0\",\"active\":\"eth9\",\"role\":\"vf\","
 		     "\"previous\":\"eth9\"}}\n", id);
-	else if (!strcmp(cmd, "bond-enslave-vf"))
-		putf("{\"id\":%lld,\"return\":{\"bond\":\"bond0\",\"ifname\":\"eth9\",\"carrier\":true,"
-		     "\"waited-ms\":-5}}\n", id);
+	else if (!strcmp(cmd, "bond-activate-vf"))
+		putf("{\"id\":%lld,\"return\":{\"bond\":\"bond0\",\"ifname\":\"eth9\",\"previous\":null,"
+		     "\"device-ms\":-5,\"carrier-ms\":0,\"took-ms\":0}}\n", id);
 	else if (!strcmp(cmd, "bond-release"))
 		putf("{\"id\":%lld,\"return\":{\"bond\":\"bond0\",\"released\":\"eth9\"}}\n", id);
 	else if (!strcmp(cmd, "announce"))
