@@ -222,7 +222,8 @@ l1_wait() {
 }
 
 # libvirtd in both host VMs (l1/host libvirt start), at once: their QEMU capabilities probes
-# are the long part (minutes on this CPU without the cache, STATE/libvirt-cache/sriov-HOST).
+# are the long part (28 s for both at a first start here; 11 s with the probe cached in
+# STATE/libvirt-cache/sriov-HOST, which `down` keeps).
 l1_libvirt_start() {
 	local host t0=$SECONDS
 	for host in "${HOSTS[@]}"; do
