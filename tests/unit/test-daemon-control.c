@@ -22,23 +22,7 @@ static uv_loop_t loop;
 static char tmp[] = "/tmp/test-daemon-control.XXXXXX";
 static host_daemon d;
 
-typedef struct answer {
-	bool done;
-	int error;
-	char code[64], message[512], ret[512];
-} answer;
-
-static void on_reply(rpc_conn *c, int error, json_object *ret, const char *code, const char *message,
-		     void *userdata)
-{
-	answer *a = userdata;
-
-	a->done = true;
-	a->error = error;
-	snprintf(a->code, sizeof(a->code), "%s", code ?: "");
-	snprintf(a->message, sizeof(a->message), "%s", message ?: "");
-	snprintf(a->ret, sizeof(a->ret), "%s", ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN) : "");
-}
+typedef daemon_fixture_answer answer;
 
 static rpc_conn *connect_as(control_side side)
 {
@@ -54,16 +38,7 @@ static rpc_conn *connect_as(control_side side)
 /* Send one request and wait for its answer. */
 static answer call(rpc_conn *c, const char *cmd, const char *args_json)
 {
-	answer a = { 0 };
-
-	ASSERT_OK(rpc_conn_call(c, cmd, args_json ? json_tokener_parse(args_json) : NULL, 5000, NULL, on_reply, &a));
-	for (int i = 0; i < 5000 && !a.done; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		if (!a.done)
-			usleep(1000);
-	}
-	ASSERT_TRUE(a.done);
-	return a;
+	return daemon_fixture_call(&loop, c, cmd, args_json, 5000);
 }
 
 static void expect_error(rpc_conn *c, const char *cmd, const char *args_json, const char *code,

@@ -46,22 +46,7 @@ static virConnectPtr conn;
 static rpc_conn *source; /* the peer socket, as hostB's daemon (the source) speaks on it */
 static char *example;    /* vm1-emulated.xml */
 
-typedef struct answer {
-	bool done;
-	int error;
-	char code[64], message[512];
-} answer;
-
-static void on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
-		     const char *message, void *userdata)
-{
-	answer *a = userdata;
-
-	a->done = true;
-	a->error = error;
-	snprintf(a->code, sizeof(a->code), "%s", code ?: "");
-	snprintf(a->message, sizeof(a->message), "%s", message ?: "");
-}
+typedef daemon_fixture_answer answer;
 
 static void run_until(bool *cond)
 {
@@ -76,13 +61,9 @@ static void run_until(bool *cond)
 static answer source_says(const char *cmd, const char *name)
 {
 	_cleanup_free_ char *args = NULL;
-	answer a = { 0 };
 
 	ASSERT_TRUE(asprintf(&args, "{\"vm\": \"%s\"}", name) > 0);
-	ASSERT_OK(rpc_conn_call(source, cmd, json_tokener_parse(args), 10000, NULL, on_reply, &a));
-	run_until(&a.done);
-	ASSERT_TRUE(a.done);
-	return a;
+	return daemon_fixture_call(&loop, source, cmd, args, 10000);
 }
 
 static vm_spec *libvirt_spec(const char *name)
@@ -344,7 +325,6 @@ int main(int argc, char **argv)
 {
 	_cleanup_free_ char *path = NULL;
 	char err[512];
-	answer a = { 0 };
 	int sv[2];
 	FILE *f;
 
@@ -364,10 +344,7 @@ int main(int argc, char **argv)
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	ASSERT_OK(daemon_control_serve_fd(&d, CONTROL_SIDE_PEER, sv[0]));
 	ASSERT_OK(rpc_conn_new(&loop, sv[1], &(rpc_conn_callbacks){ 0 }, NULL, &source));
-	ASSERT_OK(rpc_conn_call(source, "hello", json_tokener_parse("{\"version\": 2}"), 5000, NULL,
-				on_reply, &a));
-	run_until(&a.done);
-	ASSERT_TRUE(a.done && a.error == 0);
+	ASSERT_EQ(daemon_fixture_call(&loop, source, "hello", "{\"version\": 2}", 5000).error, 0);
 
 	/* Its first start: nothing to find. */
 	ASSERT_OK(vm_registry_load(&d));
