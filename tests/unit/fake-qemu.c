@@ -25,9 +25,10 @@
  * For the test's eyes, RUN_DIR/fake-qemu.state says: the run state, whether the VF is plugged,
  * whether this copy was resumed after its state had gone to another (split brain), and whether
  * the VF's link is up (set_link; a drill's vf-link-down holds it down); and
- * RUN_DIR/fake-qemu.migration logs, one line each with CLOCK_MONOTONIC milliseconds, every
+ * RUN_DIR/fake-qemu.migration logs, one line each with CLOCK_MONOTONIC microseconds, every
  * max-bandwidth QEMU is given and every migration status, so a test of concurrent jobs can
- * see which limit each copy had when.
+ * see which limit each copy had when (in microseconds because the end of one copy and the
+ * raise it gives another often fall in the same millisecond, and the replay must keep their order).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -186,7 +187,7 @@ static void migration_log(const char *what, const char *value)
 	if (!f)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(f, "%lld %s %s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, what, value);
+	fprintf(f, "%lld %s %s\n", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, what, value);
 	fclose(f);
 }
 

@@ -56,7 +56,7 @@ grep -q "\"$r\"" "$root/hostA/state/vf-pool.json" || fail "hostA's pool lost $r'
 echo "three at once onto two VFs: ${migrated[*]} migrated, $r refused before its guest was touched, still on hostA"
 
 # --- the cap: the two copies shared hostA's 90 MiB/s ---
-# Every log line: MS WHAT VALUE; the limit in effect for a copy is its last max-bandwidth.
+# Every log line: MICROSECONDS WHAT VALUE; the limit in effect for a copy is its last max-bandwidth.
 # Replayed in time order: each copy got half the cap, none more than the cap, and the sum of
 # the limits of the copies that were active never over it (but for the instant when the joiner
 # is set before the others are told).
@@ -71,7 +71,7 @@ done | sort -n -s -k1,1 | awk -v cap=$((cap << 20)) -v half=$(((cap / 2) << 20))
 	{
 		s = 0
 		for (v in active) if (active[v]) s += lim[v]
-		if (s > cap) { if ($1 > last_over + 50) over++; last_over = $1 }
+		if (s > cap) { if ($1 > last_over + 50000) over++; last_over = $1 }
 	}
 	END {
 		for (v = 1; v <= n; v++) if (!halves[v]) { print "copy " v " never got half the cap"; bad = 1 }

@@ -553,7 +553,8 @@ static int record_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], bo
 
 TEST(the_source_vf_loses_the_mac_at_the_standby_switch)
 {
-	static const vf_steering_ops recorder = { record_vf_change, record_fdb, NULL };
+	static const vf_steering_ops recorder = { .vf_change = record_vf_change,
+						   .fdb = record_fdb };
 	static const char *const want[] = {
 		/*
 		 * standby: the agent said the bond moved to the standby (this fake guest then lets

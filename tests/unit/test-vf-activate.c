@@ -313,7 +313,8 @@ static int record_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], bo
 
 TEST(the_vf_gets_the_mac_once_the_guest_made_it_active)
 {
-	static const vf_steering_ops recorder = { record_vf_change, record_fdb, NULL };
+	static const vf_steering_ops recorder = { .vf_change = record_vf_change,
+						   .fdb = record_fdb };
 	host_fixture fx;
 	host_config *loaded, sriov;
 	_cleanup_free_ char *error = NULL;

@@ -201,6 +201,7 @@ typedef struct recorder {
 	char calls[16][96];
 	int n;
 	int fail;
+	uint8_t vf_mac[6];
 } recorder;
 
 static int rec_vf_change(void *userdata, int pf_ifindex, unsigned vf, const vf_change *c)
@@ -223,12 +224,25 @@ static int rec_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], bool 
 	return 0;
 }
 
+/* What the PF reports for any VF: the recorder's vf_mac, or its fail. */
+static int rec_vf_read(void *userdata, int pf_ifindex, unsigned vf, vf_readout *ret)
+{
+	recorder *r = userdata;
+
+	snprintf(r->calls[r->n++], sizeof(r->calls[0]), "read pf=%d vf=%u", pf_ifindex, vf);
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->mac, r->vf_mac, 6);
+	return r->fail;
+}
+
 TEST(apply_on_a_fixture_host)
 {
 	host_fixture fx;
 	char state[] = "/tmp/test-vf-steering.XXXXXX", pool_file[96];
 	recorder rec = { .n = 0 };
-	vf_steering_ops ops = { rec_vf_change, rec_fdb, &rec };
+	vf_steering_ops ops = { .vf_change = rec_vf_change, .fdb = rec_fdb, .vf_read = rec_vf_read,
+				.userdata = &rec };
+	char why[512];
 	host_config c = { 0 };
 	host_daemon d = { 0 };
 	vm_spec *spec = calloc(1, sizeof(*spec));
@@ -302,6 +316,27 @@ TEST(apply_on_a_fixture_host)
 	ASSERT_TRUE(strstr(message, "no per-VF link state"));
 	rec.fail = 0;
 
+	/*
+	 * A VM taken over running: its VF must already have the VM's MAC (what the guest's bond
+	 * took), else the destination's spoof checking would cut the bond off. The PF is asked,
+	 * nothing is set.
+	 */
+	rec.n = 0;
+	memcpy(rec.vf_mac, vm_mac, 6);
+	ASSERT_OK(vf_steering_check_taken_over(v, vf, why, sizeof(why)));
+	rec.vf_mac[5] = 0x99; /* the address igbvf chose itself */
+	ASSERT_ERRNO(vf_steering_check_taken_over(v, vf, why, sizeof(why)), EADDRNOTAVAIL);
+	ASSERT_TRUE(strstr(why, "52:54:00:12:34:99"));
+	ASSERT_TRUE(strstr(why, "ip link set enp7s0f1 vf 1 mac 52:54:00:12:34:56"));
+	memset(rec.vf_mac, 0, 6); /* none at all */
+	ASSERT_ERRNO(vf_steering_check_taken_over(v, vf, why, sizeof(why)), EADDRNOTAVAIL);
+	rec.fail = -ENODEV;
+	ASSERT_ERRNO(vf_steering_check_taken_over(v, vf, why, sizeof(why)), ENODEV);
+	ASSERT_TRUE(strstr(why, "cannot be read through its PF enp7s0f1"));
+	rec.fail = 0;
+	ASSERT_EQ(rec.n, 4);
+	ASSERT_STREQ(rec.calls[0], "read pf=4 vf=1");
+
 	/* A second tap (an emulated VF beside the standby): which is the standby is not known. */
 	fx_link(&fx, "proc/4321/fd/12", "/dev/net/tun");
 	fx_file(&fx, "proc/4321/fdinfo/12", "iff:\ttap8\n");
@@ -320,6 +355,7 @@ TEST(apply_on_a_fixture_host)
 	ASSERT_OK(vm_hold_vf(v, vf));
 	rec.n = 0;
 	ASSERT_OK(vf_steering_apply(v, VF_EVENT_STANDBY, &message));
+	ASSERT_OK(vf_steering_check_taken_over(v, vf, why, sizeof(why)));
 	ASSERT_EQ(rec.n, 0);
 	vm_forget(v);
 	vf_pool_free(d.pool);

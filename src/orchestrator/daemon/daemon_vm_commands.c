@@ -196,6 +196,14 @@ static void daemon_adopt_domain(host_daemon *d, rpc_request *req, vm *v)
 		vm_forget(v);
 		return;
 	}
+	if (pci && (r = vf_steering_check_taken_over(v, pci, why, sizeof(why))) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
+					"Cannot take over libvirt domain '%s' as VM '%s': %s",
+					vm_get_spec(v)->libvirt_domain, vm_get_name(v), why);
+		vf_pool_release(d->pool, pci, vm_get_name(v));
+		vm_forget(v);
+		return;
+	}
 	if (vm_hold_vf(v, pci ? pci : vf) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Out of memory");
 		vm_forget(v);
@@ -223,7 +231,8 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	_cleanup_free_ char *error = NULL;
 	json_object *adopt;
 	const char *vf, *why;
-	char pin_why[256];
+	char reason[512];
+	bool adopting;
 	vm_spec *spec;
 	vm *v;
 	int r;
@@ -250,9 +259,9 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 		daemon_adopt_domain(d, req, v);
 		return;
 	}
-	if (vm_cpus_plan(v, true, pin_why, sizeof(pin_why)) < 0) {
+	if (vm_cpus_plan(v, true, reason, sizeof(reason)) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_INVALID, "Cannot start '%s' on %s: %s",
-					vm_get_name(v), d->config->name, pin_why);
+					vm_get_name(v), d->config->name, reason);
 		vm_forget(v);
 		return;
 	}
@@ -267,19 +276,26 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	}
 	if (r < 0)
 		goto fail_vm;
+	adopting = args && json_object_object_get_ex(args, "adopt", &adopt);
+	if (adopting && (r = vf_steering_check_taken_over(v, vf, reason, sizeof(reason))) < 0) {
+		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot adopt '%s': %s",
+					vm_get_name(v), reason);
+		vf_pool_release(d->pool, vf, vm_get_name(v));
+		vm_forget(v);
+		return;
+	}
 	r = vm_hold_vf(v, vf);
 	if (r < 0)
 		goto fail_vm;
 	vm_set_vf_plugged(v, true);
-	if (!(args && json_object_object_get_ex(args, "adopt", &adopt)) &&
-	    (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
+	if (!adopting && (r = vf_steering_apply(v, VF_EVENT_PREPARE, &why)) < 0) {
 		rpc_request_reply_error(req, CONTROL_ERR_FAILED,
 					"Cannot set up VF %s for '%s': %s: %s", vm_get_vf(v),
 					vm_get_name(v), why, strerror(-r));
 		vm_forget(v);
 		return;
 	}
-	if (args && json_object_object_get_ex(args, "adopt", &adopt)) {
+	if (adopting) {
 		/* A QEMU started by someone else from this spec: take it over, VF included. */
 		r = json_object_is_type(adopt, json_type_string) ?
 			    vm_adopt_qemu(v, json_object_get_string(adopt)) : -EINVAL;

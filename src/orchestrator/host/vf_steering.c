@@ -100,7 +100,20 @@ static int netlink_fdb(void *userdata, int port_ifindex, const uint8_t mac[6], b
 	return bridge_fdb_change(steering_netlink, port_ifindex, mac, add);
 }
 
-static const vf_steering_ops netlink_ops = { netlink_vf_change, netlink_fdb, NULL };
+static int netlink_vf_read(void *userdata, int pf_ifindex, unsigned vf, vf_readout *ret)
+{
+	int r;
+
+	if (!steering_netlink && (r = vf_netlink_open(&steering_netlink)) < 0)
+		return r;
+	return vf_netlink_read(steering_netlink, pf_ifindex, vf, ret);
+}
+
+static const vf_steering_ops netlink_ops = {
+	.vf_change = netlink_vf_change,
+	.fdb = netlink_fdb,
+	.vf_read = netlink_vf_read,
+};
 static const vf_steering_ops *steering_ops = &netlink_ops;
 
 void vf_steering_set_ops(const vf_steering_ops *ops)
@@ -150,6 +163,42 @@ int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 	if (r < 0)
 		*ret_message = "the bridge refused the forwarding entry on the standby's tap";
 	return r;
+}
+
+int vf_steering_check_taken_over(vm *v, const char *vf, char *why, size_t why_size)
+{
+	vf_pool_port port;
+	vf_readout now;
+	uint8_t mac[6];
+	int r;
+
+	if (vf_pool_port_of(vm_get_daemon(v)->pool, vf, &port) < 0)
+		return 0;
+	if (mac_parse(vm_get_spec(v)->mac, mac) < 0) {
+		snprintf(why, why_size, "the VM's MAC '%s' cannot be read", vm_get_spec(v)->mac);
+		return -EINVAL;
+	}
+	r = port.pf_ifindex > 0 && steering_ops->vf_read ?
+		    steering_ops->vf_read(steering_ops->userdata, port.pf_ifindex, port.vf_index, &now) :
+		    -ENODEV;
+	if (r < 0) {
+		snprintf(why, why_size, "VF %s's MAC cannot be read through its PF %s (VF %u): %s",
+			 vf, port.pf_ifname ? port.pf_ifname : "(no interface)", port.vf_index,
+			 strerror(-r));
+		return r;
+	}
+	if (memcmp(now.mac, mac, sizeof(mac)) == 0)
+		return 0;
+	snprintf(why, why_size,
+		 "VF %s has MAC %02x:%02x:%02x:%02x:%02x:%02x, not the VM's %s: the guest's bond took "
+		 "the VF's, and a destination gives its VF the VM's through its PF, where spoof "
+		 "checking cuts the bond off. Give the VF the VM's MAC before the VM starts "
+		 "('ip link set %s vf %u mac %s', or libvirt's <interface type='hostdev'> with <mac "
+		 "address='%s'/>), then take it over",
+		 vf, now.mac[0], now.mac[1], now.mac[2], now.mac[3], now.mac[4], now.mac[5],
+		 vm_get_spec(v)->mac, port.pf_ifname, port.vf_index, vm_get_spec(v)->mac,
+		 vm_get_spec(v)->mac);
+	return -EADDRNOTAVAIL;
 }
 
 int vf_steering_link(vm *v, bool down, const char **ret_message)

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "daemon/host_config.h"
@@ -60,6 +61,7 @@ int vf_steering_fdb_action(vf_event e);
 typedef struct vf_steering_ops {
 	int (*vf_change)(void *userdata, int pf_ifindex, unsigned vf, const vf_change *c);
 	int (*fdb)(void *userdata, int port_ifindex, const uint8_t mac[6], bool add);
+	int (*vf_read)(void *userdata, int pf_ifindex, unsigned vf, vf_readout *ret);
 	void *userdata;
 } vf_steering_ops;
 
@@ -73,6 +75,16 @@ struct vm;
  * whether that stops it (it logs nothing; message says what failed, borrowed for the call).
  */
 int vf_steering_apply(struct vm *v, vf_event e, const char **ret_message);
+/*
+ * A VM taken over running (a libvirt domain, an adopted QEMU) got its VF from someone else, with
+ * the MAC they gave it: the guest's bond took that MAC from the VF, and the destination will give
+ * its VF the VM's (the spec's, the standby's) through its PF, with spoof checking: a bond on
+ * another MAC is then cut off there. So the VF's MAC, as its PF reports it (which is also what the
+ * guest set on it), must be the VM's before dmigrate takes the VM. 0 when it is (or for a pool
+ * that is not sriov); -EADDRNOTAVAIL when not, why says which MAC it has and how to give it the
+ * VM's; another negative errno when it cannot be read.
+ */
+int vf_steering_check_taken_over(struct vm *v, const char *vf, char *why, size_t why_size);
 /*
  * The vf-link-down fault: v's VF's link held down through its PF (down), or given back to the
  * pool's link_state. -EOPNOTSUPP for a pool that is not sriov, or a PF driver without per-VF
