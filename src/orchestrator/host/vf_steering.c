@@ -134,9 +134,14 @@ int vf_steering_apply(vm *v, vf_event e, const char **ret_message)
 	*ret_message = NULL;
 	if (!vm_get_vf(v) || vf_pool_port_of(vm_get_daemon(v)->pool, vm_get_vf(v), &port) < 0)
 		return 0;
+	/* A libvirt domain's MAC is known once the domain is here: an incoming one has none yet,
+	 * and its VF's MAC is only cleared then. */
 	if (mac_parse(vm_get_spec(v)->mac, mac) < 0) {
-		*ret_message = "the VM's MAC cannot be read";
-		return -EINVAL;
+		if (e != VF_EVENT_PREPARE_INCOMING && e != VF_EVENT_RELEASE) {
+			*ret_message = "the VM's MAC cannot be read";
+			return -EINVAL;
+		}
+		memset(mac, 0, sizeof(mac));
 	}
 	change = vf_steering_vf_change(e, port.settings, mac);
 	if (change.set_mac || change.spoofchk >= 0 || change.trust >= 0 || change.link_state >= 0) {
