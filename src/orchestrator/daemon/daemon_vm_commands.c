@@ -231,7 +231,7 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	_cleanup_free_ char *error = NULL;
 	json_object *adopt;
 	const char *vf, *why;
-	char reason[512];
+	char reason[256];
 	bool adopting;
 	vm_spec *spec;
 	vm *v;
@@ -277,13 +277,6 @@ void daemon_cmd_start(host_daemon *d, rpc_request *req, json_object *args)
 	if (r < 0)
 		goto fail_vm;
 	adopting = args && json_object_object_get_ex(args, "adopt", &adopt);
-	if (adopting && (r = vf_steering_check_taken_over(v, vf, reason, sizeof(reason))) < 0) {
-		rpc_request_reply_error(req, CONTROL_ERR_FAILED, "Cannot adopt '%s': %s",
-					vm_get_name(v), reason);
-		vf_pool_release(d->pool, vf, vm_get_name(v));
-		vm_forget(v);
-		return;
-	}
 	r = vm_hold_vf(v, vf);
 	if (r < 0)
 		goto fail_vm;

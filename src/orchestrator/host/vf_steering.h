@@ -76,7 +76,7 @@ struct vm;
  */
 int vf_steering_apply(struct vm *v, vf_event e, const char **ret_message);
 /*
- * A VM taken over running (a libvirt domain, an adopted QEMU) got its VF from someone else, with
+ * A VM taken over running (a libvirt domain holding vf) got its VF from someone else, with
  * the MAC they gave it: the guest's bond took that MAC from the VF, and the destination will give
  * its VF the VM's (the spec's, the standby's) through its PF, with spoof checking: a bond on
  * another MAC is then cut off there. So the VF's MAC, as its PF reports it (which is also what the
