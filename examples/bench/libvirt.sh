@@ -37,7 +37,8 @@ bench_libvirt_xml() {
 	sed -e "s|/var/tmp/dmigrate-lab-sriov/guest-image/|$STATE/guest-image/|g" \
 		-e "s|<cmdline>console=ttyS0 quiet |<cmdline>console=ttyS0 nosoftlockup |" \
 		-e "s|<serial type='pty'/>|<serial type='unix'><source mode='bind' path='/run/libvirt/qemu/console.sock'/><log file='/var/log/libvirt/qemu/$vm-serial.log' append='on'/></serial>|" \
-		-e "/<source>/,/<\/source>/s|<address domain='0x0000' bus='0x01' slot='0x10' function='0x0'/>|<address domain='0x0000' bus='0x$bus' slot='0x$slot' function='0x$fn'/>|" \
+		-e "/<console type='pty'\/>/d" \
+		-e "/<source>/,/<\/source>/s|domain='0x0000' bus='0x01' slot='0x10' function='0x0'|domain='0x0000' bus='0x$bus' slot='0x$slot' function='0x$fn'|" \
 		"$template" >"$out"
 	grep -q "bus='0x$bus' slot='0x$slot' function='0x$fn'" "$out" ||
 		bench_die "$template: could not put the lab's VF in"
