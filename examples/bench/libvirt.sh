@@ -106,6 +106,35 @@ bench_libvirt_start() {
 	fi
 }
 
+# bench_libvirt_setup VARIANT: everything a libvirt variant needs before its migration (run
+# in a subshell by bench/run: a refusal ends the variant, not the run).
+bench_libvirt_setup() {
+	local variant=$1 bdf
+	case "$variant" in
+	libvirt-teaming)
+		bench_libvirt_start teaming
+		read -r _ bdf <<<"$(bench_vf hostB)"
+		bench_libvirt_vf_xml "$bdf" "$(jq -r .mac "$base_spec")" "$BENCH_LIBVIRT_FILES/vf-hostB.xml"
+		;;
+	dmigrate-libvirt | dmigrate-libvirt-vfmac)
+		if [ "$variant" = dmigrate-libvirt ]; then
+			bench_libvirt_start vfio
+		else
+			bench_libvirt_start vfio-mac
+		fi
+		jq -n --arg n "$vm" '{name: $n, libvirt: {domain: $n, uri: "qemu:///system"}}' >"$BENCH_LIBVIRT_FILES/spec.json"
+		"$LAB" exec hostA -- dmigrate start "$BENCH_LIBVIRT_FILES/spec.json" >&2 ||
+			bench_die "hostA's dmigrated did not take domain '$vm' over"
+		for _ in $(seq 30); do
+			"$LAB" guest "$vm" -- pidof dmigrate-agent >/dev/null 2>&1 && return 0
+			sleep 1
+		done
+		bench_die "no dmigrate-agent answered in '$vm'"
+		;;
+	*) bench_die "unknown libvirt variant '$variant'" ;;
+	esac
+}
+
 # bench_libvirt_listen DIR: libvirt's events, each line stamped with its arrival here (epoch
 # seconds), from now until bench_libvirt_unlisten: the source domain's QEMU events
 # (MIGRATION's status changes, UNPLUG_PRIMARY) in DIR/src-events.txt, hostB's domain events
@@ -137,6 +166,19 @@ bench_libvirt_unlisten() {
 		kill -- "-$pid" 2>/dev/null || true
 	done
 	BENCH_LISTENERS=()
+}
+
+# bench_libvirt_keep_logs DIR: what each host's libvirtd logged (warnings and errors), and the
+# domain's QEMU and serial logs, into DIR/libvirt-HOST (`lab down` removes the state's copy).
+bench_libvirt_keep_logs() {
+	local dir=$1 host f
+	for host in hostA hostB; do
+		mkdir -p "$dir/libvirt-$host"
+		for f in libvirtd.log "qemu/$vm.log" "qemu/$vm-serial.log"; do
+			[ ! -f "$STATE/hosts/$host/libvirt-log/$f" ] ||
+				tail -c 200000 "$STATE/hosts/$host/libvirt-log/$f" | tr -d '\r' >"$dir/libvirt-$host/${f##*/}"
+		done
+	done
 }
 
 # Whatever a libvirt variant left: the domain destroyed and undefined on both hosts, the
