@@ -33,13 +33,14 @@ typedef struct virt_vm {
 	virt_domain dom;
 	bool persist;
 	unsigned refs;
-	int removed_cb, removal_failed_cb, lifecycle_cb;
+	int event_cb[4]; /* libvirt's ids of the callbacks bind registered (domain_events) */
 	bool left; /* the domain stopped here while a call was in flight (domain_left()) */
 	int left_detail; /* ... its VIR_DOMAIN_EVENT_STOPPED_* */
 	bool ended; /* the domain stopped here: a stop has nothing to destroy */
 	bool stopping; /* dmigrated destroys it: its stop's caller ends the VM */
 	bool migrating;
 	json_object *final_stats; /* the last copy's outcome and figures */
+	json_object *completed_stats; /* the figures libvirt's JOB_COMPLETED event gave */
 	struct virt_vm *next;
 } virt_vm;
 
@@ -108,6 +109,7 @@ static void virt_vm_unref(virt_vm *vv)
 		return;
 	virt_domain_close(&vv->dom);
 	json_object_put(vv->final_stats);
+	json_object_put(vv->completed_stats);
 	free(vv);
 }
 
@@ -224,6 +226,52 @@ static void on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detai
 	domain_left(vv, detail);
 }
 
+/* The keys of from that into lacks, added to it. */
+static void stats_fill(json_object *into, json_object *from)
+{
+	json_object_object_foreach(from, key, val)
+		if (!json_object_object_get_ex(into, key, NULL))
+			json_object_object_add(into, key, json_object_get(val));
+}
+
+/*
+ * A peer-to-peer migration's source domain is gone once virDomainMigrateToURI3() returns, and
+ * with it the completed job's figures (downtime, total time, bytes) that the worker then asks
+ * for; libvirt hands them to this event first, on the loop. Whichever comes second fills the
+ * copy's outcome (final_stats: the job's result holds that very object).
+ */
+static void on_job_completed(virConnectPtr c, virDomainPtr dom, virTypedParameterPtr params,
+			     int nparams, void *opaque)
+{
+	virt_vm *vv = opaque;
+
+	json_object_put(vv->completed_stats);
+	vv->completed_stats = virt_job_stats_to_json(VIR_DOMAIN_JOB_COMPLETED, params, nparams);
+	if (vv->completed_stats && vv->final_stats && !vv->migrating)
+		stats_fill(vv->final_stats, vv->completed_stats);
+}
+
+/* The events bind registers, in virt_vm's event_cb order. */
+static const struct {
+	int id;
+	virConnectDomainEventGenericCallback cb;
+} domain_events[] = {
+	{ VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
+	{ VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed) },
+	{ VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+	{ VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
+};
+
+_Static_assert(ELEMENTSOF(domain_events) == ELEMENTSOF(((virt_vm *)0)->event_cb),
+	       "one callback id per event");
+
+static void domain_events_deregister(virt_vm *vv)
+{
+	for (size_t i = 0; i < ELEMENTSOF(domain_events); i++)
+		if (vv->event_cb[i] >= 0)
+			virConnectDomainEventDeregisterAny(vv->conn, vv->event_cb[i]);
+}
+
 int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persist, char *err,
 		      size_t err_size)
 {
@@ -274,25 +322,18 @@ int virt_backend_bind(vm *v, virConnectPtr conn, const char *domain, bool persis
 	vv->conn = conn;
 	vv->persist = persist;
 	vv->refs = 1;
-	vv->removed_cb = virConnectDomainEventRegisterAny(
-		conn, vv->dom.dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-		VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), vv, NULL);
-	vv->removal_failed_cb = virConnectDomainEventRegisterAny(
-		conn, vv->dom.dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
-		VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), vv, NULL);
-	vv->lifecycle_cb = virConnectDomainEventRegisterAny(
-		conn, vv->dom.dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), vv, NULL);
-	if (vv->removed_cb < 0 || vv->removal_failed_cb < 0 || vv->lifecycle_cb < 0) {
+	r = 0;
+	for (size_t i = 0; i < ELEMENTSOF(domain_events); i++) {
+		vv->event_cb[i] = virConnectDomainEventRegisterAny(conn, vv->dom.dom, domain_events[i].id,
+								   domain_events[i].cb, vv, NULL);
+		if (vv->event_cb[i] < 0)
+			r = -EIO;
+	}
+	if (r < 0) {
 		snprintf(err, err_size, "domain '%s': cannot hear libvirt's domain events: %s",
 			 domain, virt_last_error(why, sizeof(why)));
 		vv->v = NULL;
-		if (vv->removed_cb >= 0)
-			virConnectDomainEventDeregisterAny(conn, vv->removed_cb);
-		if (vv->removal_failed_cb >= 0)
-			virConnectDomainEventDeregisterAny(conn, vv->removal_failed_cb);
-		if (vv->lifecycle_cb >= 0)
-			virConnectDomainEventDeregisterAny(conn, vv->lifecycle_cb);
+		domain_events_deregister(vv);
 		virt_vm_unref(vv);
 		return -EIO;
 	}
@@ -325,9 +366,7 @@ void virt_backend_unbind(vm *v)
 		;
 	*p = vv->next;
 	vv->v = NULL;
-	virConnectDomainEventDeregisterAny(vv->conn, vv->removed_cb);
-	virConnectDomainEventDeregisterAny(vv->conn, vv->removal_failed_cb);
-	virConnectDomainEventDeregisterAny(vv->conn, vv->lifecycle_cb);
+	domain_events_deregister(vv);
 	virt_vm_unref(vv);
 }
 
@@ -748,6 +787,8 @@ static void migrate_done(virt_call *c)
 	json_object_put(c->vv->final_stats);
 	c->vv->final_stats = json_object_get(c->ret);
 	c->vv->migrating = false;
+	if (c->ret && c->vv->completed_stats)
+		stats_fill(c->ret, c->vv->completed_stats);
 	if (!c->vv->v || !vm_get_job(c->vv->v) || !c->ret ||
 	    !json_object_object_get_ex(c->ret, "status", &status))
 		return;
@@ -802,6 +843,7 @@ static int lv_migrate_start(vm *v, const peer_config *peer, const char *uri,
 	}
 	c->vv->migrating = true;
 	json_object_put(TAKE_PTR(c->vv->final_stats));
+	json_object_put(TAKE_PTR(c->vv->completed_stats));
 	return call_start(started, cb, userdata);
 }
 
