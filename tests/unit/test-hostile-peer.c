@@ -13,7 +13,10 @@
  * something. One peer tells the truth about the port but adds a URI: QEMU must be sent to the
  * address in our config, not the peer's. The same migration on an sriov pool (a fixture host,
  * netlink replaced by a recorder) shows when the VF loses and gets back the VM's MAC: at the
- * standby switch, before the unplug, and back only once the bond has the replugged VF.
+ * standby switch, before the unplug, and back only once the bond has the replugged VF. The
+ * destination prepares during the preflight: a check of the source that fails while its prepare
+ * is in flight, or after it succeeded, rolls back all the same, the prepare undone only once it
+ * answered, and the journal said `prepare` before the peer heard of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +50,15 @@ typedef struct peer_script {
 	const char *prepare_error; /* peer-prepare answers this error code instead ... */
 	const char *prepare_error_message; /* ... with this message */
 	bool prepare_hangs_up;     /* peer-prepare: the link breaks instead of an answer */
+	/*
+	 * QEMU answers the preflight's query-status "paused" (the VM is not running: a failed
+	 * check) only once peer-prepare arrived: while it is in flight (its answer held back
+	 * PREPARE_HELD_MS), or after the peer answered it.
+	 */
+	enum { PAUSED_NEVER, PAUSED_WHILE_PREPARING, PAUSED_AFTER_PREPARED } paused;
 } peer_script;
+
+#define PREPARE_HELD_MS 150
 
 static uv_loop_t loop;
 static char tmp[] = "/tmp/test-hostile-peer.XXXXXX";
@@ -57,6 +68,12 @@ static host_fixture *sriov_host;
 #define SRIOV_PF "0000:07:00.1"
 /* hostA's daemon, while a test runs. */
 static host_daemon *hostA;
+/* Its QEMU's QMP, while a test runs; the journal's file, and the peer's held prepare. */
+static mock_qmp *qmp_now;
+static char *journal_now;
+static uv_timer_t prepare_timer;
+static rpc_request *prepare_held;
+static bool prepare_answered;
 
 /* The result of one migrate request, as the CLI would get it. */
 static struct {
@@ -65,6 +82,37 @@ static struct {
 	json_object *result;
 	char message[1024];
 } seen;
+
+static void prepare_answer(rpc_request *req)
+{
+	prepare_answered = true;
+	rpc_request_reply(req, json_tokener_parse("{\"phase\": \"prepare\", \"state\": \"done\", \"port\": 4444}"));
+}
+
+static void prepare_release(uv_timer_t *t)
+{
+	prepare_answer(TAKE_PTR(prepare_held));
+}
+
+/* peer-prepare, with the source's QEMU saying "paused" to its preflight meanwhile or after. */
+static void peer_prepare_paused(rpc_request *req)
+{
+	json_object *journal = json_object_from_file(journal_now), *phase;
+
+	/* The source's journal says prepare before we can start anything. */
+	ASSERT_TRUE(journal && json_object_object_get_ex(journal, "phase", &phase));
+	ASSERT_STREQ(json_object_get_string(phase), "prepare");
+	json_object_put(journal);
+	if (script->paused == PAUSED_AFTER_PREPARED) {
+		prepare_answer(req);
+		/* After our answer has gone out. */
+		mock_qmp_delay(qmp_now, 50);
+	} else {
+		prepare_held = req;
+		ASSERT_OK(uv_timer_start(&prepare_timer, prepare_release, PREPARE_HELD_MS, 0));
+	}
+	mock_qmp_reply(qmp_now, "{\"status\": \"paused\", \"running\": false}");
+}
 
 static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_object *args,
 			void *userdata)
@@ -82,9 +130,17 @@ static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_
 			rpc_request_reply_error(req, script->prepare_error, "%s", script->prepare_error_message);
 			return;
 		}
+		if (script->paused != PAUSED_NEVER) {
+			peer_prepare_paused(req);
+			return;
+		}
 		answer = script->prepare ? script->prepare : "{\"phase\": \"prepare\", \"state\": \"done\", \"port\": 4444}";
-	} else if (!strcmp(cmd, "peer-abort"))
+	} else if (!strcmp(cmd, "peer-abort")) {
+		/* Never before the prepare it undoes has answered: it would undo half of it. */
+		if (script->paused != PAUSED_NEVER)
+			ASSERT_TRUE(prepare_answered);
 		answer = "{}";
+	}
 	if (!answer) {
 		rpc_request_reply_error(req, "failed", "the script has no answer to %s", cmd);
 		return;
@@ -267,6 +323,8 @@ static void daemon_teardown(host_daemon *d)
  * sees after the preflight's query-status (NULL for nothing); guest: see run_until_done().
  * want_message: in the result's message. want_peer: the commands the peer got.
  */
+static bool keep_result; /* migrate_against() leaves seen.result to its caller */
+
 static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m), void (*guest)(void),
 			    const char *want_message, const char *want_peer)
 {
@@ -293,8 +351,12 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	unlink(peer_path);
 	ASSERT_OK(mock_qmp_new_listen(&loop, qmp_path, &m));
 	mock_qmp_handshake(m);
+	qmp_now = m;
+	journal_now = journal;
+	prepare_answered = false;
 	mock_qmp_expect(m, "query-status", NULL);
-	mock_qmp_reply(m, "{\"status\": \"running\", \"running\": true}");
+	if (s->paused == PAUSED_NEVER)
+		mock_qmp_reply(m, "{\"status\": \"running\", \"running\": true}");
 	if (qmp_tail)
 		qmp_tail(m);
 	agent_listen(&agent, agent_path);
@@ -337,7 +399,8 @@ static void migrate_against(const peer_script *s, void (*qmp_tail)(mock_qmp *m),
 	ASSERT_EQ(fake_link("bond0")->active_slave, 3);
 	ASSERT_STREQ(fake_daemon_commands(peer), want_peer);
 
-	json_object_put(seen.result);
+	if (!keep_result)
+		json_object_put(TAKE_PTR(seen.result));
 	rpc_conn_close(cli);
 	daemon_teardown(&d);
 	mock_qmp_free(m);
@@ -453,6 +516,53 @@ TEST(lies_in_error_replies)
 	/* The peer's own word that its QEMU is gone still rolls back, with the rest of its text. */
 	s = (peer_script){ .prepare_error = "not-running", .prepare_error_message = "no QEMU here" };
 	migrate_against(&s, NULL, NULL, "could not prepare: no QEMU here", AFTER_PREPARE);
+}
+
+static void migrate_against_keep(const peer_script *s, const char *want_message, const char *want_peer)
+{
+	keep_result = true;
+	migrate_against(s, NULL, NULL, want_message, want_peer);
+	keep_result = false;
+}
+
+/* The result's record of one phase: its state. */
+static const char *phase_state_of(json_object *result, const char *phase)
+{
+	json_object *phases, *p, *v;
+
+	ASSERT_TRUE(json_object_object_get_ex(result, "phases", &phases));
+	for (size_t i = 0; i < json_object_array_length(phases); i++) {
+		p = json_object_array_get_idx(phases, i);
+		if (json_object_object_get_ex(p, "phase", &v) && !strcmp(json_object_get_string(v), phase) &&
+		    json_object_object_get_ex(p, "state", &v))
+			return json_object_get_string(v);
+	}
+	return "none";
+}
+
+/* A preflight check fails with the destination's prepare under way, or done: both undone. */
+static void preflight_fails_with_prepare(int paused)
+{
+	peer_script s = { .paused = paused };
+
+	seen.result = NULL;
+	/* migrate_against() asserts the rollback, the VM whole here, and the abort sent. */
+	migrate_against_keep(&s, "VM 'vm1' is not running (QEMU status 'paused')",
+			     "hello peer-check peer-prepare peer-abort");
+	ASSERT_TRUE(prepare_answered);
+	ASSERT_STREQ(phase_state_of(seen.result, "preflight"), "failed");
+	ASSERT_STREQ(phase_state_of(seen.result, "prepare"), "undone");
+	json_object_put(TAKE_PTR(seen.result));
+}
+
+TEST(preflight_fails_while_prepare_is_in_flight)
+{
+	preflight_fails_with_prepare(PAUSED_WHILE_PREPARING);
+}
+
+TEST(preflight_fails_after_prepare_succeeded)
+{
+	preflight_fails_with_prepare(PAUSED_AFTER_PREPARED);
 }
 
 TEST(link_breaks_at_prepare)
@@ -602,11 +712,14 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_TRUE(mkdtemp(tmp) != NULL);
 	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(uv_timer_init(&loop, &prepare_timer));
 	RUN_TEST(lies_in_hello);
 	RUN_TEST(lies_in_peer_check);
 	RUN_TEST(lies_in_peer_prepare);
 	RUN_TEST(lies_in_error_replies);
 	RUN_TEST(link_breaks_at_prepare);
+	RUN_TEST(preflight_fails_while_prepare_is_in_flight);
+	RUN_TEST(preflight_fails_after_prepare_succeeded);
 	RUN_TEST(extra_uri_is_ignored);
 	RUN_TEST(the_source_vf_loses_the_mac_at_the_standby_switch);
 	return 0;

@@ -87,6 +87,16 @@ typedef struct migration_job {
 	unsigned preflight_pending;
 	int preflight_error;
 	char *preflight_message;
+	/*
+	 * The destination prepares while the preflight's checks run (preflight_prepare_early()):
+	 * did-status and peer-check answered is all it needs. prepare_sent: peer-prepare went out
+	 * (the journal said `prepare` first), so a rollback undoes it; prepare_error/_message: its
+	 * outcome, which the `prepare` phase reports when the runner gets there.
+	 */
+	bool did_known, check_passed, prepare_sent;
+	int prepare_error;
+	char *prepare_message;
+	uint64_t prepare_sent_ms, prepare_answered_ms;
 
 	/* A drill's fault: fired once, when the job enters its phase; then the job goes on. */
 	migration_fault fault;
@@ -100,6 +110,8 @@ typedef struct migration_job {
 		int64_t start_ms, duration_ms;
 		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
 		phase_state state;
+		/* prepare: it ran during the preflight, and start/duration say when, not the runner */
+		bool ran_ahead;
 	} rec[_PHASE_MAX];
 	uv_timer_t *timer;
 	json_object *qemu_stats; /* the final query-migrate */
@@ -150,13 +162,14 @@ static void job_event(migration_job *j, const char *state, const char *message)
 	rpc_request_event(j->req, "phase", o);
 }
 
-static void job_journal(migration_job *j)
+/* The journal, saying the job is at `phase`: its own, or one it starts ahead (prepare). */
+static void job_journal_at(migration_job *j, int phase)
 {
 	migration_journal jr = {
 		.vm = j->vm_name,
 		.role = "source",
 		.peer = j->to,
-		.phase = j->phase,
+		.phase = phase,
 		.rolling_back = j->rolling_back,
 		.did_available = j->did_available,
 		.degraded = j->degraded,
@@ -167,6 +180,11 @@ static void job_journal(migration_job *j)
 
 	if (r < 0)
 		log_warning_errno(r, "Failed to write the journal of '%s': %m", j->vm_name);
+}
+
+static void job_journal(migration_job *j)
+{
+	job_journal_at(j, j->phase);
 }
 
 static void job_close_timer_cb(uv_handle_t *h)
@@ -194,6 +212,7 @@ static void job_free(migration_job *j)
 	free(j->fault_error);
 	free(j->uri);
 	free(j->preflight_message);
+	free(j->prepare_message);
 	free(j->hook_vf);
 	free(j);
 }
@@ -564,7 +583,8 @@ static void job_fault_fire(migration_job *j, void (*then)(migration_job *j))
 
 	j->fault_fired = true;
 	j->fault_then = then;
-	log_info("%s: phase %s: injecting fault %s", j->vm_name, migration_phase_name(j->phase),
+	/* The fault's phase, which may run ahead of the job's (a prepare during the preflight). */
+	log_info("%s: phase %s: injecting fault %s", j->vm_name, migration_phase_name(j->fault.phase),
 		 migration_fault_name(j->fault.kind));
 	job_event(j, "fault", migration_fault_name(j->fault.kind));
 	switch (j->fault.kind) {
@@ -625,11 +645,15 @@ static bool fault_at_entry(migration_job *j)
 	return true;
 }
 
-/* --- phase 1: preflight --- */
+/* --- phase 1: preflight, with phase 2's request to the destination sent during it --- */
+
+static void preflight_prepare_early(migration_job *j);
 
 /*
- * The checks of the VM (QEMU, the agent's bond and DID) and the peer's check run at once; the
- * phase ends when the last has answered, failed if one did (the first failure says why).
+ * The checks of the VM (QEMU, the agent's bond and DID) and the peer's check run at once, and
+ * the destination prepares as soon as it can (preflight_prepare_early()); the phase ends when
+ * every one of them has answered, failed if a check did (the first failure says why). A prepare
+ * that was sent is waited for even then: the rollback undoes what it did, never a half of it.
  */
 static void preflight_part_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
 static void preflight_part_done(migration_job *j, int error, const char *fmt, ...)
@@ -645,6 +669,8 @@ static void preflight_part_done(migration_job *j, int error, const char *fmt, ..
 			va_end(ap);
 		}
 	}
+	/* Before this part counts as answered: a prepare that fails at once answers within. */
+	preflight_prepare_early(j);
 	if (--j->preflight_pending > 0)
 		return;
 	if (j->preflight_error < 0)
@@ -705,6 +731,7 @@ static void preflight_on_did(agent_client *c, int error, json_object *ret, const
 	/* A guest without DID migrates all the same; one whose DID is off stays so. */
 	j->did_available = error == 0 && json_object_object_get_ex(ret, "state", &state) &&
 			   !strcmp(json_object_get_string(state), "on");
+	j->did_known = true;
 	preflight_part_done(j, 0, NULL);
 }
 
@@ -719,6 +746,7 @@ static void preflight_on_check(rpc_conn *c, int error, json_object *ret, const c
 		preflight_part_done(j, error, "%s", message ? message : strerror(-error));
 		return;
 	}
+	j->check_passed = true;
 	preflight_part_done(j, 0, NULL);
 }
 
@@ -746,13 +774,16 @@ static int preflight_run(migration_job *j)
 	r = job_backend_call(j, query_status, preflight_on_status, j);
 	if (r < 0)
 		preflight_part_done(j, r, "QEMU of '%s' cannot be asked: %s", j->vm_name, strerror(-r));
+	/* DID's state first: the destination's prepare waits for it, not for the bond's. */
+	r = job_agent(j, "did-status", NULL, preflight_on_did);
+	if (r < 0) {
+		j->did_known = true; /* no DID then, as when the agent says so */
+		preflight_part_done(j, 0, NULL);
+	}
 	r = job_agent(j, "bond-status", NULL, preflight_on_bond);
 	if (r < 0)
 		preflight_part_done(j, r, "The guest agent of '%s' cannot be asked (%s): refusing to unplug the VF",
 				    j->vm_name, strerror(-r));
-	r = job_agent(j, "did-status", NULL, preflight_on_did);
-	if (r < 0)
-		preflight_part_done(j, 0, NULL); /* no DID then, as when the agent says so */
 	args = json_object_new_object();
 	if (!args) {
 		preflight_part_done(j, -ENOMEM, "Out of memory");
@@ -769,7 +800,7 @@ static int preflight_run(migration_job *j)
 	return 0;
 }
 
-/* --- phase 2: prepare (destination) --- */
+/* --- phase 2: prepare (destination), asked for during the preflight --- */
 
 static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			     const char *message, void *userdata)
@@ -777,34 +808,39 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 	migration_job *j = userdata;
 	peer_prepare_reply reply;
 	char problem[256];
-	int r;
+	int r = 0;
 
 	if (error == -ECANCELED)
 		return;
+	j->prepare_answered_ms = now_ms();
+	free(TAKE_PTR(j->prepare_message));
 	if (error == -EBADMSG) {
 		/* The reply was refused, and the message says whose and why. */
-		job_step_done(j, error, "%s", message);
-		return;
+		r = error;
+		j->prepare_message = strdup(message ?: "malformed peer reply");
+	} else if (error < 0) {
+		r = error;
+		if (asprintf(&j->prepare_message, "%s could not prepare: %s", j->to,
+			     message ? message : strerror(-error)) < 0)
+			j->prepare_message = NULL;
+	} else if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
+		r = -EBADMSG;
+		if (asprintf(&j->prepare_message, "%s's reply to peer-prepare is refused: %s", j->to,
+			     problem) < 0)
+			j->prepare_message = NULL;
+	} else {
+		/* The address is ours to choose (the config's), never the peer's: only the port is its. */
+		free(TAKE_PTR(j->uri));
+		r = migration_uri_new(j->peer->migration_address, reply.port, &j->uri);
+		if (r < 0 && asprintf(&j->prepare_message, "Cannot build the migration address for %s: %s",
+				      j->to, strerror(-r)) < 0)
+			j->prepare_message = NULL;
+		else if (r >= 0)
+			log_info("%s: %s listens on %s", j->vm_name, j->to, j->uri);
 	}
-	if (error < 0) {
-		job_step_done(j, error, "%s could not prepare: %s", j->to,
-			      message ? message : strerror(-error));
-		return;
-	}
-	if (peer_reply_prepare(ret, &reply, problem, sizeof(problem)) < 0) {
-		job_step_done(j, -EBADMSG, "%s's reply to peer-prepare is refused: %s", j->to, problem);
-		return;
-	}
-	/* The address is ours to choose (the config's), never the peer's: only the port is its. */
-	free(j->uri);
-	j->uri = NULL;
-	r = migration_uri_new(j->peer->migration_address, reply.port, &j->uri);
-	if (r < 0) {
-		job_step_done(j, r, "Cannot build the migration address for %s: %s", j->to, strerror(-r));
-		return;
-	}
-	log_info("%s: %s listens on %s", j->vm_name, j->to, j->uri);
-	job_step_done(j, 0, NULL);
+	j->prepare_error = r < 0 ? r : 0;
+	/* Its outcome is the prepare phase's, reported there; the preflight only waited for it. */
+	preflight_part_done(j, 0, NULL);
 }
 
 /* From the switchover on the destination runs the phases, and breaks what is its own there. */
@@ -816,19 +852,16 @@ static bool job_fault_lives_on_dest(const migration_fault *f)
 		f->kind == FAULT_KILL_DEST_DAEMON);
 }
 
-static int prepare_run(migration_job *j)
+static void prepare_send(migration_job *j)
 {
-	json_object *args;
+	json_object *args = json_object_new_object();
 
-	if (j->step > 0)
-		return 1;
-	if (j->hook) { /* the engine starts the VM on its destination */
-		j->dest_skipped = true;
-		return 1;
+	if (!args) {
+		j->prepare_error = -ENOMEM;
+		j->prepare_answered_ms = now_ms();
+		preflight_part_done(j, 0, NULL);
+		return;
 	}
-	args = json_object_new_object();
-	if (!args)
-		return -ENOMEM;
 	json_object_object_add(args, "spec", job_spec_json(j));
 	json_object_object_add(args, "settings", migration_settings_to_json(&j->settings));
 	json_object_object_add(args, "from", json_object_new_string(j->d->config->name));
@@ -839,8 +872,52 @@ static int prepare_run(migration_job *j)
 		json_object_object_add(args, "fault", migration_fault_to_json(&j->fault));
 		j->fault_fired = true;
 	}
+	j->prepare_sent_ms = now_ms();
 	job_peer_call(j, "peer-prepare", args, PREPARE_TIMEOUT_MS, prepare_on_reply);
-	return 0;
+}
+
+/*
+ * The destination's prepare (its QEMU's start, the longest part of the two phases) need not wait
+ * for the preflight's other checks: it needs DID's state (the `did` it is told) and the peer's
+ * check to have passed (a free VF there, a spec it can run), and no check to have failed yet.
+ * The journal says `prepare` before the request goes, so a daemon that dies from here on undoes
+ * it when it starts again (recover_one()); a drill's fault at prepare fires here, where the
+ * prepare starts. The preflight then waits for the answer too (one more part).
+ */
+static void preflight_prepare_early(migration_job *j)
+{
+	if (j->hook || j->prepare_sent || j->rolling_back || j->phase != PHASE_PREFLIGHT ||
+	    !j->did_known || !j->check_passed || j->preflight_error < 0 || j->cancel)
+		return;
+	j->prepare_sent = true;
+	j->preflight_pending++;
+	job_journal_at(j, PHASE_PREPARE);
+	if (j->fault.kind != FAULT_NONE && !j->fault_fired && j->fault.phase == PHASE_PREPARE) {
+		job_fault_fire(j, prepare_send);
+		return;
+	}
+	prepare_send(j);
+}
+
+/* The phase reports the outcome of the request sent during the preflight, with its own times. */
+static int prepare_run(migration_job *j)
+{
+	if (j->step > 0)
+		return 1;
+	if (j->hook) { /* the engine starts the VM on its destination */
+		j->dest_skipped = true;
+		return 1;
+	}
+	assert(j->prepare_sent && j->prepare_answered_ms);
+	j->rec[PHASE_PREPARE].ran_ahead = true;
+	j->rec[PHASE_PREPARE].start_ms = (int64_t)(j->prepare_sent_ms - j->t0);
+	j->rec[PHASE_PREPARE].duration_ms = (int64_t)(j->prepare_answered_ms - j->prepare_sent_ms);
+	if (j->prepare_error < 0) {
+		job_step_done(j, j->prepare_error, "%s",
+			      j->prepare_message ? j->prepare_message : strerror(-j->prepare_error));
+		return 0;
+	}
+	return 1;
 }
 
 static int prepare_undo(migration_job *j)
@@ -1457,9 +1534,11 @@ static bool job_peer_retry(migration_job *j, int error, const char *code)
 
 static void job_record(migration_job *j, phase_state state)
 {
+	j->rec[j->phase].state = state;
+	if (j->rec[j->phase].ran_ahead && state != PHASE_STATE_UNDONE)
+		return;
 	j->rec[j->phase].start_ms = (int64_t)(j->phase_t0 - j->t0);
 	j->rec[j->phase].duration_ms = (int64_t)(now_ms() - j->phase_t0);
-	j->rec[j->phase].state = state;
 }
 
 static void job_fail_message(migration_job *j, const char *message)
@@ -1597,6 +1676,9 @@ static void job_step_done(migration_job *j, int error, const char *fmt, ...)
 		j->rolling_back = true;
 		if (j->phase == PHASE_SWITCHOVER)
 			j->phase = PHASE_MIGRATE;
+		/* The destination prepared during the preflight: that is undone too. */
+		if (j->phase == PHASE_PREFLIGHT && j->prepare_sent)
+			j->phase = PHASE_PREPARE;
 		job_undo_phase(j);
 		return;
 	}
