@@ -330,6 +330,7 @@ TEST(apply_on_a_fixture_host)
 	ASSERT_TRUE(strstr(why, "ip link set enp7s0f1 vf 1 mac 52:54:00:12:34:56"));
 	memset(rec.vf_mac, 0, 6); /* none at all */
 	ASSERT_ERRNO(vf_steering_check_taken_over(v, vf, why, sizeof(why)), EADDRNOTAVAIL);
+	ASSERT_TRUE(strstr(why, "has no MAC set"));
 	rec.fail = -ENODEV;
 	ASSERT_ERRNO(vf_steering_check_taken_over(v, vf, why, sizeof(why)), ENODEV);
 	ASSERT_TRUE(strstr(why, "cannot be read through its PF enp7s0f1"));

@@ -175,6 +175,7 @@ int vf_steering_check_taken_over(vm *v, const char *vf, char *why, size_t why_si
 	vf_pool_port port;
 	vf_readout now;
 	uint8_t mac[6];
+	char has[64];
 	int r;
 
 	if (vf_pool_port_of(vm_get_daemon(v)->pool, vf, &port) < 0)
@@ -194,14 +195,17 @@ int vf_steering_check_taken_over(vm *v, const char *vf, char *why, size_t why_si
 	}
 	if (memcmp(now.mac, mac, sizeof(mac)) == 0)
 		return 0;
+	if (memcmp(now.mac, (const uint8_t[6]){ 0 }, sizeof(now.mac)) == 0)
+		snprintf(has, sizeof(has), "no MAC set (its driver in the guest picked one)");
+	else
+		snprintf(has, sizeof(has), "MAC %02x:%02x:%02x:%02x:%02x:%02x", now.mac[0],
+			 now.mac[1], now.mac[2], now.mac[3], now.mac[4], now.mac[5]);
 	snprintf(why, why_size,
-		 "VF %s has MAC %02x:%02x:%02x:%02x:%02x:%02x, not the VM's %s: the guest's bond took "
-		 "the VF's, and a destination gives its VF the VM's through its PF, where spoof "
-		 "checking cuts the bond off. Give the VF the VM's MAC before the VM starts "
-		 "('ip link set %s vf %u mac %s', or libvirt's <interface type='hostdev'> with <mac "
-		 "address='%s'/>), then take it over",
-		 vf, now.mac[0], now.mac[1], now.mac[2], now.mac[3], now.mac[4], now.mac[5],
-		 vm_get_spec(v)->mac, port.pf_ifname, port.vf_index, vm_get_spec(v)->mac,
+		 "VF %s has %s, not the VM's %s: the guest's bond took the VF's, and a destination "
+		 "gives its VF the VM's through its PF, where spoof checking cuts the bond off. Give "
+		 "the VF the VM's MAC before the VM starts ('ip link set %s vf %u mac %s', or "
+		 "libvirt's <interface type='hostdev'> with <mac address='%s'/>), then take it over",
+		 vf, has, vm_get_spec(v)->mac, port.pf_ifname, port.vf_index, vm_get_spec(v)->mac,
 		 vm_get_spec(v)->mac);
 	return -EADDRNOTAVAIL;
 }

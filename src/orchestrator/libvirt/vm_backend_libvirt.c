@@ -226,12 +226,18 @@ static void on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detai
 	domain_left(vv, detail);
 }
 
-/* The keys of from that into lacks, added to it. */
+/* The keys of from that into lacks, added to it, and so in the objects both have ("ram"). */
 static void stats_fill(json_object *into, json_object *from)
 {
-	json_object_object_foreach(from, key, val)
-		if (!json_object_object_get_ex(into, key, NULL))
+	json_object *have;
+
+	json_object_object_foreach(from, key, val) {
+		if (!json_object_object_get_ex(into, key, &have))
 			json_object_object_add(into, key, json_object_get(val));
+		else if (json_object_is_type(have, json_type_object) &&
+			 json_object_is_type(val, json_type_object))
+			stats_fill(have, val);
+	}
 }
 
 /*
