@@ -424,9 +424,10 @@ cmd_vm_stop() {
 	info "VM '$name' stopped on $VM_HOST"
 }
 
-# The guest's console is a socket in its host VM: reached through SSH.
+# The guest's console is a socket in its host VM: reached through SSH (whose failure, with the
+# end of its log, l1_ssh writes to CONSOLE_ERR).
 console_open() {
-	coproc CONSOLE { exec 2>/dev/null; l1_ssh "$VM_HOST" socat - "UNIX-CONNECT:$VM_RUNDIR/console.sock"; }
+	coproc CONSOLE { exec 2>>"$CONSOLE_ERR"; l1_ssh "$VM_HOST" socat - "UNIX-CONNECT:$VM_RUNDIR/console.sock"; }
 }
 
 console_lock() {
