@@ -60,7 +60,8 @@ static void server_send(agent_server *s, json_object *msg, bool sync_byte)
 	}
 	r = agent_channel_write(s->channel, line, len);
 	if (r < 0)
-		log_debug_errno(r, "Dropped a message for the host: %m");
+		/* A reply lost here leaves a host waiting out its request's bound: worth a line. */
+		log_info_errno(r, "Dropped a message for the host: %m");
 }
 
 static void server_reply_error(agent_server *s, bool has_id, int64_t id, agent_error_code code,

@@ -303,6 +303,8 @@ TEST(a_call_made_again_on_timeout_waits_for_the_resync)
 	peer_expect("did-status", false);
 	run_until(&seen.replies, 1);
 	ASSERT_EQ(seen.error, -ETIMEDOUT);
+	/* It went out: a silent agent, told apart from a link that never finished its handshake. */
+	ASSERT_STREQ(seen.message, "");
 	/*
 	 * The sync comes first: had the call made again gone out before it, the agent's answer
 	 * would have come back during the sync and been dropped, the call would have timed out,
@@ -333,6 +335,19 @@ TEST(unanswered_sync_is_retried)
 	ASSERT_EQ(seen.ready, 0);
 	peer_handshake();
 	run_until(&seen.ready, 1);
+	peer_teardown(c);
+}
+
+TEST(a_call_that_never_went_out_says_so)
+{
+	agent_client *c = peer_setup();
+
+	/* The agent answers no sync: the call waits for the handshake and times out unsent. */
+	ASSERT_OK(agent_client_call(c, "did-status", NULL, 50, on_reply, NULL));
+	peer_expect("sync", true);
+	run_until(&seen.replies, 1);
+	ASSERT_EQ(seen.error, -ETIMEDOUT);
+	ASSERT_TRUE(strstr(seen.message, "never finished its handshake") != NULL);
 	peer_teardown(c);
 }
 
@@ -667,6 +682,7 @@ int main(void)
 	RUN_TEST(silence_times_out_then_resyncs);
 	RUN_TEST(a_call_made_again_on_timeout_waits_for_the_resync);
 	RUN_TEST(unanswered_sync_is_retried);
+	RUN_TEST(a_call_that_never_went_out_says_so);
 	RUN_TEST(incompatible_agent);
 	RUN_TEST(hangup_and_close);
 	RUN_TEST(bond_slave_with_role);

@@ -22,6 +22,12 @@
 
 #define AGENT_CLIENT_SYNC_TIMEOUT_MS 3000
 /*
+ * Unanswered handshakes in a row before the client says so at info level (and every this many
+ * after): a booting guest's agent leaves a few unanswered, a link that stays silent for longer
+ * is worth a line in the daemon's log (a phase's "no answer" is then explained there).
+ */
+#define AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED 3
+/*
  * Bytes read from the agent per turn of the loop: libuv would read up to 32 buffers at once,
  * and a guest that floods would hold the loop (every other VM's timers and sockets) for as
  * long as parsing them takes. The rest waits for the next turn.
@@ -64,6 +70,8 @@ struct agent_client {
 	int64_t handshake_id;
 	uint64_t handshake_deadline;
 	uint64_t sync_timeout_ms;
+	unsigned unanswered_handshakes; /* in a row, since the last one answered */
+	uint64_t bytes_read;            /* since the link opened */
 
 	call_queue calls; /* in the order they were made */
 	int64_t next_id;
@@ -261,6 +269,7 @@ static void client_reply(agent_client *c, const agent_message *m)
 	int r;
 
 	if (c->state != AGENT_CLIENT_READY && m->id == c->handshake_id) {
+		c->unanswered_handshakes = 0;
 		if (c->state == AGENT_CLIENT_SYNCING) {
 			if (m->kind == AGENT_MESSAGE_RETURN)
 				client_hello_start(c);
@@ -350,6 +359,7 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		client_disconnect(c, n == UV_EOF ? -ECONNRESET : (int)n);
 		return;
 	}
+	c->bytes_read += (uint64_t)n;
 	r = json_stream_feed(c->stream, buf->base, (size_t)n, client_message, c);
 	if (r < 0 && r != -ECANCELED) {
 		client_disconnect(c, r);
@@ -384,14 +394,24 @@ static void client_timer_fire(uv_timer_t *t)
 
 		if (!call)
 			break;
-		call->cb(c, -ETIMEDOUT, NULL, NULL, NULL, call->userdata);
+		/* Two different faults: a link that never finished its handshake, a silent agent. */
+		call->cb(c, -ETIMEDOUT, NULL, NULL,
+			 call->node.line ? "no answer: the link to the agent never finished its handshake, "
+					   "so the request was never sent" : NULL,
+			 call->userdata);
 		call_free(call);
 		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
 			return;
 	}
 	if (c->state != AGENT_CLIENT_READY && c->handshake_deadline <= now) {
-		log_debug("agent client: no answer to %s, syncing again",
-			  c->state == AGENT_CLIENT_SYNCING ? "sync" : "hello");
+		unsigned n = ++c->unanswered_handshakes;
+
+		if (n >= AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED && n % AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED == 0)
+			log_info("agent client: the agent has answered none of the last %u handshakes "
+				 "(%" PRIu64 " bytes read since the link opened): syncing again", n, c->bytes_read);
+		else
+			log_debug("agent client: no answer to %s, syncing again",
+				  c->state == AGENT_CLIENT_SYNCING ? "sync" : "hello");
 		client_sync_start(c);
 	}
 	client_timer_update(c);

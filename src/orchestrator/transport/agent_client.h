@@ -43,7 +43,8 @@ typedef struct agent_client agent_client;
  *    an active slave that is not a slave, a negative wait, ...): error is -EBADMSG, message
  *    says what was wrong; error_code and ret are NULL.
  *  - a local failure: error is -ETIMEDOUT (no answer in time), -ECANCELED (client closed),
- *    -ECONNRESET (the connection was lost); error_code, message and ret are NULL.
+ *    -ECONNRESET (the connection was lost); error_code and ret are NULL, and so is message but
+ *    for a request that timed out unsent, the link's handshake never done: message says so.
  */
 typedef void (*agent_reply_cb)(agent_client *c, int error, json_object *ret, const char *error_code,
 			       const char *message, void *userdata);
