@@ -425,9 +425,10 @@ cmd_vm_stop() {
 }
 
 # The guest's console is a socket in its host VM: reached through SSH (whose failure, with the
-# end of its log, l1_ssh writes to CONSOLE_ERR).
+# end of its log, l1_ssh writes to CONSOLE_ERR). Not with the console's lock (fd 7): an ssh that
+# stays on (a master it started for the host, ControlPersist) would hold it as long as it lives.
 console_open() {
-	coproc CONSOLE { exec 2>>"$CONSOLE_ERR"; l1_ssh "$VM_HOST" socat - "UNIX-CONNECT:$VM_RUNDIR/console.sock"; }
+	coproc CONSOLE { exec 2>>"$CONSOLE_ERR" 7>&-; l1_ssh "$VM_HOST" socat - "UNIX-CONNECT:$VM_RUNDIR/console.sock"; }
 }
 
 console_lock() {
