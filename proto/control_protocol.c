@@ -289,7 +289,10 @@ const control_command control_commands[_CONTROL_CMD_MAX] = {
 		NULL, prepare_args, prepare_returns,
 		"Reserve a passthrough device, start QEMU from the spec without it with "
 		"`-incoming defer`, and `migrate-incoming` on `tcp:MIGRATION_ADDRESS:0`; journals "
-		"`prepare`, then `incoming`.",
+		"`prepare`, then `incoming`. Sends a `reserved` event (no data) once the device and "
+		"the dedicated CPUs are held, before QEMU starts: the source then runs its own phases "
+		"(standby, did-off, unplug) while QEMU starts, and waits for the answer before the copy. "
+		"Refusals that need no QEMU (no free device or CPUs, a VM of that name) come before it.",
 		prepare_errors },
 	[CONTROL_CMD_PEER_ABORT] = { CONTROL_CMD_PEER_ABORT, "peer-abort", CONTROL_SIDE_PEER, 2, NULL,
 		vm_args, no_fields,

@@ -68,6 +68,8 @@ struct mock_qmp {
 	mock_responder *responders;
 	size_t n_responders;
 	unsigned commands_received;
+	void (*on_command)(const char *command, void *userdata);
+	void *on_command_data;
 
 	size_t chunk;
 	char *out; /* bytes waiting to be trickled out */
@@ -318,6 +320,8 @@ static void mock_on_command(mock_qmp *m, json_object *cmd)
 	if (!json_object_object_get_ex(cmd, "id", &id))
 		TEST_FAIL("mock_qmp: a command without an id: %s", json_object_to_json_string(cmd));
 	m->commands_received++;
+	if (m->on_command)
+		m->on_command(json_object_get_string(name), m->on_command_data);
 
 	r = mock_find_responder(m, json_object_get_string(name));
 	if (r && !(next && next->type == MOCK_STEP_EXPECT &&
@@ -629,6 +633,13 @@ bool mock_qmp_done(const mock_qmp *m)
 unsigned mock_qmp_commands_received(const mock_qmp *m)
 {
 	return m->commands_received;
+}
+
+void mock_qmp_on_command(mock_qmp *m, void (*cb)(const char *command, void *userdata),
+			 void *userdata)
+{
+	m->on_command = cb;
+	m->on_command_data = userdata;
 }
 
 static void mock_on_deadline(uv_timer_t *t)

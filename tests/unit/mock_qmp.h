@@ -82,6 +82,9 @@ void mock_qmp_set_write_chunk(mock_qmp *m, size_t n);
 bool mock_qmp_done(const mock_qmp *m);
 /* Commands received so far, including qmp_capabilities and those answered by respond_always. */
 unsigned mock_qmp_commands_received(const mock_qmp *m);
+/* Call cb with each command's name as it arrives, before it is answered (NULL: no more). */
+void mock_qmp_on_command(mock_qmp *m, void (*cb)(const char *command, void *userdata),
+			 void *userdata);
 
 /* Run loop until *flag is true; fail the test after timeout_ms. */
 void mock_qmp_run_until(uv_loop_t *loop, const bool *flag, uint64_t timeout_ms);

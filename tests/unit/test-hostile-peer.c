@@ -51,6 +51,12 @@ typedef struct peer_script {
 	const char *prepare_error_message; /* ... with this message */
 	bool prepare_hangs_up;     /* peer-prepare: the link breaks instead of an answer */
 	/*
+	 * peer-prepare sends `reserved` at once and holds its answer (prepare_error's) until the
+	 * source's QEMU was asked to let the VF's netdev go: the unplug ran during the prepare.
+	 */
+	bool reserved_then_fails;
+	bool check_says_reserved; /* peer-check sends a `reserved` event, which means nothing there */
+	/*
 	 * QEMU answers the preflight's query-status "paused" (the VM is not running: a failed
 	 * check) only once peer-prepare arrived: while it is in flight (its answer held back
 	 * PREPARE_HELD_MS), or after the peer answered it.
@@ -114,16 +120,35 @@ static void peer_prepare_paused(rpc_request *req)
 	mock_qmp_reply(qmp_now, "{\"status\": \"paused\", \"running\": false}");
 }
 
+/* reserved_then_fails: the held prepare fails once the unplug reached netdev_del. */
+static void prepare_fails_at_netdev_del(const char *command, void *userdata)
+{
+	if (strcmp(command, "netdev_del") || !prepare_held)
+		return;
+	mock_qmp_on_command(qmp_now, NULL, NULL);
+	prepare_answered = true;
+	rpc_request_reply_error(TAKE_PTR(prepare_held), script->prepare_error, "%s",
+				script->prepare_error_message);
+}
+
 static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_object *args,
 			void *userdata)
 {
 	const char *answer = NULL;
 
-	if (!strcmp(cmd, "peer-check"))
+	if (!strcmp(cmd, "peer-check")) {
+		if (script->check_says_reserved)
+			rpc_request_event(req, "reserved", NULL);
 		answer = script->check ? script->check : "{\"free_vfs\": 1}";
-	else if (!strcmp(cmd, "peer-prepare")) {
+	} else if (!strcmp(cmd, "peer-prepare")) {
 		if (script->prepare_hangs_up) {
 			fake_daemon_disconnect(f, req);
+			return;
+		}
+		if (script->reserved_then_fails) {
+			rpc_request_event(req, "reserved", NULL);
+			prepare_held = req;
+			mock_qmp_on_command(qmp_now, prepare_fails_at_netdev_del, NULL);
 			return;
 		}
 		if (script->prepare_error) {
@@ -137,7 +162,7 @@ static void peer_handle(fake_daemon *f, rpc_request *req, const char *cmd, json_
 		answer = script->prepare ? script->prepare : "{\"phase\": \"prepare\", \"state\": \"done\", \"port\": 4444}";
 	} else if (!strcmp(cmd, "peer-abort")) {
 		/* Never before the prepare it undoes has answered: it would undo half of it. */
-		if (script->paused != PAUSED_NEVER)
+		if (script->paused != PAUSED_NEVER || script->reserved_then_fails)
 			ASSERT_TRUE(prepare_answered);
 		answer = "{}";
 	}
@@ -615,6 +640,55 @@ static void guest_unplugs_and_replugs(void)
 	}
 }
 
+/* The unplug of a migration whose prepare then fails: the VF goes, and comes back. */
+static void qmp_unplug_then_replug(mock_qmp *m)
+{
+	mock_qmp_expect(m, "device_del", "{\"id\": \"" QEMU_ID_VF "\"}");
+	mock_qmp_reply(m, "{}");
+	mock_qmp_event(m, "DEVICE_DELETED", "{\"device\": \"" QEMU_ID_VF "\", \"path\": \"/machine/peripheral/vf0\"}");
+	mock_qmp_expect(m, "netdev_del", "{\"id\": \"" QEMU_ID_VF_NETDEV "\"}");
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "netdev_add", NULL);
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "device_add", NULL);
+	mock_qmp_reply(m, "{}");
+}
+
+/*
+ * A destination that holds a VF (`reserved`) lets the source switch to the standby and unplug
+ * while its QEMU starts; when that prepare then fails, all of it is undone: the VF plugged
+ * again and active, the prepare aborted once it answered (migrate_against() asserts the VM
+ * whole and the calls the peer got; peer_handle() that the abort came after the answer).
+ */
+TEST(prepare_fails_after_the_unplug_ran_during_it)
+{
+	peer_script s = { .reserved_then_fails = true, .prepare_error = "failed",
+			  .prepare_error_message = "QEMU did not start" };
+
+	vf_left_the_bond = false;
+	seen.result = NULL;
+	keep_result = true;
+	migrate_against(&s, qmp_unplug_then_replug, guest_unplugs_and_replugs,
+			"could not prepare: QEMU did not start", AFTER_PREPARE);
+	keep_result = false;
+	ASSERT_TRUE(prepare_answered);
+	ASSERT_STREQ(phase_state_of(seen.result, "standby"), "undone");
+	ASSERT_STREQ(phase_state_of(seen.result, "unplug"), "undone");
+	ASSERT_STREQ(phase_state_of(seen.result, "prepare"), "undone");
+	json_object_put(TAKE_PTR(seen.result));
+}
+
+/* `reserved` on another call is no reservation: a prepare that fails leaves the guest untouched. */
+TEST(reserved_from_the_check_is_no_reservation)
+{
+	peer_script s = { .check_says_reserved = true, .prepare_error = "failed",
+			  .prepare_error_message = "hostB has no free passthrough device" };
+
+	/* migrate_against(): QEMU is asked query-status only; the bond never left the VF. */
+	migrate_against(&s, NULL, NULL, "could not prepare: hostB has no free passthrough device",
+			AFTER_PREPARE);
+}
+
 TEST(extra_uri_is_ignored)
 {
 	vf_left_the_bond = false;
@@ -721,6 +795,8 @@ int main(void)
 	RUN_TEST(preflight_fails_while_prepare_is_in_flight);
 	RUN_TEST(preflight_fails_after_prepare_succeeded);
 	RUN_TEST(extra_uri_is_ignored);
+	RUN_TEST(prepare_fails_after_the_unplug_ran_during_it);
+	RUN_TEST(reserved_from_the_check_is_no_reservation);
 	RUN_TEST(the_source_vf_loses_the_mac_at_the_standby_switch);
 	return 0;
 }

@@ -1062,7 +1062,11 @@ static void dest_prepare(host_daemon *d, rpc_request *req, json_object *args, co
 	j->did = json_object_object_get_ex(args, "did", &o) && json_object_get_boolean(o);
 	j->deadline_ms = realtime_ms() + d->config->incoming_timeout_ms;
 	dest_arm_deadline(j);
-	/* Answered once the incoming QEMU listens (or with why it does not). */
+	/*
+	 * Held: the source may touch its guest now (standby, unplug) while our QEMU starts, the
+	 * longest part of the prepare. Answered once the incoming QEMU listens (or with why not).
+	 */
+	rpc_request_event(req, "reserved", NULL);
 	dest_wait_for(j, req, DEST_PREPARE);
 	dest_enter(j, DEST_PREPARE);
 }

@@ -91,9 +91,15 @@ typedef struct migration_job {
 	 * The destination prepares while the preflight's checks run (preflight_prepare_early()):
 	 * did-status and peer-check answered is all it needs. prepare_sent: peer-prepare went out
 	 * (the journal said `prepare` first), so a rollback undoes it; prepare_error/_message: its
-	 * outcome, which the `prepare` phase reports when the runner gets there.
+	 * outcome, which the `prepare` phase reports when the runner gets there, or when it comes
+	 * if the runner went on without it (prepare_ahead: standby, did-off and unplug run while
+	 * the destination's QEMU starts, once it said it holds a VF for the VM, prepare_reserved;
+	 * job_prepare_gate()). The runner waits for it before the copy (waiting_prepare_gate), and
+	 * an undo of the prepare waits for it before it aborts (waiting_prepare_undo): never half
+	 * of a prepare undone.
 	 */
-	bool did_known, check_passed, prepare_sent;
+	bool did_known, check_passed, prepare_sent, prepare_ahead, prepare_reserved;
+	bool waiting_prepare_gate, waiting_prepare_undo;
 	int prepare_error;
 	char *prepare_message;
 	uint64_t prepare_sent_ms, prepare_answered_ms;
@@ -134,6 +140,7 @@ static void job_retry_step(uv_timer_t *t)
 static bool job_undo_retry(migration_job *j);
 static void job_run_phase(migration_job *j);
 static void job_undo_phase(migration_job *j);
+static void job_fail_message(migration_job *j, const char *message);
 
 static uint64_t now_ms(void)
 {
@@ -143,23 +150,29 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void job_event(migration_job *j, const char *state, const char *message)
+/* An event of `phase`: the current one, or the prepare, which may answer after the runner went on. */
+static void job_event_at(migration_job *j, int phase, const char *state, const char *message)
 {
 	json_object *o;
 
-	log_info("%s: %s %s%s%s", j->vm_name, migration_phase_name(j->phase), state,
+	log_info("%s: %s %s%s%s", j->vm_name, migration_phase_name(phase), state,
 		 message ? ": " : "", message ? message : "");
 	if (!j->req)
 		return;
 	o = json_object_new_object();
 	if (!o)
 		return; /* the event is lost, the journal and the log have it */
-	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(j->phase)));
+	json_object_object_add(o, "phase", json_object_new_string(migration_phase_name(phase)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "elapsed_ms", json_object_new_int64((int64_t)(now_ms() - j->t0)));
 	if (message)
 		json_object_object_add(o, "message", json_object_new_string(message));
 	rpc_request_event(j->req, "phase", o);
+}
+
+static void job_event(migration_job *j, const char *state, const char *message)
+{
+	job_event_at(j, j->phase, state, message);
 }
 
 /* The journal, saying the job is at `phase`: its own, or one it starts ahead (prepare). */
@@ -376,6 +389,17 @@ static void job_on_peer_checked(rpc_conn *c, int error, json_object *ret, const 
 	pc.cb(c, 0, ret, NULL, NULL, pc.j);
 }
 
+static void prepare_on_reserved(migration_job *j);
+
+/* A peer's event during a call: only peer-prepare's `reserved` means anything (its data none). */
+static void job_on_peer_event(rpc_conn *c, const char *event, json_object *data, void *userdata)
+{
+	peer_call *pc = userdata;
+
+	if (pc->cmd->id == CONTROL_CMD_PEER_PREPARE && !strcmp(event, "reserved"))
+		prepare_on_reserved(pc->j);
+}
+
 static int job_rpc_call(migration_job *j, rpc_conn *conn, const char *cmd, json_object *args,
 			uint64_t timeout, rpc_reply_cb cb)
 {
@@ -388,7 +412,7 @@ static int job_rpc_call(migration_job *j, rpc_conn *conn, const char *cmd, json_
 	}
 	*pc = (peer_call){ .j = j, .cmd = control_command_find(cmd), .cb = cb };
 	assert(pc->cmd);
-	r = rpc_conn_call(conn, cmd, args, timeout, NULL, job_on_peer_checked, pc);
+	r = rpc_conn_call(conn, cmd, args, timeout, job_on_peer_event, job_on_peer_checked, pc);
 	if (r < 0)
 		free(pc);
 	return r;
@@ -652,8 +676,8 @@ static void preflight_prepare_early(migration_job *j);
 /*
  * The checks of the VM (QEMU, the agent's bond and DID) and the peer's check run at once, and
  * the destination prepares as soon as it can (preflight_prepare_early()); the phase ends when
- * every one of them has answered, failed if a check did (the first failure says why). A prepare
- * that was sent is waited for even then: the rollback undoes what it did, never a half of it.
+ * every check has answered, failed if one did (the first failure says why). The prepare's
+ * answer is not waited for here: the source's own phases run meanwhile (job_prepare_gate()).
  */
 static void preflight_part_done(migration_job *j, int error, const char *fmt, ...) _printf_(3, 4);
 static void preflight_part_done(migration_job *j, int error, const char *fmt, ...)
@@ -669,7 +693,7 @@ static void preflight_part_done(migration_job *j, int error, const char *fmt, ..
 			va_end(ap);
 		}
 	}
-	/* Before this part counts as answered: a prepare that fails at once answers within. */
+	/* Before this part counts as answered: the last check to answer may be what it waited for. */
 	preflight_prepare_early(j);
 	if (--j->preflight_pending > 0)
 		return;
@@ -802,6 +826,8 @@ static int preflight_run(migration_job *j)
 
 /* --- phase 2: prepare (destination), asked for during the preflight --- */
 
+static void prepare_answered(migration_job *j);
+
 static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const char *code,
 			     const char *message, void *userdata)
 {
@@ -839,8 +865,7 @@ static void prepare_on_reply(rpc_conn *c, int error, json_object *ret, const cha
 			log_info("%s: %s listens on %s", j->vm_name, j->to, j->uri);
 	}
 	j->prepare_error = r < 0 ? r : 0;
-	/* Its outcome is the prepare phase's, reported there; the preflight only waited for it. */
-	preflight_part_done(j, 0, NULL);
+	prepare_answered(j);
 }
 
 /* From the switchover on the destination runs the phases, and breaks what is its own there. */
@@ -859,7 +884,7 @@ static void prepare_send(migration_job *j)
 	if (!args) {
 		j->prepare_error = -ENOMEM;
 		j->prepare_answered_ms = now_ms();
-		preflight_part_done(j, 0, NULL);
+		prepare_answered(j);
 		return;
 	}
 	json_object_object_add(args, "spec", job_spec_json(j));
@@ -882,7 +907,7 @@ static void prepare_send(migration_job *j)
  * check to have passed (a free VF there, a spec it can run), and no check to have failed yet.
  * The journal says `prepare` before the request goes, so a daemon that dies from here on undoes
  * it when it starts again (recover_one()); a drill's fault at prepare fires here, where the
- * prepare starts. The preflight then waits for the answer too (one more part).
+ * prepare starts.
  */
 static void preflight_prepare_early(migration_job *j)
 {
@@ -890,7 +915,6 @@ static void preflight_prepare_early(migration_job *j)
 	    !j->did_known || !j->check_passed || j->preflight_error < 0 || j->cancel)
 		return;
 	j->prepare_sent = true;
-	j->preflight_pending++;
 	job_journal_at(j, PHASE_PREPARE);
 	if (j->fault.kind != FAULT_NONE && !j->fault_fired && j->fault.phase == PHASE_PREPARE) {
 		job_fault_fire(j, prepare_send);
@@ -899,7 +923,27 @@ static void preflight_prepare_early(migration_job *j)
 	prepare_send(j);
 }
 
-/* The phase reports the outcome of the request sent during the preflight, with its own times. */
+static const char *prepare_failure(const migration_job *j)
+{
+	return j->prepare_message ? j->prepare_message : strerror(-j->prepare_error);
+}
+
+/* The request's own times, inside the preflight's and the phases' after it. */
+static void prepare_record_times(migration_job *j)
+{
+	j->rec[PHASE_PREPARE].ran_ahead = true;
+	j->rec[PHASE_PREPARE].start_ms = (int64_t)(j->prepare_sent_ms - j->t0);
+	j->rec[PHASE_PREPARE].duration_ms = (int64_t)(j->prepare_answered_ms - j->prepare_sent_ms);
+}
+
+/*
+ * The phase reports the outcome of the request sent during the preflight. Not in yet: the
+ * runner goes on to standby, did-off and unplug, which need nothing of the destination and
+ * hide its QEMU's start behind the guest's release of the VF; the outcome is reported when it
+ * comes (prepare_answered()), and the copy waits for it (job_prepare_gate()). A prepare that
+ * fails then costs a switch back and the VF plugged again, where it cost nothing before: the
+ * price of the time saved on every migration that does not fail there.
+ */
 static int prepare_run(migration_job *j)
 {
 	if (j->step > 0)
@@ -908,24 +952,106 @@ static int prepare_run(migration_job *j)
 		j->dest_skipped = true;
 		return 1;
 	}
-	assert(j->prepare_sent && j->prepare_answered_ms);
+	assert(j->prepare_sent);
 	j->rec[PHASE_PREPARE].ran_ahead = true;
-	j->rec[PHASE_PREPARE].start_ms = (int64_t)(j->prepare_sent_ms - j->t0);
-	j->rec[PHASE_PREPARE].duration_ms = (int64_t)(j->prepare_answered_ms - j->prepare_sent_ms);
+	if (!j->prepare_answered_ms) {
+		j->prepare_ahead = true;
+		j->phase++;
+		job_run_phase(j);
+		return 0;
+	}
+	prepare_record_times(j);
 	if (j->prepare_error < 0) {
-		job_step_done(j, j->prepare_error, "%s",
-			      j->prepare_message ? j->prepare_message : strerror(-j->prepare_error));
+		job_step_done(j, j->prepare_error, "%s", prepare_failure(j));
 		return 0;
 	}
 	return 1;
 }
 
+/* The destination holds a VF (and CPUs) for the VM: what is left is its QEMU's start. */
+static void prepare_on_reserved(migration_job *j)
+{
+	if (j->prepare_reserved || j->prepare_answered_ms)
+		return;
+	j->prepare_reserved = true;
+	log_info("%s: %s holds a VF for it, its QEMU starting", j->vm_name, j->to);
+	if (j->waiting_prepare_gate) {
+		j->waiting_prepare_gate = false;
+		job_run_phase(j);
+	}
+}
+
+/* The prepare answered after the runner went on: its outcome is told now, and a wait ends. */
+static void prepare_answered(migration_job *j)
+{
+	if (j->prepare_ahead) {
+		prepare_record_times(j);
+		j->rec[PHASE_PREPARE].state = j->prepare_error < 0 ? PHASE_STATE_FAILED : PHASE_STATE_DONE;
+		job_event_at(j, PHASE_PREPARE, phase_state_name(j->rec[PHASE_PREPARE].state),
+			     j->prepare_error < 0 ? prepare_failure(j) : NULL);
+	}
+	if (j->waiting_prepare_undo) {
+		j->waiting_prepare_undo = false;
+		job_step_done(j, 0, NULL);
+	} else if (j->waiting_prepare_gate) {
+		j->waiting_prepare_gate = false;
+		job_run_phase(j);
+	}
+}
+
+/* Undo everything before the current phase, which has not started: it failed elsewhere. */
+static void job_roll_back_before(migration_job *j, const char *message)
+{
+	job_fail_message(j, message);
+	j->rolling_back = true;
+	j->phase--;
+	job_undo_phase(j);
+}
+
+/*
+ * Between the prepare and the copy, as each phase starts: a prepare that failed meanwhile rolls
+ * back what ran since (the phase before this one, and down to the prepare's abort). A prepare
+ * not answered yet is waited for by the copy; by the phases before it until the destination
+ * said it holds a VF (a refusal that needs no QEMU, no free VF or CPUs, leaves the guest
+ * untouched; a peer too old to say so is waited for whole), and by a phase where a drill's
+ * fault is due (a fault must find what it breaks: the destination's QEMU, its daemon at work).
+ * True if the phase is not to start now.
+ */
+static bool job_prepare_gate(migration_job *j)
+{
+	if (!j->prepare_ahead || j->phase > PHASE_MIGRATE)
+		return false;
+	if (!j->prepare_answered_ms) {
+		if (j->phase < PHASE_MIGRATE && j->prepare_reserved && !job_fault_due(j))
+			return false;
+		log_info("%s: %s waits for %s's prepare", j->vm_name, migration_phase_name(j->phase),
+			 j->to);
+		j->waiting_prepare_gate = true;
+		return true;
+	}
+	if (j->prepare_error >= 0)
+		return false;
+	job_roll_back_before(j, prepare_failure(j));
+	return true;
+}
+
 static int prepare_undo(migration_job *j)
 {
-	if (j->step > 0 || j->hook)
+	if (j->hook)
 		return 1;
-	job_peer_call(j, "peer-abort", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
-	return 0;
+	switch (j->step) {
+	case 0:
+		/* Still in flight (the runner went on, or a check failed): its answer first. */
+		if (j->prepare_sent && !j->prepare_answered_ms) {
+			j->waiting_prepare_undo = true;
+			return 0;
+		}
+		return job_step_done(j, 0, NULL), 0;
+	case 1:
+		job_peer_call(j, "peer-abort", NULL, PEER_TIMEOUT_MS, job_on_peer_reply);
+		return 0;
+	}
+	return 1;
 }
 
 /* --- phase 3: standby active (make-before-break) --- */
@@ -1589,6 +1715,8 @@ static void job_run_phase(migration_job *j)
 		job_park(j);
 		return;
 	}
+	if (job_prepare_gate(j))
+		return;
 	j->step = 0;
 	j->phase_t0 = now_ms();
 	j->retry_until = 0;
@@ -1777,6 +1905,11 @@ int migration_source_cancel(vm *v, const char **why)
 		uv_timer_stop(j->timer);
 		j->waiting_device_deleted = false;
 		job_step_done(j, -EINTR, "cancelled");
+	} else if (j->waiting_prepare_gate) {
+		/* Between the unplug and the copy: the prepare's undo waits for its answer. */
+		j->waiting_prepare_gate = false;
+		j->cancel = false;
+		job_roll_back_before(j, "cancelled by the operator (dmigrate cancel)");
 	}
 	return 0;
 }
