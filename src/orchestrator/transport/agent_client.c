@@ -72,6 +72,11 @@ struct agent_client {
 	uint64_t sync_timeout_ms;
 	unsigned unanswered_handshakes; /* in a row, since the last one answered */
 	uint64_t bytes_read;            /* since the link opened */
+	/* When the link opened, and the syncs sent since: how long its first handshake took is
+	 * logged (an agent link made again after a migration waits for the resumed guest). */
+	uint64_t opened_ms;
+	unsigned syncs_sent;
+	bool was_ready;
 
 	call_queue calls; /* in the order they were made */
 	int64_t next_id;
@@ -196,6 +201,7 @@ static void client_sync_start(agent_client *c)
 	if (c->state == AGENT_CLIENT_DISCONNECTED)
 		return;
 	c->state = AGENT_CLIENT_SYNCING;
+	c->syncs_sent++;
 	client_handshake_send(c, "sync", NULL);
 }
 
@@ -282,6 +288,10 @@ static void client_reply(agent_client *c, const agent_message *m)
 			return;
 		}
 		c->state = AGENT_CLIENT_READY;
+		if (!c->was_ready)
+			log_info("agent client: the link is ready %" PRIu64 " ms after it opened (%u sync%s, then hello)",
+				 uv_now(c->loop) - c->opened_ms, c->syncs_sent, c->syncs_sent == 1 ? "" : "s");
+		c->was_ready = true;
 		client_timer_update(c);
 		client_queue_flush(c);
 		if (c->state == AGENT_CLIENT_READY && c->cbs.ready)
@@ -490,6 +500,7 @@ int agent_client_open_fd(uv_loop_t *loop, int fd, const agent_client_callbacks *
 	c->userdata = userdata;
 	c->next_id = 1;
 	c->sync_timeout_ms = AGENT_CLIENT_SYNC_TIMEOUT_MS;
+	c->opened_ms = uv_now(loop);
 
 	r = uv_read_start((uv_stream_t *)&c->pipe, client_alloc, client_read);
 	if (r < 0) {
