@@ -787,10 +787,11 @@ void migration_dest_vm_exited(struct dest_job *j, const char *how)
 static void active_take(dest_job *j);
 
 /*
- * The active phase's request goes into the guest before the VF does: the agent then waits for
- * the VF from the start of its hot-plug, on its own clock. Asked after the plug, it waited
- * unread while the guest's vCPU ran the hot-plug (ACPI, the driver's probe): 200-370 ms of the
- * active phase that neither side could tell from the device's own time (BENCHMARKS.md, issue 18).
+ * The active phase's request goes into the guest before the VF does, so that the agent can wait
+ * for the VF from the start of its hot-plug, on its own clock. In the netns bench it is still
+ * read 180-370 ms late: it waits behind the agent link's handshake (opened again at the
+ * switchover's end, two round trips into the resumed guest), which BENCHMARKS.md (issue 18)
+ * names as the next thing to shorten.
  */
 static void activate_on_done(int error, const char *message, uint64_t device_wait_ms,
 			     void *userdata)
