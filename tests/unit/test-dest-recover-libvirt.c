@@ -176,15 +176,22 @@ static bool journal_resumed(const char *name)
 	return migration_journal_read(&d, name, &o, &jr) == 0 && jr.resumed;
 }
 
-static void wait_journal_resumed(const char *name)
+/*
+ * The journal says resumed before the domain is (the point of no return is recorded before it
+ * is passed), and libvirt's resume runs on the backend's thread: wait for both.
+ */
+static void wait_resumed(const char *name, virDomainPtr dom)
 {
 	bool resumed = false;
 
-	for (int i = 0; i < 10000 && !(resumed = journal_resumed(name)); i++) {
+	for (int i = 0; i < 10000 &&
+			!(resumed = journal_resumed(name) && domain_state(dom) == VIR_DOMAIN_RUNNING);
+	     i++) {
 		uv_run(&loop, UV_RUN_NOWAIT);
 		usleep(1000);
 	}
-	ASSERT_TRUE(resumed);
+	ASSERT_TRUE(journal_resumed(name));
+	ASSERT_EQ(domain_state(dom), VIR_DOMAIN_RUNNING);
 }
 
 /* The source lets its side go: the destination commits; the VM is this host's, running. */
@@ -238,8 +245,7 @@ static void arrived_while_down(void)
 	v = vm_find(&d, "vm2");
 	ASSERT_TRUE(v && vm_backend_of(v)->arrived(v));
 	ASSERT_EQ(vf_pool_count_free(d.pool), 0);
-	wait_journal_resumed("vm2");
-	ASSERT_EQ(domain_state(dom), VIR_DOMAIN_RUNNING);
+	wait_resumed("vm2", dom);
 	source_commits("vm2", dom);
 	vm_done("vm2", dom);
 }
