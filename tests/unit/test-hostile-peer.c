@@ -598,14 +598,29 @@ TEST(link_breaks_at_prepare)
 	migrate_against(&s, NULL, NULL, "could not prepare", "hello peer-check peer-prepare hello peer-abort");
 }
 
-/* QEMU's part of a migration that gets as far as `migrate`, which QEMU then refuses. */
-static void qmp_migrate_to_our_address(mock_qmp *m)
+/* The source's unplug of the VF, as QEMU answers it. */
+static void qmp_unplug(mock_qmp *m)
 {
 	mock_qmp_expect(m, "device_del", "{\"id\": \"" QEMU_ID_VF "\"}");
 	mock_qmp_reply(m, "{}");
 	mock_qmp_event(m, "DEVICE_DELETED", "{\"device\": \"" QEMU_ID_VF "\", \"path\": \"/machine/peripheral/vf0\"}");
 	mock_qmp_expect(m, "netdev_del", "{\"id\": \"" QEMU_ID_VF_NETDEV "\"}");
 	mock_qmp_reply(m, "{}");
+}
+
+/* The rollback's plug of the VF again. */
+static void qmp_replug(mock_qmp *m)
+{
+	mock_qmp_expect(m, "netdev_add", NULL);
+	mock_qmp_reply(m, "{}");
+	mock_qmp_expect(m, "device_add", NULL);
+	mock_qmp_reply(m, "{}");
+}
+
+/* QEMU's part of a migration that gets as far as `migrate`, which QEMU then refuses. */
+static void qmp_migrate_to_our_address(mock_qmp *m)
+{
+	qmp_unplug(m);
 	mock_qmp_expect(m, "migrate-set-capabilities", NULL);
 	mock_qmp_reply(m, "{}");
 	mock_qmp_expect(m, "migrate-set-parameters", NULL);
@@ -619,10 +634,7 @@ static void qmp_migrate_to_our_address(mock_qmp *m)
 	mock_qmp_reply(m, "{\"status\": \"failed\"}");
 	mock_qmp_expect(m, "query-status", NULL);
 	mock_qmp_reply(m, "{\"status\": \"running\", \"running\": true}");
-	mock_qmp_expect(m, "netdev_add", NULL);
-	mock_qmp_reply(m, "{}");
-	mock_qmp_expect(m, "device_add", NULL);
-	mock_qmp_reply(m, "{}");
+	qmp_replug(m);
 }
 
 /*
@@ -643,15 +655,8 @@ static void guest_unplugs_and_replugs(void)
 /* The unplug of a migration whose prepare then fails: the VF goes, and comes back. */
 static void qmp_unplug_then_replug(mock_qmp *m)
 {
-	mock_qmp_expect(m, "device_del", "{\"id\": \"" QEMU_ID_VF "\"}");
-	mock_qmp_reply(m, "{}");
-	mock_qmp_event(m, "DEVICE_DELETED", "{\"device\": \"" QEMU_ID_VF "\", \"path\": \"/machine/peripheral/vf0\"}");
-	mock_qmp_expect(m, "netdev_del", "{\"id\": \"" QEMU_ID_VF_NETDEV "\"}");
-	mock_qmp_reply(m, "{}");
-	mock_qmp_expect(m, "netdev_add", NULL);
-	mock_qmp_reply(m, "{}");
-	mock_qmp_expect(m, "device_add", NULL);
-	mock_qmp_reply(m, "{}");
+	qmp_unplug(m);
+	qmp_replug(m);
 }
 
 /*
