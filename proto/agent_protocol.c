@@ -22,7 +22,8 @@ const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 		"An unknown argument, a wrong type, a value out of range, or a required argument "
 		"missing; the message names the argument." },
 	[AGENT_ERROR_INCOMPATIBLE] = { "incompatible", EPROTONOSUPPORT,
-		"`hello`: the version ranges do not overlap." },
+		"`hello`: the version ranges do not overlap; every request after a refused `hello` "
+		"but `sync` and `hello`, until one succeeds." },
 	[AGENT_ERROR_BUSY] = { "busy", EBUSY,
 		"Too many requests in flight, or the same kind of operation is already running." },
 	[AGENT_ERROR_UNAVAILABLE] = { "unavailable", ENODEV,
@@ -128,7 +129,7 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 	[AGENT_CMD_HELLO] = {
 		AGENT_CMD_HELLO, "hello", hello_args, { NULL, NULL },
 		"Negotiate the protocol version: the agent answers with the highest version in "
-		"both ranges. Sent by the host after every sync.",
+		"both ranges. Sent by the host right behind every sync.",
 		"`version` (the chosen one), `agent` (name and release), `commands` and `events` "
 		"(the names this agent knows), `max-message` (the size cap in bytes)",
 		hello_errors,

@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/sockios.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -37,14 +39,14 @@
 #define AGENT_CLIENT_SYNC_ID_BASE (INT64_C(1) << 40)
 
 typedef enum agent_client_state {
-	AGENT_CLIENT_SYNCING,      /* 0xFF + sync sent, discarding until its reply */
-	AGENT_CLIENT_HELLO,        /* hello sent */
+	AGENT_CLIENT_SYNCING,      /* 0xFF + sync and hello sent, discarding until the sync's reply */
+	AGENT_CLIENT_HELLO,        /* the sync answered, hello's reply awaited */
 	AGENT_CLIENT_READY,
 	AGENT_CLIENT_DISCONNECTED, /* EOF, I/O error or incompatible agent */
 } agent_client_state;
 
 typedef struct agent_call {
-	call_node node; /* first: the queue's node is the call; its line waits for READY */
+	call_node node; /* first: the queue's node is the call */
 	const agent_command_def *cmd;
 	json_object *args; /* as sent, to check the answer against (agent_reply_check.h) */
 	agent_reply_cb cb;
@@ -67,7 +69,7 @@ struct agent_client {
 	char rbuf[4096];
 
 	agent_client_state state;
-	int64_t handshake_id;
+	int64_t sync_id, hello_id;
 	uint64_t handshake_deadline;
 	uint64_t sync_timeout_ms;
 	unsigned unanswered_handshakes; /* in a row, since the last one answered */
@@ -107,7 +109,6 @@ static int64_t client_sync_id_new(void)
 
 static void call_free(agent_call *call)
 {
-	free(call->node.line);
 	json_object_put(call->args);
 	free(call);
 }
@@ -162,34 +163,80 @@ static void client_disconnect(agent_client *c, int error)
 		c->cbs.disconnected(c, error, c->userdata);
 }
 
-/* Sends the handshake request (sync or hello) and arms its deadline. */
-static void client_handshake_send(agent_client *c, const char *cmd, json_object *args)
+/* Bytes we wrote that the other end has not read yet (SIOCOUTQ of a Unix socket), or 0. */
+static int client_unread_bytes(agent_client *c)
 {
-	_cleanup_json_ json_object *msg = NULL;
+	uv_os_fd_t fd;
+	int unread = 0;
+
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || ioctl(fd, SIOCOUTQ, &unread) < 0)
+		return 0;
+	return unread;
+}
+
+/*
+ * True when our last handshake still waits to be read: by the client's own queue, or in the
+ * socket, where QEMU leaves it while the guest's port is closed (the guest paused, migrating in,
+ * booting, or its agent not running). Another handshake would only pile up behind it.
+ */
+static bool client_handshake_unread(agent_client *c)
+{
+	return c->sync_id &&
+	       (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > 0 || client_unread_bytes(c) > 0);
+}
+
+static json_object *client_hello_args(void)
+{
+	json_object *args = json_object_new_object();
+
+	if (args) {
+		json_object_object_add(args, "min-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MIN));
+		json_object_object_add(args, "max-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MAX));
+		json_object_object_add(args, "client", json_object_new_string("dmigrate"));
+	}
+	return args;
+}
+
+/*
+ * Sends 0xFF + sync with hello right behind it, and arms the handshake's deadline. Hello does
+ * not wait for the sync's answer: the agent answers in the order it reads, so the reply to
+ * hello follows the reply to the sync, and the link is ready after one round trip instead of
+ * two. That round trip is into a guest that may have just resumed, where it costs tens of ms
+ * (BENCHMARKS.md, issue 18). Whatever arrives before the sync's reply is still discarded.
+ */
+static void client_handshake_send(agent_client *c)
+{
+	_cleanup_json_ json_object *sync = NULL, *hello = NULL;
+	_cleanup_free_ char *sync_line = NULL, *hello_line = NULL;
+	size_t sync_len = 0, hello_len = 0;
 	char *buf;
-	size_t len;
 	int r;
 
 	c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
-	/*
-	 * An agent that has not read our last request will not read another: wait on, rather
-	 * than pile a sync per timeout into a queue that grows for as long as it stalls.
-	 */
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > 0 && c->handshake_id) {
-		log_debug("agent client: the agent reads nothing; %s not sent again", cmd);
+	if (client_handshake_unread(c)) {
+		log_debug("agent client: the last handshake is not read yet; not sent again");
 		client_timer_update(c);
 		return;
 	}
-	c->handshake_id = client_sync_id_new();
-	msg = agent_request_new(c->handshake_id, cmd, args);
-	if (!msg)
-		r = -ENOMEM;
-	else
-		r = client_format(msg, c->state == AGENT_CLIENT_SYNCING, &buf, &len);
+	c->syncs_sent++;
+	c->sync_id = client_sync_id_new();
+	c->hello_id = client_sync_id_new();
+	sync = agent_request_new(c->sync_id, "sync", NULL);
+	hello = agent_request_new(c->hello_id, "hello", client_hello_args());
+	r = sync && hello ? 0 : -ENOMEM;
 	if (r >= 0)
-		r = client_write(c, buf, len);
+		r = client_format(sync, true, &sync_line, &sync_len);
+	if (r >= 0)
+		r = client_format(hello, false, &hello_line, &hello_len);
+	if (r >= 0 && !(buf = malloc(sync_len + hello_len)))
+		r = -ENOMEM;
+	if (r >= 0) {
+		memcpy(buf, sync_line, sync_len);
+		memcpy(buf + sync_len, hello_line, hello_len);
+		r = client_write(c, buf, sync_len + hello_len);
+	}
 	if (r < 0) {
-		log_debug_errno(r, "agent client: failed to send %s: %m", cmd);
+		log_debug_errno(r, "agent client: failed to send the handshake: %m");
 		client_disconnect(c, r);
 		return;
 	}
@@ -201,44 +248,7 @@ static void client_sync_start(agent_client *c)
 	if (c->state == AGENT_CLIENT_DISCONNECTED)
 		return;
 	c->state = AGENT_CLIENT_SYNCING;
-	c->syncs_sent++;
-	client_handshake_send(c, "sync", NULL);
-}
-
-static void client_hello_start(agent_client *c)
-{
-	json_object *args = json_object_new_object();
-
-	if (args) {
-		json_object_object_add(args, "min-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MIN));
-		json_object_object_add(args, "max-version", json_object_new_int(AGENT_PROTOCOL_VERSION_MAX));
-		json_object_object_add(args, "client", json_object_new_string("dmigrate"));
-	}
-	c->state = AGENT_CLIENT_HELLO;
-	client_handshake_send(c, "hello", args);
-}
-
-static void client_queue_flush(agent_client *c)
-{
-	uint64_t now = uv_now(c->loop);
-
-	for (call_node *call = c->calls.head; call; call = call->next) {
-		char *line;
-		int r;
-
-		/*
-		 * Past its deadline already (the handshake ended in the same turn): it times out
-		 * unsent; sent, its timeout would look like an unanswered request and resync again.
-		 */
-		if (!call->line || call->deadline <= now)
-			continue;
-		line = TAKE_PTR(call->line);
-		r = client_write(c, line, call->len);
-		if (r < 0) {
-			client_disconnect(c, r);
-			return;
-		}
-	}
+	client_handshake_send(c);
 }
 
 static int client_hello_done(agent_client *c, json_object *ret)
@@ -274,13 +284,14 @@ static void client_reply(agent_client *c, const agent_message *m)
 	agent_call *call;
 	int r;
 
-	if (c->state != AGENT_CLIENT_READY && m->id == c->handshake_id) {
+	if (c->state == AGENT_CLIENT_SYNCING && m->id == c->sync_id) {
+		/* hello is on its way already (client_handshake_send()) */
+		if (m->kind == AGENT_MESSAGE_RETURN)
+			c->state = AGENT_CLIENT_HELLO;
+		return;
+	}
+	if (c->state == AGENT_CLIENT_HELLO && m->id == c->hello_id) {
 		c->unanswered_handshakes = 0;
-		if (c->state == AGENT_CLIENT_SYNCING) {
-			if (m->kind == AGENT_MESSAGE_RETURN)
-				client_hello_start(c);
-			return;
-		}
 		r = m->kind == AGENT_MESSAGE_RETURN ? client_hello_done(c, m->value) : agent_error_to_errno(m->name);
 		if (r < 0) {
 			log_debug_errno(r, "agent client: hello refused (%s): %m", m->message ?: "bad reply");
@@ -289,12 +300,11 @@ static void client_reply(agent_client *c, const agent_message *m)
 		}
 		c->state = AGENT_CLIENT_READY;
 		if (!c->was_ready)
-			log_info("agent client: the link is ready %" PRIu64 " ms after it opened (%u sync%s, then hello)",
+			log_info("agent client: the link is ready %" PRIu64 " ms after it opened (%u handshake%s sent)",
 				 uv_now(c->loop) - c->opened_ms, c->syncs_sent, c->syncs_sent == 1 ? "" : "s");
 		c->was_ready = true;
 		client_timer_update(c);
-		client_queue_flush(c);
-		if (c->state == AGENT_CLIENT_READY && c->cbs.ready)
+		if (c->cbs.ready)
 			c->cbs.ready(c, c->userdata);
 		return;
 	}
@@ -387,14 +397,15 @@ static void client_timer_fire(uv_timer_t *t)
 {
 	agent_client *c = t->data;
 	uint64_t now = uv_now(c->loop);
+	bool was_ready = c->state == AGENT_CLIENT_READY;
 
 	/*
 	 * A request that went out unanswered: the stream can no longer be trusted. The sync goes
-	 * out before the callbacks run: a call that one of them makes again then waits for the
-	 * handshake. Written first, its answer would arrive while we sync and be thrown away, it
-	 * would time out in turn, and every retry would do the same for as long as they go on.
+	 * out before the callbacks run: a call that one of them makes again goes out behind it.
+	 * Written first, its answer would arrive while we sync and be thrown away, it would time
+	 * out in turn, and every retry would do the same for as long as they go on.
 	 */
-	if (c->state == AGENT_CLIENT_READY && call_queue_sent_expired(&c->calls, now)) {
+	if (was_ready && call_queue_sent_expired(&c->calls, now)) {
 		client_sync_start(c);
 		if (c->state == AGENT_CLIENT_DISCONNECTED)
 			return;
@@ -406,8 +417,7 @@ static void client_timer_fire(uv_timer_t *t)
 			break;
 		/* Two different faults: a link that never finished its handshake, a silent agent. */
 		call->cb(c, -ETIMEDOUT, NULL, NULL,
-			 call->node.line ? "no answer: the link to the agent never finished its handshake, "
-					   "so the request was never sent" : NULL,
+			 !was_ready ? "no answer: the link to the agent never finished its handshake" : NULL,
 			 call->userdata);
 		call_free(call);
 		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
@@ -415,8 +425,15 @@ static void client_timer_fire(uv_timer_t *t)
 	}
 	if (c->state != AGENT_CLIENT_READY && c->handshake_deadline <= now) {
 		unsigned n = ++c->unanswered_handshakes;
+		bool logged = n >= AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED &&
+			      n % AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED == 0;
 
-		if (n >= AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED && n % AGENT_CLIENT_SILENT_HANDSHAKES_LOGGED == 0)
+		if (client_handshake_unread(c))
+			/* Not the agent's silence: nothing took the handshake from the socket yet. */
+			log_full(logged ? LOG_INFO : LOG_DEBUG,
+				 "agent client: the handshake has waited %" PRIu64 " ms unread: the guest "
+				 "does not run, or its agent has not opened its port", now - c->opened_ms);
+		else if (logged)
 			log_info("agent client: the agent has answered none of the last %u handshakes "
 				 "(%" PRIu64 " bytes read since the link opened): syncing again", n, c->bytes_read);
 		else
@@ -572,14 +589,15 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 	r = client_format(msg, false, &line, &len);
 	if (r < 0)
 		return r;
-	if (c->state == AGENT_CLIENT_READY) {
-		r = client_write(c, line, len);
-		if (r < 0)
-			return r;
-	} else {
-		call->node.line = line;
-		call->node.len = len;
-	}
+	/*
+	 * Out at once, also during the handshake: the agent reads in order, so the request
+	 * follows the sync and hello, and an agent that refuses hello refuses it too
+	 * (proto/agent-protocol.md, Versions). Its reply is dropped while we wait for the
+	 * sync's; a request written behind a handshake that is never answered times out.
+	 */
+	r = client_write(c, line, len);
+	if (r < 0)
+		return r;
 	c->next_id++;
 	call->node.deadline = uv_now(c->loop) + timeout_ms;
 	call->cb = cb;
