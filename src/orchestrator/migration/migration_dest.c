@@ -640,9 +640,17 @@ static void prepare_on_started(vm *v, int error, const char *message, void *user
 {
 	dest_job *j = userdata;
 
-	if (error == 0)
+	if (error == 0) {
 		log_info("%s: incoming QEMU started (pid %d), VF %s reserved", j->vm,
 			 (int)vm_get_pid(v), vm_get_vf(v));
+		/*
+		 * The agent link, now: its handshake waits in the chardev's socket until the guest
+		 * runs here and reads it right as it resumes. Made after the resume instead, the
+		 * port would close and open again in the guest and the handshake would cross it
+		 * (180-360 ms in the netns bench, in front of the new VF's request: issue 18).
+		 */
+		(void)vm_agent(v);
+	}
 	dest_step_done(j, DEST_PREPARE, error, "%s", message ?: "QEMU did not start");
 }
 
@@ -739,14 +747,11 @@ static int switchover_run(dest_job *j)
 		if (v) {
 			vm_set_status(v, VM_RUNNING);
 			/*
-			 * The agent link was made before the guest ran here: start afresh, and at
-			 * once. Its handshake (sync, then hello: two round trips) goes out now,
-			 * while the guest has just resumed, instead of in front of the active
-			 * phase's request, when its vCPU is busy with the new VF's hot-plug
-			 * (BENCHMARKS.md, issue 18). A guest whose agent is not there yet is
-			 * connected to again by that request, as before.
+			 * The link made at the prepare, its handshake read as the guest resumed;
+			 * made now if that failed (a restarted daemon, a backend that had no
+			 * socket yet), so that its handshake still goes out before the active
+			 * phase's request.
 			 */
-			vm_agent_reset(v);
 			(void)vm_agent(v);
 			vf_steering_apply_logged(v, VF_EVENT_SWITCHOVER);
 			vm_cpus_pin(v);
@@ -788,10 +793,8 @@ static void active_take(dest_job *j);
 
 /*
  * The active phase's request goes into the guest before the VF does, so that the agent can wait
- * for the VF from the start of its hot-plug, on its own clock. In the netns bench it is still
- * read 180-370 ms late: it waits behind the agent link's handshake (opened again at the
- * switchover's end, two round trips into the resumed guest), which BENCHMARKS.md (issue 18)
- * names as the next thing to shorten.
+ * for the VF from the start of its hot-plug, on its own clock. It goes out once the agent link's
+ * handshake is answered, which the guest reads as it resumes (prepare_on_started()).
  */
 static void activate_on_done(int error, const char *message, uint64_t device_wait_ms,
 			     void *userdata)
