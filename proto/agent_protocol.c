@@ -22,8 +22,7 @@ const agent_error_def agent_errors[_AGENT_ERROR_MAX] = {
 		"An unknown argument, a wrong type, a value out of range, or a required argument "
 		"missing; the message names the argument." },
 	[AGENT_ERROR_INCOMPATIBLE] = { "incompatible", EPROTONOSUPPORT,
-		"`hello`: the version ranges do not overlap; every request after a refused `hello` "
-		"but `sync` and `hello`, until one succeeds." },
+		"`hello`: the version ranges do not overlap." },
 	[AGENT_ERROR_BUSY] = { "busy", EBUSY,
 		"Too many requests in flight, or the same kind of operation is already running." },
 	[AGENT_ERROR_UNAVAILABLE] = { "unavailable", ENODEV,

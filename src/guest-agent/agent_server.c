@@ -32,11 +32,6 @@ struct agent_server {
 	agent_channel *channel;
 	json_stream *stream;
 	unsigned in_flight;
-	/*
-	 * The host's last hello was refused: its requests behind it were sent before it knew
-	 * (proto/agent-protocol.md, Versions) and are refused too, until a hello succeeds.
-	 */
-	bool hello_refused;
 };
 
 static void server_send(agent_server *s, json_object *msg, bool sync_byte)
@@ -196,8 +191,7 @@ static void server_hello(agent_server *s, agent_job *j)
 	int64_t lo = agent_args_get_int(args, "min-version", 0), hi = agent_args_get_int(args, "max-version", 0);
 	int64_t version = hi < AGENT_PROTOCOL_VERSION_MAX ? hi : AGENT_PROTOCOL_VERSION_MAX;
 
-	s->hello_refused = version < lo || version < AGENT_PROTOCOL_VERSION_MIN;
-	if (s->hello_refused)
+	if (version < lo || version < AGENT_PROTOCOL_VERSION_MIN)
 		return agent_job_fail(j, AGENT_ERROR_INCOMPATIBLE,
 				      "The agent speaks versions %d to %d, the host %lld to %lld",
 				      AGENT_PROTOCOL_VERSION_MIN, AGENT_PROTOCOL_VERSION_MAX, (long long)lo,
@@ -217,9 +211,6 @@ static void server_hello(agent_server *s, agent_job *j)
 
 static void server_dispatch(agent_server *s, agent_job *j)
 {
-	if (s->hello_refused && j->cmd->id != AGENT_CMD_SYNC && j->cmd->id != AGENT_CMD_HELLO)
-		return agent_job_fail(j, AGENT_ERROR_INCOMPATIBLE,
-				      "The host's hello was refused: no request runs until one succeeds");
 	switch (j->cmd->id) {
 	case AGENT_CMD_SYNC:
 		return agent_job_return(j, NULL);
@@ -306,7 +297,6 @@ static void server_connected(void *userdata)
 
 	/* A partial line from the previous host must not prefix the new host's first request. */
 	json_stream_reset(s->stream);
-	s->hello_refused = false;
 }
 
 static const agent_channel_callbacks server_channel_cbs = {

@@ -46,7 +46,7 @@ typedef enum agent_client_state {
 } agent_client_state;
 
 typedef struct agent_call {
-	call_node node; /* first: the queue's node is the call */
+	call_node node; /* first: the queue's node is the call; its line waits for READY */
 	const agent_command_def *cmd;
 	json_object *args; /* as sent, to check the answer against (agent_reply_check.h) */
 	agent_reply_cb cb;
@@ -109,6 +109,7 @@ static int64_t client_sync_id_new(void)
 
 static void call_free(agent_call *call)
 {
+	free(call->node.line);
 	json_object_put(call->args);
 	free(call);
 }
@@ -251,6 +252,29 @@ static void client_sync_start(agent_client *c)
 	client_handshake_send(c);
 }
 
+static void client_queue_flush(agent_client *c)
+{
+	uint64_t now = uv_now(c->loop);
+
+	for (call_node *call = c->calls.head; call; call = call->next) {
+		char *line;
+		int r;
+
+		/*
+		 * Past its deadline already (the handshake ended in the same turn): it times out
+		 * unsent; sent, its timeout would look like an unanswered request and resync again.
+		 */
+		if (!call->line || call->deadline <= now)
+			continue;
+		line = TAKE_PTR(call->line);
+		r = client_write(c, line, call->len);
+		if (r < 0) {
+			client_disconnect(c, r);
+			return;
+		}
+	}
+}
+
 static int client_hello_done(agent_client *c, json_object *ret)
 {
 	json_object *v, *agent, *commands;
@@ -304,7 +328,8 @@ static void client_reply(agent_client *c, const agent_message *m)
 				 uv_now(c->loop) - c->opened_ms, c->syncs_sent, c->syncs_sent == 1 ? "" : "s");
 		c->was_ready = true;
 		client_timer_update(c);
-		if (c->cbs.ready)
+		client_queue_flush(c);
+		if (c->state == AGENT_CLIENT_READY && c->cbs.ready)
 			c->cbs.ready(c, c->userdata);
 		return;
 	}
@@ -397,15 +422,14 @@ static void client_timer_fire(uv_timer_t *t)
 {
 	agent_client *c = t->data;
 	uint64_t now = uv_now(c->loop);
-	bool was_ready = c->state == AGENT_CLIENT_READY;
 
 	/*
 	 * A request that went out unanswered: the stream can no longer be trusted. The sync goes
-	 * out before the callbacks run: a call that one of them makes again goes out behind it.
-	 * Written first, its answer would arrive while we sync and be thrown away, it would time
-	 * out in turn, and every retry would do the same for as long as they go on.
+	 * out before the callbacks run: a call that one of them makes again then waits for the
+	 * handshake. Written first, its answer would arrive while we sync and be thrown away, it
+	 * would time out in turn, and every retry would do the same for as long as they go on.
 	 */
-	if (was_ready && call_queue_sent_expired(&c->calls, now)) {
+	if (c->state == AGENT_CLIENT_READY && call_queue_sent_expired(&c->calls, now)) {
 		client_sync_start(c);
 		if (c->state == AGENT_CLIENT_DISCONNECTED)
 			return;
@@ -417,7 +441,8 @@ static void client_timer_fire(uv_timer_t *t)
 			break;
 		/* Two different faults: a link that never finished its handshake, a silent agent. */
 		call->cb(c, -ETIMEDOUT, NULL, NULL,
-			 !was_ready ? "no answer: the link to the agent never finished its handshake" : NULL,
+			 call->node.line ? "no answer: the link to the agent never finished its handshake, "
+					   "so the request was never sent" : NULL,
 			 call->userdata);
 		call_free(call);
 		if (c->closing || c->state == AGENT_CLIENT_DISCONNECTED)
@@ -590,14 +615,18 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 	if (r < 0)
 		return r;
 	/*
-	 * Out at once, also during the handshake: the agent reads in order, so the request
-	 * follows the sync and hello, and an agent that refuses hello refuses it too
-	 * (proto/agent-protocol.md, Versions). Its reply is dropped while we wait for the
-	 * sync's; a request written behind a handshake that is never answered times out.
+	 * Before READY the request waits: only an agent that answered the handshake gets one.
+	 * Sent behind the handshake, it would be run late by an agent that stalls, and lost to
+	 * the guest's port reopening as the host connects (tests/lab's drills and hook-qmp).
 	 */
-	r = client_write(c, line, len);
-	if (r < 0)
-		return r;
+	if (c->state == AGENT_CLIENT_READY) {
+		r = client_write(c, line, len);
+		if (r < 0)
+			return r;
+	} else {
+		call->node.line = line;
+		call->node.len = len;
+	}
 	c->next_id++;
 	call->node.deadline = uv_now(c->loop) + timeout_ms;
 	call->cb = cb;

@@ -7,10 +7,8 @@
  * Life of a connection:
  *  - On open the client resynchronises (0xFF + `sync` with a random id; everything up to the
  *    matching reply is thrown away) and negotiates the version with `hello`, sent right behind
- *    the sync. When both are answered, callbacks->ready runs. A call made before that goes out
- *    at once behind them (an agent that refuses hello refuses it too); its timeout runs from
- *    the moment agent_client_call() was called. Only commands the protocol's version had when
- *    it was released may be called before ready (agent_client_has_command() knows the rest).
+ *    the sync. When both are answered, callbacks->ready runs. Calls made before that wait in
+ *    a queue; their timeouts run from the moment agent_client_call() was called.
  *  - A handshake that nothing has read from the socket yet (QEMU leaves it there while the
  *    guest does not run or its agent has not opened the port) is not sent again.
  *  - A call that times out gets -ETIMEDOUT and makes the client resynchronise (sync + hello
@@ -48,7 +46,7 @@ typedef struct agent_client agent_client;
  *    says what was wrong; error_code and ret are NULL.
  *  - a local failure: error is -ETIMEDOUT (no answer in time), -ECANCELED (client closed),
  *    -ECONNRESET (the connection was lost); error_code and ret are NULL, and so is message but
- *    for a request that timed out before the link's handshake was answered: message says so.
+ *    for a request that timed out unsent, the link's handshake never done: message says so.
  */
 typedef void (*agent_reply_cb)(agent_client *c, int error, json_object *ret, const char *error_code,
 			       const char *message, void *userdata);
