@@ -208,9 +208,8 @@ static json_object *client_hello_args(void)
 static void client_handshake_send(agent_client *c)
 {
 	_cleanup_json_ json_object *sync = NULL, *hello = NULL;
-	_cleanup_free_ char *sync_line = NULL, *hello_line = NULL;
-	size_t sync_len = 0, hello_len = 0;
-	char *buf;
+	char *line;
+	size_t len;
 	int r;
 
 	c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
@@ -224,18 +223,16 @@ static void client_handshake_send(agent_client *c)
 	c->hello_id = client_sync_id_new();
 	sync = agent_request_new(c->sync_id, "sync", NULL);
 	hello = agent_request_new(c->hello_id, "hello", client_hello_args());
+	/* Two writes on one stream go out in order, hello right behind the sync. */
 	r = sync && hello ? 0 : -ENOMEM;
 	if (r >= 0)
-		r = client_format(sync, true, &sync_line, &sync_len);
+		r = client_format(sync, true, &line, &len);
 	if (r >= 0)
-		r = client_format(hello, false, &hello_line, &hello_len);
-	if (r >= 0 && !(buf = malloc(sync_len + hello_len)))
-		r = -ENOMEM;
-	if (r >= 0) {
-		memcpy(buf, sync_line, sync_len);
-		memcpy(buf + sync_len, hello_line, hello_len);
-		r = client_write(c, buf, sync_len + hello_len);
-	}
+		r = client_write(c, line, len);
+	if (r >= 0)
+		r = client_format(hello, false, &line, &len);
+	if (r >= 0)
+		r = client_write(c, line, len);
 	if (r < 0) {
 		log_debug_errno(r, "agent client: failed to send the handshake: %m");
 		client_disconnect(c, r);
@@ -456,8 +453,9 @@ static void client_timer_fire(uv_timer_t *t)
 		if (client_handshake_unread(c))
 			/* Not the agent's silence: nothing took the handshake from the socket yet. */
 			log_full(logged ? LOG_INFO : LOG_DEBUG,
-				 "agent client: the handshake has waited %" PRIu64 " ms unread: the guest "
-				 "does not run, or its agent has not opened its port", now - c->opened_ms);
+				 "agent client: the handshake is still unread %" PRIu64 " ms after the link "
+				 "opened: the guest does not run, or its agent has not opened its port",
+				 now - c->opened_ms);
 		else if (logged)
 			log_info("agent client: the agent has answered none of the last %u handshakes "
 				 "(%" PRIu64 " bytes read since the link opened): syncing again", n, c->bytes_read);
