@@ -123,7 +123,8 @@ static const control_field migrate_returns[] = {
 	{ "message", CONTROL_STRING, false, false, 0, CONTROL_MAX_ERROR_MESSAGE,
 	  "Why it rolled back or degraded; absent on success." },
 	{ "phases", CONTROL_ARRAY, true, false, 0, 32, "Per phase: `phase`, `start_ms`, `duration_ms`, `state`, "
-	  "and `device_wait_ms` for `active`." },
+	  "and `device_wait_ms` (with `request_held_ms`, its part before the request reached the agent) "
+	  "for `active`." },
 	{ "fault", CONTROL_OBJECT, false, false, 0, 0, "The request's fault: `name`, `phase`, `injected`, `message`." },
 	{ "qemu", CONTROL_OBJECT, true, false, 0, 0, "`downtime_ms`, `total_ms`, `setup_ms`, `transferred`." },
 	{ "total_ms", CONTROL_INT, true, false, 0, INT64_MAX, "The whole job." },
@@ -204,6 +205,9 @@ static const control_field activate_returns[] = {
 	DEST_PHASE,
 	{ "device_wait_ms", CONTROL_INT, true, false, 0, MAX_DEVICE_WAIT_MS,
 	  "Of the phase, how long went to waiting for the new VF (probe, carrier, bond)." },
+	{ "request_held_ms", CONTROL_INT, false, false, 0, MAX_DEVICE_WAIT_MS,
+	  "Of `device_wait_ms`, how long after the plug the agent's request waited for the agent "
+	  "link's handshake, counted only when the VF had still not appeared as it got the request." },
 	END,
 };
 static const control_field evacuate_args[] = {

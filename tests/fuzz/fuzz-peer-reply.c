@@ -4,7 +4,8 @@
  * {"error": {"code": ..., "message": ...}}, and every peer reply parser (transport/peer_reply.h)
  * reads every "return", so each parser sees every input. What a parser accepts must be what the
  * source may use without another check: a port in 1..65535, names of the name syntax, an error
- * message free of control characters and within its bound. Anything else aborts.
+ * message free of control characters and within its bound, an active phase's held request no
+ * longer than its device wait. Anything else aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,8 +55,9 @@ static void parse_return(json_object *ret)
 			continue;
 		/* Only the phase asked about, in a state the source knows. */
 		if (strcmp(json_object_get_string(json_object_object_get(ret, "phase")), phases[i].phase) ||
-		    phase.device_wait_ms > 10 * 60 * 1000 ||
-		    (phases[i].cmd != CONTROL_CMD_PEER_ACTIVATE && phase.device_wait_ms))
+		    phase.device_wait_ms > 10 * 60 * 1000 || phase.request_held_ms > phase.device_wait_ms ||
+		    (phases[i].cmd != CONTROL_CMD_PEER_ACTIVATE &&
+		     (phase.device_wait_ms || phase.request_held_ms)))
 			abort();
 	}
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)

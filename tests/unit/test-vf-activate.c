@@ -37,15 +37,18 @@ static struct {
 	bool done;
 	int error;
 	char message[512];
-	uint64_t device_wait_ms;
+	uint64_t device_wait_ms, request_sent_ms;
+	bool vf_absent_at_request;
 } seen;
 
-static void on_done(int error, const char *message, uint64_t device_wait_ms, void *userdata)
+static void on_done(int error, const char *message, const vf_activate_wait *wait, void *userdata)
 {
 	seen.done = true;
 	seen.error = error;
 	snprintf(seen.message, sizeof(seen.message), "%s", message ? message : "");
-	seen.device_wait_ms = device_wait_ms;
+	seen.device_wait_ms = wait->device_ms;
+	seen.request_sent_ms = wait->request_sent_ms;
+	seen.vf_absent_at_request = wait->vf_absent_at_request;
 }
 
 /* --- the scripted agent: the test's end of the socketpair --- */
@@ -217,6 +220,34 @@ TEST(one_request_and_the_agents_waits_are_the_devices)
 	ASSERT_EQ(seen.error, 0);
 	/* 394 ms for the VF to appear and 1276 for its carrier; the other 30 ms were the agent's. */
 	ASSERT_EQ(seen.device_wait_ms, 394 + 1276);
+	/* It waited for the VF: none was there as the request reached it. */
+	ASSERT_TRUE(seen.vf_absent_at_request);
+	teardown();
+}
+
+/*
+ * A request made before the agent link is ready goes out once the handshake is answered: when it
+ * went out is what the destination counts from (migration_dest.c's active_take()), not when it
+ * was made. An agent that found the VF there at once (device-ms 0) says the VF was not absent.
+ */
+TEST(the_request_is_timed_from_its_going_out)
+{
+	uint64_t made;
+
+	setup(true);
+	uv_update_time(&loop);
+	made = uv_now(&loop);
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	usleep(60 * 1000); /* the guest answers the handshake late */
+	agent_handshake();
+	agent_answer("bond-activate-vf", NULL, NULL, ACTIVATED("0", "20", "25"));
+	agent_answer("announce", NULL, NULL, ANNOUNCED);
+	run_until_done();
+	ASSERT_EQ(seen.error, 0);
+	ASSERT_TRUE(seen.request_sent_ms >= made + 60);
+	ASSERT_TRUE(seen.request_sent_ms <= uv_now(&loop));
+	ASSERT_TRUE(!seen.vf_absent_at_request);
+	ASSERT_EQ(seen.device_wait_ms, 20);
 	teardown();
 }
 
@@ -235,6 +266,8 @@ TEST(a_slow_nic_is_asked_for_again)
 	run_until_done();
 	ASSERT_EQ(seen.error, 0);
 	ASSERT_TRUE(seen.device_wait_ms >= 30 && seen.device_wait_ms < 30 + 500);
+	/* Its first answer was that no VF had appeared. */
+	ASSERT_TRUE(seen.vf_absent_at_request);
 	teardown();
 }
 
@@ -277,6 +310,8 @@ TEST(lies_end_it)
 		if (!strstr(seen.message, lies[i][1]))
 			TEST_FAIL("lie %zu: '%s' does not say '%s'", i, seen.message, lies[i][1]);
 		ASSERT_EQ(seen.device_wait_ms, 0);
+		/* Nor is a lie's word taken for the VF's absence. */
+		ASSERT_TRUE(!seen.vf_absent_at_request);
 		teardown();
 	}
 }
@@ -377,6 +412,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_TRUE(mkdtemp(tmp) != NULL);
 	RUN_TEST(one_request_and_the_agents_waits_are_the_devices);
+	RUN_TEST(the_request_is_timed_from_its_going_out);
 	RUN_TEST(a_slow_nic_is_asked_for_again);
 	RUN_TEST(a_refusal_ends_it_with_the_agents_words);
 	RUN_TEST(lies_end_it);

@@ -73,19 +73,20 @@ struct dest_job {
 	uint64_t port;   /* where the incoming QEMU listens */
 	/*
 	 * The active phase's request, asked for as the plug starts (plug_run()): its outcome, kept
-	 * until the active phase takes it. activate_asked_ms/plug_end_ms: when it went out and when
-	 * the plug ended, so that its device wait overlaps none of the plug's time.
+	 * until the active phase takes it, and plug_end_ms, when the plug ended: its device wait is
+	 * counted from there (active_take()).
 	 */
 	struct {
 		bool asked, answered, waited_for;
 		int error;
 		char *message;
-		uint64_t device_wait_ms, asked_ms, plug_end_ms;
+		vf_activate_wait wait;
+		uint64_t plug_end_ms;
 	} activate;
 	struct {
 		phase_state state; /* pending until finished: done, failed or skipped */
 		char *message;
-		uint64_t device_wait_ms;
+		uint64_t device_wait_ms, request_held_ms;
 	} rec[_DEST_PHASE_MAX];
 	dest_waiter *waiters;
 	rpc_request *abort_req; /* peer-abort, answered once the incoming QEMU is gone */
@@ -197,9 +198,12 @@ static json_object *dest_record_json(dest_job *j, dest_phase p)
 	json_object_object_add(o, "state", json_object_new_string(phase_state_name(j->rec[p].state)));
 	if (j->rec[p].message)
 		json_object_object_add(o, "message", json_object_new_string(j->rec[p].message));
-	if (p == DEST_ACTIVE)
+	if (p == DEST_ACTIVE) {
 		json_object_object_add(o, "device_wait_ms",
 				       json_object_new_uint64(j->rec[p].device_wait_ms));
+		json_object_object_add(o, "request_held_ms",
+				       json_object_new_uint64(j->rec[p].request_held_ms));
+	}
 	if (p == DEST_PREPARE)
 		json_object_object_add(o, "port", json_object_new_uint64(j->port));
 	return o;
@@ -796,14 +800,14 @@ static void active_take(dest_job *j);
  * for the VF from the start of its hot-plug, on its own clock. It goes out once the agent link's
  * handshake is answered, which the guest reads as it resumes (prepare_on_started()).
  */
-static void activate_on_done(int error, const char *message, uint64_t device_wait_ms,
+static void activate_on_done(int error, const char *message, const vf_activate_wait *wait,
 			     void *userdata)
 {
 	dest_job *j = userdata;
 
 	j->activate.answered = true;
 	j->activate.error = error;
-	j->activate.device_wait_ms = device_wait_ms;
+	j->activate.wait = *wait;
 	free(j->activate.message);
 	j->activate.message = error < 0 ? strdup(message ?: "failed") : NULL;
 	if (dest_release(j) || j->ended)
@@ -818,7 +822,6 @@ static int activate_ask(dest_job *j)
 
 	j->activate.asked = true;
 	j->activate.answered = false;
-	j->activate.asked_ms = uv_now(j->d->loop);
 	/* vf_activate gives the VF the VM's MAC once the guest made it the active slave. */
 	dest_hold(j);
 	r = vf_activate_start(j->d, j->vm, activate_on_done, j);
@@ -853,15 +856,26 @@ static int plug_run(dest_job *j)
 	return dest_backend_call(j, vf_plug, dest_on_backend, j);
 }
 
-/* The request's outcome ends the phase; its device wait counts from the plug's end at most. */
+/*
+ * The request's outcome ends the phase. Its device wait counts from the plug's end, on this
+ * host's clock as far as it can be placed there: the agent's waits began as the request reached
+ * it, no earlier than it went out, so of them at most plug_end - sent lie before the plug's end
+ * and are left out. A request that went out after the plug's end (it waited for the agent link's
+ * handshake, which the resumed guest answers late) to an agent that then still found no VF to
+ * act on waited for the VF all that time: the time from the plug's end to its going out counts
+ * too (request_held_ms). Its trip into the guest after it went out stays ours.
+ */
 static void active_take(dest_job *j)
 {
-	uint64_t before_plug_end = j->activate.plug_end_ms > j->activate.asked_ms ?
-					   j->activate.plug_end_ms - j->activate.asked_ms : 0;
+	const vf_activate_wait *w = &j->activate.wait;
+	uint64_t plug_end = j->activate.plug_end_ms, sent = w->request_sent_ms;
+	uint64_t before_plug_end = plug_end > sent ? plug_end - sent : 0;
+	uint64_t held = w->vf_absent_at_request && plug_end && sent > plug_end ? sent - plug_end : 0;
 
 	j->activate.waited_for = false;
-	j->rec[DEST_ACTIVE].device_wait_ms = j->activate.device_wait_ms > before_plug_end ?
-						     j->activate.device_wait_ms - before_plug_end : 0;
+	j->rec[DEST_ACTIVE].device_wait_ms =
+		(w->device_ms > before_plug_end ? w->device_ms - before_plug_end : 0) + held;
+	j->rec[DEST_ACTIVE].request_held_ms = held;
 	dest_hold(j); /* dest_step_done() lets go of it, as of a callback's */
 	dest_step_done(j, DEST_ACTIVE, j->activate.error, "%s", j->activate.message ?: "failed");
 }
@@ -875,11 +889,12 @@ static int active_run(dest_job *j)
 		return -ENODEV;
 	/* Entered from the journal after a restart, or the plug could not ask: ask now. */
 	if (!j->activate.asked) {
-		int r = activate_ask(j);
+		int r;
 
+		j->activate.plug_end_ms = uv_now(j->d->loop);
+		r = activate_ask(j);
 		if (r < 0)
 			return r;
-		j->activate.plug_end_ms = j->activate.asked_ms;
 	}
 	if (j->activate.answered) {
 		active_take(j);

@@ -430,7 +430,7 @@ static int attach_plug(hook_attach *j, vm *v)
 	return vm_backend_of(v)->vf_plug(v, attach_on_plug, j);
 }
 
-static void attach_on_active(int error, const char *message, uint64_t device_wait_ms,
+static void attach_on_active(int error, const char *message, const vf_activate_wait *wait,
 			     void *userdata)
 {
 	attach_phase_done(userdata, error, message);

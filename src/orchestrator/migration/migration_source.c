@@ -118,6 +118,7 @@ typedef struct migration_job {
 	struct {
 		int64_t start_ms, duration_ms;
 		int64_t device_wait_ms; /* active: of duration_ms, waiting for the new VF (vf_activate.h) */
+		int64_t request_held_ms; /* active: of device_wait_ms, the request held before the VF came */
 		phase_state state;
 		/* prepare: it ran during the preflight, and start/duration say when, not the runner */
 		bool ran_ahead;
@@ -268,9 +269,12 @@ static json_object *job_result(migration_job *j, migration_outcome outcome)
 		json_object_object_add(ph, "duration_ms", json_object_new_int64(j->rec[p].duration_ms));
 		json_object_object_add(ph, "state",
 				       json_object_new_string(phase_state_name(j->rec[p].state)));
-		if (j->rec[p].device_wait_ms)
+		if (j->rec[p].device_wait_ms) {
 			json_object_object_add(ph, "device_wait_ms",
 					       json_object_new_int64(j->rec[p].device_wait_ms));
+			json_object_object_add(ph, "request_held_ms",
+					       json_object_new_int64(j->rec[p].request_held_ms));
+		}
 		json_object_array_add(phases, ph);
 	}
 	json_object_object_add(o, "phases", phases);
@@ -1174,7 +1178,7 @@ static void replug_on_reply(int error, json_object *ret, const char *desc, void 
 		job_step_done(j, 0, NULL);
 }
 
-static void replug_on_activated(int error, const char *message, uint64_t device_wait_ms,
+static void replug_on_activated(int error, const char *message, const vf_activate_wait *wait,
 				void *userdata)
 {
 	migration_job *j = userdata;
@@ -1534,6 +1538,7 @@ static void dest_phase_on_reply(rpc_conn *c, int error, json_object *ret, const 
 	}
 	if (error == 0) {
 		j->rec[j->phase].device_wait_ms = (int64_t)reply.device_wait_ms;
+		j->rec[j->phase].request_held_ms = (int64_t)reply.request_held_ms;
 		j->dest_skipped = reply.skipped;
 	}
 	job_on_peer_reply(c, error, ret, code, message, userdata);

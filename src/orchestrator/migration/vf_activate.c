@@ -17,13 +17,14 @@ typedef struct vf_activate {
 	vf_activate_cb cb;
 	void *userdata;
 	uint64_t deadline; /* loop time the phase gives up asking again */
-	uint64_t asked;    /* loop time the request in flight was sent */
-	uint64_t device_wait_ms;
+	uint64_t asked;    /* loop time the request in flight was made */
+	vf_activate_wait wait;
+	bool answered;     /* the first request has its answer: wait's request fields are set */
 } vf_activate;
 
 static void vf_activate_finish(vf_activate *a, int error, const char *message)
 {
-	a->cb(error, message, a->device_wait_ms, a->userdata);
+	a->cb(error, message, &a->wait, a->userdata);
 	free(a->vm_name);
 	free(a);
 }
@@ -40,6 +41,16 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	json_object *device, *carrier, *took;
 	_cleanup_free_ char *why = NULL;
 
+	if (!a->answered && (error == 0 || code)) {
+		/* The agent's answer (not a timeout or a lost link) to the first request: when that
+		 * request went out, and what the agent found as it got it. */
+		a->answered = true;
+		a->wait.request_sent_ms = agent_client_reply_sent_ms(c);
+		a->wait.vf_absent_at_request =
+			(error < 0 && code && !strcmp(code, "not-found")) ||
+			(error == 0 && json_object_object_get_ex(ret, "device-ms", &device) &&
+			 json_object_get_int64(device) > 0);
+	}
 	/*
 	 * The agent waited its whole timeout-ms and no VF appeared (a slow probe): ask again, up to
 	 * the phase's bound, as the VF's plug may take. That wait was the device's; a guest
@@ -47,7 +58,7 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	 * no link in the agent's wait ("timeout") ends the phase: that is a fault of the NIC's.
 	 */
 	if (error < 0 && code && !strcmp(code, "not-found") && now < a->deadline) {
-		a->device_wait_ms += MIN(now - a->asked, a->d->config->agent_timeout_ms);
+		a->wait.device_ms += MIN(now - a->asked, a->d->config->agent_timeout_ms);
 		vf_activate_ask(a);
 		return;
 	}
@@ -69,7 +80,7 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	json_object_object_get_ex(ret, "device-ms", &device);
 	json_object_object_get_ex(ret, "carrier-ms", &carrier);
 	json_object_object_get_ex(ret, "took-ms", &took);
-	a->device_wait_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
+	a->wait.device_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
 	/* What the phase's residue is made of: the agent's own work, or the trip to and from it. */
 	log_info("%s: the agent waited %lld ms for the VF and %lld ms for its link, %lld ms in all; "
 		 "the request took %llu ms", a->vm_name, (long long)json_object_get_int64(device),
@@ -148,6 +159,8 @@ int vf_activate_start(host_daemon *d, const char *vm_name, vf_activate_cb cb, vo
 	a->cb = cb;
 	a->userdata = userdata;
 	a->deadline = uv_now(d->loop) + VF_ACTIVATE_TIMEOUT_MS;
+	/* Until an answer says when the request went out: when it was made. */
+	a->wait.request_sent_ms = uv_now(d->loop);
 	vf_activate_ask(a);
 	return 0;
 }

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/daemon.h"
@@ -21,13 +22,24 @@
 #define VF_ACTIVATE_TIMEOUT_MS 15000
 
 /*
- * message says what failed (borrowed for the call); error is 0 on success. device_wait_ms: how
- * long of it the agent measured waiting for the device rather than working: for the NIC to
- * appear and udev to be done with it (`device-ms`), for its carrier and the bond to see its link
- * (`carrier-ms`). Like the unplug's wait for the guest to release the VF, it is the device's
- * time, not dmigrate's; the rest (the agent's work, the round trip into the busy guest) is ours.
+ * What the phase waited for rather than worked on. device_ms: how long the agent measured waiting
+ * for the device: for the NIC to appear and udev to be done with it (`device-ms`), for its
+ * carrier and the bond to see its link (`carrier-ms`), and the whole of each request answered
+ * `not-found`. Like the unplug's wait for the guest to release the VF, it is the device's time,
+ * not dmigrate's; the rest (the agent's work, the trips into and out of the busy guest) is ours.
+ * request_sent_ms: the loop time the first request went out (later than vf_activate_start() when
+ * it waited for the agent link's handshake); vf_absent_at_request: the agent found no usable VF
+ * when that request reached it (it waited `device-ms` > 0, or answered `not-found`), so the VF was
+ * not there to act on during anything before it either.
  */
-typedef void (*vf_activate_cb)(int error, const char *message, uint64_t device_wait_ms,
+typedef struct vf_activate_wait {
+	uint64_t device_ms;
+	uint64_t request_sent_ms;
+	bool vf_absent_at_request;
+} vf_activate_wait;
+
+/* message says what failed (borrowed for the call); error is 0 on success. */
+typedef void (*vf_activate_cb)(int error, const char *message, const vf_activate_wait *wait,
 			       void *userdata);
 
 int vf_activate_start(host_daemon *d, const char *vm_name, vf_activate_cb cb, void *userdata);

@@ -51,6 +51,7 @@ typedef struct agent_call {
 	json_object *args; /* as sent, to check the answer against (agent_reply_check.h) */
 	agent_reply_cb cb;
 	void *userdata;
+	uint64_t sent_ms; /* uv_now() when its line went out */
 } agent_call;
 
 struct agent_client {
@@ -82,6 +83,7 @@ struct agent_client {
 
 	call_queue calls; /* in the order they were made */
 	int64_t next_id;
+	uint64_t reply_sent_ms; /* during a reply callback: when its request went out */
 
 	unsigned version;
 	char *agent;
@@ -264,6 +266,7 @@ static void client_queue_flush(agent_client *c)
 		if (!call->line || call->deadline <= now)
 			continue;
 		line = TAKE_PTR(call->line);
+		((agent_call *)call)->sent_ms = now;
 		r = client_write(c, line, call->len);
 		if (r < 0) {
 			client_disconnect(c, r);
@@ -337,6 +340,7 @@ static void client_reply(agent_client *c, const agent_message *m)
 	if (!call)
 		return;
 	client_timer_update(c);
+	c->reply_sent_ms = call->sent_ms;
 	if (m->kind == AGENT_MESSAGE_ERROR)
 		call->cb(c, agent_error_to_errno(m->name), NULL, m->name, m->message, call->userdata);
 	else if (agent_reply_check(call->cmd, call->args, m->value, why, sizeof(why)) < 0) {
@@ -621,6 +625,7 @@ int agent_client_call(agent_client *c, const char *cmd, json_object *args, uint6
 		r = client_write(c, line, len);
 		if (r < 0)
 			return r;
+		call->sent_ms = uv_now(c->loop);
 	} else {
 		call->node.line = line;
 		call->node.len = len;
@@ -651,6 +656,11 @@ void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms)
 		c->handshake_deadline = uv_now(c->loop) + c->sync_timeout_ms;
 		client_timer_update(c);
 	}
+}
+
+uint64_t agent_client_reply_sent_ms(const agent_client *c)
+{
+	return c->reply_sent_ms;
 }
 
 bool agent_client_is_ready(const agent_client *c)

@@ -94,6 +94,13 @@ void agent_client_resync(agent_client *c);
 /* How long a sync or hello may take before it is retried (also the one under way). Default 3000 ms. */
 void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms);
 
+/*
+ * Inside a reply callback: the loop time (uv_now()) its request was written to the link, later
+ * than the call when the call waited for the handshake. How long the request itself waited is
+ * then told apart from how long the agent took (vf_activate.h).
+ */
+uint64_t agent_client_reply_sent_ms(const agent_client *c);
+
 bool agent_client_is_ready(const agent_client *c);
 /* The negotiated protocol version, 0 before the first ready. */
 unsigned agent_client_get_version(const agent_client *c);

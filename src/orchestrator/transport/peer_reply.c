@@ -2,6 +2,7 @@
 #include "transport/peer_reply.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,7 +129,7 @@ int peer_reply_phase(control_command_id cmd, const char *want_phase, json_object
 		     peer_phase_reply *out, char *errbuf, size_t errlen)
 {
 	peer_phase_reply p = {};
-	json_object *wait;
+	json_object *wait, *held;
 	int r;
 
 	if ((unsigned)cmd >= _CONTROL_CMD_MAX) {
@@ -144,6 +145,15 @@ int peer_reply_phase(control_command_id cmd, const char *want_phase, json_object
 	wait = member(ret, "device_wait_ms");
 	if (cmd == CONTROL_CMD_PEER_ACTIVATE && wait)
 		p.device_wait_ms = (uint64_t)json_object_get_int64(wait);
+	held = member(ret, "request_held_ms");
+	if (cmd == CONTROL_CMD_PEER_ACTIVATE && held) {
+		p.request_held_ms = (uint64_t)json_object_get_int64(held);
+		if (p.request_held_ms > p.device_wait_ms) {
+			snprintf(errbuf, errlen, "request_held_ms %" PRIu64 " is more than device_wait_ms %" PRIu64,
+				 p.request_held_ms, p.device_wait_ms);
+			return -EBADMSG;
+		}
+	}
 	*out = p;
 	return 0;
 }

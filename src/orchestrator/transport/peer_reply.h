@@ -46,7 +46,8 @@ int peer_reply_prepare(json_object *ret, peer_prepare_reply *out, char *errbuf, 
 
 typedef struct peer_phase_reply {
 	bool skipped;            /* the phase's state: "skipped", otherwise "done" */
-	uint64_t device_wait_ms; /* peer-activate only */
+	uint64_t device_wait_ms;  /* peer-activate only */
+	uint64_t request_held_ms; /* peer-activate only: of device_wait_ms, at most all of it */
 } peer_phase_reply;
 /*
  * What the destination says about one of its own phases (peer-switchover, -plug, -activate,
