@@ -106,6 +106,26 @@ TEST(no_vf_incoming)
 	ASSERT_TRUE(argv_find(argv, "-device", "virtio-net-pci,id=standby0") != NULL);
 }
 
+/*
+ * dmigrated's destination: the emulated VF's netdev is there from the start, its device is
+ * not, so that the plug adds only the device; a real VF has no netdev to add.
+ */
+TEST(no_vf_with_its_netdev)
+{
+	_cleanup_vm_spec_ vm_spec *s = spec_new(EMULATED);
+	_cleanup_vm_spec_ vm_spec *vfio = spec_new(VFIO);
+	_cleanup_argv_ char **argv = NULL, **vfio_argv = NULL;
+	const unsigned flags = QEMU_ARGV_NO_VF | QEMU_ARGV_VF_NETDEV | QEMU_ARGV_INCOMING;
+
+	ASSERT_OK(qemu_argv_build(s, "/run/vm1", flags, &argv));
+	ASSERT_STREQ(argv_find(argv, "-netdev", "bridge,id=vfnet0"), "bridge,id=vfnet0,br=br0");
+	ASSERT_TRUE(!argv_contains(argv, "e1000e"));
+	ASSERT_STREQ(argv_find(argv, "-incoming", ""), "defer");
+	ASSERT_OK(qemu_argv_build(vfio, "/run/vm1", flags, &vfio_argv));
+	ASSERT_TRUE(!argv_contains(vfio_argv, "vfnet0"));
+	ASSERT_TRUE(!argv_contains(vfio_argv, "vfio-pci"));
+}
+
 /* Both ends' credentials on every QEMU, and an incoming one listens with the server's. */
 TEST(tls_objects)
 {
@@ -278,6 +298,7 @@ int main(void)
 {
 	RUN_TEST(emulated_full);
 	RUN_TEST(no_vf_incoming);
+	RUN_TEST(no_vf_with_its_netdev);
 	RUN_TEST(tls_objects);
 	RUN_TEST(vfio_disk_and_escaping);
 	RUN_TEST(cmdline_without_address);

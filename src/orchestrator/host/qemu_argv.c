@@ -251,7 +251,7 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	struct sockaddr_un sa;
 	argv_builder b = {};
 	_cleanup_free_ char *pidfile = NULL, *mem = NULL, *smp = NULL, *name = NULL;
-	json_object *netdev = NULL, *device = NULL;
+	_cleanup_json_ json_object *netdev = NULL, *device = NULL;
 	int r;
 
 	/* libvirt starts a domain's QEMU from the domain's XML: the spec describes no QEMU. */
@@ -350,14 +350,15 @@ int qemu_argv_build(const vm_spec *spec, const char *run_dir, unsigned flags, ch
 	argv_push_props(&b, "-device", "driver",
 			qemu_props_new("driver", "pcie-root-port", "id", QEMU_ID_VF_PORT, "@chassis",
 				       "1", NULL));
-	if (!(flags & QEMU_ARGV_NO_VF) && b.r == 0) {
+	if ((!(flags & QEMU_ARGV_NO_VF) || (flags & QEMU_ARGV_VF_NETDEV)) && b.r == 0) {
 		r = qemu_vf_plug_args(spec, NULL, &netdev, &device);
 		if (r < 0)
 			b.r = r;
 		else {
 			if (netdev)
-				argv_push_props(&b, "-netdev", "type", netdev);
-			argv_push_props(&b, "-device", "driver", device);
+				argv_push_props(&b, "-netdev", "type", TAKE_PTR(netdev));
+			if (!(flags & QEMU_ARGV_NO_VF))
+				argv_push_props(&b, "-device", "driver", TAKE_PTR(device));
 		}
 	}
 

@@ -262,7 +262,8 @@ static int qemu_resume(vm *v, vm_backend_cb cb, void *userdata)
 
 static int qemu_incoming_start(vm *v, vm_done_cb done, void *userdata)
 {
-	return vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_INCOMING, done, userdata);
+	return vm_start_qemu(v, QEMU_ARGV_NO_VF | QEMU_ARGV_VF_NETDEV | QEMU_ARGV_INCOMING, done,
+			     userdata);
 }
 
 static int qemu_incoming_listen(vm *v, const char *uri, bool multifd, vm_backend_cb cb,
