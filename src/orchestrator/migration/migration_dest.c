@@ -876,6 +876,10 @@ static void active_take(dest_job *j)
 	j->rec[DEST_ACTIVE].device_wait_ms =
 		(w->device_ms > before_plug_end ? w->device_ms - before_plug_end : 0) + held;
 	j->rec[DEST_ACTIVE].request_held_ms = held;
+	if (held)
+		log_info("%s: the request for the VF went out %llu ms after the plug, and the agent "
+			 "found no VF yet: counted as the wait for the VF", j->vm,
+			 (unsigned long long)held);
 	dest_hold(j); /* dest_step_done() lets go of it, as of a callback's */
 	dest_step_done(j, DEST_ACTIVE, j->activate.error, "%s", j->activate.message ?: "failed");
 }

@@ -37,7 +37,7 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 {
 	vf_activate *a = userdata;
 	vm *v = vm_find(a->d, a->vm_name);
-	uint64_t now = uv_now(a->d->loop);
+	uint64_t now = uv_now(a->d->loop), sent;
 	json_object *device, *carrier, *took;
 	_cleanup_free_ char *why = NULL;
 
@@ -81,11 +81,14 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	json_object_object_get_ex(ret, "carrier-ms", &carrier);
 	json_object_object_get_ex(ret, "took-ms", &took);
 	a->wait.device_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
-	/* What the phase's residue is made of: the agent's own work, or the trip to and from it. */
+	/* What the phase's residue is made of: the agent's own work, the trip to and from it, or
+	 * the request waiting for the link's handshake before it went out. */
+	sent = MAX(agent_client_reply_sent_ms(c), a->asked);
 	log_info("%s: the agent waited %lld ms for the VF and %lld ms for its link, %lld ms in all; "
-		 "the request took %llu ms", a->vm_name, (long long)json_object_get_int64(device),
+		 "the request went out %llu ms after it was made and took %llu ms from there",
+		 a->vm_name, (long long)json_object_get_int64(device),
 		 (long long)json_object_get_int64(carrier), (long long)json_object_get_int64(took),
-		 (unsigned long long)(now - a->asked));
+		 (unsigned long long)(sent - a->asked), (unsigned long long)(now - sent));
 	if (v && vm_agent(v))
 		vf_activate_announce(a, vm_agent(v));
 	vf_activate_finish(a, 0, NULL);
