@@ -123,8 +123,8 @@ static const control_field migrate_returns[] = {
 	{ "message", CONTROL_STRING, false, false, 0, CONTROL_MAX_ERROR_MESSAGE,
 	  "Why it rolled back or degraded; absent on success." },
 	{ "phases", CONTROL_ARRAY, true, false, 0, 32, "Per phase: `phase`, `start_ms`, `duration_ms`, `state`, "
-	  "and `device_wait_ms` (with `request_held_ms`, its part before the request reached the agent) "
-	  "for `active`." },
+	  "and `device_wait_ms` (with `request_held_ms`, its part from the plug's end until the request "
+	  "for the VF went out, counted only when the agent then found no VF) for `active`." },
 	{ "fault", CONTROL_OBJECT, false, false, 0, 0, "The request's fault: `name`, `phase`, `injected`, `message`." },
 	{ "qemu", CONTROL_OBJECT, true, false, 0, 0, "`downtime_ms`, `total_ms`, `setup_ms`, `transferred`." },
 	{ "total_ms", CONTROL_INT, true, false, 0, INT64_MAX, "The whole job." },

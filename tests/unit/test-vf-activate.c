@@ -266,8 +266,36 @@ TEST(a_slow_nic_is_asked_for_again)
 	run_until_done();
 	ASSERT_EQ(seen.error, 0);
 	ASSERT_TRUE(seen.device_wait_ms >= 30 && seen.device_wait_ms < 30 + 500);
-	/* Its first answer was that no VF had appeared. */
+	/* An instant not-found (a VF that went away) says nothing of a VF absent on receipt;
+	 * one after the agent's whole wait does (the_request_is_timed_from_its_going_out). */
+	ASSERT_TRUE(!seen.vf_absent_at_request);
+	teardown();
+}
+
+/* A not-found after the agent's whole wait: no VF was there as the request reached it. */
+TEST(a_not_found_after_the_whole_wait_is_an_absent_vf)
+{
+	json_object *o;
+	char out[512];
+
+	setup(true);
+	d.config->agent_timeout_ms = 100;
+	ASSERT_OK(vf_activate_start(&d, "vm1", on_done, NULL));
+	agent_handshake();
+	o = agent_recv();
+	usleep(130 * 1000); /* the agent's whole wait, and no VF */
+	snprintf(out, sizeof(out), "{\"id\":%lld,%s",
+		 (long long)json_object_get_int64(json_object_object_get(o, "id")),
+		 ERROR("not-found", "No VF appeared for 'bond0'"));
+	json_object_put(o);
+	agent_send(out);
+	agent_answer("bond-activate-vf", NULL, NULL, ACTIVATED("0", "20", "25"));
+	agent_answer("announce", NULL, NULL, ANNOUNCED);
+	run_until_done();
+	ASSERT_EQ(seen.error, 0);
 	ASSERT_TRUE(seen.vf_absent_at_request);
+	/* The first request's wait, no more than the agent's bound, and the second's carrier. */
+	ASSERT_EQ(seen.device_wait_ms, 100 + 20);
 	teardown();
 }
 
@@ -414,6 +442,7 @@ int main(void)
 	RUN_TEST(one_request_and_the_agents_waits_are_the_devices);
 	RUN_TEST(the_request_is_timed_from_its_going_out);
 	RUN_TEST(a_slow_nic_is_asked_for_again);
+	RUN_TEST(a_not_found_after_the_whole_wait_is_an_absent_vf);
 	RUN_TEST(a_refusal_ends_it_with_the_agents_words);
 	RUN_TEST(lies_end_it);
 	RUN_TEST(no_agent_to_ask);

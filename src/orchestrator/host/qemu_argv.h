@@ -40,9 +40,10 @@ typedef enum qemu_argv_flags {
 	QEMU_ARGV_KVM = 1 << 2,      /* -accel kvm -cpu host (qemu_accel_resolve() chose KVM); else TCG */
 	/*
 	 * With NO_VF: the emulated VF's -netdev all the same, without its device, so that its plug
-	 * adds only the device, as a real VF's plug does (vfio-pci has no netdev). A bridge netdev's
-	 * netdev_add runs qemu-bridge-helper under QEMU's big lock (~36 ms here), which a TCG guest
-	 * resumed just before waits out on its first I/O: its traffic's gap grew by it.
+	 * creates only the device, as a real VF's plug does (vfio-pci has no netdev): the plug's
+	 * netdev_add meets the duplicate (one QMP round trip). A bridge netdev's netdev_add runs
+	 * qemu-bridge-helper under QEMU's big lock (~36 ms here), which a TCG guest resumed just
+	 * before waits out on its first I/O: its traffic's gap grew by it.
 	 */
 	QEMU_ARGV_VF_NETDEV = 1 << 3,
 } qemu_argv_flags;

@@ -73,8 +73,9 @@ struct dest_job {
 	uint64_t port;   /* where the incoming QEMU listens */
 	/*
 	 * The active phase's request, asked for as the plug starts (plug_run()): its outcome, kept
-	 * until the active phase takes it, and plug_end_ms, when the plug ended: its device wait is
-	 * counted from there (active_take()).
+	 * until the active phase takes it, and plug_end_ms, when the plug ended (or, asked only by
+	 * the active phase after a restart, when it was asked): its device wait is counted from
+	 * there (active_take()).
 	 */
 	struct {
 		bool asked, answered, waited_for;
@@ -870,7 +871,7 @@ static void active_take(dest_job *j)
 	const vf_activate_wait *w = &j->activate.wait;
 	uint64_t plug_end = j->activate.plug_end_ms, sent = w->request_sent_ms;
 	uint64_t before_plug_end = plug_end > sent ? plug_end - sent : 0;
-	uint64_t held = w->vf_absent_at_request && plug_end && sent > plug_end ? sent - plug_end : 0;
+	uint64_t held = w->vf_absent_at_request && sent > plug_end ? sent - plug_end : 0;
 
 	j->activate.waited_for = false;
 	j->rec[DEST_ACTIVE].device_wait_ms =

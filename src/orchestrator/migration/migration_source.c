@@ -270,10 +270,15 @@ static json_object *job_result(migration_job *j, migration_outcome outcome)
 		json_object_object_add(ph, "state",
 				       json_object_new_string(phase_state_name(j->rec[p].state)));
 		if (j->rec[p].device_wait_ms) {
-			json_object_object_add(ph, "device_wait_ms",
-					       json_object_new_int64(j->rec[p].device_wait_ms));
+			/*
+			 * No more than the phase: the destination counts from its plug's end, which
+			 * we heard of a trip later, and that slice is in our plug phase already.
+			 */
+			int64_t wait = MIN(j->rec[p].device_wait_ms, j->rec[p].duration_ms);
+
+			json_object_object_add(ph, "device_wait_ms", json_object_new_int64(wait));
 			json_object_object_add(ph, "request_held_ms",
-					       json_object_new_int64(j->rec[p].request_held_ms));
+					       json_object_new_int64(MIN(j->rec[p].request_held_ms, wait)));
 		}
 		json_object_array_add(phases, ph);
 	}

@@ -37,19 +37,27 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 {
 	vf_activate *a = userdata;
 	vm *v = vm_find(a->d, a->vm_name);
-	uint64_t now = uv_now(a->d->loop), sent;
+	uint64_t now = uv_now(a->d->loop), sent = a->asked;
+	bool not_found = error < 0 && code && !strcmp(code, "not-found");
 	json_object *device, *carrier, *took;
 	_cleanup_free_ char *why = NULL;
 
-	if (!a->answered && (error == 0 || code)) {
-		/* The agent's answer (not a timeout or a lost link) to the first request: when that
-		 * request went out, and what the agent found as it got it. */
-		a->answered = true;
-		a->wait.request_sent_ms = agent_client_reply_sent_ms(c);
-		a->wait.vf_absent_at_request =
-			(error < 0 && code && !strcmp(code, "not-found")) ||
-			(error == 0 && json_object_object_get_ex(ret, "device-ms", &device) &&
-			 json_object_get_int64(device) > 0);
+	if (error == 0 || code) {
+		/* The agent's answer (not a timeout or a lost link): its request went out then. */
+		sent = MAX(agent_client_reply_sent_ms(c), a->asked);
+		if (!a->answered) {
+			/*
+			 * What the agent found as the first request reached it: no usable VF if it
+			 * waited for one (device-ms), or answered not-found after its whole wait
+			 * (a VF that went away meanwhile answers at once, and was there).
+			 */
+			a->answered = true;
+			a->wait.request_sent_ms = sent;
+			a->wait.vf_absent_at_request =
+				(not_found && now - sent >= a->d->config->agent_timeout_ms) ||
+				(error == 0 && json_object_object_get_ex(ret, "device-ms", &device) &&
+				 json_object_get_int64(device) > 0);
+		}
 	}
 	/*
 	 * The agent waited its whole timeout-ms and no VF appeared (a slow probe): ask again, up to
@@ -57,8 +65,8 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	 * answering at once gets no more than the time its answer took. A VF that appeared but got
 	 * no link in the agent's wait ("timeout") ends the phase: that is a fault of the NIC's.
 	 */
-	if (error < 0 && code && !strcmp(code, "not-found") && now < a->deadline) {
-		a->wait.device_ms += MIN(now - a->asked, a->d->config->agent_timeout_ms);
+	if (not_found && now < a->deadline) {
+		a->wait.device_ms += MIN(now - sent, a->d->config->agent_timeout_ms);
 		vf_activate_ask(a);
 		return;
 	}
@@ -83,7 +91,6 @@ static void vf_activate_on_reply(agent_client *c, int error, json_object *ret, c
 	a->wait.device_ms += (uint64_t)json_object_get_int64(device) + (uint64_t)json_object_get_int64(carrier);
 	/* What the phase's residue is made of: the agent's own work, the trip to and from it, or
 	 * the request waiting for the link's handshake before it went out. */
-	sent = MAX(agent_client_reply_sent_ms(c), a->asked);
 	log_info("%s: the agent waited %lld ms for the VF and %lld ms for its link, %lld ms in all; "
 		 "the request went out %llu ms after it was made and took %llu ms from there",
 		 a->vm_name, (long long)json_object_get_int64(device),

@@ -24,13 +24,14 @@
 /*
  * What the phase waited for rather than worked on. device_ms: how long the agent measured waiting
  * for the device: for the NIC to appear and udev to be done with it (`device-ms`), for its
- * carrier and the bond to see its link (`carrier-ms`), and the whole of each request answered
- * `not-found`. Like the unplug's wait for the guest to release the VF, it is the device's time,
+ * carrier and the bond to see its link (`carrier-ms`), and each request answered `not-found`
+ * from its going out to the answer, at most agent_timeout_ms. Like the unplug's wait for the guest to release the VF, it is the device's time,
  * not dmigrate's; the rest (the agent's work, the trips into and out of the busy guest) is ours.
  * request_sent_ms: the loop time the first request went out (later than vf_activate_start() when
  * it waited for the agent link's handshake); vf_absent_at_request: the agent found no usable VF
- * when that request reached it (it waited `device-ms` > 0, or answered `not-found`), so the VF was
- * not there to act on during anything before it either.
+ * (none, or one udev was not done with) when that request reached it: it waited `device-ms` > 0,
+ * or answered `not-found` after its whole wait. The VF was then not there to act on during
+ * anything before it either.
  */
 typedef struct vf_activate_wait {
 	uint64_t device_ms;

@@ -95,9 +95,10 @@ void agent_client_resync(agent_client *c);
 void agent_client_set_sync_timeout(agent_client *c, uint64_t timeout_ms);
 
 /*
- * Inside a reply callback: the loop time (uv_now()) its request was written to the link, later
- * than the call when the call waited for the handshake. How long the request itself waited is
- * then told apart from how long the agent took (vf_activate.h).
+ * Inside a reply callback for the agent's answer (error 0, or an error with its code): the loop
+ * time (uv_now()) its request was written to the link, later than the call when the call waited
+ * for the handshake. How long the request itself waited is then told apart from how long the
+ * agent took (vf_activate.h). Meaningless for a timeout or a lost link.
  */
 uint64_t agent_client_reply_sent_ms(const agent_client *c);
 
