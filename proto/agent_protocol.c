@@ -145,11 +145,7 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 	[AGENT_CMD_BOND_SET_ACTIVE] = {
 		AGENT_CMD_BOND_SET_ACTIVE, "bond-set-active", bond_pick_args, { "role", "ifname" },
 		"Make a slave the bond's active one (make-before-break: the new slave is checked "
-		"to be enslaved first). Moving to the standby also turns the bond's `all_slaves_active` "
-		"on (unless the guest had it on), so that what the switch still sends to the VF while it "
-		"relearns the MAC's port is delivered, not dropped; it goes off again 1 s after the VF is "
-		"the active slave again (this command with the VF, or `bond-activate-vf`), or when the "
-		"agent stops.",
+		"to be enslaved first).",
 		"`bond`, `active`, `role`, `previous` (ifname or null)",
 		bond_pick_errors,
 	},

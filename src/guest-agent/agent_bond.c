@@ -15,12 +15,6 @@
 #define UDEV_POLL_MS 20
 /* bonding's MII monitor interval: it decides when a new slave may become active, and tells no one. */
 #define MII_POLL_MS 100
-/*
- * How long the bond keeps delivering what arrives on its inactive slaves after the VF is its
- * active slave again: frames the switch still sends to the standby until it has learnt the MAC's
- * new port from the bond's gratuitous ARP (bond_inactive_rx_on()).
- */
-#define INACTIVE_RX_HOLD_MS 1000
 
 typedef enum bond_wait_kind {
 	BOND_WAIT_DEVICE,   /* bond-activate-vf: until a VF appears */
@@ -52,10 +46,6 @@ struct agent_bond {
 	agent_link *links; /* the last snapshot, for telling what changed */
 	size_t n_links;
 	bond_wait *waits;
-	/* The bond whose all_slaves_active the agent turned on (0: none), and when to turn it off. */
-	int inactive_rx_bond;
-	uv_timer_t inactive_rx_timer;
-	unsigned handles_open;
 };
 
 typedef struct snapshot {
@@ -208,52 +198,6 @@ static void bond_status(agent_bond *b, agent_job *j)
 	agent_job_return(j, o);
 }
 
-/*
- * While the traffic moves between the VF and the standby, the switch in front of them goes on
- * sending the VM's frames to the slave it learnt the MAC on until the bond's gratuitous ARP from
- * the new active slave reaches it, and an active-backup bond drops what arrives on an inactive
- * slave: the lab lost 1-6 pings at the standby switch and one at the VF's return (BENCHMARKS.md).
- * From the switch to the standby until INACTIVE_RX_HOLD_MS after the VF is active again the bond
- * delivers them (all_slaves_active; duplicates are then possible for frames the switch floods to
- * both, broadcasts). A bond that had it on already is left as it was.
- */
-static void bond_inactive_rx_on(agent_bond *b, const agent_link *bond)
-{
-	int r;
-
-	uv_timer_stop(&b->inactive_rx_timer);
-	if (bond->inactive_rx || !b->ops->inactive_rx_set)
-		return;
-	r = b->ops->inactive_rx_set(b->ctx, bond->ifindex, true);
-	if (r < 0) {
-		log_warning("Cannot make '%s' deliver what its inactive slaves receive: %s", bond->ifname,
-			    strerror(-r));
-		return;
-	}
-	b->inactive_rx_bond = bond->ifindex;
-}
-
-static void bond_inactive_rx_restore(uv_timer_t *t)
-{
-	agent_bond *b = t->data;
-	int r;
-
-	if (!b->inactive_rx_bond)
-		return;
-	r = b->ops->inactive_rx_set(b->ctx, b->inactive_rx_bond, false);
-	if (r < 0)
-		log_warning("Cannot turn all_slaves_active off again on bond %d: %s", b->inactive_rx_bond,
-			    strerror(-r));
-	b->inactive_rx_bond = 0;
-}
-
-/* The VF is active again: what the agent turned on goes off once the switch has learnt that. */
-static void bond_inactive_rx_off_later(agent_bond *b)
-{
-	if (b->inactive_rx_bond)
-		uv_timer_start(&b->inactive_rx_timer, bond_inactive_rx_restore, INACTIVE_RX_HOLD_MS, 0);
-}
-
 static void bond_set_active(agent_bond *b, agent_job *j)
 {
 	_cleanup_(snapshot_done) snapshot s = {}, after = {};
@@ -267,29 +211,21 @@ static void bond_set_active(agent_bond *b, agent_job *j)
 	if (!slave)
 		return;
 	previous = bond->active_slave;
-	if (slave->role == AGENT_ROLE_STANDBY)
-		bond_inactive_rx_on(b, bond);
 	if (previous != slave->ifindex) {
 		r = b->ops->active_set(b->ctx, bond->ifindex, slave->ifindex);
-		if (r < 0) {
-			bond_inactive_rx_off_later(b); /* the traffic stays where it was */
+		if (r < 0)
 			return agent_job_fail_errno(j, r, "Failed to make '%s' the active slave of '%s': %s",
 						    slave->ifname, bond->ifname, strerror(-r));
-		}
 		/* Trust the kernel's state, not the request's success: bonding may refuse quietly. */
 		r = b->ops->links_get(b->ctx, &after.links, &after.n);
 		if (r < 0)
 			return agent_job_fail_errno(j, r, "Failed to read the links: %s", strerror(-r));
 		now = link_by_name(&after, bond->ifname);
-		if (!now || now->active_slave != slave->ifindex) {
-			bond_inactive_rx_off_later(b);
+		if (!now || now->active_slave != slave->ifindex)
 			return agent_job_fail(j, AGENT_ERROR_FAILED,
 					      "'%s' kept its active slave instead of '%s' (no carrier on it?)",
 					      bond->ifname, slave->ifname);
-		}
 	}
-	if (slave->role == AGENT_ROLE_VF)
-		bond_inactive_rx_off_later(b); /* the standby's undo: the traffic is back on the VF */
 	o = json_object_new_object();
 	if (!o)
 		return agent_job_fail(j, AGENT_ERROR_FAILED, "Out of memory");
@@ -392,8 +328,6 @@ static void activate_done(agent_bond *b, bond_wait *w, const snapshot *s, const 
 			  const agent_link *vf, uint64_t now)
 {
 	json_object *o = json_object_new_object();
-
-	bond_inactive_rx_off_later(b);
 
 	if (!o)
 		agent_job_fail(w->job, AGENT_ERROR_FAILED, "Out of memory");
@@ -743,9 +677,6 @@ int agent_bond_new(uv_loop_t *loop, const agent_net_ops *ops, void *ctx, agent_s
 	b->server = server;
 	uv_timer_init(loop, &b->timer);
 	b->timer.data = b;
-	uv_timer_init(loop, &b->inactive_rx_timer);
-	b->inactive_rx_timer.data = b;
-	b->handles_open = 2;
 	/* The baseline for the first events; without one, every link would look new. */
 	if (ops->links_get(ctx, &b->links, &b->n_links) < 0) {
 		b->links = NULL;
@@ -759,8 +690,6 @@ static void bond_closed(uv_handle_t *h)
 {
 	agent_bond *b = h->data;
 
-	if (--b->handles_open > 0)
-		return;
 	free(b->links);
 	free(b);
 }
@@ -775,8 +704,5 @@ void agent_bond_free(agent_bond *b)
 		agent_job_fail(w->job, AGENT_ERROR_FAILED, "The agent is shutting down");
 		wait_remove(b, w);
 	}
-	/* Stopped in the middle of a migration: the bond as the guest had it. */
-	bond_inactive_rx_restore(&b->inactive_rx_timer);
 	uv_close((uv_handle_t *)&b->timer, bond_closed);
-	uv_close((uv_handle_t *)&b->inactive_rx_timer, bond_closed);
 }

@@ -254,61 +254,6 @@ TEST(set_active_and_events)
 	teardown();
 }
 
-/*
- * From the switch to the standby until a while after the VF is back, the bond delivers what its
- * inactive slaves receive (all_slaves_active): the switch in front of them is still relearning.
- * Not touched on a bond that had it on, and off again after a switch back to the VF.
- */
-TEST(inactive_slaves_deliver_during_the_switches)
-{
-	json_object *r;
-	uint64_t t0;
-
-	setup();
-	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
-	/* The VF back (the standby's undo): still on for the hold, then off. */
-	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
-	ASSERT_STREQ(str_at(r, "return", "active"), "eth0");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
-	uv_update_time(&loop);
-	t0 = uv_now(&loop);
-	while (fake_link("bond0")->inactive_rx && uv_now(&loop) < t0 + 3000) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		usleep(10 * 1000);
-		uv_update_time(&loop);
-	}
-	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
-	ASSERT_TRUE(uv_now(&loop) >= t0 + 900);
-	ASSERT_EQ(fake.inactive_rx_sets, 2);
-
-	/* The guest's own setting: left as it was. */
-	fake_link("bond0")->inactive_rx = true;
-	r = call("{\"id\":3,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	r = call("{\"id\":4,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
-	json_object_put(r);
-	ASSERT_EQ(fake.inactive_rx_sets, 2);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
-
-	/* A switch the kernel refused: off again, the traffic never moved. */
-	fake_link("bond0")->inactive_rx = false;
-	fake_link("vf0")->carrier = false;
-	expect_error("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", 5, "failed");
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
-	uv_update_time(&loop);
-	t0 = uv_now(&loop);
-	while (fake_link("bond0")->inactive_rx && uv_now(&loop) < t0 + 3000) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		usleep(10 * 1000);
-		uv_update_time(&loop);
-	}
-	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
-	teardown();
-}
-
 TEST(release_unplug_plug_activate)
 {
 	json_object *r;
@@ -773,7 +718,6 @@ int main(void)
 	RUN_TEST(hello_negotiates);
 	RUN_TEST(bond_status_roles_from_drivers);
 	RUN_TEST(set_active_and_events);
-	RUN_TEST(inactive_slaves_deliver_during_the_switches);
 	RUN_TEST(release_unplug_plug_activate);
 	RUN_TEST(activate_refuses_to_guess_and_times_out_without_carrier);
 	RUN_TEST(activate_ends_when_the_vf_goes_away);
