@@ -145,7 +145,11 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 	[AGENT_CMD_BOND_SET_ACTIVE] = {
 		AGENT_CMD_BOND_SET_ACTIVE, "bond-set-active", bond_pick_args, { "role", "ifname" },
 		"Make a slave the bond's active one (make-before-break: the new slave is checked "
-		"to be enslaved first).",
+		"to be enslaved first). Moving to the standby while a VF is a slave also turns the "
+		"bond's `all_slaves_active` on (unless the guest had it on), so that what the switch "
+		"still sends to the VF while it relearns the MAC's port is delivered, not dropped; it "
+		"goes off again when the VF leaves the bond, when this command makes the VF active "
+		"again or fails, or when the agent stops.",
 		"`bond`, `active`, `role`, `previous` (ifname or null)",
 		bond_pick_errors,
 	},

@@ -46,6 +46,8 @@ struct agent_bond {
 	agent_link *links; /* the last snapshot, for telling what changed */
 	size_t n_links;
 	bond_wait *waits;
+	/* The bond whose all_slaves_active the agent turned on (0: none): bond_inactive_rx_on(). */
+	int inactive_rx_bond;
 };
 
 typedef struct snapshot {
@@ -198,6 +200,58 @@ static void bond_status(agent_bond *b, agent_job *j)
 	agent_job_return(j, o);
 }
 
+/* Whether a VF is still a slave of bond. */
+static bool bond_has_vf(const snapshot *s, int bond)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->links[i].master == bond && s->links[i].role == AGENT_ROLE_VF)
+			return true;
+	return false;
+}
+
+static void bond_inactive_rx_off(agent_bond *b)
+{
+	int r;
+
+	if (!b->inactive_rx_bond)
+		return;
+	r = b->ops->inactive_rx_set(b->ctx, b->inactive_rx_bond, false);
+	if (r < 0 && r != -ENODEV)
+		log_warning("Cannot turn all_slaves_active off again on bond %d: %s", b->inactive_rx_bond,
+			    strerror(-r));
+	b->inactive_rx_bond = 0;
+}
+
+/*
+ * The switch in front of the VF and the standby goes on sending the VM's frames to the VF until
+ * the bond's gratuitous ARP from the standby reaches it, and an active-backup bond drops what
+ * arrives on an inactive slave: the netns lab lost 1-6 pings at the switch to the standby
+ * (BENCHMARKS.md). So from that switch until the VF leaves the bond (its unplug), or is active
+ * again (an undo), or a switch failed, the bond delivers what its inactive slaves receive
+ * (all_slaves_active). It is never on while a new VF joins: then the standby and the VF may
+ * both be in front of one switch that floods to both (the SR-IOV lab's PF), and broadcasts would
+ * come twice. A bond that had it on is left as it was. An agent killed within that window (from
+ * the switch to the unplug) leaves it on, and broadcasts may arrive twice until the guest turns
+ * it off: the agent cannot tell that setting from the guest's own.
+ */
+static void bond_inactive_rx_on(agent_bond *b, const snapshot *s, const agent_link *bond)
+{
+	int r;
+
+	if (b->inactive_rx_bond == bond->ifindex)
+		return;
+	bond_inactive_rx_off(b);
+	if (bond->inactive_rx || !b->ops->inactive_rx_set || !bond_has_vf(s, bond->ifindex))
+		return;
+	r = b->ops->inactive_rx_set(b->ctx, bond->ifindex, true);
+	if (r < 0) {
+		log_warning("Cannot make '%s' deliver what its inactive slaves receive: %s", bond->ifname,
+			    strerror(-r));
+		return;
+	}
+	b->inactive_rx_bond = bond->ifindex;
+}
+
 static void bond_set_active(agent_bond *b, agent_job *j)
 {
 	_cleanup_(snapshot_done) snapshot s = {}, after = {};
@@ -211,20 +265,28 @@ static void bond_set_active(agent_bond *b, agent_job *j)
 	if (!slave)
 		return;
 	previous = bond->active_slave;
+	if (slave->role == AGENT_ROLE_STANDBY)
+		bond_inactive_rx_on(b, &s, bond);
+	else if (b->inactive_rx_bond == bond->ifindex)
+		bond_inactive_rx_off(b); /* the VF active again: the standby's undo */
 	if (previous != slave->ifindex) {
 		r = b->ops->active_set(b->ctx, bond->ifindex, slave->ifindex);
-		if (r < 0)
+		if (r < 0) {
+			bond_inactive_rx_off(b); /* the traffic stays where it was */
 			return agent_job_fail_errno(j, r, "Failed to make '%s' the active slave of '%s': %s",
 						    slave->ifname, bond->ifname, strerror(-r));
+		}
 		/* Trust the kernel's state, not the request's success: bonding may refuse quietly. */
 		r = b->ops->links_get(b->ctx, &after.links, &after.n);
 		if (r < 0)
 			return agent_job_fail_errno(j, r, "Failed to read the links: %s", strerror(-r));
 		now = link_by_name(&after, bond->ifname);
-		if (!now || now->active_slave != slave->ifindex)
+		if (!now || now->active_slave != slave->ifindex) {
+			bond_inactive_rx_off(b);
 			return agent_job_fail(j, AGENT_ERROR_FAILED,
 					      "'%s' kept its active slave instead of '%s' (no carrier on it?)",
 					      bond->ifname, slave->ifname);
+		}
 	}
 	o = json_object_new_object();
 	if (!o)
@@ -635,6 +697,9 @@ void agent_bond_links_changed(agent_bond *b)
 		return;
 	}
 	bond_events_push(b, &old, &cur);
+	/* The VF left the bond (unplugged or released): the standby is the only slave. */
+	if (b->inactive_rx_bond && !bond_has_vf(&cur, b->inactive_rx_bond))
+		bond_inactive_rx_off(b);
 	for (w = b->waits; w; w = next) {
 		next = w->next;
 		if (is_activate_wait(w))
@@ -704,5 +769,6 @@ void agent_bond_free(agent_bond *b)
 		agent_job_fail(w->job, AGENT_ERROR_FAILED, "The agent is shutting down");
 		wait_remove(b, w);
 	}
+	bond_inactive_rx_off(b); /* stopped in the middle of a migration: the bond as it was */
 	uv_close((uv_handle_t *)&b->timer, bond_closed);
 }

@@ -35,6 +35,7 @@ typedef struct agent_link {
 	/* Bonds only. */
 	char mode[24];    /* "active-backup", ... */
 	int active_slave; /* ifindex, 0 if none */
+	bool inactive_rx; /* all_slaves_active: frames that arrive on inactive slaves are delivered */
 } agent_link;
 
 typedef struct agent_net_ops {
@@ -43,6 +44,8 @@ typedef struct agent_net_ops {
 	int (*slave_add)(void *ctx, int bond, int slave);
 	int (*slave_del)(void *ctx, int bond, int slave);
 	int (*active_set)(void *ctx, int bond, int slave);
+	/* The bond's all_slaves_active; NULL when the backend cannot (the switch then loses frames). */
+	int (*inactive_rx_set)(void *ctx, int bond, bool on);
 	/* Gratuitous ARP / unsolicited NA for the bond's addresses, sent out of slave. */
 	int (*announce)(void *ctx, int bond, int slave, unsigned *ret_arp, unsigned *ret_na);
 } agent_net_ops;

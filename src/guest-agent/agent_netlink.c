@@ -175,6 +175,8 @@ static int link_parse(struct nl_msg *msg, void *arg)
 						 bond_mode_name(nla_get_u8(bond[IFLA_BOND_MODE])));
 				if (bond[IFLA_BOND_ACTIVE_SLAVE])
 					l->active_slave = (int)nla_get_u32(bond[IFLA_BOND_ACTIVE_SLAVE]);
+				if (bond[IFLA_BOND_ALL_SLAVES_ACTIVE])
+					l->inactive_rx = nla_get_u8(bond[IFLA_BOND_ALL_SLAVES_ACTIVE]) != 0;
 			}
 		}
 		if (info[IFLA_INFO_SLAVE_DATA] && info[IFLA_INFO_SLAVE_KIND] &&
@@ -243,9 +245,12 @@ static int netlink_links_get(void *ctx, agent_link **ret, size_t *ret_n)
 	return 0;
 }
 
-/* One RTM_NEWLINK on ifindex, acked; attrs may add attributes. */
+/*
+ * One RTM_NEWLINK on ifindex, acked: master >= 0 enslaves to it (0 releases), active_slave > 0
+ * and inactive_rx >= 0 (all_slaves_active) set those bond options.
+ */
 static int link_change(agent_netlink *n, int ifindex, unsigned flags, unsigned change, int master,
-		       int active_slave)
+		       int active_slave, int inactive_rx)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex, .ifi_flags = flags,
 				 .ifi_change = change };
@@ -258,14 +263,16 @@ static int link_change(agent_netlink *n, int ifindex, unsigned flags, unsigned c
 	r = nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
 	if (r >= 0 && master >= 0)
 		r = nla_put_u32(msg, IFLA_MASTER, (uint32_t)master);
-	if (r >= 0 && active_slave > 0) {
+	if (r >= 0 && (active_slave > 0 || inactive_rx >= 0)) {
 		linkinfo = nla_nest_start(msg, IFLA_LINKINFO);
 		r = linkinfo ? nla_put_string(msg, IFLA_INFO_KIND, "bond") : -NLE_NOMEM;
 		data = r >= 0 ? nla_nest_start(msg, IFLA_INFO_DATA) : NULL;
 		if (r >= 0 && !data)
 			r = -NLE_NOMEM;
-		if (r >= 0)
+		if (r >= 0 && active_slave > 0)
 			r = nla_put_u32(msg, IFLA_BOND_ACTIVE_SLAVE, (uint32_t)active_slave);
+		if (r >= 0 && inactive_rx >= 0)
+			r = nla_put_u8(msg, IFLA_BOND_ALL_SLAVES_ACTIVE, (uint8_t)inactive_rx);
 		if (r >= 0) {
 			nla_nest_end(msg, data);
 			nla_nest_end(msg, linkinfo);
@@ -284,20 +291,25 @@ static int netlink_slave_add(void *ctx, int bond, int slave)
 	int r;
 
 	/* Bonding refuses to enslave a device that is up; it brings the slave up itself. */
-	r = link_change(ctx, slave, 0, IFF_UP, -1, 0);
+	r = link_change(ctx, slave, 0, IFF_UP, -1, 0, -1);
 	if (r < 0)
 		return r;
-	return link_change(ctx, slave, 0, 0, bond, 0);
+	return link_change(ctx, slave, 0, 0, bond, 0, -1);
 }
 
 static int netlink_slave_del(void *ctx, int bond, int slave)
 {
-	return link_change(ctx, slave, 0, 0, 0, 0);
+	return link_change(ctx, slave, 0, 0, 0, 0, -1);
 }
 
 static int netlink_active_set(void *ctx, int bond, int slave)
 {
-	return link_change(ctx, bond, 0, 0, -1, slave);
+	return link_change(ctx, bond, 0, 0, -1, slave, -1);
+}
+
+static int netlink_inactive_rx_set(void *ctx, int bond, bool on)
+{
+	return link_change(ctx, bond, 0, 0, -1, 0, on);
 }
 
 typedef struct addrs_dump {
@@ -388,6 +400,7 @@ const agent_net_ops agent_netlink_ops = {
 	.slave_add = netlink_slave_add,
 	.slave_del = netlink_slave_del,
 	.active_set = netlink_active_set,
+	.inactive_rx_set = netlink_inactive_rx_set,
 	.announce = netlink_announce,
 };
 
@@ -470,7 +483,7 @@ struct nl_sock *agent_netlink_socket(agent_netlink *n)
 
 int agent_netlink_link_up(agent_netlink *n, int ifindex)
 {
-	return link_change(n, ifindex, IFF_UP, IFF_UP, -1, 0);
+	return link_change(n, ifindex, IFF_UP, IFF_UP, -1, 0, -1);
 }
 
 void agent_netlink_set_userdata(agent_netlink *n, void *userdata)

@@ -19,6 +19,7 @@ static struct fake_net {
 	size_t n;
 	unsigned announces;
 	int fail_active_set; /* negative errno to return from active_set */
+	unsigned inactive_rx_sets; /* calls to inactive_rx_set */
 	int mii_unseen;      /* ifindex bonding's link monitor has not seen up: refused, EINVAL */
 } fake;
 
@@ -128,6 +129,13 @@ static int fake_active_set(void *ctx, int bond, int slave)
 	return 0;
 }
 
+static int fake_inactive_rx_set(void *ctx, int bond, bool on)
+{
+	fake.inactive_rx_sets++;
+	fake_by_index(bond)->inactive_rx = on;
+	return 0;
+}
+
 static int fake_announce(void *ctx, int bond, int slave, unsigned *ret_arp, unsigned *ret_na)
 {
 	fake.announces++;
@@ -141,6 +149,7 @@ static const agent_net_ops fake_net_ops = {
 	.slave_add = fake_slave_add,
 	.slave_del = fake_slave_del,
 	.active_set = fake_active_set,
+	.inactive_rx_set = fake_inactive_rx_set,
 	.announce = fake_announce,
 };
 

@@ -254,6 +254,63 @@ TEST(set_active_and_events)
 	teardown();
 }
 
+/*
+ * From the switch to the standby until the VF leaves the bond, the bond delivers what its
+ * inactive slaves receive (all_slaves_active): the switch in front of them is still relearning.
+ * Off at once when the VF is active again, after a refused switch, and never on for a bond
+ * without a VF or one that had it on already.
+ */
+TEST(inactive_slaves_deliver_until_the_vf_leaves)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	/* The standby's undo: the VF active again, off at once. */
+	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
+	ASSERT_STREQ(str_at(r, "return", "active"), "eth0");
+	json_object_put(r);
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+	ASSERT_EQ(fake.inactive_rx_sets, 2);
+
+	/* The migration: on with the standby, still on while the VF is a slave, off as it leaves. */
+	r = call("{\"id\":3,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	agent_server_links_changed(server);
+	json_object_put(recv_msg()); /* active-changed */
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	fake_link_remove("eth0");
+	agent_server_links_changed(server);
+	json_object_put(recv_msg()); /* vf-removed */
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+	ASSERT_EQ(fake.inactive_rx_sets, 4);
+	/* A new VF joins with the setting off, and the standby switch on a bond without a VF. */
+	r = call("{\"id\":4,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	ASSERT_EQ(fake.inactive_rx_sets, 4);
+	teardown();
+
+	/* The guest's own setting: left as it was. */
+	setup();
+	fake_link("bond0")->inactive_rx = true;
+	r = call("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	r = call("{\"id\":6,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
+	json_object_put(r);
+	ASSERT_EQ(fake.inactive_rx_sets, 0);
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+
+	/* A switch the kernel refused: off again, the traffic never moved. */
+	fake_link("bond0")->inactive_rx = false;
+	fake_link("vf0")->carrier = false;
+	expect_error("{\"id\":7,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", 7, "failed");
+	ASSERT_EQ(fake.inactive_rx_sets, 2);
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+	teardown();
+}
+
 TEST(release_unplug_plug_activate)
 {
 	json_object *r;
@@ -718,6 +775,7 @@ int main(void)
 	RUN_TEST(hello_negotiates);
 	RUN_TEST(bond_status_roles_from_drivers);
 	RUN_TEST(set_active_and_events);
+	RUN_TEST(inactive_slaves_deliver_until_the_vf_leaves);
 	RUN_TEST(release_unplug_plug_activate);
 	RUN_TEST(activate_refuses_to_guess_and_times_out_without_carrier);
 	RUN_TEST(activate_ends_when_the_vf_goes_away);
