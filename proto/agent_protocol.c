@@ -148,8 +148,8 @@ const agent_command_def agent_commands[_AGENT_CMD_MAX] = {
 		"to be enslaved first). Moving to the standby while a VF is a slave also turns the "
 		"bond's `all_slaves_active` on (unless the guest had it on), so that what the switch "
 		"still sends to the VF while it relearns the MAC's port is delivered, not dropped; it "
-		"goes off again when the VF leaves the bond, when this command makes the VF active "
-		"again or fails, or when the agent stops.",
+		"goes off again when that VF leaves the bond, when this command makes the VF active "
+		"again or fails, when `bond-activate-vf` asks for a new VF, or when the agent stops.",
 		"`bond`, `active`, `role`, `previous` (ifname or null)",
 		bond_pick_errors,
 	},

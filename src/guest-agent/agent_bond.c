@@ -46,8 +46,11 @@ struct agent_bond {
 	agent_link *links; /* the last snapshot, for telling what changed */
 	size_t n_links;
 	bond_wait *waits;
-	/* The bond whose all_slaves_active the agent turned on (0: none): bond_inactive_rx_on(). */
-	int inactive_rx_bond;
+	/*
+	 * The bond whose all_slaves_active the agent turned on (0: none), and the VF that was its
+	 * slave then: bond_inactive_rx_on(). One bond at a time, as a migration moves one.
+	 */
+	int inactive_rx_bond, inactive_rx_vf;
 };
 
 typedef struct snapshot {
@@ -200,13 +203,21 @@ static void bond_status(agent_bond *b, agent_job *j)
 	agent_job_return(j, o);
 }
 
-/* Whether a VF is still a slave of bond. */
-static bool bond_has_vf(const snapshot *s, int bond)
+/* A VF enslaved to bond (ifindex), or 0. */
+static int bond_vf(const snapshot *s, int bond)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->links[i].master == bond && s->links[i].role == AGENT_ROLE_VF)
-			return true;
-	return false;
+			return s->links[i].ifindex;
+	return 0;
+}
+
+/* Whether link ifindex is still a slave of bond. */
+static bool bond_has_slave(const snapshot *s, int bond, int ifindex)
+{
+	const agent_link *l = link_by_index(s, ifindex);
+
+	return l && l->master == bond;
 }
 
 static void bond_inactive_rx_off(agent_bond *b)
@@ -220,28 +231,31 @@ static void bond_inactive_rx_off(agent_bond *b)
 		log_warning("Cannot turn all_slaves_active off again on bond %d: %s", b->inactive_rx_bond,
 			    strerror(-r));
 	b->inactive_rx_bond = 0;
+	b->inactive_rx_vf = 0;
 }
 
 /*
  * The switch in front of the VF and the standby goes on sending the VM's frames to the VF until
  * the bond's gratuitous ARP from the standby reaches it, and an active-backup bond drops what
  * arrives on an inactive slave: the netns lab lost 1-6 pings at the switch to the standby
- * (BENCHMARKS.md). So from that switch until the VF leaves the bond (its unplug), or is active
+ * (BENCHMARKS.md). So from that switch until that VF leaves the bond (its unplug), or is active
  * again (an undo), or a switch failed, the bond delivers what its inactive slaves receive
- * (all_slaves_active). It is never on while a new VF joins: then the standby and the VF may
- * both be in front of one switch that floods to both (the SR-IOV lab's PF), and broadcasts would
- * come twice. A bond that had it on is left as it was. An agent killed within that window (from
+ * (all_slaves_active). It is never on while a new VF joins (bond-activate-vf turns it off
+ * first): then the standby and the VF may both be in front of one switch that floods to both
+ * (the SR-IOV lab's PF), and broadcasts would come twice. A bond that had it on is left as it
+ * was. Its end is seen in a link notification: a dump of the links that fails then leaves it
+ * on until the next notification or command. An agent killed within that window (from
  * the switch to the unplug) leaves it on, and broadcasts may arrive twice until the guest turns
  * it off: the agent cannot tell that setting from the guest's own.
  */
 static void bond_inactive_rx_on(agent_bond *b, const snapshot *s, const agent_link *bond)
 {
-	int r;
+	int vf = bond_vf(s, bond->ifindex), r;
 
 	if (b->inactive_rx_bond == bond->ifindex)
 		return;
 	bond_inactive_rx_off(b);
-	if (bond->inactive_rx || !b->ops->inactive_rx_set || !bond_has_vf(s, bond->ifindex))
+	if (bond->inactive_rx || !b->ops->inactive_rx_set || !vf)
 		return;
 	r = b->ops->inactive_rx_set(b->ctx, bond->ifindex, true);
 	if (r < 0) {
@@ -250,6 +264,7 @@ static void bond_inactive_rx_on(agent_bond *b, const snapshot *s, const agent_li
 		return;
 	}
 	b->inactive_rx_bond = bond->ifindex;
+	b->inactive_rx_vf = vf;
 }
 
 static void bond_set_active(agent_bond *b, agent_job *j)
@@ -278,8 +293,10 @@ static void bond_set_active(agent_bond *b, agent_job *j)
 		}
 		/* Trust the kernel's state, not the request's success: bonding may refuse quietly. */
 		r = b->ops->links_get(b->ctx, &after.links, &after.n);
-		if (r < 0)
+		if (r < 0) {
+			bond_inactive_rx_off(b); /* failed: the daemon undoes the switch */
 			return agent_job_fail_errno(j, r, "Failed to read the links: %s", strerror(-r));
+		}
 		now = link_by_name(&after, bond->ifname);
 		if (!now || now->active_slave != slave->ifindex) {
 			bond_inactive_rx_off(b);
@@ -536,6 +553,8 @@ static void bond_activate_vf(agent_bond *b, agent_job *j)
 			return agent_job_fail(j, AGENT_ERROR_BUSY, "Another bond-activate-vf is still waiting");
 	if (bond_lookup(b, j, &s, &bond) < 0)
 		return;
+	if (b->inactive_rx_bond == bond->ifindex)
+		bond_inactive_rx_off(b); /* never on while a new VF joins */
 	w = bond_wait_add(b, j, BOND_WAIT_DEVICE, bond->ifindex, 0, (uint64_t)timeout_ms);
 	if (!w)
 		return;
@@ -697,8 +716,8 @@ void agent_bond_links_changed(agent_bond *b)
 		return;
 	}
 	bond_events_push(b, &old, &cur);
-	/* The VF left the bond (unplugged or released): the standby is the only slave. */
-	if (b->inactive_rx_bond && !bond_has_vf(&cur, b->inactive_rx_bond))
+	/* The VF left the bond (unplugged or released). */
+	if (b->inactive_rx_bond && !bond_has_slave(&cur, b->inactive_rx_bond, b->inactive_rx_vf))
 		bond_inactive_rx_off(b);
 	for (w = b->waits; w; w = next) {
 		next = w->next;

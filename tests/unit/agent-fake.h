@@ -131,8 +131,12 @@ static int fake_active_set(void *ctx, int bond, int slave)
 
 static int fake_inactive_rx_set(void *ctx, int bond, bool on)
 {
+	agent_link *l = fake_by_index(bond);
+
 	fake.inactive_rx_sets++;
-	fake_by_index(bond)->inactive_rx = on;
+	if (!l)
+		return -ENODEV;
+	l->inactive_rx = on;
 	return 0;
 }
 

@@ -311,6 +311,51 @@ TEST(inactive_slaves_deliver_until_the_vf_leaves)
 	teardown();
 }
 
+/*
+ * The ends of the setting that the migration does not reach in order: the old VF gone and a new
+ * one enslaved in one notification, a new VF asked for while the old one is a slave, a switch
+ * the kernel failed, the agent stopped.
+ */
+TEST(inactive_slaves_deliver_ends_on_every_path)
+{
+	json_object *r;
+
+	setup();
+	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	fake_link_remove("eth0");
+	fake_link_add(7, "ens5", "e1000e", "pci", true)->master = 2;
+	agent_server_links_changed(server);
+	json_object_put(recv_msg()); /* active-changed */
+	json_object_put(recv_msg()); /* vf-added */
+	json_object_put(recv_msg()); /* vf-removed */
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+
+	/* bond-activate-vf with the old VF still a slave: off before anything joins. */
+	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	send_line("{\"id\":3,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":5000}}");
+	r = recv_msg();
+	ASSERT_EQ(json_object_get_int(json_object_object_get(r, "id")), 3);
+	json_object_put(r);
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+
+	/* A switch the kernel failed outright. */
+	fake.fail_active_set = -EPERM;
+	expect_error("{\"id\":4,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", 4, "failed");
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+	fake.fail_active_set = 0;
+
+	/* The agent stopped within the window: the bond as it was. */
+	r = call("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
+	json_object_put(r);
+	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	teardown();
+	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
+}
+
 TEST(release_unplug_plug_activate)
 {
 	json_object *r;
@@ -776,6 +821,7 @@ int main(void)
 	RUN_TEST(bond_status_roles_from_drivers);
 	RUN_TEST(set_active_and_events);
 	RUN_TEST(inactive_slaves_deliver_until_the_vf_leaves);
+	RUN_TEST(inactive_slaves_deliver_ends_on_every_path);
 	RUN_TEST(release_unplug_plug_activate);
 	RUN_TEST(activate_refuses_to_guess_and_times_out_without_carrier);
 	RUN_TEST(activate_ends_when_the_vf_goes_away);
