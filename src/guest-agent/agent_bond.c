@@ -234,6 +234,13 @@ static void bond_inactive_rx_off(agent_bond *b)
 	b->inactive_rx_vf = 0;
 }
 
+/* The end of the setting on bond, if the agent has it on there. */
+static void bond_inactive_rx_end(agent_bond *b, int bond)
+{
+	if (b->inactive_rx_bond == bond)
+		bond_inactive_rx_off(b);
+}
+
 /*
  * The switch in front of the VF and the standby goes on sending the VM's frames to the VF until
  * the bond's gratuitous ARP from the standby reaches it, and an active-backup bond drops what
@@ -282,24 +289,24 @@ static void bond_set_active(agent_bond *b, agent_job *j)
 	previous = bond->active_slave;
 	if (slave->role == AGENT_ROLE_STANDBY)
 		bond_inactive_rx_on(b, &s, bond);
-	else if (b->inactive_rx_bond == bond->ifindex)
-		bond_inactive_rx_off(b); /* the VF active again: the standby's undo */
+	else
+		bond_inactive_rx_end(b, bond->ifindex); /* the VF active again: the standby's undo */
 	if (previous != slave->ifindex) {
 		r = b->ops->active_set(b->ctx, bond->ifindex, slave->ifindex);
 		if (r < 0) {
-			bond_inactive_rx_off(b); /* the traffic stays where it was */
+			bond_inactive_rx_end(b, bond->ifindex); /* the traffic stays where it was */
 			return agent_job_fail_errno(j, r, "Failed to make '%s' the active slave of '%s': %s",
 						    slave->ifname, bond->ifname, strerror(-r));
 		}
 		/* Trust the kernel's state, not the request's success: bonding may refuse quietly. */
 		r = b->ops->links_get(b->ctx, &after.links, &after.n);
 		if (r < 0) {
-			bond_inactive_rx_off(b); /* failed: the daemon undoes the switch */
+			bond_inactive_rx_end(b, bond->ifindex); /* failed: the daemon undoes the switch */
 			return agent_job_fail_errno(j, r, "Failed to read the links: %s", strerror(-r));
 		}
 		now = link_by_name(&after, bond->ifname);
 		if (!now || now->active_slave != slave->ifindex) {
-			bond_inactive_rx_off(b);
+			bond_inactive_rx_end(b, bond->ifindex);
 			return agent_job_fail(j, AGENT_ERROR_FAILED,
 					      "'%s' kept its active slave instead of '%s' (no carrier on it?)",
 					      bond->ifname, slave->ifname);
@@ -553,8 +560,7 @@ static void bond_activate_vf(agent_bond *b, agent_job *j)
 			return agent_job_fail(j, AGENT_ERROR_BUSY, "Another bond-activate-vf is still waiting");
 	if (bond_lookup(b, j, &s, &bond) < 0)
 		return;
-	if (b->inactive_rx_bond == bond->ifindex)
-		bond_inactive_rx_off(b); /* never on while a new VF joins */
+	bond_inactive_rx_end(b, bond->ifindex); /* never on while a new VF joins */
 	w = bond_wait_add(b, j, BOND_WAIT_DEVICE, bond->ifindex, 0, (uint64_t)timeout_ms);
 	if (!w)
 		return;

@@ -255,6 +255,19 @@ TEST(set_active_and_events)
 }
 
 /*
+ * bond-set-active to the standby as request id, its reply read: whether the bond now delivers
+ * what its inactive slaves receive.
+ */
+static bool standby_switch(int id)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "{\"id\":%d,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}", id);
+	json_object_put(call(line));
+	return fake_link("bond0")->inactive_rx;
+}
+
+/*
  * From the switch to the standby until the VF leaves the bond, the bond delivers what its
  * inactive slaves receive (all_slaves_active): the switch in front of them is still relearning.
  * Off at once when the VF is active again, after a refused switch, and never on for a bond
@@ -265,9 +278,7 @@ TEST(inactive_slaves_deliver_until_the_vf_leaves)
 	json_object *r;
 
 	setup();
-	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	ASSERT_TRUE(standby_switch(1));
 	/* The standby's undo: the VF active again, off at once. */
 	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
 	ASSERT_STREQ(str_at(r, "return", "active"), "eth0");
@@ -276,8 +287,7 @@ TEST(inactive_slaves_deliver_until_the_vf_leaves)
 	ASSERT_EQ(fake.inactive_rx_sets, 2);
 
 	/* The migration: on with the standby, still on while the VF is a slave, off as it leaves. */
-	r = call("{\"id\":3,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
+	ASSERT_TRUE(standby_switch(3));
 	agent_server_links_changed(server);
 	json_object_put(recv_msg()); /* active-changed */
 	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
@@ -287,16 +297,14 @@ TEST(inactive_slaves_deliver_until_the_vf_leaves)
 	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
 	ASSERT_EQ(fake.inactive_rx_sets, 4);
 	/* A new VF joins with the setting off, and the standby switch on a bond without a VF. */
-	r = call("{\"id\":4,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
+	ASSERT_TRUE(!standby_switch(4));
 	ASSERT_EQ(fake.inactive_rx_sets, 4);
 	teardown();
 
 	/* The guest's own setting: left as it was. */
 	setup();
 	fake_link("bond0")->inactive_rx = true;
-	r = call("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
+	ASSERT_TRUE(standby_switch(5));
 	r = call("{\"id\":6,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"vf\"}}");
 	json_object_put(r);
 	ASSERT_EQ(fake.inactive_rx_sets, 0);
@@ -321,9 +329,7 @@ TEST(inactive_slaves_deliver_ends_on_every_path)
 	json_object *r;
 
 	setup();
-	r = call("{\"id\":1,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	ASSERT_TRUE(standby_switch(1));
 	fake_link_remove("eth0");
 	fake_link_add(7, "ens5", "e1000e", "pci", true)->master = 2;
 	agent_server_links_changed(server);
@@ -333,9 +339,7 @@ TEST(inactive_slaves_deliver_ends_on_every_path)
 	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
 
 	/* bond-activate-vf with the old VF still a slave: off before anything joins. */
-	r = call("{\"id\":2,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	ASSERT_TRUE(standby_switch(2));
 	send_line("{\"id\":3,\"cmd\":\"bond-activate-vf\",\"args\":{\"timeout-ms\":5000}}");
 	r = recv_msg();
 	ASSERT_EQ(json_object_get_int(json_object_object_get(r, "id")), 3);
@@ -349,9 +353,7 @@ TEST(inactive_slaves_deliver_ends_on_every_path)
 	fake.fail_active_set = 0;
 
 	/* The agent stopped within the window: the bond as it was. */
-	r = call("{\"id\":5,\"cmd\":\"bond-set-active\",\"args\":{\"role\":\"standby\"}}");
-	json_object_put(r);
-	ASSERT_TRUE(fake_link("bond0")->inactive_rx);
+	ASSERT_TRUE(standby_switch(5));
 	teardown();
 	ASSERT_TRUE(!fake_link("bond0")->inactive_rx);
 }
